@@ -1,0 +1,60 @@
+"""Everything a Slack user or a LINE friend reads, in Japanese (default) and English.
+
+``t(key, lang, **params)`` formats one message. Keys are grouped by where they show up.
+"""
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # -- placeholders for LINE messages that are not plain text --
+    "placeholder.image": {"ja": "🖼️ 画像が送信されました", "en": "🖼️ Sent an image"},
+    "placeholder.video": {"ja": "🎬 動画が送信されました", "en": "🎬 Sent a video"},
+    "placeholder.audio": {"ja": "🎤 音声が送信されました", "en": "🎤 Sent a voice message"},
+    "placeholder.file": {"ja": "📎 ファイルが送信されました: {name}", "en": "📎 Sent a file: {name}"},
+    "placeholder.location": {"ja": "📍 位置情報: {title}\n{address}\n{map_url}", "en": "📍 Location: {title}\n{address}\n{map_url}"},
+    "placeholder.sticker": {"ja": "スタンプが送信されました {keywords}", "en": "Sent a sticker {keywords}"},
+    "placeholder.unknown": {"ja": "（この種類のメッセージ「{type}」はまだ表示できません）", "en": "(This kind of message, \"{type}\", cannot be shown yet)"},
+    # -- notices in the thread --
+    "notice.follow": {"ja": "➕ 友だち追加されました", "en": "➕ Added the account as a friend"},
+    "notice.refollow": {"ja": "➕ ブロック解除（再び友だちになりました）", "en": "➕ Unblocked the account (friends again)"},
+    "notice.unfollow": {"ja": "⛔ ブロックされました。このトークにはもう送信できません。", "en": "⛔ Blocked the account. Messages can no longer be sent to this chat."},
+    "notice.join": {"ja": "👋 このグループに参加しました", "en": "👋 The account joined this chat"},
+    "notice.leave": {"ja": "🚪 このグループから退出しました", "en": "🚪 The account left this chat"},
+    "notice.member_joined": {"ja": "👋 メンバーが参加しました: {names}", "en": "👋 Joined: {names}"},
+    "notice.member_left": {"ja": "🚪 メンバーが退出しました: {names}", "en": "🚪 Left: {names}"},
+    "notice.postback": {"ja": "🔘 ボタンが押されました: {data}", "en": "🔘 Pressed a button: {data}"},
+    "notice.unsend": {"ja": "↩️ メッセージの送信が取り消されました", "en": "↩️ Unsent a message"},
+    "notice.standby": {"ja": "（スタンバイ中に受信：他のチャネルが応答します）", "en": "(received in standby: another channel answers)"},
+    # -- the parent message of a conversation thread --
+    "parent.title": {"ja": "#{number} {name}", "en": "#{number} {name}"},
+    "parent.kind.user": {"ja": "LINE 友だち", "en": "LINE friend"},
+    "parent.kind.group": {"ja": "LINE グループ", "en": "LINE group"},
+    "parent.kind.room": {"ja": "LINE トークルーム", "en": "LINE chat room"},
+    "parent.status": {"ja": "{mark}  ·  担当: {assignee}", "en": "{mark}  ·  Assignee: {assignee}"},
+    "parent.nobody": {"ja": "未割り当て", "en": "unassigned"},
+    "parent.last_message": {"ja": "最終メッセージ: {when}", "en": "Last message: {when}"},
+    "parent.blocked": {"ja": "⛔ ブロック中", "en": "⛔ Blocked"},
+    "parent.hint": {"ja": "このスレッドに返信すると LINE に送信されます。`//` または `note:` で始めると社内メモになります。",
+                    "en": "Replies in this thread are sent to LINE. Start with `//` or `note:` for an internal note."},
+    "mark.needs_reply": {"ja": "要対応", "en": "Needs reply"},
+    "mark.resolved": {"ja": "対応済み", "en": "Resolved"},
+    "unknown_name": {"ja": "（名前不明）", "en": "(unknown name)"},
+    # -- delivery of staff replies --
+    "delivery.failed": {"ja": "⚠️ LINE に送信できませんでした：{reason}", "en": "⚠️ Could not send to LINE: {reason}"},
+    "reason.blocked": {"ja": "相手にブロックされています", "en": "the friend has blocked the account"},
+    "reason.left": {"ja": "アカウントはこのグループにいません", "en": "the account is no longer in this group"},
+    "reason.quota": {"ja": "今月のメッセージ送信数の上限に達しました", "en": "the monthly message quota is used up"},
+    "reason.invalid": {"ja": "LINE がリクエストを拒否しました（{detail}）", "en": "LINE rejected the request ({detail})"},
+    "reason.auth": {"ja": "チャネルアクセストークンが無効です", "en": "the channel access token is invalid"},
+    "reason.empty": {"ja": "送信できる内容がありません", "en": "there is nothing to send"},
+    "reason.gave_up": {"ja": "何度再試行しても届きませんでした（{detail}）", "en": "still failing after several retries ({detail})"},
+    "note.saved": {"ja": "📝 社内メモ（LINE には送信されません）", "en": "📝 Internal note (not sent to LINE)"},
+}
+
+
+def t(key: str, lang: str = "ja", **params: object) -> str:
+    """Format message ``key`` in ``lang`` (falls back to Japanese, then to the key itself)."""
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    template = entry.get(lang) or entry["ja"]
+    return template.format(**params) if params else template

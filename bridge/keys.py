@@ -1,0 +1,60 @@
+"""The one place that names Redis keys.
+
+Every key the bridge reads or writes is built here, under a versioned namespace
+(``<namespace>:v1:...``), so a schema change can move to ``v2`` and a test run can
+use its own namespace. Nothing else in the code base formats a key string.
+"""
+from __future__ import annotations
+
+SCHEMA_VERSION = "v1"
+
+# kind -> template of the key's remaining parts; documents every key in one table.
+KINDS: dict[str, str] = {
+    "conv": "conv:{conv_id}",                         # hash: one conversation (the "portal")
+    "conv_by_thread": "conv-by-thread:{channel}:{ts}",  # string: thread parent ts -> conv_id
+    "conv_by_number": "conv-by-number",               # hash: number -> conv_id
+    "conv_counter": "conv-counter",                   # int: last conversation number
+    "line_msg": "msg:line:{message_id}",              # hash: LINE message id -> slack ts, tokens
+    "slack_msg": "msg:slack:{channel}:{ts}",          # hash: Slack message -> conversation, kind, delivery
+    "notes": "notes:{conv_id}",                       # list of JSON internal notes
+    "events": "events:{conv_id}",                     # list of JSON state changes (audit trail)
+    "dedupe": "dedupe:{origin}:{event_id}",           # string: webhook/event id already accepted
+    "inbox": "inbox:{stream}",                        # list of JSON work items, processed in order
+    "inbox_lock": "inbox-lock:{stream}",              # string: token of the worker draining the stream
+    "inbox_wakeup": "inbox-wakeup:{stream}",          # string: a delayed drain is already scheduled
+    "inbox_hold": "inbox-hold:{stream}",              # string: epoch until which the stream backs off
+    "inbox_attempts": "inbox-attempts:{stream}",      # hash: item id -> failed attempts
+    "slack_post": "slack-post:{post_key}",            # hash: idempotency record of one Slack post
+    "line_send": "line-send:{send_key}",              # hash: idempotency record of one LINE send
+    "profile": "profile:{source_id}:{user_id}",       # string: cached LINE profile JSON
+    "slack_user": "slack-user:{user_id}",             # string: cached Slack user display name
+    "dead_letters": "dead-letters",                   # list of JSON items given up on (kept for inspection)
+    "backlog_all": "backlog:all",                     # zset: open conversations, score = mark rank * 1e11 + waiting_since
+    "backlog_mark": "backlog:mark:{mark}",            # zset: same score, one per mark
+    "backlog_assignee": "backlog:assignee:{assignee}",  # zset: same score, one per assignee ("-" = unassigned)
+    "backlog_meta": "backlog:meta",                   # hash: fingerprint of the mark order the scores were built with
+    "bot_identity": "slack-bot-identity",             # hash: bot user id / bot id from auth.test
+}
+
+
+class Keys:
+    """Builds namespaced keys: ``Keys("lsb").conv(conv_id="U1") == "lsb:v1:conv:U1"``."""
+
+    def __init__(self, namespace: str):
+        self.prefix = f"{namespace}:{SCHEMA_VERSION}:"
+
+    def key_for(self, kind: str, **parts: str) -> str:
+        try:
+            template = KINDS[kind]
+        except KeyError:  # pragma: no cover - programming error
+            raise KeyError(f"unknown Redis key kind {kind!r}; add it to bridge.keys.KINDS") from None
+        return self.prefix + template.format(**{k: str(v) for k, v in parts.items()})
+
+    def pattern(self) -> str:
+        """Glob matching every key of this namespace (used by cleanup in tests)."""
+        return self.prefix + "*"
+
+    def __getattr__(self, kind: str):
+        if kind in KINDS:
+            return lambda **parts: self.key_for(kind, **parts)
+        raise AttributeError(kind)

@@ -1,0 +1,122 @@
+"""Neutral types shared by the domain, the store and the gateways.
+
+Nothing here knows about an SDK: the gateways translate SDK objects and wire
+payloads into these, and the domain only ever sees these.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# Conversation marks known to the core. Issue #3 makes marks configurable; the core
+# only needs "open" (要対応) and "resolved" (対応済み).
+MARK_OPEN = "needs_reply"
+MARK_RESOLVED = "resolved"
+
+
+@dataclass
+class Conversation:
+    """One LINE chat (1:1 user, group or room) ↔ one Slack thread: the bridge's *portal*."""
+
+    conv_id: str                 # the LINE source id: userId, groupId or roomId
+    source_type: str             # "user" | "group" | "room"
+    number: int                  # short human handle, shown as #12
+    name: str = ""
+    picture_url: str = ""
+    channel: str = ""
+    thread_ts: str = ""
+    mark: str = MARK_OPEN
+    assignee: str = ""
+    created_at: float = 0.0
+    last_message_at: float = 0.0      # last message from the friend (or group member)
+    last_message_preview: str = ""
+    waiting_since: float = 0.0        # first unanswered friend message; 0 = nobody waiting
+    last_staff_reply_at: float = 0.0
+    blocked: bool = False             # the friend blocked the account (unfollow)
+    left: bool = False                # the bot left / was removed from the group or room
+
+    def to_hash(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, value in asdict(self).items():
+            if isinstance(value, bool):
+                out[key] = "1" if value else "0"
+            else:
+                out[key] = str(value)
+        return out
+
+    @classmethod
+    def from_hash(cls, data: dict[str, str]) -> "Conversation":
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            raw = data[f.name]
+            if f.type in ("int",):
+                kwargs[f.name] = int(raw or 0)
+            elif f.type in ("float",):
+                kwargs[f.name] = float(raw or 0)
+            elif f.type in ("bool",):
+                kwargs[f.name] = raw == "1"
+            else:
+                kwargs[f.name] = raw
+        return cls(**kwargs)
+
+    @property
+    def is_one_to_one(self) -> bool:
+        return self.source_type == "user"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A LINE user's public profile as the bridge needs it."""
+
+    display_name: str
+    picture_url: str = ""
+
+
+@dataclass
+class InboundMessage:
+    """A message (or notable event) from LINE, in the bridge's own terms."""
+
+    conv_id: str
+    source_type: str
+    sender_id: str              # userId of the writer ("" when LINE does not tell, e.g. some group events)
+    kind: str                   # "text", "image", "video", "audio", "file", "location", "sticker", or a notice kind
+    text: str = ""              # the text, or the rendered placeholder/notice
+    message_id: str = ""
+    webhook_event_id: str = ""
+    timestamp_ms: int = 0
+    reply_token: str = ""
+    quote_token: str = ""
+    mark_as_read_token: str = ""
+    standby: bool = False
+    is_notice: bool = False     # follow/unfollow/join... : shown in the thread but not a friend message
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What happened to one staff reply sent to LINE."""
+
+    via: str                    # "reply" | "push"
+    request_ids: tuple[str, ...] = ()
+    duplicate: bool = False     # LINE answered 409: an earlier attempt was already accepted
+
+
+class RetryLater(Exception):
+    """A transient failure (429, 5xx, timeout): try the same work again after ``delay`` seconds."""
+
+    def __init__(self, reason: str, delay: float = 5.0):
+        super().__init__(reason)
+        self.reason = reason
+        self.delay = max(0.0, float(delay))
+
+
+class DeliveryFailed(Exception):
+    """A permanent failure: retrying cannot help. ``reason`` is a stable code for i18n."""
+
+    def __init__(self, reason: str, detail: str = "", status: int = 0):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+        self.status = status

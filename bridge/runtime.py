@@ -1,0 +1,87 @@
+"""Wiring: build the per-process objects from :class:`Settings` once.
+
+Jobs run in rq worker processes and only receive primitives; they call
+:func:`get_runtime` to reach Redis, the store and the gateways.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from bridge.inbox import Inbox
+from bridge.keys import Keys
+from bridge.settings import Settings
+from bridge.store import Store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        """Our client (str values). rq needs its own bytes client: :attr:`rq_redis`."""
+        return redis.Redis.from_url(self.settings.redis_url, decode_responses=True, health_check_interval=30)
+
+    @cached_property
+    def rq_redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.settings.redis_url, health_check_interval=30)
+
+    @cached_property
+    def keys(self) -> Keys:
+        return Keys(self.settings.namespace)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.redis, self.keys)
+
+    @cached_property
+    def queue(self) -> Queue:
+        # JSON, not pickle: job arguments are primitives and stay readable in Redis.
+        return Queue(self.settings.queue_name, connection=self.rq_redis, serializer=JSONSerializer)
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        return Inbox(self.redis, self.keys, self.queue)
+
+    @cached_property
+    def slack(self):
+        from bridge.gateways.slack import SlackGateway
+
+        return SlackGateway(self.settings, self.store)
+
+    @cached_property
+    def line(self):
+        from bridge.gateways.line import LineGateway
+
+        return LineGateway(self.settings)
+
+    @cached_property
+    def bridge(self):
+        from bridge.domain import Bridge
+
+        return Bridge(self.settings, self.store, self.slack, self.line)
+
+
+_runtime: Runtime | None = None
+_runtime_pid: int | None = None
+
+
+def get_runtime() -> Runtime:
+    """The process-wide runtime, built from the environment on first use (and after a fork)."""
+    global _runtime, _runtime_pid
+    if _runtime is None or _runtime_pid != os.getpid():
+        _runtime = Runtime(Settings.from_env())
+        _runtime_pid = os.getpid()
+    return _runtime
+
+
+def configure_logging() -> None:
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

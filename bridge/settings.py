@@ -1,0 +1,120 @@
+"""One validated settings object, built from the environment.
+
+Start-up fails fast with :class:`SettingsError` naming every missing or malformed
+variable, so a misconfigured deploy never half-runs.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Mapping
+from urllib.parse import urlparse
+
+LINE_DEFAULT_API = "https://api.line.me"
+LINE_DEFAULT_API_DATA = "https://api-data.line.me"
+SLACK_DEFAULT_API = "https://slack.com/api/"
+LANGUAGES = ("ja", "en")
+
+
+class SettingsError(ValueError):
+    """Raised when the environment cannot produce valid settings."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid configuration:\n  - " + "\n  - ".join(problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    line_channel_secret: str
+    line_channel_access_token: str
+    slack_bot_token: str
+    slack_signing_secret: str
+    slack_triage_channel: str
+    redis_url: str
+    public_base_url: str
+    line_api_base_url: str = LINE_DEFAULT_API
+    line_api_data_base_url: str = LINE_DEFAULT_API_DATA
+    slack_api_base_url: str = SLACK_DEFAULT_API
+    language: str = "ja"
+    namespace: str = "lsb"
+    reply_token_ttl: float = 30.0
+    config_path: str | None = None
+
+    @property
+    def queue_name(self) -> str:
+        """The rq queue every job of this deployment goes to."""
+        return self.namespace
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        problems: list[str] = []
+
+        def required(name: str) -> str:
+            value = (env.get(name) or "").strip()
+            if not value:
+                problems.append(f"{name} is not set")
+            return value
+
+        def check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+            if value:
+                parsed = urlparse(value)
+                if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
+                    problems.append(f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)} (got {value!r})")
+
+        values = {
+            "line_channel_secret": required("LINE_CHANNEL_SECRET"),
+            "line_channel_access_token": required("LINE_CHANNEL_ACCESS_TOKEN"),
+            "slack_bot_token": required("SLACK_BOT_TOKEN"),
+            "slack_signing_secret": required("SLACK_SIGNING_SECRET"),
+            "slack_triage_channel": required("SLACK_TRIAGE_CHANNEL"),
+            "redis_url": required("REDIS_URL"),
+            "public_base_url": required("PUBLIC_BASE_URL"),
+        }
+        if values["slack_bot_token"] and not values["slack_bot_token"].startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        channel = values["slack_triage_channel"]
+        if channel and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+            problems.append(f"SLACK_TRIAGE_CHANNEL must be a channel ID like C0123ABCD, not a name (got {channel!r})")
+        check_url("REDIS_URL", values["redis_url"], ("redis", "rediss", "unix"))
+        check_url("PUBLIC_BASE_URL", values["public_base_url"], ("http", "https"))
+
+        line_base = (env.get("LINE_API_BASE_URL") or "").strip().rstrip("/")
+        check_url("LINE_API_BASE_URL", line_base, ("http", "https"))
+        slack_base = (env.get("SLACK_API_BASE_URL") or SLACK_DEFAULT_API).strip()
+        check_url("SLACK_API_BASE_URL", slack_base, ("http", "https"))
+        if not slack_base.endswith("/"):
+            slack_base += "/"  # WebClient joins method names onto base_url verbatim
+
+        language = (env.get("BRIDGE_LANGUAGE") or "ja").strip().lower()
+        if language not in LANGUAGES:
+            problems.append(f"BRIDGE_LANGUAGE must be one of {', '.join(LANGUAGES)} (got {language!r})")
+        namespace = (env.get("BRIDGE_NAMESPACE") or "lsb").strip()
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", namespace):
+            problems.append("BRIDGE_NAMESPACE may only contain letters, digits, '_' and '-' (it names Redis keys and the rq queue)")
+        ttl_raw = (env.get("LINE_REPLY_TOKEN_TTL") or "30").strip()
+        try:
+            ttl = float(ttl_raw)
+            if not 0 <= ttl <= 600:
+                raise ValueError
+        except ValueError:
+            problems.append(f"LINE_REPLY_TOKEN_TTL must be a number of seconds between 0 and 600 (got {ttl_raw!r})")
+            ttl = 30.0
+        config_path = (env.get("BRIDGE_CONFIG") or "").strip() or None
+        if config_path and not os.path.isfile(config_path):
+            problems.append(f"BRIDGE_CONFIG points to {config_path!r}, which is not a file")
+
+        if problems:
+            raise SettingsError(problems)
+        return cls(
+            **values,
+            line_api_base_url=line_base or LINE_DEFAULT_API,
+            line_api_data_base_url=line_base or LINE_DEFAULT_API_DATA,
+            slack_api_base_url=slack_base,
+            language=language,
+            namespace=namespace,
+            reply_token_ttl=ttl,
+            config_path=config_path,
+        )

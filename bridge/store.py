@@ -1,0 +1,173 @@
+"""Redis-backed state: conversations (portals), the message map, idempotency records.
+
+All keys come from :mod:`bridge.keys`. The store speaks only neutral types
+(:mod:`bridge.model`) and JSON-able dicts.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis
+
+from bridge.keys import Keys
+from bridge.model import Conversation
+
+DEDUPE_TTL = 3 * 24 * 3600      # LINE redelivers for a limited time; Slack retries within minutes
+RECORD_TTL = 30 * 24 * 3600     # idempotency records outlive any retry schedule by far
+PROFILE_TTL = 24 * 3600         # LINE profile names/pictures change rarely; refresh daily
+
+# Atomically create the conversation unless it exists; the number comes from a counter.
+_CREATE_CONVERSATION = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], 'number', n)
+redis.call('HSET', KEYS[3], n, ARGV[1])
+return n
+"""
+
+# Take the conversation's reply token if it is fresh; a token is single-use, so it is
+# removed in the same step (two workers can never both get it).
+_TAKE_REPLY_TOKEN = """
+local token = redis.call('HGET', KEYS[1], 'reply_token')
+local at = tonumber(redis.call('HGET', KEYS[1], 'reply_token_at') or '0')
+redis.call('HDEL', KEYS[1], 'reply_token', 'reply_token_at')
+if (not token) or token == '' then return false end
+if tonumber(ARGV[1]) - at > tonumber(ARGV[2]) then return false end
+return {token, tostring(at)}
+"""
+
+
+class Store:
+    """Typed access to the bridge's Redis state."""
+
+    def __init__(self, r: redis.Redis, keys: Keys):
+        self.r = r
+        self.keys = keys
+        self._create = r.register_script(_CREATE_CONVERSATION)
+        self._take_token = r.register_script(_TAKE_REPLY_TOKEN)
+
+    # -- conversations (portals) -------------------------------------------------
+    def get_conversation(self, conv_id: str) -> Conversation | None:
+        data = self.r.hgetall(self.keys.conv(conv_id=conv_id))
+        return Conversation.from_hash(data) if data else None
+
+    def get_by_thread(self, channel: str, thread_ts: str) -> Conversation | None:
+        conv_id = self.r.get(self.keys.conv_by_thread(channel=channel, ts=thread_ts))
+        return self.get_conversation(conv_id) if conv_id else None
+
+    def get_by_number(self, number: int | str) -> Conversation | None:
+        conv_id = self.r.hget(self.keys.conv_by_number(), str(number))
+        return self.get_conversation(conv_id) if conv_id else None
+
+    def ensure_conversation(self, conv: Conversation) -> tuple[Conversation, bool]:
+        """Create ``conv`` (its number is assigned here) unless it exists. Returns (conversation, created)."""
+        fields = conv.to_hash()
+        fields.pop("number", None)
+        flat: list[str] = []
+        for k, v in fields.items():
+            flat += [k, v]
+        created = self._create(
+            keys=[self.keys.conv(conv_id=conv.conv_id), self.keys.conv_counter(), self.keys.conv_by_number()],
+            args=[conv.conv_id, *flat],
+        )
+        current = self.get_conversation(conv.conv_id)
+        assert current is not None
+        return current, bool(created)
+
+    def update_conversation(self, conv_id: str, **changes: Any) -> None:
+        mapping = {}
+        for k, v in changes.items():
+            mapping[k] = ("1" if v else "0") if isinstance(v, bool) else str(v)
+        self.r.hset(self.keys.conv(conv_id=conv_id), mapping=mapping)
+
+    def bind_thread(self, conv_id: str, channel: str, thread_ts: str) -> None:
+        pipe = self.r.pipeline()
+        pipe.hset(self.keys.conv(conv_id=conv_id), mapping={"channel": channel, "thread_ts": thread_ts})
+        pipe.set(self.keys.conv_by_thread(channel=channel, ts=thread_ts), conv_id)
+        pipe.execute()
+
+    # -- reply tokens -------------------------------------------------------------
+    def save_reply_token(self, conv_id: str, token: str, received_at: float) -> None:
+        """Keep only the newest reply token of a conversation (older ones are useless for staff replies)."""
+        self.r.hset(self.keys.conv(conv_id=conv_id), mapping={"reply_token": token, "reply_token_at": str(received_at)})
+
+    def take_reply_token(self, conv_id: str, max_age: float, now: float | None = None) -> tuple[str, float] | None:
+        """Take (and remove) the conversation's reply token if younger than ``max_age``: (token, received_at)."""
+        got = self._take_token(keys=[self.keys.conv(conv_id=conv_id)], args=[now or time.time(), max_age])
+        return (got[0], float(got[1])) if got else None
+
+    # -- message map --------------------------------------------------------------
+    def link_line_message(self, message_id: str, conv_id: str, slack_ts: str, **tokens: str) -> None:
+        """Map a LINE message to the Slack message that shows it (plus quote/markAsRead tokens for later)."""
+        key = self.keys.line_msg(message_id=message_id)
+        self.r.hset(key, mapping={"conv_id": conv_id, "slack_ts": slack_ts, **{k: v for k, v in tokens.items() if v}})
+        self.r.expire(key, RECORD_TTL)
+
+    def get_line_message(self, message_id: str) -> dict[str, str]:
+        return self.r.hgetall(self.keys.line_msg(message_id=message_id))
+
+    def link_slack_message(self, channel: str, ts: str, conv_id: str, kind: str, **extra: str) -> None:
+        key = self.keys.slack_msg(channel=channel, ts=ts)
+        self.r.hset(key, mapping={"conv_id": conv_id, "kind": kind, **{k: str(v) for k, v in extra.items()}})
+        self.r.expire(key, RECORD_TTL)
+
+    def get_slack_message(self, channel: str, ts: str) -> dict[str, str]:
+        return self.r.hgetall(self.keys.slack_msg(channel=channel, ts=ts))
+
+    def update_slack_message(self, channel: str, ts: str, **fields: str) -> None:
+        self.r.hset(self.keys.slack_msg(channel=channel, ts=ts), mapping={k: str(v) for k, v in fields.items()})
+
+    # -- notes and the audit trail --------------------------------------------------
+    def add_note(self, conv_id: str, author: str, text: str, slack_ts: str, at: float) -> None:
+        self.r.rpush(self.keys.notes(conv_id=conv_id), json.dumps({"author": author, "text": text, "ts": slack_ts, "at": at}, ensure_ascii=False))
+
+    def notes(self, conv_id: str) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.r.lrange(self.keys.notes(conv_id=conv_id), 0, -1)]
+
+    # -- dedupe ---------------------------------------------------------------------
+    def first_time(self, origin: str, event_id: str, ttl: int = DEDUPE_TTL) -> bool:
+        """True the first time (origin, event_id) is seen; False for a redelivery/retry."""
+        return bool(self.r.set(self.keys.dedupe(origin=origin, event_id=event_id), "1", nx=True, ex=ttl))
+
+    # -- idempotency records of outbound side effects ----------------------------------
+    def get_record(self, kind: str, key: str) -> dict[str, str]:
+        return self.r.hgetall(self._record_key(kind, key))
+
+    def set_record(self, kind: str, key: str, **fields: Any) -> None:
+        rk = self._record_key(kind, key)
+        pipe = self.r.pipeline()
+        pipe.hset(rk, mapping={k: str(v) for k, v in fields.items()})
+        pipe.expire(rk, RECORD_TTL)
+        pipe.execute()
+
+    def _record_key(self, kind: str, key: str) -> str:
+        if kind == "slack_post":
+            return self.keys.slack_post(post_key=key)
+        if kind == "line_send":
+            return self.keys.line_send(send_key=key)
+        raise ValueError(kind)
+
+    # -- caches -------------------------------------------------------------------------
+    def cached_json(self, key: str) -> Any:
+        raw = self.r.get(key)
+        return json.loads(raw) if raw else None
+
+    def cache_json(self, key: str, value: Any, ttl: int = PROFILE_TTL) -> None:
+        self.r.set(key, json.dumps(value, ensure_ascii=False), ex=ttl)
+
+    def delete_namespace(self) -> int:
+        """Delete every key of this namespace (tests and `bridge reset`)."""
+        n = 0
+        batch: list[str] = []
+        for key in self.r.scan_iter(match=self.keys.pattern(), count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                n += self.r.delete(*batch)
+                batch = []
+        if batch:
+            n += self.r.delete(*batch)
+        return n
+

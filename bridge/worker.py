@@ -1,0 +1,32 @@
+"""The rq worker class named in the Procfile.
+
+``rq worker --with-scheduler -w bridge.worker.BridgeWorker ...`` — it validates the
+settings before taking any job, so a misconfigured worker fails at start-up, naming
+the variable, instead of failing every job.
+"""
+from __future__ import annotations
+
+import sys
+
+from rq import Worker
+
+from bridge.runtime import configure_logging
+from bridge.settings import Settings, SettingsError
+
+
+class BridgeWorker(Worker):
+    def __init__(self, *args, **kwargs):
+        try:
+            Settings.from_env()
+        except SettingsError as exc:
+            print(f"worker not started: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        configure_logging()
+        # Import the jobs and both SDKs once in the parent: rq forks a work horse per job,
+        # and importing line-bot-sdk's models in every horse would cost ~1 s per job.
+        import bridge.domain  # noqa: F401
+        import bridge.gateways.line  # noqa: F401
+        import bridge.gateways.slack  # noqa: F401
+        import bridge.jobs  # noqa: F401
+
+        super().__init__(*args, **kwargs)

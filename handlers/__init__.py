@@ -1,0 +1,1 @@
+"""HTTP adapters: verify, dedupe, enqueue, answer. No business rules live here."""

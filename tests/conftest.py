@@ -1,0 +1,238 @@
+"""Test harness: real Redis, real rq workers, the real HTTP stack, the emulators.
+
+* Redis: ``REDIS_URL`` when set (a free DB on that server is claimed for the run and
+  flushed afterwards), otherwise a private ``redis-server`` started here.
+* The LINE and Slack emulators run on loopback ports in this process.
+* The bridge's Flask app (bolt included) is served on a loopback port by a real HTTP server.
+* Two ``rq worker --with-scheduler`` subprocesses run the jobs, as in production.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+import redis
+
+from bridge.devredis import PrivateRedis
+from bridge.keys import Keys
+from bridge.settings import Settings
+from bridge.store import Store
+from emulators.line_api import LineEmulator
+from emulators.line_webhooks import WebhookFactory, send_webhook
+from emulators.server import serve_in_thread
+from emulators.slack_api import SlackEmulator
+from emulators.slack_events import SlackEventSender
+
+ROOT = Path(__file__).resolve().parents[1]
+LINE_SECRET = "test-line-secret"
+LINE_TOKEN = "test-line-token"
+SLACK_TOKEN = "xoxb-test"
+SLACK_SECRET = "test-signing-secret"
+TRIAGE = "CTRIAGE01"
+STAFF = "USTAFF01"
+STAFF2 = "USTAFF02"
+WORKERS = int(os.environ.get("TEST_WORKERS", "2"))
+
+
+def _claim_db(url: str) -> tuple[str, int]:
+    """On a shared server, pick an empty DB (1..15) and mark it ours for this run."""
+    parsed = urlparse(url)
+    for db in range(15, 0, -1):
+        client = redis.Redis.from_url(urlunparse(parsed._replace(path=f"/{db}")))
+        try:
+            if client.dbsize() == 0 and client.set("lsb-test-run-claim", str(os.getpid()), nx=True):
+                return urlunparse(parsed._replace(path=f"/{db}")), db
+        finally:
+            client.close()
+    raise RuntimeError("no empty Redis DB (1..15) available for the test run")
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    if os.environ.get("REDIS_URL"):
+        url, _ = _claim_db(os.environ["REDIS_URL"])
+        yield url
+        redis.Redis.from_url(url).flushdb()
+    else:
+        server = PrivateRedis()
+        yield server.url
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def line_emu():
+    emu = LineEmulator(channel_access_token=LINE_TOKEN, channel_secret=LINE_SECRET)
+    server = serve_in_thread(emu.app)
+    emu.url = server.url
+    yield emu
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def slack_emu():
+    emu = SlackEmulator(bot_token=SLACK_TOKEN, signing_secret=SLACK_SECRET)
+    server = serve_in_thread(emu.app)
+    emu.url = server.url
+    yield emu
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def bridge_env(redis_url, line_emu, slack_emu):
+    namespace = "lsbtest" + uuid.uuid4().hex[:8]
+    return {
+        "LINE_CHANNEL_SECRET": LINE_SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
+        "SLACK_BOT_TOKEN": SLACK_TOKEN,
+        "SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "SLACK_TRIAGE_CHANNEL": TRIAGE,
+        "REDIS_URL": redis_url,
+        "PUBLIC_BASE_URL": "http://127.0.0.1",
+        "LINE_API_BASE_URL": line_emu.url,
+        "SLACK_API_BASE_URL": slack_emu.url + "/api/",
+        "BRIDGE_NAMESPACE": namespace,
+        "BRIDGE_LANGUAGE": "ja",
+        "LINE_REPLY_TOKEN_TTL": "30",
+    }
+
+
+@pytest.fixture(scope="session")
+def settings(bridge_env) -> Settings:
+    return Settings.from_env(bridge_env)
+
+
+def _seed(line_emu, slack_emu) -> None:
+    line_emu.reset()
+    slack_emu.reset()
+    slack_emu.add_channel(TRIAGE, "line-triage", members=[STAFF, STAFF2, "UBOT"])
+    slack_emu.add_channel("COTHER01", "random", members=[STAFF])
+    slack_emu.add_user(STAFF, "sato", real_name="佐藤 一郎", display_name="佐藤")
+    slack_emu.add_user(STAFF2, "suzuki", real_name="Suzuki Hanako", display_name="suzuki")
+
+
+@pytest.fixture(scope="session")
+def bridge_server(settings, line_emu, slack_emu):
+    from handlers.app import create_app
+
+    _seed(line_emu, slack_emu)
+    app = create_app(settings)
+    server = serve_in_thread(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def workers(bridge_env, bridge_server):
+    env = {**os.environ, **bridge_env, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+    logdir = ROOT / ".run"
+    logdir.mkdir(exist_ok=True)
+    procs = []
+    for i in range(WORKERS):
+        log = open(logdir / f"test-worker-{i}.log", "w")
+        procs.append(subprocess.Popen(
+            [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--worker-class", "bridge.worker.BridgeWorker",
+             "--serializer", "json", "--url", bridge_env["REDIS_URL"], "--name", f"{bridge_env['BRIDGE_NAMESPACE']}-w{i}",
+             bridge_env["BRIDGE_NAMESPACE"]],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        ))
+    r = redis.Redis.from_url(bridge_env["REDIS_URL"])
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        names = {w.decode() for w in r.smembers("rq:workers")}
+        if sum(1 for n in names if bridge_env["BRIDGE_NAMESPACE"] in n) >= WORKERS:
+            break
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError(f"an rq worker exited at start-up; see {logdir}")
+        time.sleep(0.1)
+    else:
+        raise RuntimeError("rq workers did not register in time")
+    yield procs
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+@pytest.fixture()
+def store(settings) -> Store:
+    r = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    return Store(r, Keys(settings.namespace))
+
+
+class Harness:
+    """What a test drives: a LINE friend, Slack staff, and what both platforms received."""
+
+    def __init__(self, settings, bridge_server, line_emu, slack_emu, store):
+        self.settings = settings
+        self.url = bridge_server.url
+        self.line = line_emu
+        self.slack = slack_emu
+        self.store = store
+        self.webhooks = WebhookFactory(line_emu)
+        self.slack_sender = SlackEventSender(self.url + "/slack/events", slack_emu, signing_secret=SLACK_SECRET)
+
+    # LINE side
+    def send_line(self, *events, signature=None):
+        body = self.webhooks.body(list(events))
+        return send_webhook(self.url + "/line/webhook", LINE_SECRET, body, signature=signature)
+
+    def friend_says(self, user_id: str, text: str, **kw) -> dict:
+        event = self.webhooks.text(user_id, text, **kw)
+        resp = self.send_line(event)
+        assert resp.status_code == 200, resp.text
+        return event
+
+    # Slack side
+    def thread_of(self, conv_id: str, timeout: float = 10.0) -> str:
+        assert wait_until(lambda: (c := self.store.get_conversation(conv_id)) is not None and c.thread_ts, timeout), \
+            f"no Slack thread for {conv_id}"
+        return self.store.get_conversation(conv_id).thread_ts
+
+    def thread_messages(self, thread_ts: str) -> list[dict]:
+        return self.slack.messages(TRIAGE, thread_ts)
+
+    def staff_says(self, thread_ts: str, text: str, user: str = STAFF, **kw) -> dict:
+        message, resp = self.slack_sender.user_message(TRIAGE, user, text, thread_ts=thread_ts, **kw)
+        assert resp.status_code == 200, resp.text
+        return message
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return True
+        except (KeyError, IndexError, AttributeError):
+            pass
+        time.sleep(interval)
+    return bool(predicate())
+
+
+@pytest.fixture()
+def h(settings, bridge_server, workers, line_emu, slack_emu, store):
+    store.delete_namespace()
+    _seed(line_emu, slack_emu)
+    line_emu.add_user("U" + "1" * 32, "山田 花子", picture_url="https://profile.line-scdn.net/hanako")
+    line_emu.add_user("U" + "2" * 32, "Taro Tanaka", picture_url="https://profile.line-scdn.net/taro")
+    harness = Harness(settings, bridge_server, line_emu, slack_emu, store)
+    yield harness
+    # Let in-flight work settle so it cannot leak into the next test.
+    wait_until(lambda: not any(store.r.scan_iter(match=store.keys.prefix + "inbox:*", count=1000)), timeout=5)
+
+
+HANAKO = "U" + "1" * 32
+TARO = "U" + "2" * 32
