@@ -12,10 +12,10 @@ import time
 import uuid
 from typing import Any, Protocol
 
+from bridge.backlog import Backlog
 from bridge.i18n import MESSAGES, t
+from bridge.marks import MarkSet
 from bridge.model import (
-    MARK_OPEN,
-    MARK_RESOLVED,
     Conversation,
     DeliveryFailed,
     InboundMessage,
@@ -25,6 +25,7 @@ from bridge.model import (
 from bridge.settings import Settings
 from bridge.slack_views import parent_message
 from bridge.store import Store
+from bridge.triage import Op, Triage
 from bridge.text import batch, line_to_slack, preview, slack_to_line, split_for_line
 
 log = logging.getLogger(__name__)
@@ -127,13 +128,17 @@ def inbound_from_line(event: dict[str, Any], lang: str) -> InboundMessage | None
 class Bridge:
     """Routes work items between LINE and Slack. One instance per process (see bridge.runtime)."""
 
-    def __init__(self, settings: Settings, store: Store, slack: SlackPort, line: LinePort):
+    def __init__(self, settings: Settings, store: Store, slack: SlackPort, line: LinePort,
+                 marks: MarkSet, backlog: Backlog):
         self.settings = settings
         self.store = store
         self.slack = slack
         self.line = line
+        self.marks = marks
+        self.backlog = backlog
         self.lang = settings.language
         self.channel = settings.slack_triage_channel
+        self.triage = Triage(settings, store, slack, line, marks, backlog, self.refresh_parent)
 
     # -- entry point for the inbox -------------------------------------------------------
     def process_item(self, item: dict[str, Any]) -> None:
@@ -142,6 +147,8 @@ class Bridge:
             self.handle_line_event(item["payload"])
         elif kind == "slack_message":
             self.handle_slack_message(item["payload"])
+        elif kind == "slack_op":
+            self.handle_slack_op(item["payload"])
         else:
             log.warning("ignoring work item of unknown kind %r", kind)
 
@@ -172,28 +179,31 @@ class Bridge:
         text = line_to_slack(msg.text) if msg.kind == "text" else msg.text
         if msg.standby:
             text += "\n_" + t("notice.standby", self.lang) + "_"
+        sent_at = msg.timestamp_ms / 1000 if msg.timestamp_ms else time.time()
+        changes = self.triage.on_friend_message(conv, sent_at)
+        # A friend writing after 対応済み reopens the conversation in the same thread; the
+        # parent is far up the channel by then, so this message is also broadcast to it.
+        reopened = self.marks.state(conv.mark) == "closed"
         ts = self.slack.post_once(
             f"line-{msg.webhook_event_id or msg.message_id}", conv.channel, text or " ",
             thread_ts=conv.thread_ts, username=sender.display_name, icon_url=sender.picture_url or None,
+            reply_broadcast=reopened,
         )
         if msg.message_id:
             self.store.link_line_message(msg.message_id, conv.conv_id, ts, quote_token=msg.quote_token,
                                          mark_as_read_token=msg.mark_as_read_token)
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
                                       sender=msg.sender_id)
-        sent_at = msg.timestamp_ms / 1000 if msg.timestamp_ms else time.time()
-        changes: dict[str, Any] = {"last_message_at": sent_at, "last_message_preview": preview(msg.text)}
-        if not conv.waiting_since:
-            changes["waiting_since"] = sent_at
-        reopened = conv.mark == MARK_RESOLVED
-        if reopened:
-            changes["mark"] = MARK_OPEN
+        changes.update(last_message_at=sent_at, last_message_preview=preview(msg.text))
+        if msg.mark_as_read_token and not msg.standby:
+            # Kept until a person claims the chat: 既読 then means a human read it.
+            changes["mark_as_read_token"] = msg.mark_as_read_token
         self.store.update_conversation(conv.conv_id, **changes)
+        self.backlog.reindex(conv.conv_id)
         if msg.reply_token and not msg.standby:
             # Reply tokens are single-use and expire quickly; the age counts from LINE's timestamp.
             self.store.save_reply_token(conv.conv_id, msg.reply_token, sent_at)
-        if reopened:
-            self.refresh_parent(conv.conv_id)
+        self.refresh_parent(conv.conv_id)
 
     def handle_line_notice(self, msg: InboundMessage) -> None:
         conv = self.ensure_portal(msg)
@@ -230,15 +240,21 @@ class Bridge:
             conv, created = self.store.ensure_conversation(Conversation(
                 conv_id=msg.conv_id, source_type=msg.source_type, number=0, name=identity.display_name,
                 picture_url=identity.picture_url, channel=self.channel, created_at=time.time(),
+                mark=self.marks.default_open,
             ))
             if created:
                 log.info("new conversation #%d for %s %s", conv.number, msg.source_type, msg.conv_id)
         if not conv.thread_ts:
-            text, blocks = parent_message(conv, self.lang)
+            text, blocks = parent_message(conv, self.marks, self.lang)
             ts = self.slack.post_once(f"parent-{conv.conv_id}", conv.channel, text, blocks=blocks)
             self.store.bind_thread(conv.conv_id, conv.channel, ts)
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "parent")
             conv.thread_ts = ts
+            self.backlog.reindex(conv.conv_id)
+            try:  # cache the workspace's archive URL once, for /pending's thread links
+                self.slack.workspace_archive_url(conv.channel, ts)
+            except (DeliveryFailed, RetryLater) as exc:
+                log.info("could not cache the workspace URL: %s", exc)
         return conv
 
     def chat_identity(self, msg: InboundMessage) -> Profile:
@@ -278,7 +294,7 @@ class Bridge:
     def refresh_parent(self, conv_id: str) -> None:
         conv = self.store.get_conversation(conv_id)
         if conv and conv.thread_ts:
-            text, blocks = parent_message(conv, self.lang)
+            text, blocks = parent_message(conv, self.marks, self.lang)
             self.slack.update(conv.channel, conv.thread_ts, text, blocks)
 
     # -- Slack → LINE ---------------------------------------------------------------------
@@ -330,7 +346,13 @@ class Bridge:
         self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                       delivery="sent", via=via)
         self.store.update_conversation(conv.conv_id, last_staff_reply_at=now, waiting_since=0)
+        self.backlog.reindex(conv.conv_id)
         self.slack.react(channel, ts, REACTION_SENT)
+        self.refresh_parent(conv.conv_id)
+
+    # -- triage (claims, assignees, marks) ------------------------------------------------------
+    def handle_slack_op(self, payload: dict[str, Any]) -> None:
+        self.triage.apply(Op.from_payload(payload))
 
     def deliver_to_line(self, conv: Conversation, send_key: str, texts: list[str]) -> str:
         """Send ``texts`` to the LINE chat, at most 5 per request. Returns "reply" or "push".

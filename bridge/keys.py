@@ -32,6 +32,10 @@ KINDS: dict[str, str] = {
     "backlog_all": "backlog:all",                     # zset: open conversations, score = mark rank * 1e11 + waiting_since
     "backlog_mark": "backlog:mark:{mark}",            # zset: same score, one per mark
     "backlog_assignee": "backlog:assignee:{assignee}",  # zset: same score, one per assignee ("-" = unassigned)
+    "backlog_where": "backlog:where",                 # hash: conv_id -> "<mark>\t<assignee>" it is indexed under
+    "backlog_lock": "backlog:rebuild-lock",           # string: one process rebuilds the indexes at a time
+    "channel_members": "channel-members:{channel}",   # set: cached members of the triage channel
+    "workspace_url": "slack-workspace-url",           # string: https://<team>.slack.com/archives/ (for thread links)
     "backlog_meta": "backlog:meta",                   # hash: fingerprint of the mark order the scores were built with
     "bot_identity": "slack-bot-identity",             # hash: bot user id / bot id from auth.test
 }

@@ -8,10 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-# Conversation marks known to the core. Issue #3 makes marks configurable; the core
-# only needs "open" (要対応) and "resolved" (対応済み).
+# The mark of a conversation nobody has triaged yet; bridge.marks makes marks configurable
+# and the relay always uses MarkSet.default_open when it creates a conversation.
 MARK_OPEN = "needs_reply"
-MARK_RESOLVED = "resolved"
 
 
 @dataclass

@@ -51,6 +51,28 @@ class Runtime:
         return Inbox(self.redis, self.keys, self.queue)
 
     @cached_property
+    def marks(self):
+        from bridge.marks import load_marks
+
+        return load_marks(self.settings.config_path)
+
+    @cached_property
+    def backlog(self):
+        from bridge.backlog import Backlog
+
+        return Backlog(self.redis, self.keys, self.marks)
+
+    def prepare_backlog(self) -> bool:
+        """Rebuild the /pending indexes if the mark order changed since they were built (one process at a time)."""
+        lock = self.redis.set(self.keys.backlog_lock(), str(os.getpid()), nx=True, ex=300)
+        if not lock:
+            return False
+        try:
+            return self.backlog.rebuild_if_needed()
+        finally:
+            self.redis.delete(self.keys.backlog_lock())
+
+    @cached_property
     def slack(self):
         from bridge.gateways.slack import SlackGateway
 
@@ -66,7 +88,7 @@ class Runtime:
     def bridge(self):
         from bridge.domain import Bridge
 
-        return Bridge(self.settings, self.store, self.slack, self.line)
+        return Bridge(self.settings, self.store, self.slack, self.line, self.marks, self.backlog)
 
 
 _runtime: Runtime | None = None

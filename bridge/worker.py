@@ -17,8 +17,11 @@ from bridge.settings import Settings, SettingsError
 class BridgeWorker(Worker):
     def __init__(self, *args, **kwargs):
         try:
-            Settings.from_env()
-        except SettingsError as exc:
+            settings = Settings.from_env()
+            from bridge.marks import load_marks
+
+            load_marks(settings.config_path)  # a broken BRIDGE_CONFIG stops start-up, naming file:line
+        except (SettingsError, ValueError) as exc:
             print(f"worker not started: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         configure_logging()
@@ -30,3 +33,6 @@ class BridgeWorker(Worker):
         import bridge.jobs  # noqa: F401
 
         super().__init__(*args, **kwargs)
+        from bridge.runtime import get_runtime
+
+        get_runtime().prepare_backlog()

@@ -4,7 +4,10 @@ Run with ``gunicorn 'handlers.app:create_app()'`` (see Procfile).
 """
 from __future__ import annotations
 
+import logging
 import sys
+
+import redis
 
 from flask import Flask, jsonify, request
 from slack_bolt.adapter.flask import SlackRequestHandler
@@ -12,7 +15,7 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from bridge.runtime import Runtime, configure_logging
 from bridge.settings import Settings, SettingsError
 from handlers.line_webhook import create_blueprint
-from handlers.slack_app import create_bolt_app
+from handlers.slack import create_bolt_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -24,6 +27,15 @@ def create_app(settings: Settings | None = None) -> Flask:
             print(f"bridge not started: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
     rt = Runtime(settings)
+    try:
+        rt.marks  # validate BRIDGE_CONFIG now: a broken file stops start-up, naming file:line
+    except ValueError as exc:
+        print(f"bridge not started: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        rt.prepare_backlog()
+    except redis.RedisError as exc:  # start anyway: /healthz reports it and the worker rebuilds later
+        logging.getLogger(__name__).warning("backlog indexes not checked, Redis unavailable: %s", exc)
     app = Flask(__name__)
     app.config["BRIDGE_RUNTIME"] = rt
     app.register_blueprint(create_blueprint(rt))

@@ -14,6 +14,7 @@ from typing import Any, Callable, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
 
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.settings import Settings
@@ -167,6 +168,38 @@ class SlackGateway:
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
         self._call("chat.postEphemeral", self.client.chat_postEphemeral, **kwargs)
+
+    def channel_members(self, channel: str) -> list[str]:
+        """Every member of ``channel`` (conversations.members, paginated)."""
+        members: list[str] = []
+        cursor = None
+        while True:
+            kwargs: dict[str, Any] = {"channel": channel, "limit": 1000}
+            if cursor:
+                kwargs["cursor"] = cursor
+            resp = self._call("conversations.members", self.client.conversations_members, **kwargs)
+            members += resp.get("members") or []
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+
+    def respond(self, response_url: str, text: str, blocks: list[dict] | None = None) -> None:
+        """Answer a slash command or an interaction ephemerally through its response_url."""
+        resp = WebhookClient(response_url, timeout=10).send(text=text, blocks=blocks, response_type="ephemeral",
+                                                            replace_original=False)
+        if resp.status_code >= 400:
+            raise DeliveryFailed("response_url", f"HTTP {resp.status_code}: {resp.body}", resp.status_code)
+
+    def workspace_archive_url(self, channel: str, ts: str) -> str:
+        """``https://<team>.slack.com/archives/`` (cached) so thread links can be built without an API call each."""
+        key = self.store.keys.workspace_url()
+        cached = self.store.r.get(key)
+        if cached:
+            return cached
+        link = self.permalink(channel, ts)
+        base = link.split("/archives/")[0] + "/archives/"
+        self.store.r.set(key, base, ex=7 * 24 * 3600)
+        return base
 
     def permalink(self, channel: str, ts: str) -> str:
         return self._call("chat.getPermalink", self.client.chat_getPermalink, channel=channel, message_ts=ts)["permalink"]

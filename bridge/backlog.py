@@ -1,0 +1,426 @@
+"""The backlog indexes behind ``/pending``: Redis sorted sets kept next to the conversation hashes.
+
+Sets (keys from :mod:`bridge.keys`)::
+
+    backlog_all                 open conversations (state "open" only)
+    backlog_mark(mark=K)        conversations whose effective mark is K (state "open" or "waiting")
+    backlog_assignee(assignee=A) conversations assigned to A ("-" = nobody), open or waiting
+    backlog_meta                hash: fingerprint of the mark order the scores were built with
+    backlog_where hash: conv_id -> "<mark>\\t<assignee>" where it is indexed now
+
+Every member's score is the same in every set::
+
+    score = rank(mark) * 1e11 + (waiting_since                       if somebody is waiting
+                                 5e10 + (last_message_at or created_at) otherwise)
+
+so ascending order is "most urgent mark first, then longest waiting", conversations
+that are open but not waiting come after the waiting ones of the same mark, and
+every mark occupies its own score band ``[rank * 1e11, (rank + 1) * 1e11)``.
+
+Because marks are score bands, *every* /pending filter is answered by ranges of a
+single set, without ZINTERSTORE or temporary keys:
+
+* no filter → ``backlog_all``;
+* marks only → each mark's own set (which also holds 返信待ち when it is asked for);
+* assignee (or unassigned), optionally with marks → the assignee's set restricted to
+  the bands of the wanted marks (without marks: the bands of the "open" marks,
+  adjacent bands merged).
+
+A query costs one ZCOUNT per band (O(log N)) for the total, one
+ZRANGE BYSCORE LIMIT per band touched by the page (O(log N + page)), and one
+pipelined HMGET per row of the page: 2-3 round trips whatever the backlog size.
+
+Unknown marks (removed from the configuration while conversations still carry them)
+are indexed as ``default_open``. Changing the priority order, the states or
+``default_open`` changes :meth:`MarkSet.fingerprint`; :meth:`Backlog.rebuild_if_needed`
+then rebuilds every index from the conversation hashes.
+
+The index update runs as one Lua script (atomic; it reads where the conversation was
+indexed before from the "where" hash). It builds the old sets' names from prefixes, so
+it needs a standalone Redis (or a Cluster hash tag around the namespace).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from bridge.keys import Keys
+from bridge.marks import MarkSet
+from bridge.model import Conversation
+
+__all__ = ["RANK_STRIDE", "NOT_WAITING_OFFSET", "UNASSIGNED", "Backlog", "BacklogRow", "BacklogPage"]
+
+#: Width of one mark's score band.
+RANK_STRIDE = 1e11
+#: Open-but-not-waiting conversations sort after the waiting ones of their mark.
+NOT_WAITING_OFFSET = 5e10
+#: Assignee token of conversations nobody has claimed.
+UNASSIGNED = "-"
+
+_ROW_FIELDS = ("number", "name", "mark", "assignee", "waiting_since", "last_message_at",
+               "last_message_preview", "thread_ts", "channel")
+_INDEX_FIELDS = ("conv_id", "mark", "assignee", "waiting_since", "last_message_at", "created_at")
+
+# KEYS[1] where-hash, KEYS[2] backlog_all
+# ARGV[1] conv_id, ARGV[2] mark-set key prefix, ARGV[3] assignee-set key prefix,
+# ARGV[4] "open" | "waiting" | "" (not in the backlog), ARGV[5] score,
+# ARGV[6] effective mark key, ARGV[7] assignee token
+_REINDEX = """
+local id = ARGV[1]
+local old = redis.call('HGET', KEYS[1], id)
+if old then
+  local sep = string.find(old, '\\t', 1, true)
+  if sep then
+    redis.call('ZREM', ARGV[2] .. string.sub(old, 1, sep - 1), id)
+    redis.call('ZREM', ARGV[3] .. string.sub(old, sep + 1), id)
+  end
+end
+if ARGV[4] == '' then
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('HDEL', KEYS[1], id)
+  return 0
+end
+redis.call('ZADD', ARGV[2] .. ARGV[6], ARGV[5], id)
+redis.call('ZADD', ARGV[3] .. ARGV[7], ARGV[5], id)
+if ARGV[4] == 'open' then
+  redis.call('ZADD', KEYS[2], ARGV[5], id)
+else
+  redis.call('ZREM', KEYS[2], id)
+end
+redis.call('HSET', KEYS[1], id, ARGV[6] .. '\\t' .. ARGV[7])
+return 1
+"""
+
+
+@dataclass
+class BacklogRow:
+    """What ``/pending`` shows about one conversation (read from its hash)."""
+
+    conv_id: str
+    number: int
+    name: str
+    mark: str
+    assignee: str
+    waiting_since: float
+    last_message_at: float
+    last_message_preview: str
+    thread_ts: str
+    channel: str
+
+
+@dataclass
+class BacklogPage:
+    """One page of the backlog. ``counts`` is per mark key for the same assignee filter (mark filter ignored)."""
+
+    rows: list[BacklogRow]
+    total: int
+    offset: int
+    limit: int
+    counts: dict[str, int] = field(default_factory=dict)
+    now: float = 0.0   # the clock the page was read at (for "waiting 2 h" in the view)
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + self.limit < self.total
+
+
+def _float(raw: Any) -> float:
+    try:
+        value = float(raw or 0)
+    except (TypeError, ValueError):
+        return 0.0
+    return value if math.isfinite(value) else 0.0
+
+
+def _int(raw: Any) -> int:
+    try:
+        return int(float(raw or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+class Backlog:
+    """Maintains and queries the backlog indexes of one namespace for one :class:`MarkSet`."""
+
+    def __init__(self, r: redis.Redis, keys: Keys, marks: MarkSet):
+        self.r = r
+        self.keys = keys
+        self.marks = marks
+        self._reindex = r.register_script(_REINDEX)
+        self._mark_prefix = keys.backlog_mark(mark="")
+        self._assignee_prefix = keys.backlog_assignee(assignee="")
+        self._conv_prefix = keys.conv(conv_id="")
+        self._where = keys.backlog_where()
+
+    # -- scores -----------------------------------------------------------------------
+    def score(self, mark_key: str, waiting_since: float, fallback: float = 0.0) -> float:
+        """Sort score: ``rank(mark) * 1e11`` plus ``waiting_since``, or ``5e10 + fallback`` when nobody waits.
+
+        ``fallback`` is the conversation's last message (or creation) time. Times are
+        clamped into the band, so a bad value can never leak into another mark's band.
+        """
+        base = self.marks.rank(mark_key) * RANK_STRIDE
+        if waiting_since and waiting_since > 0:
+            return base + min(float(waiting_since), NOT_WAITING_OFFSET - 1)
+        return base + NOT_WAITING_OFFSET + min(max(float(fallback or 0), 0.0), NOT_WAITING_OFFSET - 1)
+
+    def _placement(self, mark: str, assignee: str, waiting_since: float, last: float, created: float
+                   ) -> tuple[str, float, str, str]:
+        """(state "open"/"waiting"/"", score, effective mark key, assignee token)."""
+        effective = self.marks.effective(mark)
+        state = effective.state if effective.state in ("open", "waiting") else ""
+        return state, self.score(effective.key, waiting_since, last or created), effective.key, assignee or UNASSIGNED
+
+    # -- maintenance --------------------------------------------------------------------
+    def index(self, conv: Conversation, pipe: redis.client.Pipeline | None = None) -> None:
+        """(Re)place ``conv`` in the indexes for its current mark, assignee and waiting_since.
+
+        Atomic; removes it from the sets it was in before (remembered in the "where"
+        hash, so no ``previous`` is needed) and from everything when its mark is closed.
+        Call it after every change of mark, assignee, waiting_since or last_message_at,
+        in the same pipeline/transaction as the hash update when there is one.
+        """
+        state, score, mark, assignee = self._placement(conv.mark, conv.assignee, conv.waiting_since,
+                                                      conv.last_message_at, conv.created_at)
+        self._run(conv.conv_id, state, score, mark, assignee, pipe)
+
+    def reindex(self, conv_id: str) -> bool:
+        """Index the conversation as stored in Redis now (removed when its hash is gone). Returns whether it is in the backlog."""
+        data = self.r.hmget(self._conv_prefix + conv_id, "mark", "assignee", "waiting_since", "last_message_at", "created_at")
+        if data[0] is None:
+            self.remove(conv_id)
+            return False
+        state, score, mark, assignee = self._placement(data[0], data[1] or "", _float(data[2]), _float(data[3]), _float(data[4]))
+        self._run(conv_id, state, score, mark, assignee, None)
+        return bool(state)
+
+    def remove(self, conv_id: str, pipe: redis.client.Pipeline | None = None) -> None:
+        """Take the conversation out of every backlog set."""
+        self._run(conv_id, "", 0.0, "", "", pipe)
+
+    def _run(self, conv_id: str, state: str, score: float, mark: str, assignee: str,
+             pipe: redis.client.Pipeline | None) -> None:
+        self._reindex(
+            keys=[self._where, self.keys.backlog_all()],
+            args=[conv_id, self._mark_prefix, self._assignee_prefix, state, repr(score), mark, assignee],
+            client=pipe if pipe is not None else self.r,
+        )
+
+    def rebuild_if_needed(self) -> bool:
+        """Rebuild every index when they were built for another mark order (or never). Returns whether it rebuilt."""
+        if self.r.hget(self.keys.backlog_meta(), "fingerprint") == self.marks.fingerprint():
+            return False
+        self.rebuild()
+        return True
+
+    def rebuild(self, scan_count: int = 2000) -> int:
+        """Rebuild every index from the conversation hashes (SCAN + pipelined HMGET). Returns the backlog size.
+
+        The new sets replace the old ones in one MULTI/EXEC, so readers never see a
+        half-built backlog. An :meth:`index` call that lands between the scan and the
+        swap is lost until that conversation changes again; rebuilds only happen when
+        the mark configuration changes (at deploy), so run it before serving traffic.
+        """
+        all_set: dict[str, float] = {}
+        by_mark: dict[str, dict[str, float]] = {}
+        by_assignee: dict[str, dict[str, float]] = {}
+        where: dict[str, str] = {}
+
+        # Phase 1 reads only each hash's mark (most friends are closed); phase 2 reads the
+        # fields the score needs for the backlog members only.
+        in_backlog = {m.key for m in self.marks.backlog_marks()}
+        unknown_in_backlog = self.marks.effective("").key in in_backlog   # unknown keys act as default_open
+        candidates: list[str] = []
+
+        def keep(ids: list[str], found: list[Any]) -> None:
+            for conv_id, mark in zip(ids, found):
+                if mark is None:
+                    continue                # no mark field: not a conversation hash
+                if mark in in_backlog or (unknown_in_backlog and self.marks.get(mark) is None):
+                    candidates.append(conv_id)
+
+        ids: list[str] = []
+        pipe = self.r.pipeline(transaction=False)
+        for key in self.r.scan_iter(match=self._conv_prefix + "*", count=scan_count):
+            ids.append(key[len(self._conv_prefix):])
+            pipe.hget(key, "mark")
+            if len(ids) >= scan_count:
+                keep(ids, pipe.execute())
+                ids = []
+        if ids:
+            keep(ids, pipe.execute())
+
+        for i in range(0, len(candidates), scan_count):
+            chunk = candidates[i:i + scan_count]
+            pipe = self.r.pipeline(transaction=False)
+            for conv_id in chunk:
+                pipe.hmget(self._conv_prefix + conv_id, *_INDEX_FIELDS)
+            for conv_id, row in zip(chunk, pipe.execute()):
+                if row[1] is None:          # deleted meanwhile
+                    continue
+                state, score, mark, assignee = self._placement(row[1], row[2] or "", _float(row[3]),
+                                                              _float(row[4]), _float(row[5]))
+                if not state:
+                    continue
+                if state == "open":
+                    all_set[conv_id] = score
+                by_mark.setdefault(mark, {})[conv_id] = score
+                by_assignee.setdefault(assignee, {})[conv_id] = score
+                where[conv_id] = f"{mark}\t{assignee}"
+
+        old = set(self.r.scan_iter(match=self._mark_prefix + "*", count=1000))
+        old |= set(self.r.scan_iter(match=self._assignee_prefix + "*", count=1000))
+        old |= {self.keys.backlog_all(), self._where}
+
+        tx = self.r.pipeline(transaction=True)
+        tx.delete(*old)
+        self._zadd_chunked(tx, self.keys.backlog_all(), all_set)
+        for mark, members in by_mark.items():
+            self._zadd_chunked(tx, self._mark_prefix + mark, members)
+        for assignee, members in by_assignee.items():
+            self._zadd_chunked(tx, self._assignee_prefix + assignee, members)
+        items = list(where.items())
+        for i in range(0, len(items), 5000):
+            tx.hset(self._where, mapping=dict(items[i:i + 5000]))
+        tx.hset(self.keys.backlog_meta(), mapping={"fingerprint": self.marks.fingerprint(),
+                                                    "rebuilt_at": repr(time.time()), "size": str(len(where))})
+        tx.execute()
+        return len(where)
+
+    @staticmethod
+    def _zadd_chunked(pipe: redis.client.Pipeline, key: str, members: dict[str, float], chunk: int = 5000) -> None:
+        items = list(members.items())
+        for i in range(0, len(items), chunk):
+            pipe.zadd(key, dict(items[i:i + chunk]))
+
+    # -- queries ----------------------------------------------------------------------------
+    def _band(self, rank: int) -> tuple[str, str]:
+        return str(int(rank * RANK_STRIDE)), "(" + str(int((rank + 1) * RANK_STRIDE))
+
+    def _segments(self, assignee_token: str | None, marks: list[str] | None) -> list[tuple[str, str, str]]:
+        """Disjoint (key, min, max) ranges, in ascending score order, whose union is the result."""
+        if marks:
+            chosen = sorted({self.marks.rank(m.key) for k in marks
+                             if (m := self.marks.get(k)) is not None and m.state in ("open", "waiting")})
+            if assignee_token is None:
+                ordered = self.marks.ordered()
+                return [(self._mark_prefix + ordered[rank].key, "-inf", "+inf") for rank in chosen]
+            ranks = chosen
+        else:
+            if assignee_token is None:
+                return [(self.keys.backlog_all(), "-inf", "+inf")]
+            ranks = [self.marks.rank(m.key) for m in self.marks.open_marks()]
+        segments: list[tuple[str, str, str]] = []
+        key = self._assignee_prefix + assignee_token
+        start = prev = None
+        for rank in sorted(ranks) + [None]:  # merge adjacent bands
+            if rank is not None and prev is not None and rank == prev + 1:
+                prev = rank
+                continue
+            if start is not None and prev is not None:
+                lo, _ = self._band(start)
+                _, hi = self._band(prev)
+                segments.append((key, lo, hi))
+            start = prev = rank
+        return segments
+
+    @staticmethod
+    def _assignee_token(assignee: str | None, unassigned: bool) -> str | None:
+        if unassigned and assignee:
+            raise ValueError("assignee and unassigned are mutually exclusive")
+        return UNASSIGNED if unassigned else (assignee or None)
+
+    def _queue_counts(self, pipe: redis.client.Pipeline, token: str | None) -> list[str]:
+        keys = [m.key for m in self.marks.backlog_marks()]
+        for k in keys:
+            if token is None:
+                pipe.zcard(self._mark_prefix + k)
+            else:
+                lo, hi = self._band(self.marks.rank(k))
+                pipe.zcount(self._assignee_prefix + token, lo, hi)
+        return keys
+
+    def counts(self, assignee: str | None = None, unassigned: bool = False) -> dict[str, int]:
+        """Conversations per mark key (open and waiting marks, most urgent first), optionally for one assignee."""
+        pipe = self.r.pipeline(transaction=False)
+        keys = self._queue_counts(pipe, self._assignee_token(assignee, unassigned))
+        return {k: int(n) for k, n in zip(keys, pipe.execute())}
+
+    def query(self, *, assignee: str | None = None, unassigned: bool = False, marks: list[str] | None = None,
+              offset: int = 0, limit: int = 20, now: float | None = None) -> BacklogPage:
+        """One page of the backlog, most urgent first.
+
+        Filters combine: ``assignee`` (a Slack user id) or ``unassigned``, AND any of
+        ``marks`` (keys). Without ``marks`` only "open" marks are listed; marks in state
+        "waiting" (返信待ち) are listed when named in ``marks``; "closed" or unknown keys in
+        ``marks`` match nothing. Rows whose hash disappeared are skipped.
+        Cost: O(B log N + limit) in Redis for B bands, 2-3 round trips.
+        """
+        offset = max(0, int(offset))
+        limit = max(1, int(limit))
+        token = self._assignee_token(assignee, unassigned)
+        segments = self._segments(token, marks)
+        if marks and not segments:
+            return BacklogPage(rows=[], total=0, offset=offset, limit=limit,
+                               counts=self.counts(assignee, unassigned), now=now or time.time())
+
+        pipe = self.r.pipeline(transaction=False)
+        count_keys = self._queue_counts(pipe, token)
+        for key, lo, hi in segments:
+            if lo == "-inf" and hi == "+inf":
+                pipe.zcard(key)
+            else:
+                pipe.zcount(key, lo, hi)
+        single = len(segments) == 1
+        if single:
+            key, lo, hi = segments[0]
+            pipe.zrange(key, lo, hi, byscore=True, offset=offset, num=limit)
+        results = pipe.execute()
+        counts = {k: int(n) for k, n in zip(count_keys, results)}
+        sizes = [int(n) for n in results[len(count_keys):len(count_keys) + len(segments)]]
+        total = sum(sizes)
+
+        if single:
+            ids: list[str] = list(results[-1])
+        else:
+            ids = []
+            pipe = self.r.pipeline(transaction=False)
+            skip, want, queued = offset, limit, False
+            for (key, lo, hi), size in zip(segments, sizes):
+                if want <= 0:
+                    break
+                if skip >= size:
+                    skip -= size
+                    continue
+                take = min(want, size - skip)
+                pipe.zrange(key, lo, hi, byscore=True, offset=skip, num=take)
+                queued = True
+                want -= take
+                skip = 0
+            if queued:
+                for chunk in pipe.execute():
+                    ids.extend(chunk)
+
+        rows = self._rows(ids)
+        return BacklogPage(rows=rows, total=total, offset=offset, limit=limit, counts=counts, now=now or time.time())
+
+    def _rows(self, ids: list[str]) -> list[BacklogRow]:
+        if not ids:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for conv_id in ids:
+            pipe.hmget(self._conv_prefix + conv_id, *_ROW_FIELDS)
+        rows: list[BacklogRow] = []
+        for conv_id, data in zip(ids, pipe.execute()):
+            if data[2] is None and data[0] is None:
+                continue  # the conversation hash is gone
+            rows.append(BacklogRow(
+                conv_id=conv_id, number=_int(data[0]), name=data[1] or "", mark=data[2] or self.marks.default_open,
+                assignee=data[3] or "", waiting_since=_float(data[4]), last_message_at=_float(data[5]),
+                last_message_preview=data[6] or "", thread_ts=data[7] or "", channel=data[8] or "",
+            ))
+        return rows

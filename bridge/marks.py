@@ -1,0 +1,443 @@
+"""Conversation marks (対応マーク) and their configuration file.
+
+A *mark* says where a LINE conversation stands: 要対応, クレーム, 返信待ち, 対応済み...
+Conversations store only the mark's ``key``, so renaming a mark (its ``ja``/``en``
+names or its emoji) never loses anything; removing a mark from the configuration
+makes conversations that still carry it behave like the ``default_open`` mark.
+
+Each mark has a ``state``:
+
+* ``"open"``: somebody on the team has to act; shown by the default ``/pending``.
+* ``"waiting"`` (返信待ち): the team is waiting for the friend; kept in the backlog
+  indexes but only listed by ``/pending`` when that mark is asked for explicitly.
+* ``"closed"`` (対応済み): not in the backlog at all.
+
+The defaults combine LINE Official Account Manager's 要対応 / 対応済み with Liny's
+対応マーク. ``load_marks(path)`` reads a TOML file (see ``bridge.example.toml``)
+whose ``[[marks]]`` array replaces the defaults and whose ``[reactions]`` table
+overrides which Slack reaction does what.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+
+__all__ = [
+    "STATES",
+    "Mark",
+    "MarkSet",
+    "MarkConfigError",
+    "default_marks",
+    "load_marks",
+    "normalize_name",
+]
+
+#: Valid values of :attr:`Mark.state`.
+STATES = ("open", "waiting", "closed")
+
+#: Reaction actions besides ``mark:<key>``.
+ACTION_CLAIM = "claim"
+ACTION_RESOLVE = "resolve"
+
+# A mark key ends up in Redis key names, in /pending arguments and in button values:
+# keep it to lower-case ASCII words.
+_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+# Slack emoji shortcode (reaction name) without colons; skin tones look like "+1::skin-tone-2".
+_EMOJI_RE = re.compile(r"^[a-z0-9_+'\-]{1,100}(::skin-tone-[2-6])?$")
+
+
+def normalize_name(text: str) -> str:
+    """Comparison form of a mark name: NFKC, case-folded, without any whitespace.
+
+    So ``質問(中)`` == ``質問（中）``, ``ＣＬＡＩＭ`` == ``claim`` and ``Needs reply`` == ``needsreply``.
+    """
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _lang(lang: str | None) -> str:
+    return "en" if (lang or "").lower().startswith("en") else "ja"
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One mark. ``key`` is what conversations store; everything else may be renamed freely."""
+
+    key: str
+    ja: str
+    en: str
+    emoji: str          # Slack reaction shortcode without colons, e.g. "rage"
+    priority: int       # lower = more urgent
+    state: str = "open"  # "open" | "waiting" | "closed"
+
+    def label(self, lang: str | None) -> str:
+        """The name in ``lang`` ("en" → English, anything else → Japanese)."""
+        return self.en if _lang(lang) == "en" else self.ja
+
+    def display(self, lang: str | None) -> str:
+        """Emoji and name for Slack mrkdwn, e.g. ``":rage: クレーム"``."""
+        return f":{self.emoji}: {self.label(lang)}" if self.emoji else self.label(lang)
+
+
+@dataclass(frozen=True)
+class MarkSet:
+    """The configured marks plus what each Slack reaction does.
+
+    ``reactions`` maps an emoji shortcode to ``"claim"``, ``"resolve"`` or ``"mark:<key>"``.
+    ``default_open`` is the mark of a new (or re-opened) conversation and the stand-in
+    for unknown keys; ``resolved`` is what "resolve" sets; ``waiting`` is the
+    返信待ち mark ("" when the configuration has none).
+    """
+
+    marks: tuple[Mark, ...]
+    reactions: dict[str, str] = field(default_factory=dict)
+    default_open: str = "needs_reply"
+    resolved: str = "resolved"
+    waiting: str = "awaiting_friend"
+
+    def __post_init__(self) -> None:
+        keys = {m.key for m in self.marks}
+        for role in ("default_open", "resolved"):
+            if getattr(self, role) not in keys:
+                raise ValueError(f"MarkSet.{role} = {getattr(self, role)!r} is not one of the marks")
+        if self.waiting and self.waiting not in keys:
+            raise ValueError(f"MarkSet.waiting = {self.waiting!r} is not one of the marks")
+        order = sorted(range(len(self.marks)), key=lambda i: (self.marks[i].priority, i))
+        ordered = tuple(self.marks[i] for i in order)
+        object.__setattr__(self, "_ordered", ordered)
+        object.__setattr__(self, "_by_key", {m.key: m for m in self.marks})
+        object.__setattr__(self, "_rank", {m.key: i for i, m in enumerate(ordered)})
+        names: dict[str, Mark] = {}
+        # Later entries never shadow earlier ones: key first, then ja/en names, then emoji.
+        for m in ordered:
+            names.setdefault(normalize_name(m.key), m)
+        for m in ordered:
+            for n in (m.ja, m.en):
+                names.setdefault(normalize_name(n), m)
+        for m in ordered:
+            if m.emoji:
+                names.setdefault(normalize_name(f":{m.emoji}:"), m)
+        object.__setattr__(self, "_names", names)
+
+    # -- lookup ---------------------------------------------------------------------
+    def get(self, key: str) -> Mark | None:
+        """The mark stored as ``key``, or None when the configuration does not define it."""
+        return self._by_key.get(key)  # type: ignore[attr-defined]
+
+    def effective(self, key: str) -> Mark:
+        """The mark ``key`` behaves as: itself, or ``default_open`` when it is unknown."""
+        return self.get(key) or self._by_key[self.default_open]  # type: ignore[attr-defined]
+
+    def find(self, text: str, lang: str | None = None) -> Mark | None:
+        """A mark by key, Japanese or English name, or ``:emoji:``; case/width/space-insensitive (NFKC).
+
+        ``lang`` is accepted for symmetry with the display functions; names of both
+        languages always match (a Japanese team may still type ``complaint``).
+        """
+        norm = normalize_name(text)
+        if not norm:
+            return None
+        return self._names.get(norm)  # type: ignore[attr-defined]
+
+    def rank(self, key: str) -> int:
+        """Position of ``key`` in priority order (0 = most urgent); unknown keys rank as ``default_open``."""
+        ranks: dict[str, int] = self._rank  # type: ignore[attr-defined]
+        return ranks.get(key, ranks[self.default_open])
+
+    def state(self, key: str) -> str:
+        """State of ``key`` ("open" | "waiting" | "closed"); unknown keys behave as ``default_open``."""
+        return self.effective(key).state
+
+    def ordered(self) -> list[Mark]:
+        """All marks, most urgent first (ties keep the definition order)."""
+        return list(self._ordered)  # type: ignore[attr-defined]
+
+    def open_marks(self) -> list[Mark]:
+        """Marks whose conversations are listed by the default ``/pending`` (state "open")."""
+        return [m for m in self.ordered() if m.state == "open"]
+
+    def backlog_marks(self) -> list[Mark]:
+        """Marks kept in the backlog indexes: state "open" or "waiting"."""
+        return [m for m in self.ordered() if m.state in ("open", "waiting")]
+
+    def reaction_action(self, emoji: str) -> str | None:
+        """What a reaction does: "claim", "resolve", "mark:<key>", or None (ignored)."""
+        return self.reactions.get(emoji.strip(":"))
+
+    def fingerprint(self) -> str:
+        """Changes whenever stored backlog scores or memberships would change.
+
+        Covers the priority order of the keys, their states and ``default_open``
+        (the stand-in for unknown keys); names and emoji are not part of it.
+        """
+        payload = json.dumps([[m.key, m.state] for m in self.ordered()] + [self.default_open], separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+class MarkConfigError(ValueError):
+    """The configuration file is invalid. ``errors`` lists every problem, each with its file and line."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        super().__init__("invalid mark configuration:\n  " + "\n  ".join(self.errors))
+
+
+# ---------------------------------------------------------------------------
+# defaults
+# ---------------------------------------------------------------------------
+
+_DEFAULTS: tuple[Mark, ...] = (
+    Mark("complaint", "クレーム", "Complaint", "rage", 10),
+    Mark("account_trouble", "アカウントトラブル", "Account trouble", "warning", 20),
+    Mark("needs_reply", "要対応", "Needs reply", "red_circle", 30),
+    Mark("unconfirmed", "未確認", "Unconfirmed", "new", 40),
+    Mark("question_mid", "質問(中)", "Question (medium)", "question", 50),
+    Mark("inquiry", "問い合わせ", "Inquiry", "incoming_envelope", 60),
+    Mark("question_low", "質問(低)", "Question (low)", "grey_question", 70),
+    Mark("needs_approach", "要アプローチ", "Needs follow-up", "mega", 80),
+    Mark("confirmed", "確認済み", "Confirmed", "ballot_box_with_check", 90),
+    Mark("awaiting_friend", "返信待ち", "Waiting for reply", "hourglass_flowing_sand", 100, "waiting"),
+    Mark("resolved", "対応済み", "Resolved", "white_check_mark", 110, "closed"),
+)
+
+#: Reactions that exist whatever the marks are (a mark using the same emoji wins).
+_BASE_REACTIONS = {"raising_hand": ACTION_CLAIM, "white_check_mark": ACTION_RESOLVE}
+
+
+def _default_reactions(marks: tuple[Mark, ...], resolved: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in marks:
+        if m.emoji:
+            out[m.emoji] = ACTION_RESOLVE if m.key == resolved else f"mark:{m.key}"
+    for emoji, action in _BASE_REACTIONS.items():
+        out.setdefault(emoji, action)
+    return out
+
+
+def default_marks() -> MarkSet:
+    """The built-in marks (LINE OAM 要対応/対応済み + Liny-style 対応マーク) and reactions."""
+    return MarkSet(marks=_DEFAULTS, reactions=_default_reactions(_DEFAULTS, "resolved"))
+
+
+# ---------------------------------------------------------------------------
+# the configuration file
+# ---------------------------------------------------------------------------
+
+_MARK_FIELDS = {"key", "ja", "en", "emoji", "priority", "state"}
+_TOP_KEYS = ("default_open", "resolved", "waiting")
+
+
+class _Lines:
+    """Finds the line of a ``[[marks]]`` entry / field or a ``[reactions]`` entry in the raw text.
+
+    tomllib does not report positions of valid values, so this is a small line scanner
+    good enough for error messages (it understands the usual one-key-per-line layout).
+    """
+
+    _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?\s*(#.*)?$")
+    _ASSIGN = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_+\-]+)\s*=")
+
+    def __init__(self, text: str):
+        self.mark_start: list[int] = []
+        self.mark_fields: list[dict[str, int]] = []
+        self.reactions: dict[str, int] = {}
+        self.top: dict[str, int] = {}
+        section: str | None = None
+        for lineno, line in enumerate(text.splitlines(), start=1):
+            h = self._HEADER.match(line)
+            if h and line.lstrip().startswith("["):
+                name = h.group(1).strip()
+                if line.lstrip().startswith("[[") and name == "marks":
+                    section = "marks"
+                    self.mark_start.append(lineno)
+                    self.mark_fields.append({})
+                elif name == "reactions":
+                    section = "reactions"
+                else:
+                    section = "other"
+                continue
+            a = self._ASSIGN.match(line)
+            if not a:
+                continue
+            key = a.group(1).strip("\"'")
+            if section is None:
+                self.top.setdefault(key, lineno)
+            elif section == "marks":
+                self.mark_fields[-1].setdefault(key, lineno)
+            elif section == "reactions":
+                self.reactions.setdefault(key, lineno)
+
+    def mark(self, index: int, fld: str | None = None) -> int | None:
+        if index >= len(self.mark_start):
+            return None
+        if fld is not None and fld in self.mark_fields[index]:
+            return self.mark_fields[index][fld]
+        return self.mark_start[index]
+
+
+def load_marks(path: str | None) -> MarkSet:
+    """Read the marks configuration (TOML) at ``path``; ``None`` or ``""`` → :func:`default_marks`.
+
+    Raises :class:`MarkConfigError` listing every problem with ``file:line``, or
+    ``OSError`` when the file cannot be read.
+    """
+    if not path:
+        return default_marks()
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    text = raw.decode("utf-8-sig", errors="replace")
+    return parse_marks(text, source=path)
+
+
+def parse_marks(text: str, source: str = "<config>") -> MarkSet:
+    """Like :func:`load_marks` for TOML text already in memory (``source`` names it in errors)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MarkConfigError([f"{source}: not valid TOML: {exc}"]) from None
+    lines = _Lines(text)
+    errors: list[str] = []
+
+    def where(line: int | None) -> str:
+        return f"{source}:{line}" if line else source
+
+    # -- marks -------------------------------------------------------------------
+    raw_marks = data.get("marks")
+    marks: list[Mark]
+    if raw_marks is None:
+        marks = list(_DEFAULTS)
+    elif not isinstance(raw_marks, list) or not all(isinstance(x, dict) for x in raw_marks):
+        raise MarkConfigError([f"{where(lines.top.get('marks'))}: `marks` must be an array of tables: write each mark as a [[marks]] section"])
+    elif not raw_marks:
+        raise MarkConfigError([f"{where(lines.top.get('marks'))}: `marks` is empty: define at least one mark, or remove it to use the defaults"])
+    else:
+        marks = []
+        seen_keys: dict[str, int | None] = {}
+        seen_names: dict[str, tuple[str, int | None]] = {}
+        seen_emoji: dict[str, tuple[str, int | None]] = {}
+        for i, entry in enumerate(raw_marks):
+            line = lines.mark(i)
+            ident = f"[[marks]] #{i + 1}"
+            for unknown in sorted(set(entry) - _MARK_FIELDS):
+                errors.append(f"{where(lines.mark(i, unknown))}: {ident}: unknown field `{unknown}` "
+                              f"(allowed: {', '.join(sorted(_MARK_FIELDS))})")
+            key = entry.get("key")
+            if not isinstance(key, str) or not key:
+                errors.append(f"{where(line)}: {ident}: missing `key` (a short ASCII id such as \"complaint\")")
+                continue
+            ident = f"[[marks]] #{i + 1} ({key!r})"
+            kline = lines.mark(i, "key")
+            if not _KEY_RE.match(key):
+                errors.append(f"{where(kline)}: {ident}: bad key: use 1-40 lower-case letters, digits, '_' or '-', starting with a letter or digit")
+            if key in seen_keys:
+                errors.append(f"{where(kline)}: {ident}: duplicate key {key!r} (first defined on line {seen_keys[key]})")
+                continue
+            seen_keys[key] = kline
+            ja, en = entry.get("ja"), entry.get("en")
+            for fname, value in (("ja", ja), ("en", en)):
+                if value is not None and (not isinstance(value, str) or not value.strip()):
+                    errors.append(f"{where(lines.mark(i, fname))}: {ident}: `{fname}` must be a non-empty string")
+            ja = ja.strip() if isinstance(ja, str) and ja.strip() else None
+            en = en.strip() if isinstance(en, str) and en.strip() else None
+            if ja is None and en is None:
+                errors.append(f"{where(line)}: {ident}: missing name: give `ja` (Japanese) and `en` (English)")
+                continue
+            ja = ja or en
+            en = en or ja
+            emoji = entry.get("emoji", "")
+            if not isinstance(emoji, str):
+                errors.append(f"{where(lines.mark(i, 'emoji'))}: {ident}: `emoji` must be a string such as \"rage\"")
+                emoji = ""
+            emoji = emoji.strip().strip(":")
+            if emoji and not _EMOJI_RE.match(emoji):
+                errors.append(f"{where(lines.mark(i, 'emoji'))}: {ident}: bad emoji {entry.get('emoji')!r}: "
+                              "use a Slack shortcode name such as \"rage\" or \"white_check_mark\" (not the emoji character)")
+                emoji = ""
+            if emoji:
+                if emoji in seen_emoji:
+                    other, oline = seen_emoji[emoji]
+                    errors.append(f"{where(lines.mark(i, 'emoji'))}: {ident}: emoji {emoji!r} is already used by {other!r} "
+                                  f"(line {oline}); each mark needs its own reaction")
+                else:
+                    seen_emoji[emoji] = (key, lines.mark(i, "emoji"))
+            priority = entry.get("priority", (i + 1) * 10)
+            if isinstance(priority, bool) or not isinstance(priority, int):
+                errors.append(f"{where(lines.mark(i, 'priority'))}: {ident}: `priority` must be an integer (lower = more urgent)")
+                priority = (i + 1) * 10
+            state = entry.get("state", "open")
+            if state not in STATES:
+                errors.append(f"{where(lines.mark(i, 'state'))}: {ident}: unknown state {state!r} (use \"open\", \"waiting\" or \"closed\")")
+                state = "open"
+            for name in {normalize_name(ja), normalize_name(en)}:
+                if name in seen_names and seen_names[name][0] != key:
+                    other, oline = seen_names[name]
+                    errors.append(f"{where(line)}: {ident}: name {name!r} is already used by {other!r} (line {oline}); "
+                                  "/pending could not tell them apart")
+                seen_names.setdefault(name, (key, line))
+            marks.append(Mark(key=key, ja=ja, en=en, emoji=emoji, priority=priority, state=state))
+
+    by_key = {m.key: m for m in marks}
+
+    # -- default_open / resolved / waiting --------------------------------------------
+    settings: dict[str, str] = {}
+    defaults = {"default_open": "needs_reply", "resolved": "resolved", "waiting": "awaiting_friend"}
+    wanted_state = {"default_open": "open", "resolved": "closed", "waiting": "waiting"}
+    for name in _TOP_KEYS:
+        given = name in data
+        value = data.get(name, defaults[name])
+        line = lines.top.get(name)
+        if not isinstance(value, str):
+            errors.append(f"{where(line)}: `{name}` must be a mark key (a string)")
+            continue
+        if name == "waiting" and value == "":
+            settings[name] = ""
+            continue
+        if value not in by_key:
+            if name == "waiting" and not given:
+                settings[name] = ""  # the replaced marks have no 返信待ち mark: the feature is off
+                continue
+            hint = "" if given else f" (the default; set `{name} = \"...\"` at the top of the file)"
+            errors.append(f"{where(line)}: `{name}` is {value!r}{hint}, but no [[marks]] entry has that key")
+            continue
+        if by_key[value].state != wanted_state[name]:
+            errors.append(f"{where(line)}: `{name}` mark {value!r} must have state = \"{wanted_state[name]}\" "
+                          f"(it has {by_key[value].state!r})")
+        settings[name] = value
+
+    # -- reactions ----------------------------------------------------------------------
+    reactions = _default_reactions(tuple(marks), settings.get("resolved", ""))
+    raw_reactions = data.get("reactions", {})
+    if not isinstance(raw_reactions, dict):
+        errors.append(f"{where(lines.top.get('reactions'))}: `reactions` must be a table: [reactions] then emoji = \"action\" lines")
+        raw_reactions = {}
+    for emoji, action in raw_reactions.items():
+        line = lines.reactions.get(emoji)
+        name = emoji.strip().strip(":")
+        if not _EMOJI_RE.match(name):
+            errors.append(f"{where(line)}: [reactions]: bad emoji {emoji!r}: use a Slack shortcode name such as \"eyes\"")
+            continue
+        if not isinstance(action, str):
+            errors.append(f"{where(line)}: [reactions] {emoji}: the action must be a string")
+            continue
+        if action in ("", "none"):
+            reactions.pop(name, None)
+            continue
+        if action in (ACTION_CLAIM, ACTION_RESOLVE):
+            reactions[name] = action
+            continue
+        if action.startswith("mark:"):
+            target = action[5:]
+            if target not in by_key:
+                errors.append(f"{where(line)}: [reactions] {emoji} = {action!r}: no [[marks]] entry has key {target!r}")
+                continue
+            reactions[name] = action
+            continue
+        errors.append(f"{where(line)}: [reactions] {emoji} = {action!r}: unknown action "
+                      "(use \"claim\", \"resolve\", \"mark:<key>\" or \"none\")")
+
+    if errors:
+        raise MarkConfigError(errors)
+    return MarkSet(marks=tuple(marks), reactions=reactions, **settings)

@@ -1,0 +1,179 @@
+"""Triage: who owns a conversation and what state it is in (claims, assignees, marks).
+
+A change arrives as a *slack_op* work item (from a reaction, a button, a select, a slash
+command or the shortcut's modal), always with the acting Slack user. Applying it:
+check the actor may act (member of the triage channel), update the conversation and the
+/pending indexes, record it in the audit trail, say it compactly in the thread, refresh
+the parent's status line, and mirror it to LINE (read receipt + loading animation when
+a person takes the chat).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from bridge.backlog import Backlog
+from bridge.i18n import t
+from bridge.marks import MarkSet
+from bridge.model import Conversation, DeliveryFailed, RetryLater
+from bridge.store import Store
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("claim", "unclaim", "assign", "mark", "resolve")
+MEMBERS_TTL = 300  # seconds the triage channel's member list is cached
+LOADING_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Op:
+    """One requested change. ``op_id`` is unique per user action (idempotency of its effects)."""
+
+    op_id: str
+    conv_id: str
+    actor: str
+    action: str
+    value: str = ""
+    source: str = ""              # reaction | button | select | command | modal
+    response_url: str = ""        # slash commands answer the actor here
+    channel: str = ""             # where to show an ephemeral answer otherwise
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> "Op":
+        return cls(**{k: str(payload.get(k) or "") for k in cls.__dataclass_fields__})
+
+
+class Triage:
+    def __init__(self, settings, store: Store, slack, line, marks: MarkSet, backlog: Backlog,
+                 refresh_parent: Callable[[str], None]):
+        self.settings = settings
+        self.store = store
+        self.slack = slack
+        self.line = line
+        self.marks = marks
+        self.backlog = backlog
+        self.refresh_parent = refresh_parent
+        self.lang = settings.language
+        self.channel = settings.slack_triage_channel
+
+    # -- lifecycle hooks called by the relay ---------------------------------------------
+    def on_friend_message(self, conv: Conversation, sent_at: float) -> dict[str, Any]:
+        """Changes for a new friend message: (re)open and start the waiting clock if stopped."""
+        changes: dict[str, Any] = {}
+        state = self.marks.state(conv.mark)
+        if state in ("closed", "waiting"):
+            # 対応済み reopens; 返信待ち (waiting for the friend) is answered: back to 要対応.
+            changes["mark"] = self.marks.default_open
+        if not conv.waiting_since:
+            changes["waiting_since"] = sent_at
+        return changes
+
+    # -- applying a change ----------------------------------------------------------------
+    def apply(self, op: Op) -> None:
+        conv = self.store.get_conversation(op.conv_id)
+        if conv is None:
+            log.info("op %s for unknown conversation %s ignored", op.op_id, op.conv_id)
+            return
+        if not self.is_member(op.actor):
+            self.tell(op, t("op.refused", self.lang, channel=self.channel))
+            return
+        changes, audit = self._changes(conv, op)
+        if not changes:
+            if op.source == "command":
+                self.tell(op, t("op.done", self.lang, number=conv.number, name=conv.name, what=self._describe_state(conv)))
+            return
+        self.store.update_conversation(conv.conv_id, **changes)
+        self.backlog.reindex(conv.conv_id)
+        self.store.r.rpush(self.store.keys.events(conv_id=conv.conv_id), json.dumps(
+            {"at": time.time(), "actor": op.actor, "action": op.action, "value": op.value, "source": op.source,
+             "changes": changes}, ensure_ascii=False))
+        if conv.thread_ts:
+            ts = self.slack.post_once(f"op-{op.op_id}", conv.channel, audit, thread_ts=conv.thread_ts)
+            self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
+        self.refresh_parent(conv.conv_id)
+        new_assignee = changes.get("assignee")
+        if new_assignee:
+            self.mirror_claim_to_line(conv)
+        if op.source == "command":
+            self.tell(op, t("op.done", self.lang, number=conv.number, name=conv.name, what=audit))
+
+    def _changes(self, conv: Conversation, op: Op) -> tuple[dict[str, Any], str]:
+        actor = f"<@{op.actor}>"
+        if op.action == "claim":
+            if conv.assignee == op.actor:
+                return {}, ""
+            return {"assignee": op.actor}, t("op.claim", self.lang, actor=actor)
+        if op.action == "unclaim":
+            if conv.assignee != op.actor:
+                return {}, ""  # removing someone else's 🙋 does not unassign them
+            return {"assignee": ""}, t("op.unclaim", self.lang, actor=actor)
+        if op.action == "assign":
+            if conv.assignee == op.value:
+                return {}, ""
+            if not op.value:
+                return {"assignee": ""}, t("op.unassign", self.lang, actor=actor)
+            return {"assignee": op.value}, t("op.assign", self.lang, actor=actor, assignee=f"<@{op.value}>")
+        if op.action == "resolve" or (op.action == "mark" and self.marks.state(op.value) == "closed"):
+            target = self.marks.resolved if op.action == "resolve" else op.value
+            if conv.mark == target:
+                return {}, ""
+            return {"mark": target, "waiting_since": 0}, t("op.resolve", self.lang, actor=actor)
+        if op.action == "mark":
+            mark = self.marks.get(op.value)
+            if mark is None or conv.mark == mark.key:
+                return {}, ""
+            return {"mark": mark.key}, t("op.mark", self.lang, actor=actor, mark=mark.display(self.lang))
+        log.warning("unknown triage action %r", op.action)
+        return {}, ""
+
+    def _describe_state(self, conv: Conversation) -> str:
+        mark = self.marks.effective(conv.mark).display(self.lang)
+        who = f"<@{conv.assignee}>" if conv.assignee else t("parent.nobody", self.lang)
+        return f"{mark} · {t('parent.assignee', self.lang, assignee=who)}"
+
+    # -- permissions ----------------------------------------------------------------------
+    def is_member(self, user_id: str) -> bool:
+        """Only members of the triage channel may change a conversation (cached for 5 minutes)."""
+        key = self.store.keys.channel_members(channel=self.channel)
+        if not self.store.r.exists(key):
+            members = self.slack.channel_members(self.channel)
+            pipe = self.store.r.pipeline()
+            pipe.delete(key)
+            pipe.sadd(key, *(members or ["-"]))
+            pipe.expire(key, MEMBERS_TTL)
+            pipe.execute()
+        return bool(self.store.r.sismember(key, user_id))
+
+    def tell(self, op: Op, text: str) -> None:
+        """An ephemeral answer to the actor only."""
+        try:
+            if op.response_url:
+                self.slack.respond(op.response_url, text)
+            else:
+                self.slack.post_ephemeral(op.channel or self.channel, op.actor, text)
+        except DeliveryFailed as exc:
+            log.warning("could not answer %s: %s", op.actor, exc)
+
+    # -- mirrored to LINE -------------------------------------------------------------------
+    def mirror_claim_to_line(self, conv: Conversation) -> None:
+        """A person took the chat: the friend now sees 既読 and, in 1:1 chats, the loading animation.
+
+        Read receipts are sent now, not when the webhook arrived, so 既読 means a human read it.
+        Failures are logged and never block the claim.
+        """
+        fresh = self.store.get_conversation(conv.conv_id) or conv
+        token = self.store.r.hget(self.store.keys.conv(conv_id=conv.conv_id), "mark_as_read_token")
+        if token:
+            try:
+                self.line.mark_as_read(token)
+                self.store.r.hdel(self.store.keys.conv(conv_id=conv.conv_id), "mark_as_read_token")
+            except (DeliveryFailed, RetryLater) as exc:
+                log.warning("markAsRead for %s failed: %s", conv.conv_id, exc)
+        if fresh.is_one_to_one and not fresh.blocked and fresh.waiting_since:
+            try:
+                self.line.show_loading(conv.conv_id, LOADING_SECONDS)
+            except (DeliveryFailed, RetryLater) as exc:
+                log.warning("loading animation for %s failed: %s", conv.conv_id, exc)

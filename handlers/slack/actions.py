@@ -1,0 +1,61 @@
+"""Interactivity: the parent message's controls and /pending's "more" button."""
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bridge.runtime import Runtime
+from bridge.slack_views import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE
+from handlers.slack.ops import conversation_of_message, enqueue_op
+from handlers.slack.pending import pending_response
+from bridge.pending_view import MORE_ACTION_ID, PendingFilter
+
+
+def _op_id(body: dict[str, Any], action: dict[str, Any]) -> str:
+    return f"act-{body['user']['id']}-{action.get('action_ts', '')}".replace(".", "")
+
+
+def register(app: App, rt: Runtime) -> None:
+    def enqueue(body: dict[str, Any], action: dict[str, Any], name: str, value: str, conv_id: str | None, source: str) -> None:
+        if not conv_id:
+            return
+        channel = (body.get("channel") or {}).get("id", "")
+        enqueue_op(rt, _op_id(body, action), conv_id, body["user"]["id"], name, value, source=source, channel=channel)
+
+    def conv_of(body: dict[str, Any]) -> str | None:
+        channel = (body.get("channel") or {}).get("id", "")
+        ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts", "")
+        return conversation_of_message(rt, channel, ts)
+
+    @app.action(ACTION_CLAIM)
+    def handle_claim_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        enqueue(body, action, "claim", "", action.get("value") or conv_of(body), "button")
+
+    @app.action(ACTION_RESOLVE)
+    def handle_resolve_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        enqueue(body, action, "resolve", "", action.get("value") or conv_of(body), "button")
+
+    @app.action(ACTION_MARK)
+    def handle_mark_select(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        value = (action.get("selected_option") or {}).get("value", "")
+        if value:
+            enqueue(body, action, "mark", value, conv_of(body), "select")
+
+    @app.action(ACTION_ASSIGN)
+    def handle_assign_select(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        enqueue(body, action, "assign", action.get("selected_user") or "", conv_of(body), "select")
+
+    @app.action(MORE_ACTION_ID)
+    def handle_pending_more(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        try:
+            filt = PendingFilter.decode(action.get("value") or "")
+        except ValueError:
+            return
+        text, blocks = pending_response(rt, filt, (body.get("team") or {}).get("domain", ""))
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)

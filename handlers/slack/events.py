@@ -1,0 +1,77 @@
+"""Slack Events API listeners: thread messages and reactions."""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import App
+
+from bridge.inbox import slack_stream
+from bridge.runtime import Runtime
+from handlers.slack.ops import conversation_of_message, enqueue_op
+
+log = logging.getLogger(__name__)
+
+MESSAGE_FIELDS = ("channel", "ts", "thread_ts", "user", "text", "subtype", "bot_id", "client_msg_id", "team")
+
+
+def message_payload(event: dict[str, Any]) -> dict[str, Any]:
+    """The primitives of a Slack message event that the domain needs."""
+    out = {k: event[k] for k in MESSAGE_FIELDS if k in event}
+    if event.get("bot_profile"):
+        out["bot_profile"] = True
+    if event.get("files"):
+        out["files"] = [{"id": f.get("id"), "name": f.get("name"), "mimetype": f.get("mimetype")} for f in event["files"]]
+    return out
+
+
+def reaction_name(event: dict[str, Any]) -> str:
+    """``raising_hand::skin-tone-3`` → ``raising_hand``: a skin tone doesn't change the meaning."""
+    return (event.get("reaction") or "").split("::")[0]
+
+
+def register(app: App, rt: Runtime) -> None:
+    triage = rt.settings.slack_triage_channel
+
+    @app.event("message")
+    def handle_slack_message_event(event: dict[str, Any], body: dict[str, Any]) -> None:
+        # Cheap filters here; the echo guard and the thread lookup run in the job.
+        if event.get("channel") != triage or not event.get("thread_ts"):
+            return
+        if event.get("thread_ts") == event.get("ts"):
+            return
+        stream = slack_stream(event["channel"], event["thread_ts"])
+        rt.inbox.accept("slack", body.get("event_id") or f"{event['channel']}-{event['ts']}", stream,
+                        "slack_message", message_payload(event))
+
+    def on_reaction(event: dict[str, Any], body: dict[str, Any], removed: bool) -> None:
+        item = event.get("item") or {}
+        if item.get("type") != "message" or item.get("channel") != triage:
+            return
+        action = rt.marks.reaction_action(reaction_name(event))
+        if not action:
+            return
+        if removed:
+            if action != "claim":
+                return  # removing a mark's emoji does not undo the mark (the next mark replaces it)
+            action = "unclaim"
+        conv_id = conversation_of_message(rt, item["channel"], item.get("ts", ""))
+        if not conv_id:
+            return
+        name, _, value = action.partition(":")
+        enqueue_op(rt, body.get("event_id") or f"{item.get('ts')}-{event.get('event_ts')}", conv_id, event.get("user", ""),
+                   name, value, source="reaction", channel=triage)
+
+    @app.event("reaction_added")
+    def handle_reaction_added(event: dict[str, Any], body: dict[str, Any]) -> None:
+        on_reaction(event, body, removed=False)
+
+    @app.event("reaction_removed")
+    def handle_reaction_removed(event: dict[str, Any], body: dict[str, Any]) -> None:
+        on_reaction(event, body, removed=True)
+
+    @app.event(re.compile(".*"))
+    def acknowledge_other_events(body: dict[str, Any]) -> None:
+        # Subscribed but not handled: acknowledge, so Slack does not retry it.
+        log.info("Slack event %s acknowledged, not handled", (body.get("event") or {}).get("type"))

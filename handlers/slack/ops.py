@@ -1,0 +1,33 @@
+"""Turning a Slack interaction into a triage work item (shared by every listener type)."""
+from __future__ import annotations
+
+from bridge.inbox import line_stream
+from bridge.runtime import Runtime
+
+
+def enqueue_op(rt: Runtime, op_id: str, conv_id: str, actor: str, action: str, value: str = "", *,
+               source: str, response_url: str = "", channel: str = "") -> bool:
+    """Queue a change on the conversation's own stream, so it is ordered with its LINE traffic."""
+    payload = {"op_id": op_id, "conv_id": conv_id, "actor": actor, "action": action, "value": value,
+               "source": source, "response_url": response_url, "channel": channel}
+    return rt.inbox.accept("slack-op", op_id, line_stream(conv_id), "slack_op", payload)
+
+
+def conversation_of_message(rt: Runtime, channel: str, ts: str) -> str | None:
+    """The conversation a Slack message belongs to: the thread parent or any mapped thread message."""
+    conv = rt.store.get_by_thread(channel, ts)
+    if conv:
+        return conv.conv_id
+    return rt.store.get_slack_message(channel, ts).get("conv_id") or None
+
+
+def permalink_for(rt: Runtime, team_domain: str = ""):
+    """Thread links without one API call per row: the workspace URL is cached by the worker."""
+    base = rt.redis.get(rt.keys.workspace_url()) or (f"https://{team_domain}.slack.com/archives/" if team_domain else "")
+
+    def link(row) -> str:
+        if not base or not row.thread_ts:
+            return ""
+        return f"{base}{row.channel}/p{row.thread_ts.replace('.', '')}"
+
+    return link

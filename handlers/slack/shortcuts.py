@@ -1,0 +1,51 @@
+"""The message shortcut (any message of a conversation thread) and its modal."""
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bridge.i18n import t
+from bridge.runtime import Runtime
+from bridge.slack_views import MODAL_ACTIONS, SHORTCUT_ACTIONS, actions_modal, info_modal
+from handlers.slack.ops import conversation_of_message, enqueue_op
+
+
+def register(app: App, rt: Runtime) -> None:
+    lang = rt.settings.language
+
+    @app.shortcut(SHORTCUT_ACTIONS)
+    def handle_conversation_shortcut(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        channel = (body.get("channel") or {}).get("id", "")
+        message = body.get("message") or {}
+        conv_id = conversation_of_message(rt, channel, message.get("thread_ts") or message.get("ts", "")) \
+            or conversation_of_message(rt, channel, message.get("ts", ""))
+        conv = rt.store.get_conversation(conv_id) if conv_id else None
+        view = actions_modal(conv, rt.marks, lang) if conv else \
+            info_modal(t("modal.title", lang), t("modal.not_a_conversation", lang))
+        # views.open must happen while the trigger_id is valid (3 s), so it is called here.
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view(MODAL_ACTIONS)
+    def handle_conversation_modal(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ack()
+        conv_id = view.get("private_metadata") or ""
+        values = (view.get("state") or {}).get("values") or {}
+        quick = [o["value"] for o in ((values.get("quick") or {}).get("quick") or {}).get("selected_options") or []]
+        mark = (((values.get("mark") or {}).get("mark") or {}).get("selected_option") or {}).get("value")
+        assignee = ((values.get("assignee") or {}).get("assignee") or {}).get("selected_user")
+        ops: list[tuple[str, str]] = []
+        if "claim" in quick:
+            ops.append(("claim", ""))
+        elif assignee:
+            ops.append(("assign", assignee))
+        if mark:
+            ops.append(("mark", mark))
+        if "resolve" in quick:
+            ops.append(("resolve", ""))
+        user = body["user"]["id"]
+        for i, (action, value) in enumerate(ops):
+            enqueue_op(rt, f"modal-{view.get('id')}-{view.get('hash', '')}-{i}".replace(".", ""), conv_id, user,
+                       action, value, source="modal", channel=rt.settings.slack_triage_channel)
