@@ -148,12 +148,19 @@ class Triage:
         return bool(self.store.r.sismember(key, user_id))
 
     def tell(self, op: Op, text: str) -> None:
-        """An ephemeral answer to the actor only."""
+        """An answer only the actor sees: via response_url when the interaction has one, else an
+        ephemeral message; someone outside the channel cannot receive an ephemeral there
+        (Slack answers user_not_in_channel), so they get it in the app's DM instead."""
         try:
             if op.response_url:
                 self.slack.respond(op.response_url, text)
-            else:
+                return
+            try:
                 self.slack.post_ephemeral(op.channel or self.channel, op.actor, text)
+            except DeliveryFailed as exc:
+                if exc.reason not in ("user_not_in_channel", "channel_not_found", "not_in_channel"):
+                    raise
+                self.slack.post_once(f"tell-{op.op_id}", op.actor, text)
         except DeliveryFailed as exc:
             log.warning("could not answer %s: %s", op.actor, exc)
 

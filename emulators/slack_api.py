@@ -491,6 +491,11 @@ class SlackEmulator:
             self._ids = itertools.count(1)
             self.add_user(self.bot_user_id, self.bot_name, real_name=self.bot_name, is_bot=True)
 
+    @staticmethod
+    def dm_channel(user_id: str) -> str:
+        """The id of the bot's direct-message conversation with ``user_id`` (stable, "D…")."""
+        return "D" + user_id[1:]
+
     def add_channel(self, channel_id: str, name: str, members: Iterable[str] = (), is_private: bool = False) -> None:
         """Create (or replace) a conversation. The bot user is always a member."""
         with self._lock:
@@ -767,6 +772,13 @@ class SlackEmulator:
             raise _ApiError("channel_not_found")
         if value in self.channels:
             return value
+        if value[:1] in ("U", "W") and value in self.users:
+            # chat.postMessage with a user id posts in the app's DM with that user (App Home
+            # "Messages" tab); Slack answers with the DM's own "D…" channel id.
+            dm = self.dm_channel(value)
+            if dm not in self.channels:
+                self.add_channel(dm, value, members=[value])
+            return dm
         # chat.postMessage also accepts a channel name ("#general" or "general").
         cid = self._channel_names.get(value.lstrip("#"))
         if cid is None:

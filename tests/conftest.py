@@ -115,6 +115,7 @@ def _seed(line_emu, slack_emu) -> None:
     slack_emu.add_channel("COTHER01", "random", members=[STAFF])
     slack_emu.add_user(STAFF, "sato", real_name="佐藤 一郎", display_name="佐藤")
     slack_emu.add_user(STAFF2, "suzuki", real_name="Suzuki Hanako", display_name="suzuki")
+    slack_emu.add_user("UOUTSIDER1", "guest", real_name="Guest User", display_name="guest")
 
 
 @pytest.fixture(scope="session")

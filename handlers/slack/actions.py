@@ -21,7 +21,8 @@ def register(app: App, rt: Runtime) -> None:
         if not conv_id:
             return
         channel = (body.get("channel") or {}).get("id", "")
-        enqueue_op(rt, _op_id(body, action), conv_id, body["user"]["id"], name, value, source=source, channel=channel)
+        enqueue_op(rt, _op_id(body, action), conv_id, body["user"]["id"], name, value, source=source, channel=channel,
+                   response_url=body.get("response_url", ""))
 
     def conv_of(body: dict[str, Any]) -> str | None:
         channel = (body.get("channel") or {}).get("id", "")

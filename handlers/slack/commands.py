@@ -30,11 +30,11 @@ def register(app: App, rt: Runtime) -> None:
         words = (command.get("text") or "").split()
         match = NUMBER.match(words[0]) if words else None
         if not match or len(words) < nargs + 1:
-            ack(text=t(usage, lang, marks=marks_list()))
+            ack(text=t(usage, lang, marks=marks_list()), response_type="ephemeral")
             return None
         conv = rt.store.get_by_number(match.group(1))
         if conv is None:
-            ack(text=t("cmd.no_conversation", lang, number=match.group(1)))
+            ack(text=t("cmd.no_conversation", lang, number=match.group(1)), response_type="ephemeral")
             return None
         return conv, words[1:]
 
@@ -63,7 +63,7 @@ def register(app: App, rt: Runtime) -> None:
             return
         user = USER.match(parsed[1][0])
         if not user:
-            ack(text=t("cmd.usage.assign", lang))
+            ack(text=t("cmd.usage.assign", lang), response_type="ephemeral")
             return
         submit(ack, command, parsed[0], "assign", user.group(1))
 
@@ -75,7 +75,7 @@ def register(app: App, rt: Runtime) -> None:
         wanted = " ".join(parsed[1])
         mark = rt.marks.find(wanted)
         if mark is None:
-            ack(text=t("cmd.unknown_mark", lang, mark=wanted, marks=marks_list()))
+            ack(text=t("cmd.unknown_mark", lang, mark=wanted, marks=marks_list()), response_type="ephemeral")
             return
         submit(ack, command, parsed[0], "mark", mark.key)
 
