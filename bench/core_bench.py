@@ -67,9 +67,10 @@ STAFF = "UBENCHSTAFF"
 FRIENDS = 50
 NEW_FRIENDS = 20
 WARMUP = 64
+PROBES = 5
 BARE_APP = "'bench.bare_flask_app:create_app()'"
 BRIDGE_APP = "'handlers.app:create_app()'"
-TOKEN_RE = re.compile(r"\[(?:ack|l2s|new|s2l)-\d+-[0-9a-f]+\]")
+TOKEN_RE = re.compile(r"\[(?:ack|probe|l2s|new|s2l)-\d+-[0-9a-f]+\]")
 
 
 def friend_id(i: int, kind: str = "friend") -> str:
@@ -128,6 +129,21 @@ class Procs:
         self.procs.append(proc)
         return proc
 
+    def _signal_groups(self, prefix: str, sig: int) -> None:
+        for p in self.procs:
+            if p.name.startswith(prefix) and p.popen.poll() is None:
+                try:
+                    os.killpg(p.popen.pid, sig)
+                except ProcessLookupError:
+                    pass
+
+    def pause(self, prefix: str) -> None:
+        """SIGSTOP whole process groups (rq worker, its scheduler process and work horses)."""
+        self._signal_groups(prefix, signal.SIGSTOP)
+
+    def resume(self, prefix: str) -> None:
+        self._signal_groups(prefix, signal.SIGCONT)
+
     def check(self) -> None:
         for p in self.procs:
             if p.popen.poll() is not None:
@@ -136,6 +152,10 @@ class Procs:
     def stop(self, proc: Proc, timeout: float = 10.0) -> None:
         pgid = proc.popen.pid  # start_new_session: the child leads its own group
         if proc.popen.poll() is None:
+            try:
+                os.killpg(pgid, signal.SIGCONT)  # in case it was paused
+            except ProcessLookupError:
+                pass
             try:
                 os.kill(proc.popen.pid, proc.stop_signal)
                 proc.popen.wait(timeout=timeout)
@@ -336,11 +356,14 @@ class Bench:
         self.logdir = Path(tempfile.mkdtemp(prefix="lsb-bench-"))
         self.friends = [friend_id(i) for i in range(FRIENDS)]
         self.new_friends = [friend_id(i, "new") for i in range(NEW_FRIENDS)]
+        self.probe_friends = [friend_id(i, "probe") for i in range(PROBES)]
         self.factory = WebhookFactory(emulator=None)
         self.commands: list[str] = []
         self.notes: list[str] = []
         self.replies_expected = 0  # bot thread replies the Slack emulator should hold
         self.parents_expected = 0
+        # every wait is capped so that the whole run stays under ~3 minutes even when something hangs
+        self.deadline = time.time() + args.budget
         self.line_port, self.slack_port, self.bridge_port, self.bare_port = (free_port() for _ in range(4))
         self.line_url = f"http://127.0.0.1:{self.line_port}"
         self.slack_url = f"http://127.0.0.1:{self.slack_port}"
@@ -353,14 +376,14 @@ class Bench:
         self.redis_url = env["REDIS_URL"]
         py = sys.executable
         users = " ".join(f"--user {u}:Friend{i:02d}" for i, u in enumerate(self.friends)) + " " + \
-            " ".join(f"--user {u}:NewFriend{i:02d}" for i, u in enumerate(self.new_friends))
+            " ".join(f"--user {u}:NewFriend{i:02d}" for i, u in enumerate(self.new_friends + self.probe_friends))
         line_cmd = (f"{py} -m emulators.line_api --host 127.0.0.1 --port {self.line_port} --token {LINE_TOKEN} "
                     f"--secret {LINE_SECRET} {users}")
         slack_cmd = (f"{py} -m emulators.slack_api --host 127.0.0.1 --port {self.slack_port} --bot-token {SLACK_TOKEN} "
                      f"--signing-secret {SLACK_SECRET} --channel {CHANNEL}:triage --quiet")
         procs.start("line-emulator", line_cmd)
         procs.start("slack-emulator", slack_cmd)
-        self.commands += [line_cmd.replace(users, f"--user ID:Name x{FRIENDS + NEW_FRIENDS}"), slack_cmd]
+        self.commands += [line_cmd.replace(users, f"--user ID:Name x{FRIENDS + NEW_FRIENDS + PROBES}"), slack_cmd]
         if not wait_for(lambda: requests.get(self.line_url + "/_emulator/deliveries", timeout=1).ok, 20, procs):
             raise RuntimeError("LINE emulator did not start")
         if not wait_for(lambda: requests.get(self.slack_url + "/_emulator/messages", params={"channel": CHANNEL},
@@ -402,7 +425,7 @@ class Bench:
         def done() -> bool:
             parents, replies = self.bot_replies_posted()
             return parents >= self.parents_expected and replies >= self.replies_expected
-        return wait_for(done, timeout, procs, interval=0.5)
+        return wait_for(done, self.budget(timeout), procs, interval=0.5)
 
     def post_times(self) -> dict[str, float]:
         """token -> time the Slack emulator received the chat.postMessage carrying it."""
@@ -443,42 +466,87 @@ class Bench:
         if res.ok != WARMUP:
             raise RuntimeError(f"warm-up against {url} failed: {res.statuses}")
 
-    def ack_bodies(self) -> list[bytes]:
+    def ack_bodies(self, offset: int = 0) -> list[bytes]:
         texts = ["明日の予約を15時に変更できますか？", "注文した商品がまだ届きません", "営業時間を教えてください",
                  "ありがとうございました！", "ポイントが反映されていません"]
         return [self.factory.body([self.factory.text(self.friends[i % FRIENDS], f"{texts[i % len(texts)]} {self.tok('ack', i)}")])
-                for i in range(self.args.requests)]
+                for i in range(offset, offset + self.args.requests)]
+
+    def budget(self, timeout: float) -> float:
+        return max(1.0, min(timeout, self.deadline - time.time()))
 
     def wait_idle(self, timeout: float, procs: Procs) -> float | None:
         """Wait until the rq queue and every inbox of this run are empty; returns when (epoch) or None."""
         r = redis.Redis.from_url(self.redis_url)
         try:
-            if wait_for(lambda: rq_idle(r, self.ns), timeout, procs, interval=0.1):
+            if wait_for(lambda: rq_idle(r, self.ns), self.budget(timeout), procs, interval=0.1):
                 return time.time()
             return None
         finally:
             r.close()
 
-    def phase_ack_bridge(self, procs: Procs) -> tuple[AckResult, float, float]:
+    def phase_ack_bridge(self, procs: Procs) -> dict[str, Any]:
+        """Two ack runs of N webhooks each: workers paused (web tier alone), then workers live (production)."""
+        out: dict[str, Any] = {}
+        a = self.args
         self.warmup(self.bridge_url)
-        bodies = self.ack_bodies()
-        res = closed_loop(self.bridge_url + "/line/webhook", bodies, self.args.concurrency)
-        procs.check()
-        # The burst goes on being relayed by the rq workers: wait until Slack has all of it...
         self.parents_expected += FRIENDS
-        self.replies_expected += res.ok
-        if not self.wait_relayed(self.args.drain_timeout, procs):
-            self.notes.append(f"ack burst: not fully relayed to Slack within {self.args.drain_timeout:.0f}s")
-        posts = self.post_times()
-        ack_posts = sorted(t for k, t in posts.items() if k.startswith("[ack-"))
-        relayed_s = (ack_posts[-1] - res.started_at) if ack_posts else float("nan")
-        # ...and until the rq queue is empty too (every accepted event enqueued its own drain job),
-        # so that the end-to-end phases start on an idle bridge.
-        idle_at = self.wait_idle(self.args.drain_timeout, procs)
+
+        # Run A: rq workers (and their scheduler) SIGSTOPped: the web tier alone, comparable to the bare app.
+        procs.pause("bridge-worker-")
+        try:
+            out["ack_paused"] = closed_loop(self.bridge_url + "/line/webhook", self.ack_bodies(0), a.concurrency)
+        finally:
+            resumed = time.time()
+            procs.resume("bridge-worker-")
+        procs.check()
+        self.replies_expected += out["ack_paused"].ok
+        # Relay of a queued backlog of N events: pure worker throughput.
+        if not self.wait_relayed(a.drain_timeout, procs):
+            self.notes.append(f"queued backlog: not fully relayed to Slack within {a.drain_timeout:.0f}s")
+        relayed = time.time()
+        idle_at = self.wait_idle(a.drain_timeout, procs)
         if idle_at is None:
-            self.notes.append(f"ack burst: rq queue not empty {self.args.drain_timeout:.0f}s after the burst")
-        idle_s = (idle_at - res.started_at) if idle_at else float("nan")
-        return res, relayed_s, idle_s
+            self.notes.append(f"queued backlog: rq queue not empty {a.drain_timeout:.0f}s after resuming")
+        posts = self.post_times()
+        times = [t for k, t in posts.items() if k.startswith("[ack-") and int(k[5:10]) < a.requests]
+        out["backlog_relayed_s"] = (max(times) - resumed) if times else float("nan")
+        out["backlog_idle_s"] = (idle_at - resumed) if idle_at else float("nan")
+
+        # Run B: workers live, relaying while the web tier acks (as in production).
+        res = closed_loop(self.bridge_url + "/line/webhook", self.ack_bodies(a.requests), a.concurrency)
+        out["ack_live"] = res
+        procs.check()
+        self.replies_expected += res.ok
+        if not self.wait_relayed(a.drain_timeout, procs):
+            self.notes.append(f"live burst: not fully relayed to Slack within {a.drain_timeout:.0f}s")
+        # Probe: friends who were not part of the burst write as soon as every burst message is in
+        # Slack, while the rq queue may still hold the burst's drain jobs (one is enqueued per event).
+        session = requests.Session()
+        probes: dict[str, float] = {}
+        for i in range(PROBES):
+            token = self.tok("probe", i)
+            body = self.factory.body([self.factory.text(self.probe_friends[i], f"はじめまして {token}")])
+            probes[token] = time.time()
+            session.post(self.bridge_url + "/line/webhook", data=body, timeout=30,
+                         headers={**LINE_HEADERS, "X-Line-Signature": sign(LINE_SECRET, body)})
+            time.sleep(0.1)
+        session.close()
+        self.replies_expected += PROBES
+        self.parents_expected += PROBES
+        idle_at = self.wait_idle(a.drain_timeout, procs)
+        if idle_at is None:
+            self.notes.append(f"live burst: rq queue not empty {a.drain_timeout:.0f}s after the burst")
+        if not self.wait_relayed(a.drain_timeout, procs):
+            self.notes.append("probes after the burst: not all relayed")
+        posts = self.post_times()
+        times = [t for k, t in posts.items() if k.startswith("[ack-") and int(k[5:10]) >= a.requests]
+        out["live_relayed_s"] = (max(times) - res.started_at) if times else float("nan")
+        out["live_idle_s"] = (idle_at - res.started_at) if idle_at else float("nan")
+        probe = Latencies("LINE→Slack, new friend right after a burst", expected=PROBES, rate=10.0)
+        probe.values_ms = [(posts[k] - t) * 1000 for k, t in probes.items() if k in posts]
+        out["probe"] = probe
+        return out
 
     def phase_ack_bare(self, procs: Procs) -> AckResult:
         cmd = self.web_cmd.replace(BRIDGE_APP, BARE_APP)
@@ -571,7 +639,7 @@ class Bench:
         def delivered() -> bool:
             deliveries.update(self.delivery_times())
             return all(k in deliveries for k in sent)
-        if not wait_for(delivered, self.args.drain_timeout, procs, interval=0.5):
+        if not wait_for(delivered, self.budget(self.args.drain_timeout), procs, interval=0.5):
             self.notes.append(f"Slack→LINE: not all delivered within {self.args.drain_timeout:.0f}s")
         lat = Latencies("Slack→LINE, staff reply in thread", expected=n, rate=achieved)
         lat.values_ms = [(deliveries[k][0] - t) * 1000 for k, t in sent.items() if k in deliveries]
@@ -603,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--e2e", type=int, default=200, help="messages per end-to-end direction (default 200)")
     parser.add_argument("--rate", type=float, default=20.0, help="messages/s in the end-to-end phases (default 20)")
     parser.add_argument("--drain-timeout", type=float, default=60.0, help="max seconds to wait for relays per phase")
+    parser.add_argument("--budget", type=float, default=165.0, help="cap on the run's waits, seconds (default 165)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the process logs (temp dir) afterwards")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or args.e2e < 1 or args.rate <= 0:
@@ -645,8 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.start(procs, env)
         print(f"[{time.time() - started:5.1f}s] bridge up ({bench.bridge_url}); ack phase: {args.requests} webhooks, "
               f"concurrency {args.concurrency}", flush=True)
-        ack, relayed_s, idle_s = bench.phase_ack_bridge(procs)
-        results.update(ack=ack, relayed_s=relayed_s, idle_s=idle_s)
+        results.update(bench.phase_ack_bridge(procs))
         print(f"[{time.time() - started:5.1f}s] burst relayed; bare Flask baseline", flush=True)
         results["bare"] = bench.phase_ack_bare(procs)
         print(f"[{time.time() - started:5.1f}s] LINE→Slack: {args.e2e} messages at {args.rate:g}/s", flush=True)
@@ -686,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     report(bench, results, redis_desc, time.time() - started, problems)
     if args.keep_logs:
         print(f"logs: {bench.logdir}")
-    lost = sum(results[k].lost for k in ("l2s", "new", "s2l"))
+    lost = sum(results[k].lost for k in ("l2s", "new", "s2l", "probe"))
     return 0 if lost == 0 and not bench.notes else 1
 
 
@@ -744,29 +812,31 @@ def report(bench: Bench, results: dict[str, Any], redis_desc: str, elapsed: floa
     print("  (one drain job is enqueued per accepted event; most of them find their stream already drained)")
     print()
     print("End to end (sent → recorded by the other platform's emulator; same machine clock)")
-    print(f"  {'path':<42}{'n':>6}{'rate/s':>8}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>6}")
-    for key in ("l2s", "new", "s2l"):
+    print(f"  {'path':<48}{'n':>6}{'rate/s':>8}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>6}")
+    for key in ("l2s", "new", "s2l", "probe"):
         lat: Latencies = results[key]
         v = lat.values_ms
-        print(f"  {lat.label:<42}{len(v):>6}{fmt(lat.rate):>8}{fmt(pct(v, 50)):>9}{fmt(pct(v, 90)):>9}"
+        print(f"  {lat.label:<48}{len(v):>6}{fmt(lat.rate):>8}{fmt(pct(v, 50)):>9}{fmt(pct(v, 90)):>9}"
               f"{fmt(pct(v, 99)):>9}{fmt(max(v) if v else float('nan')):>9}{lat.lost:>6}")
     if results["s2l"].note:
-        print(f"  Slack→LINE by API: {results['s2l'].note}")
+        print(f"  Slack→LINE by LINE API: {results['s2l'].note}")
+    print(f"  'right after the burst': {PROBES} messages from existing friends sent 0.1 s apart as soon as all burst messages")
+    print("  were in Slack, while the rq queue still held the burst's redundant drain jobs.")
     print()
     print("Summary")
-    print(f"  {'measure':<48}{'p50':>10}{'p99':>10}{'other':>24}")
-    print(f"  {'webhook ack, bridge (ms)':<48}{fmt(pct(ack.latencies_ms, 50)):>10}{fmt(pct(ack.latencies_ms, 99)):>10}"
+    print(f"  {'measure':<50}{'p50':>10}{'p99':>10}{'other':>24}")
+    print(f"  {'webhook ack, bridge (ms)':<50}{fmt(pct(ack.latencies_ms, 50)):>10}{fmt(pct(ack.latencies_ms, 99)):>10}"
           f"{fmt(ack.throughput) + ' req/s':>24}")
-    print(f"  {'webhook ack, bare Flask (ms)':<48}{fmt(pct(bare.latencies_ms, 50)):>10}{fmt(pct(bare.latencies_ms, 99)):>10}"
+    print(f"  {'webhook ack, bare Flask (ms)':<50}{fmt(pct(bare.latencies_ms, 50)):>10}{fmt(pct(bare.latencies_ms, 99)):>10}"
           f"{fmt(bare.throughput) + ' req/s':>24}")
-    print(f"  {'ratio bridge/bare':<48}{fmt(pct(ack.latencies_ms, 50) / pct(bare.latencies_ms, 50), 2):>10}"
+    print(f"  {'ratio bridge/bare':<50}{fmt(pct(ack.latencies_ms, 50) / pct(bare.latencies_ms, 50), 2):>10}"
           f"{fmt(pct(ack.latencies_ms, 99) / pct(bare.latencies_ms, 99), 2):>10}"
           f"{fmt(ack.throughput / bare.throughput, 2) + ' (throughput)':>24}")
-    for key in ("l2s", "new", "s2l"):
+    for key in ("l2s", "new", "s2l", "probe"):
         lat = results[key]
-        print(f"  {lat.label + ' (ms)':<48}{fmt(pct(lat.values_ms, 50)):>10}{fmt(pct(lat.values_ms, 99)):>10}"
+        print(f"  {lat.label + ' (ms)':<50}{fmt(pct(lat.values_ms, 50)):>10}{fmt(pct(lat.values_ms, 99)):>10}"
               f"{f'{len(lat.values_ms)}/{lat.expected} delivered':>24}")
-    print(f"  {f'burst of {a.requests}: all in Slack / rq queue empty':<48}{'':>10}{'':>10}"
+    print(f"  {f'burst of {a.requests}: all in Slack / rq queue empty':<50}{'':>10}{'':>10}"
           f"{fmt(relayed_s) + ' s / ' + fmt(idle_s) + ' s':>24}")
     if bench.notes:
         print()

@@ -60,6 +60,9 @@ def run_real(env: dict[str, str]) -> int:
 
 
 def run_sandbox(env: dict[str, str], keep_running: bool) -> int:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulators' access log is noise here
     from emulators.line_api import LineEmulator
     from emulators.line_webhooks import WebhookFactory, send_webhook
     from emulators.server import serve_in_thread

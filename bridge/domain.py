@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 NOTE_PREFIXES = ("//", "note:")
 REACTION_SENT = "outbox_tray"       # 📤 shown on a staff reply once LINE accepted it
 REACTION_NOTE = "memo"              # 📝 shown on an internal note
-REACTION_FAILED = "warning"         # ⚠️ shown on a staff reply that could not be delivered
+REACTION_FAILED = "x"                 # ❌ shown on a staff reply that could not be delivered
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c7a52-3d1e-4b8e-9a53-2f0f6d1b7c11")
 RELAYED_SUBTYPES = (None, "thread_broadcast", "file_share")
 

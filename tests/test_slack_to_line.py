@@ -155,7 +155,7 @@ def test_failed_delivery_is_shown_in_the_thread_with_the_reason(h):
     assert wait_until(lambda: any("上限" in m["text"] for m in h.thread_messages(thread)), timeout=10)
     failure = [m for m in h.thread_messages(thread) if "上限" in m["text"]][0]
     assert "LINE に送信できませんでした" in failure["text"]
-    assert "warning" in h.slack.reactions(TRIAGE, msg["ts"])
+    assert "x" in h.slack.reactions(TRIAGE, msg["ts"])
     assert h.line.deliveries == []
 
 
@@ -199,3 +199,16 @@ def test_group_replies_are_pushed_to_the_group(h):
     h.staff_says(thread, "はい、どうぞ")
     assert wait_until(lambda: h.line.deliveries)
     assert h.line.deliveries[0].to == [group] and h.line.deliveries[0].via == "push"
+
+
+def test_reply_that_failed_with_5xx_is_retried_with_the_same_token_and_delivered_once(h):
+    thread, _ = open_thread(h)
+    h.line.fail_next("replyMessage", 500)
+    h.staff_says(thread, "一度だけ届くはず")
+    assert wait_until(lambda: h.line.deliveries, timeout=15)
+    time.sleep(1.0)
+    replies = h.line.requests_for("replyMessage")
+    assert [r.status for r in replies] == [500, 200]
+    assert replies[0].json["replyToken"] == replies[1].json["replyToken"]
+    assert [d.via for d in h.line.deliveries] == ["reply"]
+    assert h.line.requests_for("pushMessage") == []
