@@ -41,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -509,7 +510,7 @@ class Bench:
         if idle_at is None:
             self.notes.append(f"queued backlog: rq queue not empty {a.drain_timeout:.0f}s after resuming")
         posts = self.post_times()
-        times = [t for k, t in posts.items() if k.startswith("[ack-") and int(k[5:10]) < a.requests]
+        times = [t for k, t in posts.items() if k.startswith("[ack-") and int(k.split("-")[1]) < a.requests]
         out["backlog_relayed_s"] = (max(times) - resumed) if times else float("nan")
         out["backlog_idle_s"] = (idle_at - resumed) if idle_at else float("nan")
 
@@ -540,7 +541,7 @@ class Bench:
         if not self.wait_relayed(a.drain_timeout, procs):
             self.notes.append("probes after the burst: not all relayed")
         posts = self.post_times()
-        times = [t for k, t in posts.items() if k.startswith("[ack-") and int(k[5:10]) >= a.requests]
+        times = [t for k, t in posts.items() if k.startswith("[ack-") and int(k.split("-")[1]) >= a.requests]
         out["live_relayed_s"] = (max(times) - res.started_at) if times else float("nan")
         out["live_idle_s"] = (idle_at - res.started_at) if idle_at else float("nan")
         probe = Latencies("LINE→Slack, new friend right after a burst", expected=PROBES, rate=10.0)
@@ -712,8 +713,8 @@ def main(argv: list[str] | None = None) -> int:
         env["LINE_API_BASE_URL"] = bench.line_url
         env["SLACK_API_BASE_URL"] = bench.slack_url + "/api/"
         bench.start(procs, env)
-        print(f"[{time.time() - started:5.1f}s] bridge up ({bench.bridge_url}); ack phase: {args.requests} webhooks, "
-              f"concurrency {args.concurrency}", flush=True)
+        print(f"[{time.time() - started:5.1f}s] bridge up ({bench.bridge_url}); ack phase: 2 x {args.requests} webhooks "
+              f"(rq workers paused, then live), concurrency {args.concurrency}", flush=True)
         results.update(bench.phase_ack_bridge(procs))
         print(f"[{time.time() - started:5.1f}s] burst relayed; bare Flask baseline", flush=True)
         results["bare"] = bench.phase_ack_bare(procs)
@@ -728,8 +729,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)
     except Exception as exc:  # report, then clean up
+        traceback.print_exc()
         print(f"benchmark failed: {type(exc).__name__}: {exc}", file=sys.stderr)
     finally:
+        # don't let a second Ctrl-C / SIGTERM cut the cleanup short (it is bounded: ~10 s per process at most)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         problems = log_problems(bench.logdir)
         procs.stop_all()
         try:
@@ -760,84 +765,102 @@ def main(argv: list[str] | None = None) -> int:
 
 def report(bench: Bench, results: dict[str, Any], redis_desc: str, elapsed: float, problems: list[str]) -> None:
     a = bench.args
-    ack: AckResult = results["ack"]
+    paused: AckResult = results["ack_paused"]
+    live: AckResult = results["ack_live"]
     bare: AckResult = results["bare"]
+    from importlib.metadata import PackageNotFoundError, version
     versions = {}
-    for mod in ("gunicorn", "flask", "rq", "redis", "slack_bolt", "linebot"):
+    for name in ("gunicorn", "flask", "rq", "redis", "slack-bolt", "line-bot-sdk"):
         try:
-            from importlib.metadata import version
-            versions[mod] = version({"linebot": "line-bot-sdk", "slack_bolt": "slack-bolt"}.get(mod, mod))
-        except Exception:
-            versions[mod] = "?"
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "?"
+
+    def ratio(x: float, y: float, digits: int = 2) -> str:
+        return fmt(x / y if y else float("nan"), digits)
+
     print()
     print("=" * 100)
     print("LINE ↔ Slack bridge — core benchmark")
     print("=" * 100)
     print("Parameters")
-    print(f"  webhooks (ack phase)     N = {a.requests}, one text event each, from {FRIENDS} friends, "
-          f"{a.concurrency} client threads (requests.Session each), closed loop, after {WARMUP} warm-up requests")
-    print(f"  end-to-end               M = {a.e2e} per direction at {a.rate:g} msg/s (open loop), over {FRIENDS} "
-          f"existing threads; first-message case: {NEW_FRIENDS} new friends at {a.rate:g}/s")
-    print(f"  bridge                   Procfile web (gunicorn, WEB_CONCURRENCY=2, --threads 4, bound to 127.0.0.1) "
-          f"+ 2 x Procfile worker (rq --with-scheduler, BridgeWorker, json)")
-    print(f"  baseline                 bench/bare_flask_app.py under the same gunicorn command")
-    print(f"  Redis                    {redis_desc}, namespace {bench.ns}")
-    print(f"  emulators                LINE and Slack, separate processes (werkzeug threaded), loopback")
-    print(f"  machine                  {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-          f"Python {platform.python_version()}; " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    print(f"  ack phase       N = {a.requests} signed webhooks per run, 1 text event each, from {FRIENDS} friends; "
+          f"{a.concurrency} client threads")
+    print(f"                  (one requests.Session each), closed loop, after {WARMUP} warm-up requests "
+          f"(empty 'Verify' webhooks)")
+    print(f"  end to end      M = {a.e2e} per direction at {a.rate:g} msg/s (open loop), round robin over the {FRIENDS} "
+          f"friends' existing threads;")
+    print(f"                  first-message case: {NEW_FRIENDS} new friends at {a.rate:g}/s; "
+          f"{PROBES} new friends probed right after a burst")
+    print("  bridge          Procfile web: gunicorn, WEB_CONCURRENCY=2 workers x 4 threads, bound to 127.0.0.1 "
+          "(Procfile: 0.0.0.0)")
+    print("                  + 2 x Procfile worker: rq worker --with-scheduler, BridgeWorker, json serializer")
+    print("  baseline        bench/bare_flask_app.py (verify X-Line-Signature, answer 200) under the same gunicorn command")
+    print(f"  Redis           {redis_desc}, BRIDGE_NAMESPACE={bench.ns}")
+    print("  emulators       LINE and Slack API emulators, each its own process (werkzeug, threaded), loopback")
+    print(f"  machine         {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python "
+          f"{platform.python_version()}")
+    print("  versions        " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     print("  commands")
     for c in bench.commands:
         print(f"    {c}")
     print()
-    print(f"Webhook ack: POST /line/webhook, {a.requests} requests at concurrency {a.concurrency}")
-    rows = [("p50 (ms)", pct(ack.latencies_ms, 50), pct(bare.latencies_ms, 50)),
-            ("p90 (ms)", pct(ack.latencies_ms, 90), pct(bare.latencies_ms, 90)),
-            ("p99 (ms)", pct(ack.latencies_ms, 99), pct(bare.latencies_ms, 99)),
-            ("max (ms)", max(ack.latencies_ms), max(bare.latencies_ms)),
-            ("throughput (req/s)", ack.throughput, bare.throughput)]
-    print(f"  {'metric':<22}{'bridge':>12}{'bare Flask':>14}{'bridge/bare':>14}")
-    for name, b, r in rows:
-        print(f"  {name:<22}{fmt(b):>12}{fmt(r):>14}{fmt(b / r if r else float('nan'), 2):>14}")
-    print(f"  {'HTTP 200':<22}{ack.ok:>12}{bare.ok:>14}")
-    other = {k: v for k, v in ack.statuses.items() if k != 200}
-    if other:
-        print(f"  bridge non-200: {other}")
-    print("  note: while the bridge acks, its 2 rq workers already relay the burst on the same 2 CPUs;")
-    print("        the bare app runs alone (the bridge was idle by then).")
+    print(f"1. Webhook ack — POST /line/webhook, {a.requests} requests per column at concurrency {a.concurrency}")
+    print(f"  {'':<20}{'bridge,':>14}{'bridge,':>14}{'bare':>10}{'bridge/bare':>14}{'bridge/bare':>14}")
+    print(f"  {'':<20}{'workers paused':>14}{'workers live':>14}{'Flask':>10}{'(paused)':>14}{'(live)':>14}")
+    rows = [("p50 (ms)", lambda r: pct(r.latencies_ms, 50)), ("p90 (ms)", lambda r: pct(r.latencies_ms, 90)),
+            ("p99 (ms)", lambda r: pct(r.latencies_ms, 99)), ("max (ms)", lambda r: max(r.latencies_ms)),
+            ("throughput (req/s)", lambda r: r.throughput)]
+    for name, f in rows:
+        print(f"  {name:<20}{fmt(f(paused)):>14}{fmt(f(live)):>14}{fmt(f(bare)):>10}"
+              f"{ratio(f(paused), f(bare)):>14}{ratio(f(live), f(bare)):>14}")
+    print(f"  {'HTTP 200':<20}{paused.ok:>14}{live.ok:>14}{bare.ok:>10}")
+    for label, r in (("bridge paused", paused), ("bridge live", live), ("bare", bare)):
+        other = {k: v for k, v in r.statuses.items() if k != 200}
+        if other:
+            print(f"  {label} non-200 answers: {other}")
+    print("  'workers paused': the rq workers were SIGSTOPped during the run (web tier alone, like the bare app);")
+    print("  'workers live': they relay the burst meanwhile, on the same 2 CPUs, as in production.")
     print()
-    relayed_s, idle_s = results["relayed_s"], results["idle_s"]
-    print(f"Burst relay: the {a.requests} acked messages were all in Slack {fmt(relayed_s)} s after the first webhook "
-          f"({fmt(a.requests / relayed_s if relayed_s else float('nan'))} msg/s through 2 rq workers); the rq queue was "
-          f"empty only after {fmt(idle_s)} s")
-    print("  (one drain job is enqueued per accepted event; most of them find their stream already drained)")
+    print("2. Relay throughput (2 rq workers)")
+    print(f"  queued backlog  {a.requests} events queued while paused: all in Slack {fmt(results['backlog_relayed_s'])} s "
+          f"after resuming ({ratio(a.requests, results['backlog_relayed_s'], 1)} msg/s); "
+          f"rq queue empty after {fmt(results['backlog_idle_s'])} s")
+    print(f"  live burst      all {a.requests} in Slack {fmt(results['live_relayed_s'])} s after the first webhook "
+          f"({ratio(a.requests, results['live_relayed_s'], 1)} msg/s); rq queue empty after {fmt(results['live_idle_s'])} s")
+    print("  (every accepted event enqueues its own drain job; after the items are relayed, the rest of those jobs")
+    print("   run with nothing to do, one fork each, ahead of any newer work)")
     print()
-    print("End to end (sent → recorded by the other platform's emulator; same machine clock)")
-    print(f"  {'path':<48}{'n':>6}{'rate/s':>8}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>6}")
+    print("3. End to end — sent → recorded by the other side's emulator (RecordedCall.time / Delivery.time; same clock)")
+    print(f"  {'path':<46}{'n':>5}{'rate/s':>8}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>6}")
     for key in ("l2s", "new", "s2l", "probe"):
         lat: Latencies = results[key]
         v = lat.values_ms
-        print(f"  {lat.label:<48}{len(v):>6}{fmt(lat.rate):>8}{fmt(pct(v, 50)):>9}{fmt(pct(v, 90)):>9}"
+        print(f"  {lat.label:<46}{len(v):>5}{fmt(lat.rate):>8}{fmt(pct(v, 50)):>9}{fmt(pct(v, 90)):>9}"
               f"{fmt(pct(v, 99)):>9}{fmt(max(v) if v else float('nan')):>9}{lat.lost:>6}")
     if results["s2l"].note:
         print(f"  Slack→LINE by LINE API: {results['s2l'].note}")
-    print(f"  'right after the burst': {PROBES} messages from existing friends sent 0.1 s apart as soon as all burst messages")
-    print("  were in Slack, while the rq queue still held the burst's redundant drain jobs.")
+    print(f"  'new friend right after a burst': {PROBES} friends not in the burst each write once, 0.1 s apart, as soon as")
+    print("  all live-burst messages are in Slack (the rq queue still holds the burst's drain jobs).")
     print()
     print("Summary")
-    print(f"  {'measure':<50}{'p50':>10}{'p99':>10}{'other':>24}")
-    print(f"  {'webhook ack, bridge (ms)':<50}{fmt(pct(ack.latencies_ms, 50)):>10}{fmt(pct(ack.latencies_ms, 99)):>10}"
-          f"{fmt(ack.throughput) + ' req/s':>24}")
-    print(f"  {'webhook ack, bare Flask (ms)':<50}{fmt(pct(bare.latencies_ms, 50)):>10}{fmt(pct(bare.latencies_ms, 99)):>10}"
-          f"{fmt(bare.throughput) + ' req/s':>24}")
-    print(f"  {'ratio bridge/bare':<50}{fmt(pct(ack.latencies_ms, 50) / pct(bare.latencies_ms, 50), 2):>10}"
-          f"{fmt(pct(ack.latencies_ms, 99) / pct(bare.latencies_ms, 99), 2):>10}"
-          f"{fmt(ack.throughput / bare.throughput, 2) + ' (throughput)':>24}")
+    print(f"  {'measure':<50}{'p50':>10}{'p99':>10}{'other':>26}")
+    for label, r in (("webhook ack, bridge, workers paused (ms)", paused), ("webhook ack, bridge, workers live (ms)", live),
+                     ("webhook ack, bare Flask (ms)", bare)):
+        print(f"  {label:<50}{fmt(pct(r.latencies_ms, 50)):>10}{fmt(pct(r.latencies_ms, 99)):>10}"
+              f"{fmt(r.throughput) + ' req/s':>26}")
+    for label, r in (("ratio bridge/bare, workers paused", paused), ("ratio bridge/bare, workers live", live)):
+        print(f"  {label:<50}{ratio(pct(r.latencies_ms, 50), pct(bare.latencies_ms, 50)):>10}"
+              f"{ratio(pct(r.latencies_ms, 99), pct(bare.latencies_ms, 99)):>10}"
+              f"{ratio(r.throughput, bare.throughput) + ' (throughput)':>26}")
     for key in ("l2s", "new", "s2l", "probe"):
         lat = results[key]
         print(f"  {lat.label + ' (ms)':<50}{fmt(pct(lat.values_ms, 50)):>10}{fmt(pct(lat.values_ms, 99)):>10}"
-              f"{f'{len(lat.values_ms)}/{lat.expected} delivered':>24}")
-    print(f"  {f'burst of {a.requests}: all in Slack / rq queue empty':<50}{'':>10}{'':>10}"
-          f"{fmt(relayed_s) + ' s / ' + fmt(idle_s) + ' s':>24}")
+              f"{f'{len(lat.values_ms)}/{lat.expected} delivered':>26}")
+    print(f"  {f'relay of {a.requests} queued events (s)':<50}{'':>10}{'':>10}"
+          f"{fmt(results['backlog_relayed_s']) + ' (' + ratio(a.requests, results['backlog_relayed_s'], 0) + ' msg/s)':>26}")
+    print(f"  {'rq queue busy after a live burst (s)':<50}{'':>10}{'':>10}"
+          f"{fmt(results['live_idle_s']) + ' (relayed at ' + fmt(results['live_relayed_s']) + ')':>26}")
     if bench.notes:
         print()
         print("Problems")
@@ -850,7 +873,6 @@ def report(bench: Bench, results: dict[str, Any], redis_desc: str, elapsed: floa
             print(f"  {line}")
     print()
     print(f"total run time {elapsed:.1f}s")
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

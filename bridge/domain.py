@@ -7,6 +7,7 @@ transient failure does not repeat it.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -36,6 +37,7 @@ REACTION_NOTE = "memo"              # 📝 shown on an internal note
 REACTION_FAILED = "x"                 # ❌ shown on a staff reply that could not be delivered
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c7a52-3d1e-4b8e-9a53-2f0f6d1b7c11")
 RELAYED_SUBTYPES = (None, "thread_broadcast", "file_share")
+GOODBYE_NOTICES = ("unfollow", "leave", "memberLeft", "unsend")
 
 
 class SlackPort(Protocol):
@@ -154,8 +156,6 @@ class Bridge:
 
     def dead_letter(self, item: dict[str, Any], reason: str) -> None:
         """Called when an item kept failing: keep it for inspection and tell people where we can."""
-        import json
-
         self.store.r.rpush(self.store.keys.dead_letters(), json.dumps({**item, "reason": reason, "at": time.time()}, ensure_ascii=False))
         if item.get("kind") == "slack_message":
             event = item["payload"]
@@ -206,6 +206,10 @@ class Bridge:
         self.refresh_parent(conv.conv_id)
 
     def handle_line_notice(self, msg: InboundMessage) -> None:
+        if msg.kind in GOODBYE_NOTICES and self.store.get_conversation(msg.conv_id) is None:
+            # Someone we never talked to leaves or blocks: no thread to open for that.
+            log.info("LINE %s from unknown chat %s: nothing to show", msg.kind, msg.conv_id)
+            return
         conv = self.ensure_portal(msg)
         text = msg.text
         if msg.kind in ("memberJoined", "memberLeft"):
@@ -335,7 +339,7 @@ class Bridge:
                 raise DeliveryFailed("left")
             texts = split_for_line(slack_to_line(event.get("text") or "", self.slack.user_name))
             if not texts:
-                raise DeliveryFailed("empty")
+                raise DeliveryFailed("files_unsupported" if event.get("files") else "empty")
             via = self.deliver_to_line(conv, f"{channel}-{ts}", texts)
         except DeliveryFailed as exc:
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
@@ -348,6 +352,10 @@ class Bridge:
         self.store.update_conversation(conv.conv_id, last_staff_reply_at=now, waiting_since=0)
         self.backlog.reindex(conv.conv_id)
         self.slack.react(channel, ts, REACTION_SENT)
+        if event.get("files"):
+            # The text went out; the attachments could not (media relay is not built yet).
+            self.slack.post_once(f"files-{channel}-{ts}", channel, t("delivery.files_not_sent", self.lang),
+                                 thread_ts=conv.thread_ts)
         self.refresh_parent(conv.conv_id)
 
     # -- triage (claims, assignees, marks) ------------------------------------------------------

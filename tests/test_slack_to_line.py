@@ -212,3 +212,22 @@ def test_reply_that_failed_with_5xx_is_retried_with_the_same_token_and_delivered
     assert replies[0].json["replyToken"] == replies[1].json["replyToken"]
     assert [d.via for d in h.line.deliveries] == ["reply"]
     assert h.line.requests_for("pushMessage") == []
+
+
+def test_files_are_not_silently_dropped(h):
+    thread, _ = open_thread(h)
+    files = [{"id": "F0001", "name": "地図.png", "mimetype": "image/png"}]
+    h.staff_says(thread, "", subtype="file_share", files=files)
+    assert wait_until(lambda: any("ファイルの送信にはまだ対応していません" in m["text"] for m in h.thread_messages(thread)))
+    h.staff_says(thread, "地図を送ります", subtype="file_share", files=files)
+    assert wait_until(lambda: any("添付ファイルは LINE に送信されていません" in m["text"] for m in h.thread_messages(thread)))
+    assert h.line.delivered_texts(HANAKO) == ["地図を送ります"]
+
+
+def test_unfollow_from_a_stranger_opens_no_thread(h):
+    h.send_line(h.webhooks.unfollow(TARO))
+    h.friend_says(HANAKO, "こんにちは")
+    assert wait_until(lambda: h.store.get_conversation(HANAKO) is not None)
+    time.sleep(0.5)
+    assert h.store.get_conversation(TARO) is None
+    assert len(h.slack.messages(TRIAGE)) == 1
