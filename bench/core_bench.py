@@ -12,15 +12,26 @@ Everything runs on loopback, in separate processes:
 
 Phases:
 
-1. ack: N signed LINE webhooks (one text event each, from 50 friends) at a fixed concurrency,
-   against the bridge, then against the bare Flask app; latency p50/p90/p99 and throughput.
-   The bridge's rq workers relay the burst meanwhile (same 2 cores), as in production.
-2. LINE→Slack: after the burst is relayed, M messages at a steady rate from the same 50
-   friends (their threads exist); latency = webhook sent → ``chat.postMessage`` carrying the
-   text recorded by the Slack emulator. Plus the first message of F new friends (creates
-   the conversation and its thread parent first).
-3. Slack→LINE: M staff replies in those threads at the same rate; latency = Slack event
-   sent → delivery recorded by the LINE emulator (reply or push).
+1. ack: N signed LINE webhooks (one text event each, from 50 friends, WebhookFactory(emulator=None)
+   + sign()) at a fixed concurrency, closed loop, one requests.Session per client thread. Run
+   against the bridge twice: with the rq workers SIGSTOPped (the web tier alone) and with them
+   live (relaying the burst on the same CPUs, as in production); then against the bare Flask app.
+   Latency p50/p90/p99, throughput, ratios bridge/bare. The relay of both bursts is timed too
+   (all posted to Slack; rq queue empty), and 5 friends who were not in the burst write right
+   after it was relayed.
+2. LINE→Slack: on an idle bridge, M messages at a steady rate from the same 50 friends (their
+   threads exist); latency = webhook POST sent → ``chat.postMessage`` carrying the text, as
+   recorded (``RecordedCall.time``) by the Slack emulator. Plus the first message of 20 new
+   friends (creates the conversation and its thread parent first). Their reply tokens are real
+   (issued by the LINE emulator), so staff replies can use the reply API as in production.
+3. Slack→LINE: M staff replies in those threads at the same rate (SlackEventSender driving the
+   out-of-process Slack emulator); latency = Events API POST sent → delivery recorded by the LINE
+   emulator (``Delivery.time``, reply or push).
+4. Integrity: no duplicate posts/deliveries, per-conversation order kept.
+
+Prints the parameters, one table per phase and a summary. Exit status 0 when every message
+arrived and nothing looked wrong. All processes run in their own process groups and are stopped
+(and the Redis keys deleted) in ``finally``, also on Ctrl-C / SIGTERM.
 
     .venv/bin/python bench/core_bench.py [--requests 1000] [--concurrency 8] [--e2e 200] [--rate 20]
 """
@@ -29,7 +40,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
-import json
 import os
 import platform
 import re
@@ -399,7 +409,7 @@ class Bench:
         for i in range(2):
             procs.start(f"bridge-worker-{i}", worker)
         self.commands += [f"PORT={self.bridge_port} WEB_CONCURRENCY={env['WEB_CONCURRENCY']} {self.web_cmd}",
-                          f"2 x  {worker}"]
+                          f"2 x {worker}"]
         r = redis.Redis.from_url(env["REDIS_URL"])
         if not wait_for(lambda: requests.get(self.bridge_url + "/healthz", timeout=1).ok, 60, procs):
             raise RuntimeError(f"the bridge did not become healthy; see {self.logdir}")
@@ -655,6 +665,39 @@ class Bench:
         return lat
 
 
+def integrity(bench: Bench) -> dict[str, int]:
+    """Duplicates and per-conversation ordering of everything the emulators received."""
+    calls = requests.get(bench.slack_url + "/_emulator/calls", params={"method": "chat.postMessage"}, timeout=30).json()
+    posted: dict[str, list[float]] = {}
+    for c in calls:
+        if c["status"] == 200 and c["response"].get("ok"):
+            m = TOKEN_RE.search(c["args"].get("text") or "")
+            if m:
+                posted.setdefault(m.group(0), []).append(c["time"])
+    delivered: dict[str, list[float]] = {}
+    for d in requests.get(bench.line_url + "/_emulator/deliveries", timeout=30).json():
+        for msg in d["messages"]:
+            m = TOKEN_RE.search(msg.get("text") or "")
+            if m:
+                delivered.setdefault(m.group(0), []).append(d["time"])
+
+    def inversions(kind: str, seen: dict[str, list[float]]) -> int:
+        # messages i and i + FRIENDS belong to the same conversation and were sent 2.5 s apart (at 20/s)
+        out = 0
+        for i in range(bench.args.e2e - FRIENDS):
+            a, b = seen.get(bench.tok(kind, i)), seen.get(bench.tok(kind, i + FRIENDS))
+            if a and b and min(b) < min(a):
+                out += 1
+        return out
+
+    return {
+        "duplicate Slack posts": sum(len(v) - 1 for v in posted.values()),
+        "duplicate LINE deliveries": sum(len(v) - 1 for v in delivered.values()),
+        "LINE→Slack out of order (per thread)": inversions("l2s", posted),
+        "Slack→LINE out of order (per friend)": inversions("s2l", delivered),
+    }
+
+
 def log_problems(logdir: Path) -> list[str]:
     """Lines of the bridge's logs that look like trouble (tracebacks, errors, retries)."""
     out = []
@@ -675,8 +718,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=165.0, help="cap on the run's waits, seconds (default 165)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the process logs (temp dir) afterwards")
     args = parser.parse_args(argv)
-    if args.requests < 1 or args.concurrency < 1 or args.e2e < 1 or args.rate <= 0:
-        parser.error("--requests, --concurrency, --e2e must be >= 1 and --rate > 0")
+    if args.requests < FRIENDS or args.concurrency < 1 or args.e2e < 1 or args.rate <= 0:
+        parser.error(f"--requests must be >= {FRIENDS} (every friend needs a thread), --concurrency and --e2e >= 1, "
+                     "--rate > 0")
     if args.concurrency > 32 or args.rate > 100:
         parser.error("keep the load modest: --concurrency <= 32, --rate <= 100")
 
@@ -725,6 +769,7 @@ def main(argv: list[str] | None = None) -> int:
                                               NEW_FRIENDS, procs, True)
         print(f"[{time.time() - started:5.1f}s] Slack→LINE: {args.e2e} staff replies at {args.rate:g}/s", flush=True)
         results["s2l"] = bench.phase_slack_to_line(env, procs)
+        results["integrity"] = integrity(bench)
         failed = False
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)
@@ -760,7 +805,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep_logs:
         print(f"logs: {bench.logdir}")
     lost = sum(results[k].lost for k in ("l2s", "new", "s2l", "probe"))
-    return 0 if lost == 0 and not bench.notes else 1
+    return 0 if lost == 0 and not bench.notes and not any(results["integrity"].values()) else 1
 
 
 def report(bench: Bench, results: dict[str, Any], redis_desc: str, elapsed: float, problems: list[str]) -> None:
@@ -832,6 +877,7 @@ def report(bench: Bench, results: dict[str, Any], redis_desc: str, elapsed: floa
     print("   run with nothing to do, one fork each, ahead of any newer work)")
     print()
     print("3. End to end — sent → recorded by the other side's emulator (RecordedCall.time / Delivery.time; same clock)")
+    print("   LINE→Slack from the webhook POST; Slack→LINE from the Events API POST (message stored in the Slack emulator first)")
     print(f"  {'path':<46}{'n':>5}{'rate/s':>8}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}{'lost':>6}")
     for key in ("l2s", "new", "s2l", "probe"):
         lat: Latencies = results[key]
@@ -861,6 +907,8 @@ def report(bench: Bench, results: dict[str, Any], redis_desc: str, elapsed: floa
           f"{fmt(results['backlog_relayed_s']) + ' (' + ratio(a.requests, results['backlog_relayed_s'], 0) + ' msg/s)':>26}")
     print(f"  {'rq queue busy after a live burst (s)':<50}{'':>10}{'':>10}"
           f"{fmt(results['live_idle_s']) + ' (relayed at ' + fmt(results['live_relayed_s']) + ')':>26}")
+    print()
+    print("Integrity: " + ", ".join(f"{k} {v}" for k, v in results["integrity"].items()))
     if bench.notes:
         print()
         print("Problems")

@@ -30,7 +30,7 @@ from bridge.model import RetryLater
 log = logging.getLogger(__name__)
 
 LOCK_TTL_MS = 120_000          # longer than any single item may take (SDK timeouts are 15 s)
-MAX_ATTEMPTS = 8               # then the item is dead-lettered and reported
+MAX_ATTEMPTS = 10              # ≈ 8.5 minutes of backoff (1+2+…+256 s), then dead-lettered and reported
 MAX_BACKOFF = 300.0
 
 # Append the item unless the event was seen before. Dedupe and append are one atomic step,
