@@ -69,6 +69,8 @@ def redis_url():
 @pytest.fixture(scope="session")
 def line_emu():
     emu = LineEmulator(channel_access_token=LINE_TOKEN, channel_secret=LINE_SECRET)
+    # The tests must check what the bridge sends against LINE's OpenAPI spec (../shared/specs/line).
+    assert emu.validating, f"LINE OpenAPI spec missing in {emu.spec_dir}; set LINE_SPECS_DIR"
     server = serve_in_thread(emu.app)
     emu.url = server.url
     yield emu
