@@ -34,14 +34,19 @@ MAX_ATTEMPTS = 10              # ≈ 8.5 minutes of backoff (1+2+…+256 s), the
 MAX_BACKOFF = 300.0
 
 # Append the item unless the event was seen before. Dedupe and append are one atomic step,
-# so an event is either queued exactly once or not at all.
+# so an event is either queued exactly once or not at all. Returns 0 for a duplicate, 2 when
+# a drain job must be enqueued, 1 when one is already waiting in the rq queue (KEYS[3]):
+# a burst of 1,000 events for 50 chats then costs ~50 drain jobs, not 1,000 (each empty
+# job is a fork plus rq bookkeeping, and other chats' work would wait behind them).
 _ACCEPT = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('RPUSH', KEYS[2], ARGV[2])
+  if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then return 2 end
   return 1
 end
 return 0
 """
+DRAIN_QUEUED_TTL = 300  # a lost enqueue can delay a stream by at most this much
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -87,13 +92,20 @@ class Inbox:
                           ensure_ascii=False, separators=(",", ":"))
         dedupe_key = self.keys.dedupe(origin=origin, event_id=event_id)
         inbox_key = self.keys.inbox(stream=stream)
-        if not self._accept(keys=[dedupe_key, inbox_key], args=[self.dedupe_ttl, item]):
+        queued_key = self.keys.inbox_drain_queued(stream=stream)
+        result = self._accept(keys=[dedupe_key, inbox_key, queued_key], args=[self.dedupe_ttl, item, DRAIN_QUEUED_TTL])
+        if result == 0:
             # A duplicate. If an earlier enqueue of the drain job failed the item may still
             # be waiting: kick the stream (cheap, and a no-op when it is empty).
             if self.r.llen(inbox_key):
                 self._enqueue_drain(stream)
             return False
-        self._enqueue_drain(stream)
+        if result == 2:
+            try:
+                self._enqueue_drain(stream)
+            except Exception:
+                self.r.delete(queued_key)  # let the next event (or LINE's redelivery) enqueue it
+                raise
         return True
 
     def _enqueue_drain(self, stream: str, delay: float = 0.0) -> None:
@@ -124,6 +136,8 @@ class Inbox:
         attempts_key = self.keys.inbox_attempts(stream=stream)
         token = uuid.uuid4().hex
         done = 0
+        # From now on a new event must enqueue another drain: this one may already be past it.
+        self.r.delete(self.keys.inbox_drain_queued(stream=stream))
         while True:
             if not self.r.set(lock_key, token, nx=True, px=LOCK_TTL_MS):
                 # Someone else drains it. If that worker died, its lock expires: make sure a

@@ -22,6 +22,7 @@ KINDS: dict[str, str] = {
     "inbox": "inbox:{stream}",                        # list of JSON work items, processed in order
     "inbox_lock": "inbox-lock:{stream}",              # string: token of the worker draining the stream
     "inbox_wakeup": "inbox-wakeup:{stream}",          # string: a delayed drain is already scheduled
+    "inbox_drain_queued": "inbox-drain-queued:{stream}",  # string: a drain job waits in the rq queue
     "inbox_hold": "inbox-hold:{stream}",              # string: epoch until which the stream backs off
     "inbox_attempts": "inbox-attempts:{stream}",      # hash: item id -> failed attempts
     "slack_post": "slack-post:{post_key}",            # hash: idempotency record of one Slack post

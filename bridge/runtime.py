@@ -104,6 +104,19 @@ def get_runtime() -> Runtime:
     return _runtime
 
 
-def configure_logging() -> None:
+def configure_logging(root: bool = True) -> None:
+    """Log at ``$LOG_LEVEL``. The rq worker has its own handler on ``rq.*``: there only the
+    bridge's loggers get one (``root=False``), so no line is printed twice."""
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    if root:
+        logging.basicConfig(level=level, format=fmt)
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(fmt))
+    for name in ("bridge", "handlers"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False

@@ -24,7 +24,7 @@ class BridgeWorker(Worker):
         except (SettingsError, ValueError) as exc:
             print(f"worker not started: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-        configure_logging()
+        configure_logging(root=False)
         # Import the jobs and both SDKs once in the parent: rq forks a work horse per job,
         # and importing line-bot-sdk's models in every horse would cost ~1 s per job.
         import bridge.domain  # noqa: F401

@@ -18,7 +18,6 @@ def create_bolt_app(rt: Runtime) -> App:
     settings = rt.settings
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base_url, timeout=10)
     app = App(
-        token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,
         client=client,
         # Listeners only enqueue (milliseconds), so ack after they ran: nothing is lost if
