@@ -873,8 +873,8 @@ def report(bench: Bench, results: dict[str, Any], redis_desc: str, elapsed: floa
           f"rq queue empty after {fmt(results['backlog_idle_s'])} s")
     print(f"  live burst      all {a.requests} in Slack {fmt(results['live_relayed_s'])} s after the first webhook "
           f"({ratio(a.requests, results['live_relayed_s'], 1)} msg/s); rq queue empty after {fmt(results['live_idle_s'])} s")
-    print("  (every accepted event enqueues its own drain job; after the items are relayed, the rest of those jobs")
-    print("   run with nothing to do, one fork each, ahead of any newer work)")
+    print("  (at most one drain job waits in the rq queue per conversation stream, so the queue empties")
+    print("   right after the burst is relayed and newer work does not wait behind empty jobs)")
     print()
     print("3. End to end — sent → recorded by the other side's emulator (RecordedCall.time / Delivery.time; same clock)")
     print("   LINE→Slack from the webhook POST; Slack→LINE from the Events API POST (message stored in the Slack emulator first)")

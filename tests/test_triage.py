@@ -185,6 +185,12 @@ def test_pending_filters(h):
     assert "whatever" in bad["text"]
 
 
+def test_pending_is_only_for_the_triage_team(h):
+    open_thread(h)
+    resp = h.slack_sender.command("/pending", "", user_id=OUTSIDER, channel_id="COTHER01").json()
+    assert "メンバー" in resp["text"] and "山田 花子" not in json.dumps(resp, ensure_ascii=False)
+
+
 def test_pending_pages_with_a_more_button(h):
     users = [f"U{i:032x}" for i in range(1, 24)]
     for u in users:

@@ -81,6 +81,10 @@ def register(app: App, rt: Runtime) -> None:
 
     @app.command("/pending")
     def handle_pending_command(ack: Ack, command: dict[str, Any]) -> None:
+        # Friends' names and messages are personal data: only the triage team may list them.
+        if not rt.bridge.triage.is_member(command["user_id"]):
+            ack(text=t("op.refused", lang, channel=rt.settings.slack_triage_channel), response_type="ephemeral")
+            return
         filt = parse_pending_args(command.get("text") or "", rt.marks, command["user_id"], lang)
         if filt.error:
             ack(text=filt.error, response_type="ephemeral")
