@@ -4,7 +4,8 @@ Fills a Redis database with conversation hashes (``REDIS_URL`` when set, otherwi
 private ``redis-server`` from :mod:`bridge.devredis`), builds the backlog indexes, then
 measures the server-side time of ``/pending`` (``parse_pending_args`` +
 ``Backlog.query`` + ``render_pending``) for several filters, and Redis memory per
-friend. Cleans up its namespace afterwards.
+friend; then the same /pending as a signed slash command through the real HTTP stack
+(Flask + bolt) against the Slack emulator. Cleans up its namespace afterwards.
 
     .venv/bin/python bench/pending_bench.py [--friends 100000] [--open 10000] [--runs 300]
 """
@@ -83,6 +84,51 @@ def fill(r: redis.Redis, keys: Keys, friends: int, open_count: int, now: float, 
             pipe.execute()
     pipe.execute()
     return convs
+
+
+def http_round_trips(redis_url: str, keys: Keys, runs: int) -> None:
+    """The same /pending through the real stack: a signed slash command to the Flask app
+    (bolt signature check, triage-team membership check, query, render, JSON), timed at
+    the client over loopback. Slack itself is the bundled emulator (auth.test, members)."""
+    import logging
+
+    from bridge.settings import Settings
+    from emulators.server import serve_in_thread
+    from emulators.slack_api import SlackEmulator
+    from emulators.slack_events import SlackEventSender
+    from handlers.app import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    slack = SlackEmulator(bot_token="xoxb-bench", signing_secret="bench-secret")
+    slack.add_channel("CBENCH01", "triage", members=STAFF)
+    for uid in STAFF:
+        slack.add_user(uid, uid.lower())
+    slack_srv = serve_in_thread(slack.app)
+    namespace = keys.prefix.split(":")[0]
+    settings = Settings.from_env({
+        "LINE_CHANNEL_SECRET": "x", "LINE_CHANNEL_ACCESS_TOKEN": "x", "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": "bench-secret", "SLACK_TRIAGE_CHANNEL": "CBENCH01", "REDIS_URL": redis_url,
+        "PUBLIC_BASE_URL": "http://127.0.0.1", "SLACK_API_BASE_URL": slack_srv.url + "/api/",
+        "LINE_API_BASE_URL": "http://127.0.0.1:9", "BRIDGE_NAMESPACE": namespace,
+    })
+    web = serve_in_thread(create_app(settings))
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        sender = SlackEventSender(web.url + "/slack/events", slack, signing_secret="bench-secret")
+        print()
+        print(f"{'over HTTP (signed command → JSON)':34} {'':>6} {'':>4} {'':>6} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+        for label, text in (("/pending", ""), ("/pending mine クレーム 質問(中)", "mine クレーム 質問(中)")):
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                resp = sender.command("/pending", text, user_id=STAFF[0], channel_id="CBENCH01")
+                times.append((time.perf_counter() - t0) * 1000)
+                assert resp.status_code == 200 and resp.json().get("blocks"), resp.text[:200]
+            print(f"{pad(label, 34)} {'':>6} {'':>4} {'':>6} {statistics.median(times):>7.2f}"
+                  f" {pct(times, 99):>7.2f} {max(times):>7.2f}")
+    finally:
+        web.stop()
+        slack_srv.stop()
 
 
 def main() -> int:
@@ -175,6 +221,7 @@ def main() -> int:
             print(f"{pad(label, 34)} {page.total:>6} {len(page.rows):>4} {len(blocks):>6} {statistics.median(times):>7.2f}"
                   f" {pct(times, 99):>7.2f} {max(times):>7.2f}")
         print(f"\nworst p99 {worst:.2f} ms (Slack's window is 3000 ms)")
+        http_round_trips(url, keys, args.runs)
     finally:
         store.delete_namespace()
         r.close()
