@@ -47,45 +47,10 @@ MAX_BUTTON_VALUE = 2000
 #: action_id of the "more" button.
 MORE_ACTION_ID = "pending_more"
 
-# TODO(i18n): move these into bridge.i18n.MESSAGES (same keys); _t() already prefers the central ones.
-_MESSAGES: dict[str, dict[str, str]] = {
-    "pending.title": {"ja": "対応待ち {total}件", "en": "{total} pending"},
-    "pending.empty": {"ja": "対応待ちはありません 🎉", "en": "Nothing pending 🎉"},
-    "pending.page_empty": {"ja": "このページに表示する会話はもうありません（全{total}件）",
-                           "en": "No more conversations on this page ({total} in all)"},
-    "pending.assignee": {"ja": "担当 {who}", "en": "Assignee {who}"},
-    "pending.unassigned": {"ja": "未割り当て", "en": "Unassigned"},
-    "pending.waiting": {"ja": "待ち {duration}", "en": "waiting {duration}"},
-    "pending.last": {"ja": "最終 {when}", "en": "last {when}"},
-    "pending.open_thread": {"ja": "スレッドを開く", "en": "Open thread"},
-    "pending.no_preview": {"ja": "（メッセージなし）", "en": "(no message)"},
-    "pending.range": {"ja": "{first}–{last}件目 / 全{total}件", "en": "{first}–{last} of {total}"},
-    "pending.more": {"ja": "さらに表示", "en": "Show more"},
-    "pending.filter.all": {"ja": "すべての要対応", "en": "All open conversations"},
-    "pending.filter.assignee": {"ja": "担当: {who}", "en": "Assignee: {who}"},
-    "pending.filter.marks": {"ja": "マーク: {marks}", "en": "Marks: {marks}"},
-    "pending.error.unknown": {"ja": "「{word}」が分かりません。", "en": "I don't understand \"{word}\"."},
-    "pending.error.two_assignees": {"ja": "担当者の条件は1つだけ指定できます（{a} と {b}）。",
-                                    "en": "Only one assignee filter at a time ({a} and {b})."},
-    "pending.error.closed_mark": {"ja": "「{mark}」の会話は対応待ちに含まれません。",
-                                  "en": "Conversations marked \"{mark}\" are not in the backlog."},
-    "pending.usage": {
-        "ja": "使い方: `/pending` [mine|unassigned|@ユーザー] [マーク…]\n"
-              "・`mine`（自分）/ `unassigned`（未割り当て）/ `@ユーザー` で担当者を絞り込み\n"
-              "・マーク名で絞り込み（複数可、`all` ですべて）: {marks}",
-        "en": "Usage: `/pending` [mine|unassigned|@user] [mark…]\n"
-              "• `mine` (or `me`), `unassigned` (or `none`), or `@user` filters by assignee\n"
-              "• mark names filter by mark (several allowed, `all` for every one): {marks}",
-    },
-}
 
 
 def _t(key: str, lang: str, **params: Any) -> str:
-    entry = i18n.MESSAGES.get(key) or _MESSAGES.get(key)
-    if entry is None:
-        return key
-    template = entry.get("en" if (lang or "").lower().startswith("en") else "ja") or entry["ja"]
-    return template.format(**params) if params else template
+    return i18n.t(key, "en" if (lang or "").lower().startswith("en") else "ja", **params)
 
 
 def _clip(text: str, limit: int) -> str:
