@@ -194,7 +194,7 @@ class Bridge:
                                          mark_as_read_token=msg.mark_as_read_token)
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
                                       sender=msg.sender_id)
-        changes.update(last_message_at=sent_at, last_message_preview=preview(msg.text))
+        changes["last_message_preview"] = preview(msg.text)
         if msg.mark_as_read_token and not msg.standby:
             # Kept until a person claims the chat: 既読 then means a human read it.
             changes["mark_as_read_token"] = msg.mark_as_read_token
@@ -346,10 +346,10 @@ class Bridge:
                                           delivery="failed", reason=exc.reason)
             self._report_failure(channel, ts, conv.thread_ts, exc)
             return
-        now = time.time()
         self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                       delivery="sent", via=via)
-        self.store.update_conversation(conv.conv_id, last_staff_reply_at=now, waiting_since=0)
+        # The reply's own Slack timestamp decides which friend messages it answers.
+        self.store.staff_replied(conv.conv_id, float(ts))
         self.backlog.reindex(conv.conv_id)
         self.slack.react(channel, ts, REACTION_SENT)
         if event.get("files"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 import uuid
 from datetime import timedelta
@@ -164,10 +165,16 @@ class Inbox:
                     try:
                         process(item)
                     except RetryLater as exc:
-                        if self._failed(attempts_key, item, raw, inbox_key, exc.reason, on_dead_letter):
+                        if exc.throttled:
+                            # Backpressure, not failure: wait as asked (plus jitter, so many
+                            # throttled streams don't all come back in the same instant).
+                            attempts = 0
+                            delay = exc.delay + random.uniform(0, 0.25 * max(exc.delay, 1.0))
+                        elif self._failed(attempts_key, item, raw, inbox_key, exc.reason, on_dead_letter):
                             continue
-                        attempts = int(self.r.hget(attempts_key, item["id"]) or 1)
-                        delay = max(exc.delay, min(MAX_BACKOFF, 2.0 ** (attempts - 1)))
+                        else:
+                            attempts = int(self.r.hget(attempts_key, item["id"]) or 1)
+                            delay = max(exc.delay, min(MAX_BACKOFF, 2.0 ** (attempts - 1)))
                         log.warning("stream %s: %s; retrying item %s in %.1fs (attempt %d)", stream, exc.reason, item["id"], delay, attempts)
                         self.hold(stream, delay)
                         stop = True

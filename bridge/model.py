@@ -103,12 +103,18 @@ class SendOutcome:
 
 
 class RetryLater(Exception):
-    """A transient failure (429, 5xx, timeout): try the same work again after ``delay`` seconds."""
+    """A transient failure (429, 5xx, timeout): try the same work again after ``delay`` seconds.
 
-    def __init__(self, reason: str, delay: float = 5.0):
+    ``throttled`` marks a rate limit (429): the platform is fine and asks us to slow down,
+    so it does not count toward giving up on the item — a friend's message is never
+    dead-lettered because Slack was busy.
+    """
+
+    def __init__(self, reason: str, delay: float = 5.0, throttled: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.delay = max(0.0, float(delay))
+        self.throttled = throttled
 
 
 class DeliveryFailed(Exception):

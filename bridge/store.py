@@ -40,6 +40,35 @@ return {token, tostring(at)}
 """
 
 
+# The waiting clock ("waiting since" = first friend message not yet answered) is written by
+# two streams at once (friend messages on the LINE stream, staff replies on the Slack
+# thread's stream), so both updates are compare-and-set steps in Redis, decided by the
+# messages' own times rather than by which worker happens to run first.
+_START_WAITING = """
+local ws = tonumber(redis.call('HGET', KEYS[1], 'waiting_since') or '0') or 0
+local t = tonumber(ARGV[1])
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_message_at') or '0') or 0
+if t > last then redis.call('HSET', KEYS[1], 'last_message_at', ARGV[1]) end
+if ws == 0 then redis.call('HSET', KEYS[1], 'waiting_since', ARGV[1]) return 1 end
+return 0
+"""
+_STOP_WAITING = """
+local ws = tonumber(redis.call('HGET', KEYS[1], 'waiting_since') or '0') or 0
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_message_at') or '0') or 0
+local r = tonumber(ARGV[1])
+local prev = tonumber(redis.call('HGET', KEYS[1], 'last_staff_reply_at') or '0') or 0
+if r > prev then redis.call('HSET', KEYS[1], 'last_staff_reply_at', ARGV[1]) end
+if ws == 0 or ws > r then return 0 end
+if last > r then
+  -- the friend wrote again after this reply: still waiting (since their newest message at the latest)
+  redis.call('HSET', KEYS[1], 'waiting_since', tostring(last))
+  return 0
+end
+redis.call('HSET', KEYS[1], 'waiting_since', '0')
+return 1
+"""
+
+
 class Store:
     """Typed access to the bridge's Redis state."""
 
@@ -48,6 +77,8 @@ class Store:
         self.keys = keys
         self._create = r.register_script(_CREATE_CONVERSATION)
         self._take_token = r.register_script(_TAKE_REPLY_TOKEN)
+        self._start_waiting = r.register_script(_START_WAITING)
+        self._stop_waiting = r.register_script(_STOP_WAITING)
 
     # -- conversations (portals) -------------------------------------------------
     def get_conversation(self, conv_id: str) -> Conversation | None:
@@ -88,6 +119,19 @@ class Store:
         pipe.hset(self.keys.conv(conv_id=conv_id), mapping={"channel": channel, "thread_ts": thread_ts})
         pipe.set(self.keys.conv_by_thread(channel=channel, ts=thread_ts), conv_id)
         pipe.execute()
+
+    # -- the waiting clock ------------------------------------------------------------
+    def friend_wrote(self, conv_id: str, sent_at: float) -> bool:
+        """A friend message sent at ``sent_at``: start the clock unless it runs. True if it started."""
+        return bool(self._start_waiting(keys=[self.keys.conv(conv_id=conv_id)], args=[repr(float(sent_at))]))
+
+    def staff_replied(self, conv_id: str, replied_at: float) -> bool:
+        """A staff reply posted at ``replied_at`` stops the clock for friend messages sent before it.
+
+        A friend message newer than the reply keeps it running, whichever worker ran first.
+        True if the clock stopped.
+        """
+        return bool(self._stop_waiting(keys=[self.keys.conv(conv_id=conv_id)], args=[repr(float(replied_at))]))
 
     # -- reply tokens -------------------------------------------------------------
     def save_reply_token(self, conv_id: str, token: str, received_at: float) -> None:

@@ -61,14 +61,12 @@ class Triage:
 
     # -- lifecycle hooks called by the relay ---------------------------------------------
     def on_friend_message(self, conv: Conversation, sent_at: float) -> dict[str, Any]:
-        """Changes for a new friend message: (re)open and start the waiting clock if stopped."""
+        """A new friend message: start the waiting clock if stopped; returns the mark change, if any."""
+        self.store.friend_wrote(conv.conv_id, sent_at)
         changes: dict[str, Any] = {}
-        state = self.marks.state(conv.mark)
-        if state in ("closed", "waiting"):
+        if self.marks.state(conv.mark) in ("closed", "waiting"):
             # 対応済み reopens; 返信待ち (waiting for the friend) is answered: back to 要対応.
             changes["mark"] = self.marks.default_open
-        if not conv.waiting_since:
-            changes["waiting_since"] = sent_at
         return changes
 
     # -- applying a change ----------------------------------------------------------------

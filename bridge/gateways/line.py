@@ -77,7 +77,7 @@ class LineGateway:
             # "rate limit exceeded" (transient) and "monthly limit reached" (permanent until next month).
             if "monthly limit" in detail.lower():
                 return DeliveryFailed("quota", detail, status)
-            return RetryLater(f"LINE {what}: rate limited", delay=_retry_after(exc, 10.0))
+            return RetryLater(f"LINE {what}: rate limited", delay=_retry_after(exc, 10.0), throttled=True)
         if status >= 500:
             return RetryLater(f"LINE {what}: HTTP {status}", delay=_retry_after(exc, 5.0))
         if status == 401:

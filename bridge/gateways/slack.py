@@ -47,7 +47,7 @@ class SlackGateway:
             if status == 429 or error == "ratelimited":
                 # https://api.slack.com/apis/rate-limits : honour Retry-After (seconds).
                 retry_after = (resp.headers or {}).get("Retry-After") or (resp.headers or {}).get("retry-after") or "1"
-                raise RetryLater(f"Slack {method}: rate limited", delay=float(retry_after)) from exc
+                raise RetryLater(f"Slack {method}: rate limited", delay=float(retry_after), throttled=True) from exc
             if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
                 raise RetryLater(f"Slack {method}: {error or 'HTTP ' + str(status)}", delay=5) from exc
             raise DeliveryFailed(error or f"http_{status}", f"Slack {method}", status) from exc
@@ -115,7 +115,7 @@ class SlackGateway:
         try:
             resp = self._call("chat.postMessage", self.client.chat_postMessage, **kwargs)
         except RetryLater as exc:
-            if "rate limited" in exc.reason:
+            if exc.throttled:
                 # A 429 is a refusal: nothing was posted, no need to search next time.
                 self.store.set_record("slack_post", post_key, state="")
             raise

@@ -1,0 +1,96 @@
+"""The ordered per-conversation inbox against a real Redis and a real rq queue (drains called directly)."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from bridge.inbox import MAX_ATTEMPTS, Inbox
+from bridge.keys import Keys
+from bridge.model import RetryLater
+from bridge.store import Store
+
+
+@pytest.fixture()
+def inbox(redis_url):
+    ns = "ib" + uuid.uuid4().hex[:8]
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    queue = Queue(ns, connection=redis.Redis.from_url(redis_url), serializer=JSONSerializer)
+    box = Inbox(r, Keys(ns), queue)
+    yield box
+    queue.empty()
+    queue.delete(delete_jobs=True)
+    Store(r, Keys(ns)).delete_namespace()
+
+
+def accept(box, n, stream="s1", start=0):
+    for i in range(start, start + n):
+        box.accept("t", f"e{i}", stream, "k", {"i": i})
+
+
+def test_items_are_processed_in_order_and_duplicates_refused(inbox):
+    accept(inbox, 5)
+    assert not inbox.accept("t", "e3", "s1", "k", {"i": 3})
+    seen = []
+    assert inbox.drain("s1", lambda item: seen.append(item["payload"]["i"]), lambda *a: None) == 5
+    assert seen == [0, 1, 2, 3, 4]
+    assert inbox.pending("s1") == 0
+
+
+def test_a_burst_queues_one_drain_job_per_stream(inbox):
+    accept(inbox, 50, "a")
+    accept(inbox, 50, "b", start=100)
+    assert inbox.queue.count == 2
+
+
+def test_transient_failure_keeps_the_item_at_the_head_and_pauses_the_stream(inbox):
+    accept(inbox, 3)
+    calls = []
+
+    def flaky(item):
+        calls.append(item["payload"]["i"])
+        if item["payload"]["i"] == 1 and calls.count(1) == 1:
+            raise RetryLater("LINE push: HTTP 500", delay=30)
+
+    inbox.drain("s1", flaky, lambda *a: None)
+    assert calls == [0, 1] and inbox.pending("s1") == 2
+    inbox.drain("s1", flaky, lambda *a: None)  # still held (30 s): nothing runs early
+    assert calls == [0, 1]
+    inbox.r.delete(inbox.keys.inbox_hold(stream="s1"))  # the scheduled wake-up's time has come
+    inbox.drain("s1", flaky, lambda *a: None)
+    assert calls == [0, 1, 1, 2] and inbox.pending("s1") == 0
+
+
+def test_persistent_failures_are_dead_lettered_but_throttling_never_is(inbox):
+    accept(inbox, 1, "bad")
+    accept(inbox, 1, "busy", start=1)
+    dead = []
+
+    def fails(item):
+        raise RetryLater("HTTP 503", delay=0)
+
+    def throttled(item):
+        raise RetryLater("rate limited", delay=0, throttled=True)
+
+    for _ in range(MAX_ATTEMPTS + 2):
+        for stream, fn in (("bad", fails), ("busy", throttled)):
+            inbox.r.delete(inbox.keys.inbox_hold(stream=stream))
+            inbox.drain(stream, fn, lambda item, reason: dead.append((item["id"], reason)))
+    assert dead == [("t:e0", "HTTP 503")]
+    assert inbox.pending("bad") == 0 and inbox.pending("busy") == 1
+
+
+def test_a_second_drainer_leaves_the_stream_to_the_lock_holder(inbox):
+    accept(inbox, 2)
+    seen = []
+
+    def nested(item):
+        seen.append(item["payload"]["i"])
+        # While we hold the lock, another worker's drain must not process anything.
+        assert inbox.drain("s1", lambda other: seen.append("intruder"), lambda *a: None) == 0
+
+    inbox.drain("s1", nested, lambda *a: None)
+    assert seen == [0, 1]
