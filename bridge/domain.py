@@ -296,10 +296,22 @@ class Bridge:
         return prof
 
     def refresh_parent(self, conv_id: str) -> None:
+        """Re-render the parent's status line from the stored state.
+
+        Two workers (a LINE stream and a Slack thread stream) may refresh at once; each
+        re-reads the state after its chat.update and renders again if it changed meanwhile,
+        so the last update Slack receives always shows the newest state.
+        """
         conv = self.store.get_conversation(conv_id)
-        if conv and conv.thread_ts:
+        for _ in range(3):
+            if not conv or not conv.thread_ts:
+                return
             text, blocks = parent_message(conv, self.marks, self.lang)
             self.slack.update(conv.channel, conv.thread_ts, text, blocks)
+            latest = self.store.get_conversation(conv_id)
+            if latest == conv:
+                return
+            conv = latest
 
     # -- Slack → LINE ---------------------------------------------------------------------
     def handle_slack_message(self, event: dict[str, Any]) -> None:
@@ -422,7 +434,10 @@ class Bridge:
         else:
             reason = t("reason.invalid", self.lang, detail=f"{exc.reason} {exc.detail}".strip())
         if thread_ts:
-            self.slack.post_once(f"failure-{channel}-{ts}", channel, t("delivery.failed", self.lang, reason=reason),
-                                 thread_ts=thread_ts)
+            posted = self.slack.post_once(f"failure-{channel}-{ts}", channel, t("delivery.failed", self.lang, reason=reason),
+                                          thread_ts=thread_ts)
+            conv = self.store.get_by_thread(channel, thread_ts)
+            if conv:  # reactions on the failure notice act on the conversation too
+                self.store.link_slack_message(channel, posted, conv.conv_id, "failure")
         self.slack.react(channel, ts, REACTION_FAILED)
 
