@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     except redis.RedisError as exc:  # start anyway: /healthz reports it and the worker rebuilds later
         logging.getLogger(__name__).warning("backlog indexes not checked, Redis unavailable: %s", exc)
     app = Flask(__name__)
+    # LINE webhooks and Slack payloads are a few KB; refuse anything absurd before reading it.
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     app.config["BRIDGE_RUNTIME"] = rt
     app.register_blueprint(create_blueprint(rt))
     slack_handler = SlackRequestHandler(create_bolt_app(rt))
