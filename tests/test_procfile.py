@@ -1,0 +1,21 @@
+"""The README's first command: the Procfile's web + worker (gunicorn, rq) against the emulators."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_sandbox_demo_runs_the_procfile_end_to_end(redis_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_CHANNEL", "SLACK_", "BRIDGE_"))}
+    env["REDIS_URL"] = redis_url
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    run = subprocess.run([sys.executable, "-m", "bridge.demo"], env=env, cwd=ROOT, capture_output=True, text=True,
+                         timeout=150)
+    out = run.stdout
+    assert run.returncode == 0, out + run.stderr
+    assert "Slack thread reply   : [山田 花子] 明日の予約を15時に変更できますか？" in out
+    assert "LINE received (reply) : 承知しました！ 15時 でお取りしますね 😄" in out
+    assert "LINE deliveries so far: 1 (the note was not sent)" in out
