@@ -89,7 +89,8 @@ class Inbox:
 
         Returns False for a duplicate (a LINE redelivery or a Slack retry).
         """
-        item = json.dumps({"id": f"{origin}:{event_id}", "kind": kind, "payload": payload, "accepted_at": time.time()},
+        item = json.dumps({"id": f"{origin}:{event_id}", "stream": stream, "kind": kind, "payload": payload,
+                           "accepted_at": time.time()},
                           ensure_ascii=False, separators=(",", ":"))
         dedupe_key = self.keys.dedupe(origin=origin, event_id=event_id)
         inbox_key = self.keys.inbox(stream=stream)
