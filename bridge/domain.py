@@ -11,7 +11,7 @@ import json
 import logging
 import time
 import uuid
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from bridge.backlog import Backlog
 from bridge.i18n import MESSAGES, t
@@ -38,6 +38,7 @@ REACTION_FAILED = "x"                 # ❌ shown on a staff reply that could no
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c7a52-3d1e-4b8e-9a53-2f0f6d1b7c11")
 RELAYED_SUBTYPES = (None, "thread_broadcast", "file_share")
 GOODBYE_NOTICES = ("unfollow", "leave", "memberLeft", "unsend")
+PARENT_REFRESH_GUARD = 60  # s; a lost refresh job can delay the next one by at most this
 
 
 class SlackPort(Protocol):
@@ -131,7 +132,7 @@ class Bridge:
     """Routes work items between LINE and Slack. One instance per process (see bridge.runtime)."""
 
     def __init__(self, settings: Settings, store: Store, slack: SlackPort, line: LinePort,
-                 marks: MarkSet, backlog: Backlog):
+                 marks: MarkSet, backlog: Backlog, schedule_refresh: Callable[[str, float], None] | None = None):
         self.settings = settings
         self.store = store
         self.slack = slack
@@ -140,7 +141,8 @@ class Bridge:
         self.backlog = backlog
         self.lang = settings.language
         self.channel = settings.slack_triage_channel
-        self.triage = Triage(settings, store, slack, line, marks, backlog, self.refresh_parent)
+        self.schedule_refresh = schedule_refresh
+        self.triage = Triage(settings, store, slack, line, marks, backlog, self.request_parent_refresh)
 
     # -- entry point for the inbox -------------------------------------------------------
     def process_item(self, item: dict[str, Any]) -> None:
@@ -203,7 +205,7 @@ class Bridge:
         if msg.reply_token and not msg.standby:
             # Reply tokens are single-use and expire quickly; the age counts from LINE's timestamp.
             self.store.save_reply_token(conv.conv_id, msg.reply_token, sent_at)
-        self.refresh_parent(conv.conv_id)
+        self.request_parent_refresh(conv.conv_id)
 
     def handle_line_notice(self, msg: InboundMessage) -> None:
         if msg.kind in GOODBYE_NOTICES and self.store.get_conversation(msg.conv_id) is None:
@@ -232,7 +234,7 @@ class Bridge:
             changes["left"] = False
         if changes:
             self.store.update_conversation(conv.conv_id, **changes)
-            self.refresh_parent(conv.conv_id)
+            self.request_parent_refresh(conv.conv_id)
         if msg.reply_token and not msg.standby and msg.kind in ("follow", "join", "postback"):
             self.store.save_reply_token(conv.conv_id, msg.reply_token, msg.timestamp_ms / 1000 or time.time())
 
@@ -294,6 +296,32 @@ class Bridge:
         self.store.cache_json(key, {"display_name": prof.display_name, "picture_url": prof.picture_url} if prof else {},
                               ttl=24 * 3600 if prof else 600)
         return prof
+
+    def request_parent_refresh(self, conv_id: str) -> None:
+        """Ask for the parent's status line to be re-rendered, off the relay's critical path.
+
+        chat.update is rate limited (Tier 3) and a busy chat changes often: while one refresh
+        waits in the queue, further requests are absorbed by it (it renders the state as it
+        is when it runs), and a throttled refresh never holds up the messages themselves.
+        """
+        if self.schedule_refresh is None:
+            self.refresh_parent(conv_id)
+            return
+        if self.store.r.set(self.store.keys.parent_refresh(conv_id=conv_id), "1", nx=True, ex=PARENT_REFRESH_GUARD):
+            self.schedule_refresh(conv_id, 0.0)
+
+    def run_parent_refresh(self, conv_id: str) -> None:
+        """The job behind :meth:`request_parent_refresh`."""
+        key = self.store.keys.parent_refresh(conv_id=conv_id)
+        self.store.r.delete(key)  # changes from now on need another refresh
+        try:
+            self.refresh_parent(conv_id)
+        except RetryLater as exc:
+            log.info("parent of %s not refreshed (%s); again in %.1fs", conv_id, exc.reason, exc.delay)
+            if self.schedule_refresh and self.store.r.set(key, "1", nx=True, ex=PARENT_REFRESH_GUARD + int(exc.delay)):
+                self.schedule_refresh(conv_id, exc.delay)
+        except DeliveryFailed as exc:
+            log.warning("parent of %s could not be refreshed: %s", conv_id, exc)
 
     def refresh_parent(self, conv_id: str) -> None:
         """Re-render the parent's status line from the stored state.
@@ -368,7 +396,7 @@ class Bridge:
             # The text went out; the attachments could not (media relay is not built yet).
             self.slack.post_once(f"files-{channel}-{ts}", channel, t("delivery.files_not_sent", self.lang),
                                  thread_ts=conv.thread_ts)
-        self.refresh_parent(conv.conv_id)
+        self.request_parent_refresh(conv.conv_id)
 
     # -- triage (claims, assignees, marks) ------------------------------------------------------
     def handle_slack_op(self, payload: dict[str, Any]) -> None:

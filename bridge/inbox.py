@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import time
 import uuid
@@ -60,6 +61,15 @@ _POP_IF_HEAD = """
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) return 1 end
 return 0
 """
+
+
+def enqueue_later(queue: Queue, delay: float, func: str, *args: Any, **kwargs: Any) -> None:
+    """``queue.enqueue_in`` that never runs early.
+
+    rq's ScheduledJobRegistry stores the run time in whole seconds (truncated), so a job
+    due in 3.7 s may run after 3.0 s; a Retry-After must be honoured, so round up.
+    """
+    queue.enqueue_in(timedelta(seconds=math.ceil(delay) + 1), func, *args, **kwargs)
 
 
 def line_stream(conv_id: str) -> str:
@@ -112,7 +122,7 @@ class Inbox:
 
     def _enqueue_drain(self, stream: str, delay: float = 0.0) -> None:
         if delay > 0:
-            self.queue.enqueue_in(timedelta(seconds=delay), "bridge.jobs.drain", stream, failure_ttl=7 * 24 * 3600)
+            enqueue_later(self.queue, delay, "bridge.jobs.drain", stream, failure_ttl=7 * 24 * 3600)
         else:
             self.queue.enqueue("bridge.jobs.drain", stream, result_ttl=60, failure_ttl=7 * 24 * 3600)
 

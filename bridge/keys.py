@@ -27,6 +27,7 @@ KINDS: dict[str, str] = {
     "inbox_attempts": "inbox-attempts:{stream}",      # hash: item id -> failed attempts
     "slack_post": "slack-post:{post_key}",            # hash: idempotency record of one Slack post
     "line_send": "line-send:{send_key}",              # hash: idempotency record of one LINE send
+    "parent_refresh": "parent-refresh:{conv_id}",      # string: a parent refresh job is queued
     "profile": "profile:{source_id}:{user_id}",       # string: cached LINE profile JSON
     "slack_user": "slack-user:{user_id}",             # string: cached Slack user display name
     "dead_letters": "dead-letters",                   # list of JSON items given up on (kept for inspection)

@@ -14,7 +14,7 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from bridge.inbox import Inbox
+from bridge.inbox import Inbox, enqueue_later
 from bridge.keys import Keys
 from bridge.settings import Settings
 from bridge.store import Store
@@ -88,7 +88,14 @@ class Runtime:
     def bridge(self):
         from bridge.domain import Bridge
 
-        return Bridge(self.settings, self.store, self.slack, self.line, self.marks, self.backlog)
+        return Bridge(self.settings, self.store, self.slack, self.line, self.marks, self.backlog,
+                      schedule_refresh=self.schedule_refresh)
+
+    def schedule_refresh(self, conv_id: str, delay: float) -> None:
+        if delay > 0:
+            enqueue_later(self.queue, delay, "bridge.jobs.refresh_parent", conv_id, failure_ttl=86400)
+        else:
+            self.queue.enqueue("bridge.jobs.refresh_parent", conv_id, result_ttl=60, failure_ttl=86400)
 
 
 _runtime: Runtime | None = None

@@ -48,14 +48,14 @@ class Op:
 
 class Triage:
     def __init__(self, settings, store: Store, slack, line, marks: MarkSet, backlog: Backlog,
-                 refresh_parent: Callable[[str], None]):
+                 request_parent_refresh: Callable[[str], None]):
         self.settings = settings
         self.store = store
         self.slack = slack
         self.line = line
         self.marks = marks
         self.backlog = backlog
-        self.refresh_parent = refresh_parent
+        self.request_parent_refresh = request_parent_refresh
         self.lang = settings.language
         self.channel = settings.slack_triage_channel
 
@@ -91,7 +91,7 @@ class Triage:
         if conv.thread_ts:
             ts = self.slack.post_once(f"op-{op.op_id}", conv.channel, audit, thread_ts=conv.thread_ts)
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
-        self.refresh_parent(conv.conv_id)
+        self.request_parent_refresh(conv.conv_id)
         new_assignee = changes.get("assignee")
         if new_assignee:
             self.mirror_claim_to_line(conv)

@@ -179,3 +179,19 @@ def test_unfollow_and_follow_are_shown_in_the_thread(h):
     assert wait_until(lambda: "ブロック中" in json.dumps(h.slack.message(TRIAGE, thread).get("blocks"), ensure_ascii=False))
     h.send_line(h.webhooks.follow(HANAKO))
     assert wait_until(lambda: not h.store.get_conversation(HANAKO).blocked)
+
+
+def test_a_throttled_parent_update_does_not_hold_up_the_messages(h):
+    h.friend_says(HANAKO, "一通目")
+    thread = h.thread_of(HANAKO)
+    assert wait_until(lambda: h.slack.calls_for("chat.update"))
+    h.slack.fail_next("chat.update", 429, retry_after=3)
+    sent = time.time()
+    h.friend_says(HANAKO, "二通目")
+    h.friend_says(HANAKO, "三通目")
+    assert wait_until(lambda: len(thread_replies(h, thread)) == 3, timeout=10)
+    assert time.time() - sent < 2.5  # the messages did not wait for chat.update's Retry-After
+    assert wait_until(lambda: any(c.status == 429 for c in h.slack.calls_for("chat.update")))
+    throttled = next(c for c in h.slack.calls_for("chat.update") if c.status == 429)
+    assert wait_until(lambda: any(c.status == 200 and c.time - throttled.time >= 3 for c in h.slack.calls_for("chat.update")),
+                      timeout=15)
