@@ -428,7 +428,7 @@ class Bridge:
                     continue
                 via = "push"
                 self.store.set_record("line_send", send_key, via=via)
-            request_id, duplicate = self.line.push(conv.conv_id, messages, retry_key_for(send_key, index))
+            _, duplicate = self.line.push(conv.conv_id, messages, retry_key_for(send_key, index))
             if duplicate:
                 log.info("push %s#%d was already accepted by LINE (409); not delivered twice", send_key, index)
             self.store.set_record("line_send", send_key, batches_done=index + 1, via=via or "push")

@@ -93,15 +93,6 @@ class InboundMessage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class SendOutcome:
-    """What happened to one staff reply sent to LINE."""
-
-    via: str                    # "reply" | "push"
-    request_ids: tuple[str, ...] = ()
-    duplicate: bool = False     # LINE answered 409: an earlier attempt was already accepted
-
-
 class RetryLater(Exception):
     """A transient failure (429, 5xx, timeout): try the same work again after ``delay`` seconds.
 

@@ -14,7 +14,6 @@ import redis
 from bridge.keys import Keys
 from bridge.model import Conversation
 
-DEDUPE_TTL = 3 * 24 * 3600      # LINE redelivers for a limited time; Slack retries within minutes
 RECORD_TTL = 30 * 24 * 3600     # idempotency records outlive any retry schedule by far
 PROFILE_TTL = 24 * 3600         # LINE profile names/pictures change rarely; refresh daily
 
@@ -161,20 +160,12 @@ class Store:
     def get_slack_message(self, channel: str, ts: str) -> dict[str, str]:
         return self.r.hgetall(self.keys.slack_msg(channel=channel, ts=ts))
 
-    def update_slack_message(self, channel: str, ts: str, **fields: str) -> None:
-        self.r.hset(self.keys.slack_msg(channel=channel, ts=ts), mapping={k: str(v) for k, v in fields.items()})
-
     # -- notes and the audit trail --------------------------------------------------
     def add_note(self, conv_id: str, author: str, text: str, slack_ts: str, at: float) -> None:
         self.r.rpush(self.keys.notes(conv_id=conv_id), json.dumps({"author": author, "text": text, "ts": slack_ts, "at": at}, ensure_ascii=False))
 
     def notes(self, conv_id: str) -> list[dict[str, Any]]:
         return [json.loads(x) for x in self.r.lrange(self.keys.notes(conv_id=conv_id), 0, -1)]
-
-    # -- dedupe ---------------------------------------------------------------------
-    def first_time(self, origin: str, event_id: str, ttl: int = DEDUPE_TTL) -> bool:
-        """True the first time (origin, event_id) is seen; False for a redelivery/retry."""
-        return bool(self.r.set(self.keys.dedupe(origin=origin, event_id=event_id), "1", nx=True, ex=ttl))
 
     # -- idempotency records of outbound side effects ----------------------------------
     def get_record(self, kind: str, key: str) -> dict[str, str]:

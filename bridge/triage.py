@@ -23,7 +23,6 @@ from bridge.store import Store
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("claim", "unclaim", "assign", "mark", "resolve")
 MEMBERS_TTL = 300  # seconds the triage channel's member list is cached
 LOADING_SECONDS = 30
 

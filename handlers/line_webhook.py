@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from linebot.v3 import SignatureValidator
 
 from bridge.domain import source_of

@@ -195,3 +195,15 @@ def test_a_throttled_parent_update_does_not_hold_up_the_messages(h):
     throttled = next(c for c in h.slack.calls_for("chat.update") if c.status == 429)
     assert wait_until(lambda: any(c.status == 200 and c.time - throttled.time >= 3 for c in h.slack.calls_for("chat.update")),
                       timeout=15)
+
+
+def test_the_message_map_links_line_ids_to_slack_with_their_tokens(h):
+    event = h.friend_says(HANAKO, "引用できるように")
+    thread = h.thread_of(HANAKO)
+    assert wait_until(lambda: thread_replies(h, thread))
+    reply = thread_replies(h, thread)[0]
+    mapped = h.store.get_line_message(event["message"]["id"])
+    assert mapped["slack_ts"] == reply["ts"] and mapped["conv_id"] == HANAKO
+    assert mapped["quote_token"] == event["message"]["quoteToken"]
+    assert mapped["mark_as_read_token"] == event["message"]["markAsReadToken"]
+    assert h.store.get_slack_message(TRIAGE, reply["ts"])["line_message_id"] == event["message"]["id"]

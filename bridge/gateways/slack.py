@@ -153,13 +153,6 @@ class SlackGateway:
             if exc.reason != "already_reacted":
                 raise
 
-    def unreact(self, channel: str, ts: str, name: str) -> None:
-        try:
-            self._call("reactions.remove", self.client.reactions_remove, channel=channel, timestamp=ts, name=name)
-        except DeliveryFailed as exc:
-            if exc.reason != "no_reaction":
-                raise
-
     def post_ephemeral(self, channel: str, user: str, text: str, blocks: list[dict] | None = None,
                        thread_ts: str | None = None) -> None:
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
