@@ -515,7 +515,7 @@ class Bench:
         # Relay of a queued backlog of N events: pure worker throughput.
         if not self.wait_relayed(a.drain_timeout, procs):
             self.notes.append(f"queued backlog: not fully relayed to Slack within {a.drain_timeout:.0f}s")
-        relayed = time.time()
+
         idle_at = self.wait_idle(a.drain_timeout, procs)
         if idle_at is None:
             self.notes.append(f"queued backlog: rq queue not empty {a.drain_timeout:.0f}s after resuming")

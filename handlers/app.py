@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             raise SystemExit(2) from None
     rt = Runtime(settings)
     try:
-        rt.marks  # validate BRIDGE_CONFIG now: a broken file stops start-up, naming file:line
+        rt.marks  # noqa: B018 - validate BRIDGE_CONFIG now: a broken file stops start-up, naming file:line
     except ValueError as exc:
         print(f"bridge not started: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

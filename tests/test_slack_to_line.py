@@ -1,7 +1,6 @@
 """Slack → LINE, end to end: staff write in the thread, the friend receives it on LINE."""
 from __future__ import annotations
 
-import json
 import time
 import uuid
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 
 from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until
 
