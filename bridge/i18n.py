@@ -39,6 +39,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # -- controls on the parent, the shortcut's modal --
     "control.claim": {"ja": "🙋 担当する", "en": "🙋 Claim"},
     "control.resolve": {"ja": "✅ 対応済み", "en": "✅ Resolve"},
+    "control.typing": {"ja": "✍️ 返信を準備中", "en": "✍️ Writing a reply"},
     "control.mark": {"ja": "対応マーク", "en": "Mark"},
     "control.assign": {"ja": "担当者", "en": "Assignee"},
     "modal.title": {"ja": "会話の操作", "en": "Conversation"},

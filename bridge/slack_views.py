@@ -14,6 +14,7 @@ ACTION_CLAIM = "conv_claim"
 ACTION_RESOLVE = "conv_resolve"
 ACTION_MARK = "conv_mark"
 ACTION_ASSIGN = "conv_assign"
+ACTION_TYPING = "conv_typing"
 SHORTCUT_ACTIONS = "conversation_actions"
 MODAL_ACTIONS = "conversation_actions_modal"
 
@@ -79,6 +80,10 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
             assign_select,
         ],
     }
+    if conv.is_one_to_one and not conv.blocked:
+        # LINE's loading animation exists for 1:1 chats only.
+        actions["elements"].insert(2, {"type": "button", "action_id": ACTION_TYPING, "value": conv.conv_id,
+                                       "text": {"type": "plain_text", "text": t("control.typing", lang)}})
     blocks = [section, actions, {"type": "context", "elements": [{"type": "mrkdwn", "text": t("parent.hint", lang)}]}]
     fallback = f"{title} — {current.label(lang)}"
     return fallback, blocks

@@ -24,7 +24,8 @@ from bridge.store import Store
 log = logging.getLogger(__name__)
 
 MEMBERS_TTL = 300  # seconds the triage channel's member list is cached
-LOADING_SECONDS = 30
+LOADING_SECONDS = 30         # after a claim
+LOADING_SECONDS_TYPING = 60  # after "writing a reply" (LINE's maximum; a sent reply ends it)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ class Triage:
             return
         if not self.is_member(op.actor):
             self.tell(op, t("op.refused", self.lang, channel=self.channel))
+            return
+        if op.action == "typing":
+            # "A reply is being prepared": the friend sees the loading animation; no state changes.
+            self.show_loading(conv, LOADING_SECONDS_TYPING)
             return
         changes, audit = self._changes(conv, op)
         if not changes:
@@ -176,8 +181,14 @@ class Triage:
                 self.store.r.hdel(self.store.keys.conv(conv_id=conv.conv_id), "mark_as_read_token")
             except (DeliveryFailed, RetryLater) as exc:
                 log.warning("markAsRead for %s failed: %s", conv.conv_id, exc)
-        if fresh.is_one_to_one and not fresh.blocked and fresh.waiting_since:
-            try:
-                self.line.show_loading(conv.conv_id, LOADING_SECONDS)
-            except (DeliveryFailed, RetryLater) as exc:
-                log.warning("loading animation for %s failed: %s", conv.conv_id, exc)
+        if fresh.waiting_since:
+            self.show_loading(fresh, LOADING_SECONDS)
+
+    def show_loading(self, conv: Conversation, seconds: int) -> None:
+        """LINE's loading animation (1:1 chats only, 5–60 s); failures are logged, never blocking."""
+        if not conv.is_one_to_one or conv.blocked:
+            return
+        try:
+            self.line.show_loading(conv.conv_id, seconds)
+        except (DeliveryFailed, RetryLater) as exc:
+            log.warning("loading animation for %s failed: %s", conv.conv_id, exc)

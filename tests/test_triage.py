@@ -244,3 +244,25 @@ def test_broken_config_stops_start_up_naming_the_line(bridge_env, tmp_path):
     web = subprocess.run([sys.executable, "-c", "from handlers.app import create_app; create_app()"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert web.returncode == 2 and "bridge.toml:" in web.stderr and "state" in web.stderr
+
+
+def test_writing_a_reply_button_shows_the_loading_animation_for_a_minute(h):
+    thread = open_thread(h)
+    h.slack_sender.block_action(STAFF, TRIAGE, thread, "conv_typing", HANAKO)
+    assert wait_until(lambda: (HANAKO, 60) in h.line.loading_animations)
+    assert conv(h).assignee == ""  # nothing else changes
+
+
+def test_group_threads_have_no_loading_button(h):
+    group = "C" + "c" * 32
+    h.line.add_group(group, "グループ", members={TARO: "Taro Tanaka"})
+    h.send_line(h.webhooks.text(group, "hi", source_type="group", user_id=TARO))
+    thread = h.thread_of(group)
+    assert wait_until(lambda: h.slack.message(TRIAGE, thread).get("blocks"))
+    assert "conv_typing" not in parent_blocks(h, thread)
+    assert "conv_typing" in json.dumps(parent_message_for(h, HANAKO), ensure_ascii=False)
+
+
+def parent_message_for(h, user):
+    open_thread(h, user)
+    return h.slack.message(TRIAGE, h.thread_of(user)).get("blocks")

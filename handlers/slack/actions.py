@@ -6,7 +6,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bridge.runtime import Runtime
-from bridge.slack_views import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE
+from bridge.slack_views import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
 from handlers.slack.ops import conversation_of_message, enqueue_op
 from handlers.slack.pending import pending_response
 from bridge.pending_view import MORE_ACTION_ID, PendingFilter
@@ -38,6 +38,11 @@ def register(app: App, rt: Runtime) -> None:
     def handle_resolve_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         enqueue(body, action, "resolve", "", action.get("value") or conv_of(body), "button")
+
+    @app.action(ACTION_TYPING)
+    def handle_typing_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        enqueue(body, action, "typing", "", action.get("value") or conv_of(body), "button")
 
     @app.action(ACTION_MARK)
     def handle_mark_select(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
