@@ -299,8 +299,9 @@ class TimedSender(SlackEventSender):
 # ------------------------------------------------------------------------------------------
 def rq_idle(r: redis.Redis, ns: str) -> bool:
     """No queued/running jobs and no pending inbox items for this namespace."""
-    if r.llen(f"rq:queue:{ns}") or r.zcard(f"rq:wip:{ns}"):
-        return False
+    for queue in (ns, f"{ns}-low"):
+        if r.llen(f"rq:queue:{queue}") or r.zcard(f"rq:wip:{queue}"):
+            return False
     return not any(r.llen(k) for k in r.scan_iter(match=f"{ns}:v1:inbox:*", count=1000))
 
 
@@ -311,14 +312,15 @@ def cleanup_redis(url: str, ns: str) -> tuple[int, list[str]]:
     """
     r = redis.Redis.from_url(url, decode_responses=True)
     doomed: set[str] = set(r.scan_iter(match=f"{ns}:*", count=1000))
-    doomed |= set(r.scan_iter(match=f"rq:*:{ns}", count=1000))  # queue, registries, workers-by-queue, scheduler lock
+    for queue in (ns, f"{ns}-low"):  # queue, registries, workers-by-queue, scheduler lock
+        doomed |= set(r.scan_iter(match=f"rq:*:{queue}", count=1000))
     job_ids: set[str] = set()
     job_keys = [k for k in r.scan_iter(match="rq:job:*", count=1000) if k.count(":") == 2]
     pipe = r.pipeline(transaction=False)
     for k in job_keys:
         pipe.hget(k, "origin")
     for k, origin in zip(job_keys, pipe.execute(raise_on_error=False)):
-        if origin == ns:
+        if origin in (ns, f"{ns}-low"):
             job_ids.add(k.split(":", 2)[2])
     if job_ids:
         for pattern, part in (("rq:job:*", 2), ("rq:results:*", 2), ("rq:executions:*", 2), ("rq:execution:*", 2)):
@@ -329,7 +331,7 @@ def cleanup_redis(url: str, ns: str) -> tuple[int, list[str]]:
     pipe = r.pipeline(transaction=False)
     for k in worker_keys:
         pipe.hget(k, "queues")
-    our_workers = [k for k, q in zip(worker_keys, pipe.execute(raise_on_error=False)) if q == ns]
+    our_workers = [k for k, q in zip(worker_keys, pipe.execute(raise_on_error=False)) if q and ns in q.split(",")]
     doomed |= set(our_workers)
     deleted = 0
     doomed_list = sorted(doomed)
@@ -337,7 +339,7 @@ def cleanup_redis(url: str, ns: str) -> tuple[int, list[str]]:
         deleted += r.delete(*doomed_list[i:i + 500])
     if our_workers:
         r.srem("rq:workers", *our_workers)
-    r.srem("rq:queues", f"rq:queue:{ns}")
+    r.srem("rq:queues", f"rq:queue:{ns}", f"rq:queue:{ns}-low")
     leftovers = list(r.scan_iter(match=f"{ns}:*", count=1000)) + list(r.scan_iter(match=f"rq:*{ns}*", count=1000))
     r.close()
     return deleted, leftovers

@@ -47,6 +47,10 @@ class Runtime:
         return Queue(self.settings.queue_name, connection=self.rq_redis, serializer=JSONSerializer)
 
     @cached_property
+    def low_queue(self) -> Queue:
+        return Queue(self.settings.low_queue_name, connection=self.rq_redis, serializer=JSONSerializer)
+
+    @cached_property
     def inbox(self) -> Inbox:
         return Inbox(self.redis, self.keys, self.queue)
 
@@ -92,10 +96,12 @@ class Runtime:
                       schedule_refresh=self.schedule_refresh)
 
     def schedule_refresh(self, conv_id: str, delay: float) -> None:
+        # On the low-priority queue: after a burst, relaying a new friend's message must not
+        # wait behind a few dozen status-line refreshes.
         if delay > 0:
-            enqueue_later(self.queue, delay, "bridge.jobs.refresh_parent", conv_id, failure_ttl=86400)
+            enqueue_later(self.low_queue, delay, "bridge.jobs.refresh_parent", conv_id, failure_ttl=86400)
         else:
-            self.queue.enqueue("bridge.jobs.refresh_parent", conv_id, result_ttl=60, failure_ttl=86400)
+            self.low_queue.enqueue("bridge.jobs.refresh_parent", conv_id, result_ttl=60, failure_ttl=86400)
 
 
 _runtime: Runtime | None = None

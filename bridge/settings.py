@@ -44,8 +44,13 @@ class Settings:
 
     @property
     def queue_name(self) -> str:
-        """The rq queue every job of this deployment goes to."""
+        """The rq queue of the relay and triage jobs (work that people wait for)."""
         return self.namespace
+
+    @property
+    def low_queue_name(self) -> str:
+        """The rq queue of cosmetic work (parent refreshes); workers take it only when the main one is empty."""
+        return f"{self.namespace}-low"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":

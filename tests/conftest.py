@@ -142,7 +142,7 @@ def workers(bridge_env, bridge_server):
         procs.append(subprocess.Popen(
             [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--worker-class", "bridge.worker.BridgeWorker",
              "--serializer", "json", "--url", bridge_env["REDIS_URL"], "--name", f"{bridge_env['BRIDGE_NAMESPACE']}-w{i}",
-             bridge_env["BRIDGE_NAMESPACE"]],
+             bridge_env["BRIDGE_NAMESPACE"], bridge_env["BRIDGE_NAMESPACE"] + "-low"],
             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         ))
     r = redis.Redis.from_url(bridge_env["REDIS_URL"])
@@ -234,7 +234,9 @@ def h(settings, bridge_server, workers, line_emu, slack_emu, store):
     harness = Harness(settings, bridge_server, line_emu, slack_emu, store)
     yield harness
     # Let in-flight work settle so it cannot leak into the next test.
-    wait_until(lambda: not any(store.r.scan_iter(match=store.keys.prefix + "inbox:*", count=1000)), timeout=5)
+    queues = [f"rq:queue:{settings.queue_name}", f"rq:queue:{settings.low_queue_name}"]
+    wait_until(lambda: not any(store.r.scan_iter(match=store.keys.prefix + "inbox:*", count=1000))
+               and not any(store.r.llen(q) for q in queues), timeout=5)
 
 
 HANAKO = "U" + "1" * 32
