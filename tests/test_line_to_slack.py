@@ -207,3 +207,12 @@ def test_the_message_map_links_line_ids_to_slack_with_their_tokens(h):
     assert mapped["quote_token"] == event["message"]["quoteToken"]
     assert mapped["mark_as_read_token"] == event["message"]["markAsReadToken"]
     assert h.store.get_slack_message(TRIAGE, reply["ts"])["line_message_id"] == event["message"]["id"]
+
+
+def test_unknown_message_types_get_a_placeholder_not_an_error(h):
+    event = h.webhooks.text(HANAKO, "x")
+    event["message"] = {"id": "990001", "type": "hologram", "quoteToken": "q"}
+    assert h.send_line(event).status_code == 200
+    thread = h.thread_of(HANAKO)
+    assert wait_until(lambda: thread_replies(h, thread))
+    assert "hologram" in thread_replies(h, thread)[0]["text"]

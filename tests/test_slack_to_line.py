@@ -230,3 +230,8 @@ def test_unfollow_from_a_stranger_opens_no_thread(h):
     time.sleep(0.5)
     assert h.store.get_conversation(TARO) is None
     assert len(h.slack.messages(TRIAGE)) == 1
+
+
+def test_slack_url_verification_is_answered(h):
+    resp = h.slack_sender.url_verification("abc123")
+    assert resp.status_code == 200 and "abc123" in resp.text

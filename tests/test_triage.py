@@ -266,3 +266,23 @@ def test_group_threads_have_no_loading_button(h):
 def parent_message_for(h, user):
     open_thread(h, user)
     return h.slack.message(TRIAGE, h.thread_of(user)).get("blocks")
+
+
+def test_pending_speaks_english_when_configured(h, settings):
+    from dataclasses import replace
+
+    from emulators.server import serve_in_thread
+    from emulators.slack_events import SlackEventSender
+    from handlers.app import create_app
+    from tests.conftest import SLACK_SECRET
+
+    open_thread(h)
+    server = serve_in_thread(create_app(replace(settings, language="en")))
+    try:
+        sender = SlackEventSender(server.url + "/slack/events", h.slack, signing_secret=SLACK_SECRET)
+        body = json.dumps(sender.command("/pending", "", user_id=STAFF, channel_id=TRIAGE).json(), ensure_ascii=False)
+        assert "pending" in body and "Needs reply" in body and "要対応" not in body
+        err = sender.command("/claim", "999", user_id=STAFF, channel_id=TRIAGE).json()["text"]
+        assert err == "There is no conversation #999."
+    finally:
+        server.stop()
