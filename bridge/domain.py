@@ -13,9 +13,7 @@ import time
 import uuid
 from typing import Any, Callable, Protocol
 
-from bridge.backlog import Backlog
 from bridge.i18n import MESSAGES, t
-from bridge.marks import MarkSet
 from bridge.model import (
     Conversation,
     DeliveryFailed,
@@ -23,9 +21,8 @@ from bridge.model import (
     Profile,
     RetryLater,
 )
-from bridge.settings import Settings
+from bridge.services import Component, Services
 from bridge.slack_views import parent_message
-from bridge.store import Store
 from bridge.triage import Op, Triage
 from bridge.text import batch, line_to_slack, preview, slack_to_line, split_for_line
 
@@ -128,21 +125,13 @@ def inbound_from_line(event: dict[str, Any], lang: str) -> InboundMessage | None
     return InboundMessage(**base, kind=etype or "", text=notice_text(), is_notice=True, extra={"event": event})
 
 
-class Bridge:
+class Bridge(Component):
     """Routes work items between LINE and Slack. One instance per process (see bridge.runtime)."""
 
-    def __init__(self, settings: Settings, store: Store, slack: SlackPort, line: LinePort,
-                 marks: MarkSet, backlog: Backlog, schedule_refresh: Callable[[str, float], None] | None = None):
-        self.settings = settings
-        self.store = store
-        self.slack = slack
-        self.line = line
-        self.marks = marks
-        self.backlog = backlog
-        self.lang = settings.language
-        self.channel = settings.slack_triage_channel
+    def __init__(self, services: Services, schedule_refresh: Callable[[str, float], None] | None = None):
+        super().__init__(services)
         self.schedule_refresh = schedule_refresh
-        self.triage = Triage(settings, store, slack, line, marks, backlog, self.request_parent_refresh)
+        self.triage = Triage(services, self.request_parent_refresh)
 
     # -- entry point for the inbox -------------------------------------------------------
     def process_item(self, item: dict[str, Any]) -> None:

@@ -92,8 +92,10 @@ class Runtime:
     def bridge(self):
         from bridge.domain import Bridge
 
-        return Bridge(self.settings, self.store, self.slack, self.line, self.marks, self.backlog,
-                      schedule_refresh=self.schedule_refresh)
+        from bridge.services import Services
+
+        services = Services(self.settings, self.store, self.slack, self.line, self.marks, self.backlog)
+        return Bridge(services, schedule_refresh=self.schedule_refresh)
 
     def schedule_refresh(self, conv_id: str, delay: float) -> None:
         # On the low-priority queue: after a burst, relaying a new friend's message must not

@@ -15,11 +15,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from bridge.backlog import Backlog
 from bridge.i18n import t
-from bridge.marks import MarkSet
 from bridge.model import Conversation, DeliveryFailed, RetryLater
-from bridge.store import Store
+from bridge.services import Component, Services
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +44,10 @@ class Op:
         return cls(**{k: str(payload.get(k) or "") for k in cls.__dataclass_fields__})
 
 
-class Triage:
-    def __init__(self, settings, store: Store, slack, line, marks: MarkSet, backlog: Backlog,
-                 request_parent_refresh: Callable[[str], None]):
-        self.settings = settings
-        self.store = store
-        self.slack = slack
-        self.line = line
-        self.marks = marks
-        self.backlog = backlog
+class Triage(Component):
+    def __init__(self, services: Services, request_parent_refresh: Callable[[str], None]):
+        super().__init__(services)
         self.request_parent_refresh = request_parent_refresh
-        self.lang = settings.language
-        self.channel = settings.slack_triage_channel
 
     # -- lifecycle hooks called by the relay ---------------------------------------------
     def on_friend_message(self, conv: Conversation, sent_at: float) -> dict[str, Any]:

@@ -29,20 +29,15 @@ def register(app: App, rt: Runtime) -> None:
         ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts", "")
         return conversation_of_message(rt, channel, ts)
 
-    @app.action(ACTION_CLAIM)
-    def handle_claim_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        enqueue(body, action, "claim", "", action.get("value") or conv_of(body), "button")
+    def button(op: str):
+        """A parent button: its value is the conversation id; the op needs no other value."""
+        def handle_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+            ack()
+            enqueue(body, action, op, "", action.get("value") or conv_of(body), "button")
+        return handle_button
 
-    @app.action(ACTION_RESOLVE)
-    def handle_resolve_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        enqueue(body, action, "resolve", "", action.get("value") or conv_of(body), "button")
-
-    @app.action(ACTION_TYPING)
-    def handle_typing_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        enqueue(body, action, "typing", "", action.get("value") or conv_of(body), "button")
+    for action_id, op in ((ACTION_CLAIM, "claim"), (ACTION_RESOLVE, "resolve"), (ACTION_TYPING, "typing")):
+        app.action(action_id)(button(op))
 
     @app.action(ACTION_MARK)
     def handle_mark_select(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
