@@ -4,7 +4,7 @@ Everything runs on loopback, in separate processes:
 
 * Redis: ``REDIS_URL`` when set (a fresh ``BRIDGE_NAMESPACE`` lsbbench<hex> is used and its
   keys, rq's included, are deleted afterwards), else a private ``redis-server``
-  (:class:`bridge.devredis.PrivateRedis`).
+  (:class:`devtools.devredis.PrivateRedis`).
 * the LINE and Slack emulators (``python -m emulators.line_api`` / ``python -m emulators.slack_api``),
 * the bridge exactly as the Procfile runs it: gunicorn (``WEB_CONCURRENCY=2`` workers, 4 threads;
   bound to 127.0.0.1 instead of 0.0.0.0) and two ``rq worker --with-scheduler`` processes,
@@ -739,7 +739,7 @@ def main(argv: list[str] | None = None) -> int:
     if env.get("REDIS_URL"):
         redis_desc = f"REDIS_URL ({env['REDIS_URL']})"
     else:
-        from bridge.devredis import PrivateRedis
+        from devtools.devredis import PrivateRedis
 
         private = PrivateRedis()
         env["REDIS_URL"] = private.url

@@ -1,7 +1,7 @@
 """Benchmark of ``/pending`` at scale: 100,000 friends, 10,000 open conversations.
 
 Fills a Redis database with conversation hashes (``REDIS_URL`` when set, otherwise a
-private ``redis-server`` from :mod:`bridge.devredis`), builds the backlog indexes, then
+private ``redis-server`` from :mod:`devtools.devredis`), builds the backlog indexes, then
 measures the server-side time of ``/pending`` (``parse_pending_args`` +
 ``Backlog.query`` + ``render_pending``) for several filters, and Redis memory per
 friend; then the same /pending as a signed slash command through the real HTTP stack
@@ -142,7 +142,7 @@ def main() -> int:
     server = None
     url = None if args.private else os.environ.get("REDIS_URL")
     if not url:
-        from bridge.devredis import PrivateRedis
+        from devtools.devredis import PrivateRedis
 
         server = PrivateRedis()
         url = server.url

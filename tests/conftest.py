@@ -20,7 +20,7 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 import redis
 
-from bridge.devredis import PrivateRedis
+from devtools.devredis import PrivateRedis
 from bridge.keys import Keys
 from bridge.settings import Settings
 from bridge.store import Store

@@ -12,7 +12,7 @@ def test_sandbox_demo_runs_the_procfile_end_to_end(redis_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_CHANNEL", "SLACK_", "BRIDGE_"))}
     env["REDIS_URL"] = redis_url
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    run = subprocess.run([sys.executable, "-m", "bridge.demo"], env=env, cwd=ROOT, capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-m", "devtools.demo"], env=env, cwd=ROOT, capture_output=True, text=True,
                          timeout=150)
     out = run.stdout
     assert run.returncode == 0, out + run.stderr

@@ -70,7 +70,7 @@ class PrivateRedis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def main() -> None:  # `python -m bridge.devredis` prints a URL and keeps the server running
+def main() -> None:  # `python -m devtools.devredis` prints a URL and keeps the server running
     server = PrivateRedis()
     print(server.url, flush=True)
     try:

@@ -1,4 +1,4 @@
-"""``python -m bridge.demo`` (via ``scripts/demo``): run the bridge, or a sandbox of it.
+"""``python -m devtools.demo`` (via ``scripts/demo``): run the bridge, or a sandbox of it.
 
 * With LINE and Slack credentials in the environment: runs the Procfile (web + worker)
   against the real platforms.
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     private = None
     if not env.get("REDIS_URL"):
-        from bridge.devredis import PrivateRedis
+        from devtools.devredis import PrivateRedis
 
         private = PrivateRedis()
         env["REDIS_URL"] = private.url

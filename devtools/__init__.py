@@ -1,0 +1,1 @@
+"""Development tools (sandbox, private Redis): never imported by the product packages."""
