@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis  # noqa: E402
 
-from bridge.backlog import Backlog  # noqa: E402
+from bridge.store.backlog import Backlog  # noqa: E402
 from bridge.keys import Keys  # noqa: E402
-from bridge.marks import default_marks  # noqa: E402
+from bridge.triage.marks import default_marks  # noqa: E402
 from bridge.model import Conversation  # noqa: E402
-from bridge.pending_view import PendingFilter, parse_pending_args, render_pending  # noqa: E402
+from bridge.slack_ui.pending import PendingFilter, parse_pending_args, render_pending  # noqa: E402
 from bridge.store import Store  # noqa: E402
 
 STAFF = [f"USTAFF{i:03d}" for i in range(15)]

@@ -103,13 +103,22 @@ MESSAGES: dict[str, dict[str, str]] = {
                                     "en": "Only one assignee filter at a time ({a} and {b})."},
     "pending.error.closed_mark": {"ja": "「{mark}」の会話は対応待ちに含まれません。",
                                   "en": "Conversations marked \"{mark}\" are not in the backlog."},
+    # -- forwarding to other LINE tools --
+    "forward.failing": {"ja": "⚠️ 【{account}】転送先 {url} への Webhook 転送が {minutes} 分以上失敗しています（{error}）。転送は再試行を続けています。",
+                        "en": "⚠️ [{account}] Forwarding webhooks to {url} has been failing for {minutes}+ minutes ({error}). Still retrying."},
+    "forward.recovered": {"ja": "✅ 【{account}】転送先 {url} への Webhook 転送が復旧しました（{count} 回の失敗の後）。",
+                          "en": "✅ [{account}] Forwarding webhooks to {url} works again (after {count} failed attempts)."},
+    "pending.filter.account": {"ja": "アカウント: {accounts}", "en": "Account: {accounts}"},
+    "pending.error.unknown_account": {"ja": "アカウント「{key}」はありません（{keys}）。", "en": "There is no account \"{key}\" ({keys})."},
     "pending.usage": {
         "ja": "使い方: `/pending` [mine|unassigned|@ユーザー] [マーク…]\n"
               "・`mine`（自分）/ `unassigned`（未割り当て）/ `@ユーザー` で担当者を絞り込み\n"
-              "・マーク名で絞り込み（複数可、`all` ですべて）: {marks}",
+              "・マーク名で絞り込み（複数可、`all` ですべて）: {marks}\n"
+              "・`account:キー` で LINE アカウントを絞り込み",
         "en": "Usage: `/pending` [mine|unassigned|@user] [mark…]\n"
               "• `mine` (or `me`), `unassigned` (or `none`), or `@user` filters by assignee\n"
-              "• mark names filter by mark (several allowed, `all` for every one): {marks}",
+              "• mark names filter by mark (several allowed, `all` for every one): {marks}\n"
+              "• `account:key` filters by LINE account",
     },
 }
 

@@ -27,7 +27,8 @@ import redis
 from rq import Queue
 
 from bridge.keys import Keys
-from bridge.model import RetryLater
+from bridge.model import DeliveryFailed, RetryLater
+from bridge.work import JOB_DRAIN
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +73,6 @@ def enqueue_later(queue: Queue, delay: float, func: str, *args: Any, **kwargs: A
     queue.enqueue_in(timedelta(seconds=math.ceil(delay) + 1), func, *args, **kwargs)
 
 
-def line_stream(conv_id: str) -> str:
-    """The stream of LINE→Slack work for one LINE chat."""
-    return f"line-{conv_id}"
-
-
-def slack_stream(channel: str, thread_ts: str) -> str:
-    """The stream of Slack→LINE work for one Slack thread."""
-    return f"slack-{channel}-{thread_ts}"
-
-
 class Inbox:
     def __init__(self, r: redis.Redis, keys: Keys, queue: Queue, dedupe_ttl: int = 3 * 24 * 3600):
         self.r = r
@@ -122,9 +113,9 @@ class Inbox:
 
     def _enqueue_drain(self, stream: str, delay: float = 0.0) -> None:
         if delay > 0:
-            enqueue_later(self.queue, delay, "bridge.jobs.drain", stream, failure_ttl=7 * 24 * 3600)
+            enqueue_later(self.queue, delay, JOB_DRAIN, stream, failure_ttl=7 * 24 * 3600)
         else:
-            self.queue.enqueue("bridge.jobs.drain", stream, result_ttl=60, failure_ttl=7 * 24 * 3600)
+            self.queue.enqueue(JOB_DRAIN, stream, result_ttl=60, failure_ttl=7 * 24 * 3600)
 
     def schedule_wakeup(self, stream: str, delay: float, *, coalesce: bool = True) -> None:
         """Schedule a delayed drain of ``stream``; with ``coalesce`` at most one is pending at a time."""
@@ -190,6 +181,10 @@ class Inbox:
                         self.hold(stream, delay)
                         stop = True
                         break
+                    except DeliveryFailed as exc:
+                        # Retrying cannot cure it: set the item aside at once, visibly.
+                        self._give_up(item, raw, inbox_key, attempts_key, f"{exc.reason}: {exc.detail}", on_dead_letter)
+                        continue
                     except Exception as exc:  # a bug or an unexpected platform answer
                         log.exception("stream %s: item %s failed", stream, item["id"])
                         if self._failed(attempts_key, item, raw, inbox_key, f"{type(exc).__name__}: {exc}", on_dead_letter):
@@ -215,10 +210,14 @@ class Inbox:
         if attempts < MAX_ATTEMPTS:
             return False
         log.error("dead-lettering item %s after %d attempts: %s", item["id"], attempts, reason)
+        self._give_up(item, raw, inbox_key, attempts_key, reason, on_dead_letter)
+        return True
+
+    def _give_up(self, item: dict[str, Any], raw: str, inbox_key: str, attempts_key: str, reason: str,
+                 on_dead_letter: Callable[[dict[str, Any], str], None]) -> None:
         try:
             on_dead_letter(item, reason)
         except Exception:
             log.exception("reporting dead letter %s failed", item["id"])
         self._pop_if_head(keys=[inbox_key], args=[raw])
         self.r.hdel(attempts_key, item["id"])
-        return True

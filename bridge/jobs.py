@@ -1,15 +1,15 @@
-"""rq jobs: importable module-level functions taking primitives only."""
+"""rq jobs: importable module-level functions taking primitives only (names in :mod:`bridge.work`)."""
 from __future__ import annotations
 
 from bridge.runtime import get_runtime
 
 
 def drain(stream: str) -> int:
-    """Process the queued work of one conversation stream, in order (see :mod:`bridge.inbox`)."""
+    """Process the queued work of one stream, in order (see :mod:`bridge.inbox`)."""
     rt = get_runtime()
-    return rt.inbox.drain(stream, rt.bridge.process_item, rt.bridge.dead_letter)
+    return rt.inbox.drain(stream, rt.domain.process_item, rt.domain.dead_letter)
 
 
 def refresh_parent(conv_id: str) -> None:
-    """Re-render a conversation's thread parent (coalesced, see Bridge.request_parent_refresh)."""
-    get_runtime().bridge.run_parent_refresh(conv_id)
+    """Re-render a conversation's thread parent (coalesced, see Portals.request_parent_refresh)."""
+    get_runtime().domain.portals.run_parent_refresh(conv_id)

@@ -6,7 +6,7 @@ use its own namespace. Nothing else in the code base formats a key string.
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = "v1"
+SCHEMA_VERSION = "v2"   # v1: one LINE account (migrated by bridge.migrate)
 
 # kind -> template of the key's remaining parts; documents every key in one table.
 KINDS: dict[str, str] = {
@@ -14,11 +14,11 @@ KINDS: dict[str, str] = {
     "conv_by_thread": "conv-by-thread:{channel}:{ts}",  # string: thread parent ts -> conv_id
     "conv_by_number": "conv-by-number",               # hash: number -> conv_id
     "conv_counter": "conv-counter",                   # int: last conversation number
-    "line_msg": "msg:line:{message_id}",              # hash: LINE message id -> slack ts, tokens
+    "line_msg": "msg:line:{account}:{message_id}",    # hash: LINE message id -> slack ts, tokens
     "slack_msg": "msg:slack:{channel}:{ts}",          # hash: Slack message -> conversation, kind, delivery
     "notes": "notes:{conv_id}",                       # list of JSON internal notes
     "events": "events:{conv_id}",                     # list of JSON state changes (audit trail)
-    "dedupe": "dedupe:{origin}:{event_id}",           # string: webhook/event id already accepted
+    "dedupe": "dedupe:{origin}:{event_id}",           # string: event id already accepted (origin "line-<account>" or "slack")
     "inbox": "inbox:{stream}",                        # list of JSON work items, processed in order
     "inbox_lock": "inbox-lock:{stream}",              # string: token of the worker draining the stream
     "inbox_wakeup": "inbox-wakeup:{stream}",          # string: a delayed drain is already scheduled
@@ -28,18 +28,21 @@ KINDS: dict[str, str] = {
     "slack_post": "slack-post:{post_key}",            # hash: idempotency record of one Slack post
     "line_send": "line-send:{send_key}",              # hash: idempotency record of one LINE send
     "parent_refresh": "parent-refresh:{conv_id}",      # string: a parent refresh job is queued
-    "profile": "profile:{source_id}:{user_id}",       # string: cached LINE profile JSON
+    "profile": "profile:{conv_id}:{user_id}",         # string: cached LINE profile JSON
     "slack_user": "slack-user:{user_id}",             # string: cached Slack user display name
     "dead_letters": "dead-letters",                   # list of JSON items given up on (kept for inspection)
-    "backlog_all": "backlog:all",                     # zset: open conversations, score = mark rank * 1e11 + waiting_since
-    "backlog_mark": "backlog:mark:{mark}",            # zset: same score, one per mark
-    "backlog_assignee": "backlog:assignee:{assignee}",  # zset: same score, one per assignee ("-" = unassigned)
+    "backlog_all": "backlog:{account}:all",           # zset: an account's open conversations, score = mark rank * 1e11 + waiting_since
+    "backlog_mark": "backlog:{account}:mark:{mark}",  # zset: same score, one per account and mark
+    "backlog_assignee": "backlog:{account}:assignee:{assignee}",  # zset: same score, per account and assignee ("-" = unassigned)
     "backlog_where": "backlog:where",                 # hash: conv_id -> "<mark>\t<assignee>" it is indexed under
     "backlog_lock": "backlog:rebuild-lock",           # string: one process rebuilds the indexes at a time
     "channel_members": "channel-members:{channel}",   # set: cached members of the triage channel
     "workspace_url": "slack-workspace-url",           # string: https://<team>.slack.com/archives/ (for thread links)
     "backlog_meta": "backlog:meta",                   # hash: fingerprint of the mark order the scores were built with
     "bot_identity": "slack-bot-identity",             # hash: bot user id / bot id from auth.test
+    "line_bots": "line-bots",                         # hash: account key -> its LINE bot user id (webhook destination)
+    "forward_status": "forward:{account}:{target}",   # hash: a forwarding target's failures (first_failure_at, alerted…)
+    "migration": "migration:{name}",                  # string: a data migration is done ("done") or running (lock)
 }
 
 

@@ -13,13 +13,24 @@ from typing import Any
 MARK_OPEN = "needs_reply"
 
 
+def conv_key(account: str, line_id: str) -> str:
+    """The deployment-wide id of a conversation: its account and its LINE chat id.
+
+    Account keys contain no ``-`` (see :mod:`bridge.accounts`), LINE ids are alphanumeric,
+    so the id is safe in Redis keys, rq job ids and Slack action values.
+    """
+    return f"{account}-{line_id}"
+
+
 @dataclass
 class Conversation:
     """One LINE chat (1:1 user, group or room) ↔ one Slack thread: the bridge's *portal*."""
 
-    conv_id: str                 # the LINE source id: userId, groupId or roomId
+    conv_id: str                 # conv_key(account, line_id): unique in the deployment
     source_type: str             # "user" | "group" | "room"
-    number: int                  # short human handle, shown as #12
+    number: int                  # short human handle, shown as #12 (unique in the deployment)
+    account: str = "default"     # the LINE Official Account (bridge.accounts)
+    line_id: str = ""            # the LINE source id: userId, groupId or roomId
     name: str = ""
     picture_url: str = ""
     channel: str = ""
@@ -33,6 +44,9 @@ class Conversation:
     last_staff_reply_at: float = 0.0
     blocked: bool = False             # the friend blocked the account (unfollow)
     left: bool = False                # the bot left / was removed from the group or room
+    reply_token: str = ""             # the newest unused reply token (single use)
+    reply_token_at: float = 0.0       # when LINE issued it (event timestamp)
+    mark_as_read_token: str = ""      # newest markAsReadToken, kept until a person takes the chat
 
     def to_hash(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -66,6 +80,15 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class BotInfo:
+    """``GET /v2/bot/info``: the bot user id is the ``destination`` of the account's webhooks."""
+
+    user_id: str
+    display_name: str = ""
+    basic_id: str = ""
+
+
+@dataclass(frozen=True)
 class Profile:
     """A LINE user's public profile as the bridge needs it."""
 
@@ -77,7 +100,9 @@ class Profile:
 class InboundMessage:
     """A message (or notable event) from LINE, in the bridge's own terms."""
 
-    conv_id: str
+    account: str
+    conv_id: str                # conv_key(account, line_id)
+    line_id: str                # the LINE chat id (user, group or room)
     source_type: str
     sender_id: str              # userId of the writer ("" when LINE does not tell, e.g. some group events)
     kind: str                   # "text", "image", "video", "audio", "file", "location", "sticker", or a notice kind

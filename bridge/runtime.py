@@ -14,10 +14,12 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from bridge.accounts import AccountSet
 from bridge.inbox import Inbox, enqueue_later
 from bridge.keys import Keys
 from bridge.settings import Settings
 from bridge.store import Store
+from bridge.work import JOB_REFRESH_PARENT
 
 
 @dataclass
@@ -55,16 +57,28 @@ class Runtime:
         return Inbox(self.redis, self.keys, self.queue)
 
     @cached_property
+    def accounts(self) -> AccountSet:
+        return self.settings.account_set
+
+    @cached_property
     def marks(self):
-        from bridge.marks import load_marks
+        from bridge.triage.marks import load_marks
 
         return load_marks(self.settings.config_path)
 
     @cached_property
     def backlog(self):
-        from bridge.backlog import Backlog
+        from bridge.store.backlog import Backlog
 
-        return Backlog(self.redis, self.keys, self.marks)
+        return Backlog(self.redis, self.keys, self.marks, self.accounts.keys())
+
+    def prepare(self) -> None:
+        """Start-up work of every process (web and worker), safe to run concurrently:
+        migrate an older Redis layout once, then rebuild the /pending indexes if needed."""
+        from bridge.migrate import migrate
+
+        migrate(self.redis, self.settings.namespace, self.queue)
+        self.prepare_backlog()
 
     def prepare_backlog(self) -> bool:
         """Rebuild the /pending indexes if the mark order changed since they were built (one process at a time)."""
@@ -78,32 +92,33 @@ class Runtime:
 
     @cached_property
     def slack(self):
-        from bridge.gateways.slack import SlackGateway
+        from bridge.slack.gateway import SlackGateway
 
         return SlackGateway(self.settings, self.store)
 
     @cached_property
-    def line(self):
-        from bridge.gateways.line import LineGateway
+    def lines(self):
+        from bridge.line.gateway import LineGateways
 
-        return LineGateway(self.settings)
+        return LineGateways(self.settings, self.accounts)
 
     @cached_property
-    def bridge(self):
-        from bridge.domain import Bridge
-
+    def domain(self):
+        from bridge.domain import Domain
+        from bridge.line.forward_client import ForwardClient
         from bridge.services import Services
 
-        services = Services(self.settings, self.store, self.slack, self.line, self.marks, self.backlog)
-        return Bridge(services, schedule_refresh=self.schedule_refresh)
+        services = Services(self.settings, self.accounts, self.store, self.slack, self.lines, self.marks, self.backlog,
+                            schedule_refresh=self.schedule_refresh)
+        return Domain(services, ForwardClient())
 
     def schedule_refresh(self, conv_id: str, delay: float) -> None:
         # On the low-priority queue: after a burst, relaying a new friend's message must not
         # wait behind a few dozen status-line refreshes.
         if delay > 0:
-            enqueue_later(self.low_queue, delay, "bridge.jobs.refresh_parent", conv_id, failure_ttl=86400)
+            enqueue_later(self.low_queue, delay, JOB_REFRESH_PARENT, conv_id, failure_ttl=86400)
         else:
-            self.low_queue.enqueue("bridge.jobs.refresh_parent", conv_id, result_ttl=60, failure_ttl=86400)
+            self.low_queue.enqueue(JOB_REFRESH_PARENT, conv_id, result_ttl=60, failure_ttl=86400)
 
 
 _runtime: Runtime | None = None

@@ -2,22 +2,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Callable
 
-from bridge.backlog import Backlog
-from bridge.marks import MarkSet
+from bridge.accounts import Account, AccountSet
+from bridge.model import Conversation
+from bridge.ports import LineDirectory, LinePort, SlackPort
 from bridge.settings import Settings
 from bridge.store import Store
+from bridge.store.backlog import Backlog
+from bridge.triage.marks import MarkSet
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
+    accounts: AccountSet
     store: Store
-    slack: Any      # bridge.domain.SlackPort (the Slack gateway)
-    line: Any       # bridge.domain.LinePort (the LINE gateway)
+    slack: SlackPort
+    lines: LineDirectory
     marks: MarkSet
     backlog: Backlog
+    # Runs a parent refresh job after ``delay`` seconds (None: refresh inline, e.g. in tests).
+    schedule_refresh: Callable[[str, float], None] | None = None
 
 
 class Component:
@@ -26,10 +32,16 @@ class Component:
     def __init__(self, services: Services):
         self.services = services
         self.settings = services.settings
+        self.accounts = services.accounts
         self.store = services.store
         self.slack = services.slack
-        self.line = services.line
         self.marks = services.marks
         self.backlog = services.backlog
         self.lang = services.settings.language
-        self.channel = services.settings.slack_triage_channel
+
+    def line_of(self, conv: Conversation) -> LinePort:
+        """The LINE port of the conversation's account."""
+        return self.services.lines.of(conv.account)
+
+    def account_of(self, conv: Conversation) -> Account:
+        return self.accounts.require(conv.account)

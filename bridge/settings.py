@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import urlparse
+
+from bridge.accounts import Account, AccountSet, accounts_from_config, check_unique, default_account_from_env
 
 LINE_DEFAULT_API = "https://api.line.me"
 LINE_DEFAULT_API_DATA = "https://api-data.line.me"
@@ -27,11 +29,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    line_channel_secret: str
-    line_channel_access_token: str
-    slack_bot_token: str
-    slack_signing_secret: str
-    slack_triage_channel: str
+    slack_bot_token: str = field(repr=False)
+    slack_signing_secret: str = field(repr=False)
     redis_url: str
     public_base_url: str
     line_api_base_url: str = LINE_DEFAULT_API
@@ -41,6 +40,11 @@ class Settings:
     namespace: str = "lsb"
     reply_token_ttl: float = 30.0
     config_path: str | None = None
+    accounts: tuple[Account, ...] = ()
+
+    @property
+    def account_set(self) -> AccountSet:
+        return AccountSet(self.accounts)
 
     @property
     def queue_name(self) -> str:
@@ -70,19 +74,13 @@ class Settings:
                     problems.append(f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)} (got {value!r})")
 
         values = {
-            "line_channel_secret": required("LINE_CHANNEL_SECRET"),
-            "line_channel_access_token": required("LINE_CHANNEL_ACCESS_TOKEN"),
             "slack_bot_token": required("SLACK_BOT_TOKEN"),
             "slack_signing_secret": required("SLACK_SIGNING_SECRET"),
-            "slack_triage_channel": required("SLACK_TRIAGE_CHANNEL"),
             "redis_url": required("REDIS_URL"),
             "public_base_url": required("PUBLIC_BASE_URL"),
         }
         if values["slack_bot_token"] and not values["slack_bot_token"].startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
-        channel = values["slack_triage_channel"]
-        if channel and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
-            problems.append(f"SLACK_TRIAGE_CHANNEL must be a channel ID like C0123ABCD, not a name (got {channel!r})")
         check_url("REDIS_URL", values["redis_url"], ("redis", "rediss", "unix"))
         check_url("PUBLIC_BASE_URL", values["public_base_url"], ("http", "https"))
 
@@ -108,8 +106,20 @@ class Settings:
             problems.append(f"LINE_REPLY_TOKEN_TTL must be a number of seconds between 0 and 600 (got {ttl_raw!r})")
             ttl = 30.0
         config_path = (env.get("BRIDGE_CONFIG") or "").strip() or None
+        accounts: list[Account] = []
         if config_path and not os.path.isfile(config_path):
             problems.append(f"BRIDGE_CONFIG points to {config_path!r}, which is not a file")
+        elif config_path:
+            with open(config_path, "rb") as fh:
+                text = fh.read().decode("utf-8-sig", errors="replace")
+            accounts = accounts_from_config(text, config_path, env, problems)
+        single = [n for n in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_TRIAGE_CHANNEL") if env.get(n)]
+        if single or not accounts:
+            # Today's single-account variables define the account "default".
+            default = default_account_from_env(env, problems)
+            if default:
+                accounts.insert(0, default)
+        check_unique(accounts, problems)
 
         if problems:
             raise SettingsError(problems)
@@ -122,4 +132,5 @@ class Settings:
             namespace=namespace,
             reply_token_ttl=ttl,
             config_path=config_path,
+            accounts=tuple(accounts),
         )

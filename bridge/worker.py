@@ -18,7 +18,7 @@ class BridgeWorker(Worker):
     def __init__(self, *args, **kwargs):
         try:
             settings = Settings.from_env()
-            from bridge.marks import load_marks
+            from bridge.triage.marks import load_marks
 
             load_marks(settings.config_path)  # a broken BRIDGE_CONFIG stops start-up, naming file:line
         except (SettingsError, ValueError) as exc:
@@ -28,11 +28,11 @@ class BridgeWorker(Worker):
         # Import the jobs and both SDKs once in the parent: rq forks a work horse per job,
         # and importing line-bot-sdk's models in every horse would cost ~1 s per job.
         import bridge.domain  # noqa: F401
-        import bridge.gateways.line  # noqa: F401
-        import bridge.gateways.slack  # noqa: F401
+        import bridge.line.gateway  # noqa: F401
+        import bridge.slack.gateway  # noqa: F401
         import bridge.jobs  # noqa: F401
 
         super().__init__(*args, **kwargs)
         from bridge.runtime import get_runtime
 
-        get_runtime().prepare_backlog()
+        get_runtime().prepare()

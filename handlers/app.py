@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         print(f"bridge not started: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     try:
-        rt.prepare_backlog()
+        rt.prepare()
     except redis.RedisError as exc:  # start anyway: /healthz reports it and the worker rebuilds later
         logging.getLogger(__name__).warning("backlog indexes not checked, Redis unavailable: %s", exc)
     app = Flask(__name__)

@@ -1,21 +1,28 @@
-"""``POST /line/webhook``: verify the signature, dedupe on webhookEventId, enqueue, answer 200.
+"""``POST /line/webhook`` (and ``/line/webhook/<account>``): verify, dedupe, enqueue, answer 200.
 
-The request never calls LINE or Slack: LINE expects an answer within 2 seconds
-(https://developers.line.biz/en/docs/messaging-api/receiving-messages/#webhook-response).
-Events stay JSON dicts (the wire format) all the way into the job; the SDK's model
-classes are not used here, so event types the SDK does not know still pass through.
+The account is the one whose channel secret verifies ``X-Line-Signature`` over the raw
+body (checked before anything is parsed); the body's ``destination`` must then be that
+account's bot user id (configured, or learned from its first verified webhook). The
+request never calls LINE or Slack: LINE expects an answer within 2 seconds. Events stay
+JSON dicts (the wire format) all the way into the job. Verified webhooks are also queued,
+unchanged, for each of the account's forwarding targets.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import logging
+import time
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from linebot.v3 import SignatureValidator
 
-from bridge.domain import source_of
-from bridge.inbox import line_stream
+from bridge import work
+from bridge.accounts import Account
+from bridge.line.events import source_of
+from bridge.model import conv_key
 from bridge.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -23,39 +30,75 @@ log = logging.getLogger(__name__)
 
 def event_id_of(event: dict) -> str:
     """LINE's ``webhookEventId``; very old payloads lack it, so fall back to a content hash."""
-    return event.get("webhookEventId") or hashlib.sha256(
-        json.dumps(event, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+    event_id = event.get("webhookEventId")
+    if isinstance(event_id, str) and 0 < len(event_id) <= 100:
+        return event_id
+    return hashlib.sha256(json.dumps(event, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def signature_ok(secret: str, body: bytes, signature: str) -> bool:
+    """base64(HMAC-SHA256(channel secret, raw body)), compared in constant time."""
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected.encode(), signature.encode("ascii", errors="replace"))
 
 
 def create_blueprint(rt: Runtime) -> Blueprint:
     bp = Blueprint("line", __name__)
-    validator = SignatureValidator(rt.settings.line_channel_secret)
+
+    def verified_account(body: bytes, signature: str, path_account: str | None) -> Account | None:
+        candidates = [rt.accounts.get(path_account)] if path_account else list(rt.accounts)
+        for account in candidates:
+            if account is not None and signature_ok(account.secret, body, signature):
+                return account
+        return None
+
+    def destination_ok(account: Account, destination: Any) -> bool:
+        if not isinstance(destination, str) or not destination:
+            return True  # very old payloads carry no destination
+        known = account.bot_user_id or rt.store.bot_account_id(account.key)
+        if not known:
+            # Learn the bot user id from the first verified webhook (also learned via GET /v2/bot/info).
+            rt.store.remember_bot(destination, account.key)
+            return True
+        return destination == known
 
     @bp.post("/line/webhook")
-    def line_webhook() -> Response | tuple[Response, int]:
+    @bp.post("/line/webhook/<account_key>")
+    def line_webhook(account_key: str | None = None) -> Response | tuple[Response, int]:
         body = request.get_data(cache=False)
         signature = request.headers.get("X-Line-Signature", "")
+        if account_key is not None and rt.accounts.get(account_key) is None:
+            return jsonify(error="unknown account"), 404
         # Verify before anything else: nothing from an unsigned request is parsed or queued.
-        if not signature or not validator.validate(body.decode("utf-8", errors="replace"), signature):
+        account = verified_account(body, signature, account_key) if signature else None
+        if account is None:
             log.warning("LINE webhook refused: %s signature", "missing" if not signature else "bad")
             return jsonify(error="invalid signature"), 400
         try:
             payload = json.loads(body)
-            events = payload.get("events")
+            events = payload.get("events") if isinstance(payload, dict) else None
             if not isinstance(events, list):
                 raise ValueError("events is not a list")
-        except (ValueError, AttributeError) as exc:
-            return jsonify(error=f"malformed webhook body: {exc}"), 400
+        except (ValueError, RecursionError) as exc:
+            return jsonify(error=f"malformed webhook body: {str(exc)[:200]}"), 400
+        if not destination_ok(account, payload.get("destination")):
+            log.warning("LINE webhook refused: destination is not account %s's bot", account.key)
+            return jsonify(error="unknown destination"), 400
         accepted = duplicates = 0
         for event in events:  # an empty list is LINE's "Verify" call: just answer 200
             if not isinstance(event, dict):
                 continue
-            _, conv_id, _ = source_of(event)
-            stream = line_stream(conv_id or "no-source")
-            if rt.inbox.accept("line", event_id_of(event), stream, "line_event", event):
+            _, chat_id, _ = source_of(event)
+            stream = work.line_stream(conv_key(account.key, chat_id or "no-source"))
+            if rt.inbox.accept(f"line-{account.key}", event_id_of(event), stream, work.LINE_EVENT,
+                               {"account": account.key, "event": event}):
                 accepted += 1
             else:
                 duplicates += 1
+        for url in account.forward:
+            item = work.forward_payload(account.key, url, body, dict(request.headers), time.time())
+            rt.inbox.accept(f"fwd-{account.key}", hashlib.sha256(body + signature.encode()).hexdigest()[:40],
+                            work.forward_stream(account.key, item["target"]), work.FORWARD, item)
         if duplicates:
             log.info("LINE webhook: %d duplicate event(s) ignored (redelivery)", duplicates)
         return jsonify(accepted=accepted, duplicates=duplicates)

@@ -22,6 +22,7 @@ import redis
 
 from devtools.devredis import PrivateRedis
 from bridge.keys import Keys
+from bridge.model import conv_key
 from bridge.settings import Settings
 from bridge.store import Store
 from emulators.line_api import LineEmulator
@@ -199,10 +200,14 @@ class Harness:
         return event
 
     # Slack side
-    def thread_of(self, conv_id: str, timeout: float = 10.0) -> str:
-        assert wait_until(lambda: (c := self.store.get_conversation(conv_id)) is not None and c.thread_ts, timeout), \
-            f"no Slack thread for {conv_id}"
-        return self.store.get_conversation(conv_id).thread_ts
+    def conv(self, line_id: str, account: str = "default"):
+        """The conversation of a LINE chat (user, group or room id) of ``account``."""
+        return self.store.get_conversation(cid(line_id, account))
+
+    def thread_of(self, line_id: str, timeout: float = 10.0, account: str = "default") -> str:
+        assert wait_until(lambda: (c := self.conv(line_id, account)) is not None and c.thread_ts, timeout), \
+            f"no Slack thread for {line_id}"
+        return self.conv(line_id, account).thread_ts
 
     def thread_messages(self, thread_ts: str) -> list[dict]:
         return self.slack.messages(TRIAGE, thread_ts)
@@ -237,6 +242,11 @@ def h(settings, bridge_server, workers, line_emu, slack_emu, store):
     queues = [f"rq:queue:{settings.queue_name}", f"rq:queue:{settings.low_queue_name}"]
     wait_until(lambda: not any(store.r.scan_iter(match=store.keys.prefix + "inbox:*", count=1000))
                and not any(store.r.llen(q) for q in queues), timeout=5)
+
+
+def cid(line_id: str, account: str = "default") -> str:
+    """The bridge's conversation id of a LINE chat."""
+    return conv_key(account, line_id)
 
 
 HANAKO = "U" + "1" * 32

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from bridge.inbox import slack_stream
+from bridge.work import slack_stream
 from tests.conftest import HANAKO, ROOT, STAFF, TRIAGE, wait_until
 
 

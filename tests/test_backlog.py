@@ -7,9 +7,9 @@ import uuid
 import pytest
 import redis
 
-from bridge.backlog import Backlog, BacklogPage
+from bridge.store.backlog import Backlog, BacklogPage
 from bridge.keys import Keys
-from bridge.marks import Mark, MarkSet, default_marks
+from bridge.triage.marks import Mark, MarkSet, default_marks
 from bridge.model import Conversation
 from bridge.store import Store
 
@@ -125,16 +125,16 @@ def test_waiting_marks_only_when_asked(bl):
 
 def test_moving_between_marks_and_assignees_leaves_nothing_stale(bl):
     conv = save(bl, "x", "complaint", "U1", NOW - 100)
-    assert index_members(bl) == {"backlog:all": {"x"}, "backlog:mark:complaint": {"x"}, "backlog:assignee:U1": {"x"}}
+    assert index_members(bl) == {"backlog:default:all": {"x"}, "backlog:default:mark:complaint": {"x"}, "backlog:default:assignee:U1": {"x"}}
     conv.mark, conv.assignee = "question_low", "U2"
     bl.index(conv)
-    assert index_members(bl) == {"backlog:all": {"x"}, "backlog:mark:question_low": {"x"}, "backlog:assignee:U2": {"x"}}
+    assert index_members(bl) == {"backlog:default:all": {"x"}, "backlog:default:mark:question_low": {"x"}, "backlog:default:assignee:U2": {"x"}}
     conv.assignee = ""
     bl.index(conv)
-    assert index_members(bl) == {"backlog:all": {"x"}, "backlog:mark:question_low": {"x"}, "backlog:assignee:-": {"x"}}
+    assert index_members(bl) == {"backlog:default:all": {"x"}, "backlog:default:mark:question_low": {"x"}, "backlog:default:assignee:-": {"x"}}
     conv.mark = "awaiting_friend"
     bl.index(conv)
-    assert index_members(bl) == {"backlog:mark:awaiting_friend": {"x"}, "backlog:assignee:-": {"x"}}
+    assert index_members(bl) == {"backlog:default:mark:awaiting_friend": {"x"}, "backlog:default:assignee:-": {"x"}}
     assert ids(bl.query(assignee="U1")) == ids(bl.query(assignee="U2")) == ids(bl.query()) == []
 
 
@@ -155,7 +155,7 @@ def test_resolving_removes_everywhere(bl):
     conv.mark = "resolved"
     bl.index(conv)
     assert ids(bl.query()) == ["y"]
-    assert index_members(bl) == {"backlog:all": {"y"}, "backlog:mark:needs_reply": {"y"}, "backlog:assignee:-": {"y"}}
+    assert index_members(bl) == {"backlog:default:all": {"y"}, "backlog:default:mark:needs_reply": {"y"}, "backlog:default:assignee:-": {"y"}}
     bl.remove("y")
     assert index_members(bl) == {}
     assert bl.query().total == 0
@@ -245,7 +245,7 @@ def test_rebuild_drops_stale_entries_and_removed_marks(env):
     bl2 = Backlog(r, keys, only)
     assert bl2.rebuild_if_needed() is True
     assert ids(bl2.query()) == ["x"]                       # complaint was removed: behaves as needs_reply
-    assert index_members(bl2) == {"backlog:all": {"x"}, "backlog:mark:needs_reply": {"x"}, "backlog:assignee:U1": {"x"}}
+    assert index_members(bl2) == {"backlog:default:all": {"x"}, "backlog:default:mark:needs_reply": {"x"}, "backlog:default:assignee:U1": {"x"}}
 
 
 def test_rows_skip_vanished_hashes(bl):

@@ -9,7 +9,7 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
-from tests.conftest import HANAKO, TARO, TRIAGE, wait_until
+from tests.conftest import HANAKO, TARO, TRIAGE, wait_until, cid
 
 
 def thread_replies(h, thread_ts):
@@ -41,9 +41,9 @@ def test_later_messages_go_to_the_same_thread_and_each_friend_gets_a_number(h):
     assert wait_until(lambda: len(thread_replies(h, thread)) == 2 and len(thread_replies(h, taro_thread)) == 1)
     assert [m["text"] for m in thread_replies(h, thread)] == ["一通目", "二通目"]
     assert len(h.slack.messages(TRIAGE)) == 2
-    numbers = {h.store.get_conversation(HANAKO).number, h.store.get_conversation(TARO).number}
+    numbers = {h.conv(HANAKO).number, h.conv(TARO).number}
     assert numbers == {1, 2}
-    assert h.store.get_by_thread(TRIAGE, taro_thread).conv_id == TARO
+    assert h.store.get_by_thread(TRIAGE, taro_thread).conv_id == cid(TARO)
 
 
 def test_group_chat_is_one_thread_and_each_message_names_its_sender(h):
@@ -154,7 +154,7 @@ def test_lost_slack_answer_does_not_post_twice(h):
     h.slack.fail_next("chat.postMessage", 500, after_effect=True)
     h.friend_says(HANAKO, "二回届いてはいけない")
     assert wait_until(lambda: len(h.slack.calls_for("chat.postMessage")) >= 3 and
-                      h.store.get_conversation(HANAKO).last_message_preview == "二回届いてはいけない", timeout=15)
+                      h.conv(HANAKO).last_message_preview == "二回届いてはいけない", timeout=15)
     time.sleep(0.5)
     assert [m["text"] for m in thread_replies(h, thread)] == ["はじめまして", "二回届いてはいけない"]
 
@@ -175,10 +175,10 @@ def test_unfollow_and_follow_are_shown_in_the_thread(h):
     thread = h.thread_of(HANAKO)
     h.send_line(h.webhooks.unfollow(HANAKO))
     assert wait_until(lambda: any("ブロック" in m["text"] for m in thread_replies(h, thread)))
-    assert h.store.get_conversation(HANAKO).blocked
+    assert h.conv(HANAKO).blocked
     assert wait_until(lambda: "ブロック中" in json.dumps(h.slack.message(TRIAGE, thread).get("blocks"), ensure_ascii=False))
     h.send_line(h.webhooks.follow(HANAKO))
-    assert wait_until(lambda: not h.store.get_conversation(HANAKO).blocked)
+    assert wait_until(lambda: not h.conv(HANAKO).blocked)
 
 
 def test_a_throttled_parent_update_does_not_hold_up_the_messages(h):
@@ -202,8 +202,8 @@ def test_the_message_map_links_line_ids_to_slack_with_their_tokens(h):
     thread = h.thread_of(HANAKO)
     assert wait_until(lambda: thread_replies(h, thread))
     reply = thread_replies(h, thread)[0]
-    mapped = h.store.get_line_message(event["message"]["id"])
-    assert mapped["slack_ts"] == reply["ts"] and mapped["conv_id"] == HANAKO
+    mapped = h.store.get_line_message("default", event["message"]["id"])
+    assert mapped["slack_ts"] == reply["ts"] and mapped["conv_id"] == cid(HANAKO)
     assert mapped["quote_token"] == event["message"]["quoteToken"]
     assert mapped["mark_as_read_token"] == event["message"]["markAsReadToken"]
     assert h.store.get_slack_message(TRIAGE, reply["ts"])["line_message_id"] == event["message"]["id"]

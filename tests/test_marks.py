@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from bridge.marks import Mark, MarkConfigError, MarkSet, default_marks, load_marks, parse_marks
+from bridge.triage.marks import Mark, MarkConfigError, MarkSet, default_marks, load_marks, parse_marks
 
 
 def write(tmp_path, text: str) -> str:

@@ -8,12 +8,12 @@ import uuid
 import pytest
 import redis
 
-from bridge.backlog import Backlog, BacklogPage, BacklogRow
+from bridge.store.backlog import Backlog, BacklogPage, BacklogRow
 from bridge.humanize import ago, waited
 from bridge.keys import Keys
-from bridge.marks import default_marks
+from bridge.triage.marks import default_marks
 from bridge.model import Conversation
-from bridge.pending_view import (DEFAULT_LIMIT, MAX_ROWS, MORE_ACTION_ID, PendingFilter, parse_pending_args,
+from bridge.slack_ui.pending import (DEFAULT_LIMIT, MAX_ROWS, MORE_ACTION_ID, PendingFilter, parse_pending_args,
                                  render_pending)
 from bridge.store import Store
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until
+from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until, cid
 
 
 def open_thread(h, user=HANAKO, text="こんにちは"):
@@ -22,7 +22,7 @@ def test_staff_reply_uses_the_fresh_reply_token_and_is_marked_sent(h):
     assert delivery.via == "reply" and delivery.to == [HANAKO]
     assert h.line.delivered_texts(HANAKO) == ["お問い合わせありがとうございます！"]
     assert wait_until(lambda: "outbox_tray" in h.slack.reactions(TRIAGE, msg["ts"]))
-    conv = h.store.get_conversation(HANAKO)
+    conv = h.conv(HANAKO)
     assert conv.waiting_since == 0 and conv.last_staff_reply_at > 0
 
 
@@ -89,7 +89,7 @@ def test_internal_notes_are_never_sent(h):
     assert wait_until(lambda: h.line.deliveries)
     time.sleep(0.5)
     assert h.line.delivered_texts(HANAKO) == ["承知しました"]
-    notes = h.store.notes(HANAKO)
+    notes = h.store.notes(cid(HANAKO))
     assert [n["text"] for n in notes] == ["// 常連さん。前回は木曜に来店", "note: 折り返し電話済み"]
     assert wait_until(lambda: "memo" in h.slack.reactions(TRIAGE, note1["ts"]) and "memo" in h.slack.reactions(TRIAGE, note2["ts"]))
 
@@ -154,14 +154,14 @@ def test_failed_delivery_is_shown_in_the_thread_with_the_reason(h):
     assert wait_until(lambda: any("上限" in m["text"] for m in h.thread_messages(thread)), timeout=10)
     failure = [m for m in h.thread_messages(thread) if "上限" in m["text"]][0]
     assert "LINE に送信できませんでした" in failure["text"]
-    assert "x" in h.slack.reactions(TRIAGE, msg["ts"])
+    assert wait_until(lambda: "x" in h.slack.reactions(TRIAGE, msg["ts"]))
     assert h.line.deliveries == []
 
 
 def test_reply_to_a_friend_who_blocked_the_account_is_refused_visibly(h):
     thread, _ = open_thread(h)
     h.send_line(h.webhooks.unfollow(HANAKO))
-    assert wait_until(lambda: h.store.get_conversation(HANAKO).blocked)
+    assert wait_until(lambda: h.conv(HANAKO).blocked)
     h.staff_says(thread, "まだいますか？")
     assert wait_until(lambda: any("ブロックされています" in m["text"] for m in h.thread_messages(thread)))
     assert h.line.requests_for("pushMessage") == [] and h.line.deliveries == []
@@ -226,9 +226,9 @@ def test_files_are_not_silently_dropped(h):
 def test_unfollow_from_a_stranger_opens_no_thread(h):
     h.send_line(h.webhooks.unfollow(TARO))
     h.friend_says(HANAKO, "こんにちは")
-    assert wait_until(lambda: h.store.get_conversation(HANAKO) is not None)
+    assert wait_until(lambda: h.conv(HANAKO) is not None)
     time.sleep(0.5)
-    assert h.store.get_conversation(TARO) is None
+    assert h.conv(TARO) is None
     assert len(h.slack.messages(TRIAGE)) == 1
 
 

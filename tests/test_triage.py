@@ -5,7 +5,7 @@ import json
 import time
 
 
-from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until
+from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until, cid
 
 OUTSIDER = "UOUTSIDER1"
 
@@ -26,7 +26,7 @@ def audit_texts(h, thread):
 
 
 def conv(h, user=HANAKO):
-    return h.store.get_conversation(user)
+    return h.conv(user)
 
 
 def test_raising_hand_reaction_claims_and_removing_it_unclaims(h):
@@ -64,13 +64,13 @@ def test_mark_emoji_and_check_mark_set_marks_and_resolve(h):
 
 def test_parent_buttons_and_selects(h):
     thread = open_thread(h)
-    h.slack_sender.block_action(STAFF, TRIAGE, thread, "conv_claim", HANAKO)
+    h.slack_sender.block_action(STAFF, TRIAGE, thread, "conv_claim", cid(HANAKO))
     assert wait_until(lambda: conv(h).assignee == STAFF)
     h.slack_sender.block_action(STAFF, TRIAGE, thread, "conv_mark", selected_option="question_mid")
     assert wait_until(lambda: conv(h).mark == "question_mid")
     h.slack_sender.block_action(STAFF, TRIAGE, thread, "conv_assign", selected_user=STAFF2)
     assert wait_until(lambda: conv(h).assignee == STAFF2)
-    h.slack_sender.block_action(STAFF2, TRIAGE, thread, "conv_resolve", HANAKO)
+    h.slack_sender.block_action(STAFF2, TRIAGE, thread, "conv_resolve", cid(HANAKO))
     assert wait_until(lambda: conv(h).mark == "resolved")
     audit = audit_texts(h, thread)
     assert any(f"<@{STAFF2}>" in t and "担当者にしました" in t for t in audit)
@@ -108,7 +108,7 @@ def test_message_shortcut_opens_the_same_actions(h):
     assert wait_until(lambda: h.slack.calls_for("views.open"))
     view_id = list(h.slack.views)[0]
     view = h.slack.views[view_id]
-    assert view["private_metadata"] == HANAKO
+    assert view["private_metadata"] == cid(HANAKO)
     h.slack_sender.view_submission(STAFF, view, {
         "quick": {"quick": {"type": "checkboxes", "selected_options": [{"value": "claim"}]}},
         "mark": {"mark": {"type": "static_select", "selected_option": {"value": "inquiry"}}},
@@ -124,7 +124,7 @@ def test_changes_by_non_members_are_refused_with_an_explanation(h):
     dm = h.slack.dm_channel(OUTSIDER)
     assert wait_until(lambda: h.slack.messages(dm))
     assert "メンバー" in h.slack.messages(dm)[0]["text"]
-    h.slack_sender.block_action(OUTSIDER, TRIAGE, thread, "conv_claim", HANAKO)
+    h.slack_sender.block_action(OUTSIDER, TRIAGE, thread, "conv_claim", cid(HANAKO))
     assert wait_until(lambda: any("メンバー" in e.get("text", "") for e in h.slack.ephemerals(user=OUTSIDER)))
     time.sleep(0.3)
     assert conv(h).assignee == ""
@@ -138,7 +138,7 @@ def test_friend_writing_after_resolved_reopens_in_the_same_thread_and_is_broadca
     assert wait_until(lambda: conv(h).mark == "needs_reply")
     assert conv(h).waiting_since > 0
     assert len(h.slack.messages(TRIAGE, None)) >= 1
-    assert h.store.get_conversation(HANAKO).thread_ts == thread
+    assert h.conv(HANAKO).thread_ts == thread
     broadcast = [m for m in h.slack.messages(TRIAGE) if m.get("subtype") == "thread_broadcast"]
     assert broadcast and "もう一つ質問" in broadcast[0]["text"]
 
@@ -195,7 +195,7 @@ def test_pending_pages_with_a_more_button(h):
     for u in users:
         h.line.add_user(u, f"友だち{u[-2:]}")
         h.friend_says(u, "hi")
-    assert wait_until(lambda: h.store.r.zcard(h.store.keys.backlog_all()) == 23, timeout=30)
+    assert wait_until(lambda: h.store.r.zcard(h.store.keys.backlog_all(account="default")) == 23, timeout=30)
     first = h.slack_sender.command("/pending", "", user_id=STAFF, channel_id=TRIAGE).json()
     more = [e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "pending_more"]
     assert more
@@ -248,7 +248,7 @@ def test_broken_config_stops_start_up_naming_the_line(bridge_env, tmp_path):
 
 def test_writing_a_reply_button_shows_the_loading_animation_for_a_minute(h):
     thread = open_thread(h)
-    h.slack_sender.block_action(STAFF, TRIAGE, thread, "conv_typing", HANAKO)
+    h.slack_sender.block_action(STAFF, TRIAGE, thread, "conv_typing", cid(HANAKO))
     assert wait_until(lambda: (HANAKO, 60) in h.line.loading_animations)
     assert conv(h).assignee == ""  # nothing else changes
 

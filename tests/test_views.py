@@ -5,9 +5,9 @@ import json
 import time
 
 from bridge.i18n import MESSAGES, t
-from bridge.marks import default_marks
+from bridge.triage.marks import default_marks
 from bridge.model import Conversation
-from bridge.slack_views import actions_modal, parent_message
+from bridge.slack_ui.parent import actions_modal, parent_message
 
 
 def test_every_message_exists_in_japanese_and_english():

@@ -5,11 +5,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bridge.i18n import t
 from bridge.runtime import Runtime
-from bridge.slack_views import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
-from handlers.slack.ops import conversation_of_message, enqueue_op
+from bridge.slack_ui.parent import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
+from bridge.slack_ui.pending import MORE_ACTION_ID, PendingFilter
+from handlers.slack.ops import conversation_of_message, enqueue_op, visible_accounts
 from handlers.slack.pending import pending_response
-from bridge.pending_view import MORE_ACTION_ID, PendingFilter
 
 
 def _op_id(body: dict[str, Any], action: dict[str, Any]) -> str:
@@ -58,5 +59,12 @@ def register(app: App, rt: Runtime) -> None:
             filt = PendingFilter.decode(action.get("value") or "")
         except ValueError:
             return
-        text, blocks = pending_response(rt, filt, (body.get("team") or {}).get("domain", ""))
+        # The same check as /pending itself: membership may have changed since the first page.
+        user = (body.get("user") or {}).get("id", "")
+        visible = visible_accounts(rt, user, (body.get("channel") or {}).get("id", ""))
+        if not visible:
+            respond(text=t("op.refused", rt.settings.language, channel=", ".join(
+                f"<#{c}>" for c in sorted(rt.accounts.channels()))), response_type="ephemeral", replace_original=True)
+            return
+        text, blocks = pending_response(rt, filt, visible, (body.get("team") or {}).get("domain", ""))
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=True)

@@ -10,9 +10,9 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bridge.i18n import t
-from bridge.pending_view import parse_pending_args
+from bridge.slack_ui.pending import parse_pending_args
 from bridge.runtime import Runtime
-from handlers.slack.ops import enqueue_op
+from handlers.slack.ops import enqueue_op, visible_accounts
 from handlers.slack.pending import pending_response
 
 NUMBER = re.compile(r"^#?(\d{1,9})$")
@@ -82,12 +82,14 @@ def register(app: App, rt: Runtime) -> None:
     @app.command("/pending")
     def handle_pending_command(ack: Ack, command: dict[str, Any]) -> None:
         # Friends' names and messages are personal data: only the triage team may list them.
-        if not rt.bridge.triage.is_member(command["user_id"]):
-            ack(text=t("op.refused", lang, channel=rt.settings.slack_triage_channel), response_type="ephemeral")
+        visible = visible_accounts(rt, command["user_id"], command.get("channel_id", ""))
+        if not visible:
+            ack(text=t("op.refused", lang, channel=", ".join(f"<#{c}>" for c in sorted(rt.accounts.channels()))),
+                response_type="ephemeral")
             return
-        filt = parse_pending_args(command.get("text") or "", rt.marks, command["user_id"], lang)
+        filt = parse_pending_args(command.get("text") or "", rt.marks, command["user_id"], lang, rt.accounts.keys())
         if filt.error:
             ack(text=filt.error, response_type="ephemeral")
             return
-        text, blocks = pending_response(rt, filt, command.get("team_domain", ""))
+        text, blocks = pending_response(rt, filt, visible, command.get("team_domain", ""))
         ack(text=text, blocks=blocks, response_type="ephemeral")

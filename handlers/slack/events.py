@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bridge.inbox import slack_stream
+from bridge import work
 from bridge.runtime import Runtime
 from handlers.slack.ops import conversation_of_message, enqueue_op
 
@@ -32,22 +32,22 @@ def reaction_name(event: dict[str, Any]) -> str:
 
 
 def register(app: App, rt: Runtime) -> None:
-    triage = rt.settings.slack_triage_channel
+    triage_channels = rt.accounts.channels()
 
     @app.event("message")
     def handle_slack_message_event(event: dict[str, Any], body: dict[str, Any]) -> None:
         # Cheap filters here; the echo guard and the thread lookup run in the job.
-        if event.get("channel") != triage or not event.get("thread_ts"):
+        if event.get("channel") not in triage_channels or not event.get("thread_ts"):
             return
         if event.get("thread_ts") == event.get("ts"):
             return
-        stream = slack_stream(event["channel"], event["thread_ts"])
+        stream = work.slack_stream(event["channel"], event["thread_ts"])
         rt.inbox.accept("slack", body.get("event_id") or f"{event['channel']}-{event['ts']}", stream,
-                        "slack_message", message_payload(event))
+                        work.SLACK_MESSAGE, message_payload(event))
 
     def on_reaction(event: dict[str, Any], body: dict[str, Any], removed: bool) -> None:
         item = event.get("item") or {}
-        if item.get("type") != "message" or item.get("channel") != triage:
+        if item.get("type") != "message" or item.get("channel") not in triage_channels:
             return
         action = rt.marks.reaction_action(reaction_name(event))
         if not action:
@@ -61,7 +61,7 @@ def register(app: App, rt: Runtime) -> None:
             return
         name, _, value = action.partition(":")
         enqueue_op(rt, body.get("event_id") or f"{item.get('ts')}-{event.get('event_ts')}", conv_id, event.get("user", ""),
-                   name, value, source="reaction", channel=triage)
+                   name, value, source="reaction", channel=item["channel"])
 
     @app.event("reaction_added")
     def handle_reaction_added(event: dict[str, Any], body: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """Turning a Slack interaction into a triage work item (shared by every listener type)."""
 from __future__ import annotations
 
-from bridge.inbox import line_stream
+from bridge import work
+from bridge.access import is_channel_member, visible_channels
 from bridge.runtime import Runtime
 
 
@@ -10,7 +11,7 @@ def enqueue_op(rt: Runtime, op_id: str, conv_id: str, actor: str, action: str, v
     """Queue a change on the conversation's own stream, so it is ordered with its LINE traffic."""
     payload = {"op_id": op_id, "conv_id": conv_id, "actor": actor, "action": action, "value": value,
                "source": source, "response_url": response_url, "channel": channel}
-    return rt.inbox.accept("slack-op", op_id, line_stream(conv_id), "slack_op", payload)
+    return rt.inbox.accept("slack-op", op_id, work.line_stream(conv_id), work.SLACK_OP, payload)
 
 
 def conversation_of_message(rt: Runtime, channel: str, ts: str) -> str | None:
@@ -19,6 +20,22 @@ def conversation_of_message(rt: Runtime, channel: str, ts: str) -> str | None:
     if conv:
         return conv.conv_id
     return rt.store.get_slack_message(channel, ts).get("conv_id") or None
+
+
+def is_member(rt: Runtime, user_id: str, channel: str) -> bool:
+    return is_channel_member(rt.store, rt.slack, user_id, channel)
+
+
+def visible_accounts(rt: Runtime, user_id: str, channel_id: str) -> list[str]:
+    """The LINE accounts whose backlog ``user_id`` may list from ``channel_id``.
+
+    In a triage channel: that channel's accounts (if the person is a member). Anywhere
+    else: every account whose triage channel the person is a member of.
+    """
+    if channel_id in rt.accounts.channels():
+        return [a.key for a in rt.accounts.in_channel(channel_id)] if is_member(rt, user_id, channel_id) else []
+    allowed = visible_channels(rt.store, rt.slack, user_id, rt.accounts.channels())
+    return [a.key for a in rt.accounts if a.channel in allowed]
 
 
 def permalink_for(rt: Runtime, team_domain: str = ""):

@@ -1,14 +1,15 @@
 """/pending: read-only, answered inside Slack's 3-second window from the sorted-set indexes."""
 from __future__ import annotations
 
-from bridge.pending_view import PendingFilter, render_pending
 from bridge.runtime import Runtime
+from bridge.slack_ui.pending import PendingFilter, render_pending
 from handlers.slack.ops import permalink_for
 
 
-def pending_response(rt: Runtime, filt: PendingFilter, team_domain: str = "") -> tuple[str, list[dict]]:
+def pending_response(rt: Runtime, filt: PendingFilter, visible: list[str], team_domain: str = "") -> tuple[str, list[dict]]:
+    """One page for the accounts ``visible`` to the person (narrowed by ``account:`` filters)."""
     lang = rt.settings.language
-    page = rt.backlog.query(**filt.query_kwargs())
+    page = rt.backlog.query(**filt.query_kwargs(), accounts=filt.scoped(visible))
     more = filt.next_page().encode() if page.has_more else None
     return render_pending(page, rt.marks, lang, permalink_for=permalink_for(rt, team_domain),
                           filters_text=filt.describe(rt.marks, lang), more_value=more)

@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 
 from bridge.i18n import t
 from bridge.runtime import Runtime
-from bridge.slack_views import MODAL_ACTIONS, SHORTCUT_ACTIONS, actions_modal, info_modal
+from bridge.slack_ui.parent import MODAL_ACTIONS, SHORTCUT_ACTIONS, actions_modal, info_modal
 from handlers.slack.ops import conversation_of_message, enqueue_op
 
 
@@ -46,6 +46,9 @@ def register(app: App, rt: Runtime) -> None:
         if "resolve" in quick:
             ops.append(("resolve", ""))
         user = body["user"]["id"]
+        conv = rt.store.get_conversation(conv_id) if conv_id else None
+        if conv is None:
+            return
         for i, (action, value) in enumerate(ops):
             enqueue_op(rt, f"modal-{view.get('id')}-{view.get('hash', '')}-{i}".replace(".", ""), conv_id, user,
-                       action, value, source="modal", channel=rt.settings.slack_triage_channel)
+                       action, value, source="modal", channel=conv.channel)

@@ -9,7 +9,6 @@ a person takes the chat).
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -17,11 +16,11 @@ from typing import Any, Callable
 
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, RetryLater
+from bridge.access import is_channel_member
 from bridge.services import Component, Services
 
 log = logging.getLogger(__name__)
 
-MEMBERS_TTL = 300  # seconds the triage channel's member list is cached
 LOADING_SECONDS = 30         # after a claim
 LOADING_SECONDS_TYPING = 60  # after "writing a reply" (LINE's maximum; a sent reply ends it)
 
@@ -49,6 +48,10 @@ class Triage(Component):
         super().__init__(services)
         self.request_parent_refresh = request_parent_refresh
 
+    def handle_item(self, payload: dict[str, Any]) -> None:
+        """A work item: one triage change (see :class:`Op`)."""
+        self.apply(Op.from_payload(payload))
+
     # -- lifecycle hooks called by the relay ---------------------------------------------
     def on_friend_message(self, conv: Conversation, sent_at: float) -> dict[str, Any]:
         """A new friend message: start the waiting clock if stopped; returns the mark change, if any."""
@@ -65,8 +68,8 @@ class Triage(Component):
         if conv is None:
             log.info("op %s for unknown conversation %s ignored", op.op_id, op.conv_id)
             return
-        if not self.is_member(op.actor):
-            self.tell(op, t("op.refused", self.lang, channel=self.channel))
+        if not self.is_member(op.actor, conv.channel):
+            self.tell(op, t("op.refused", self.lang, channel=conv.channel), conv.channel)
             return
         if op.action == "typing":
             # "A reply is being prepared": the friend sees the loading animation; no state changes.
@@ -75,13 +78,13 @@ class Triage(Component):
         changes, audit = self._changes(conv, op)
         if not changes:
             if op.source == "command":
-                self.tell(op, t("op.done", self.lang, number=conv.number, name=conv.name, what=self._describe_state(conv)))
+                self.tell(op, t("op.done", self.lang, number=conv.number, name=conv.name, what=self._describe_state(conv)),
+                          conv.channel)
             return
         self.store.update_conversation(conv.conv_id, **changes)
         self.backlog.reindex(conv.conv_id)
-        self.store.r.rpush(self.store.keys.events(conv_id=conv.conv_id), json.dumps(
-            {"at": time.time(), "actor": op.actor, "action": op.action, "value": op.value, "source": op.source,
-             "changes": changes}, ensure_ascii=False))
+        self.store.add_event(conv.conv_id, {"at": time.time(), "actor": op.actor, "action": op.action, "value": op.value,
+                                            "source": op.source, "changes": changes})
         if conv.thread_ts:
             ts = self.slack.post_once(f"op-{op.op_id}", conv.channel, audit, thread_ts=conv.thread_ts)
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
@@ -90,7 +93,7 @@ class Triage(Component):
         if new_assignee:
             self.mirror_claim_to_line(conv)
         if op.source == "command":
-            self.tell(op, t("op.done", self.lang, number=conv.number, name=conv.name, what=audit))
+            self.tell(op, t("op.done", self.lang, number=conv.number, name=conv.name, what=audit), conv.channel)
 
     def _changes(self, conv: Conversation, op: Op) -> tuple[dict[str, Any], str]:
         actor = f"<@{op.actor}>"
@@ -127,19 +130,11 @@ class Triage(Component):
         return f"{mark} · {t('parent.assignee', self.lang, assignee=who)}"
 
     # -- permissions ----------------------------------------------------------------------
-    def is_member(self, user_id: str) -> bool:
-        """Only members of the triage channel may change a conversation (cached for 5 minutes)."""
-        key = self.store.keys.channel_members(channel=self.channel)
-        if not self.store.r.exists(key):
-            members = self.slack.channel_members(self.channel)
-            pipe = self.store.r.pipeline()
-            pipe.delete(key)
-            pipe.sadd(key, *(members or ["-"]))
-            pipe.expire(key, MEMBERS_TTL)
-            pipe.execute()
-        return bool(self.store.r.sismember(key, user_id))
+    def is_member(self, user_id: str, channel: str) -> bool:
+        """Only members of the conversation's triage channel may change it."""
+        return is_channel_member(self.store, self.slack, user_id, channel)
 
-    def tell(self, op: Op, text: str) -> None:
+    def tell(self, op: Op, text: str, channel: str) -> None:
         """An answer only the actor sees: via response_url when the interaction has one, else an
         ephemeral message; someone outside the channel cannot receive an ephemeral there
         (Slack answers user_not_in_channel), so they get it in the app's DM instead."""
@@ -148,7 +143,7 @@ class Triage(Component):
                 self.slack.respond(op.response_url, text)
                 return
             try:
-                self.slack.post_ephemeral(op.channel or self.channel, op.actor, text)
+                self.slack.post_ephemeral(op.channel or channel, op.actor, text)
             except DeliveryFailed as exc:
                 if exc.reason not in ("user_not_in_channel", "channel_not_found", "not_in_channel"):
                     raise
@@ -164,11 +159,10 @@ class Triage(Component):
         Failures are logged and never block the claim.
         """
         fresh = self.store.get_conversation(conv.conv_id) or conv
-        token = self.store.r.hget(self.store.keys.conv(conv_id=conv.conv_id), "mark_as_read_token")
+        token = self.store.take_mark_as_read_token(conv.conv_id)
         if token:
             try:
-                self.line.mark_as_read(token)
-                self.store.r.hdel(self.store.keys.conv(conv_id=conv.conv_id), "mark_as_read_token")
+                self.line_of(conv).mark_as_read(token)
             except (DeliveryFailed, RetryLater) as exc:
                 log.warning("markAsRead for %s failed: %s", conv.conv_id, exc)
         if fresh.waiting_since:
@@ -179,6 +173,7 @@ class Triage(Component):
         if not conv.is_one_to_one or conv.blocked:
             return
         try:
-            self.line.show_loading(conv.conv_id, seconds)
+            self.line_of(conv).show_loading(conv.line_id, seconds)
         except (DeliveryFailed, RetryLater) as exc:
             log.warning("loading animation for %s failed: %s", conv.conv_id, exc)
+

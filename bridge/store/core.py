@@ -143,14 +143,14 @@ class Store:
         return (got[0], float(got[1])) if got else None
 
     # -- message map --------------------------------------------------------------
-    def link_line_message(self, message_id: str, conv_id: str, slack_ts: str, **tokens: str) -> None:
+    def link_line_message(self, account: str, message_id: str, conv_id: str, slack_ts: str, **tokens: str) -> None:
         """Map a LINE message to the Slack message that shows it (plus quote/markAsRead tokens for later)."""
-        key = self.keys.line_msg(message_id=message_id)
+        key = self.keys.line_msg(account=account, message_id=message_id)
         self.r.hset(key, mapping={"conv_id": conv_id, "slack_ts": slack_ts, **{k: v for k, v in tokens.items() if v}})
         self.r.expire(key, RECORD_TTL)
 
-    def get_line_message(self, message_id: str) -> dict[str, str]:
-        return self.r.hgetall(self.keys.line_msg(message_id=message_id))
+    def get_line_message(self, account: str, message_id: str) -> dict[str, str]:
+        return self.r.hgetall(self.keys.line_msg(account=account, message_id=message_id))
 
     def link_slack_message(self, channel: str, ts: str, conv_id: str, kind: str, **extra: str) -> None:
         key = self.keys.slack_msg(channel=channel, ts=ts)
@@ -160,12 +160,88 @@ class Store:
     def get_slack_message(self, channel: str, ts: str) -> dict[str, str]:
         return self.r.hgetall(self.keys.slack_msg(channel=channel, ts=ts))
 
+    # -- LINE bots (webhook destinations) ---------------------------------------------------
+    def bot_account_id(self, account: str) -> str:
+        """The learned bot user id (webhook destination) of ``account``, or ""."""
+        return self.r.hget(self.keys.line_bots(), account) or ""
+
+    def remember_bot(self, bot_user_id: str, account: str) -> None:
+        self.r.hsetnx(self.keys.line_bots(), account, bot_user_id)
+
+    def take_mark_as_read_token(self, conv_id: str) -> str:
+        """The newest markAsReadToken, removed (a person now read the chat)."""
+        pipe = self.r.pipeline()
+        pipe.hget(self.keys.conv(conv_id=conv_id), "mark_as_read_token")
+        pipe.hdel(self.keys.conv(conv_id=conv_id), "mark_as_read_token")
+        return pipe.execute()[0] or ""
+
+    # -- forwarding targets' health ----------------------------------------------------------
+    def forward_failure(self, account: str, target: str, error: str, now: float) -> dict[str, str]:
+        """Count a failed forward; returns the target's status (first_failure_at, failures, alerted, last_error)."""
+        key = self.keys.forward_status(account=account, target=target)
+        pipe = self.r.pipeline()
+        pipe.hsetnx(key, "first_failure_at", repr(now))
+        pipe.hincrby(key, "failures", 1)
+        pipe.hset(key, mapping={"last_error": error, "last_failure_at": repr(now)})
+        pipe.hgetall(key)
+        return pipe.execute()[-1]
+
+    def forward_success(self, account: str, target: str) -> dict[str, str]:
+        """A forward succeeded: clear the failure status; returns what it was."""
+        key = self.keys.forward_status(account=account, target=target)
+        pipe = self.r.pipeline()
+        pipe.hgetall(key)
+        pipe.delete(key)
+        return pipe.execute()[0]
+
+    def forward_status_set(self, account: str, target: str, **fields: str) -> None:
+        self.r.hset(self.keys.forward_status(account=account, target=target), mapping=fields)
+
+    def forward_status(self, account: str, target: str) -> dict[str, str]:
+        return self.r.hgetall(self.keys.forward_status(account=account, target=target))
+
     # -- notes and the audit trail --------------------------------------------------
     def add_note(self, conv_id: str, author: str, text: str, slack_ts: str, at: float) -> None:
         self.r.rpush(self.keys.notes(conv_id=conv_id), json.dumps({"author": author, "text": text, "ts": slack_ts, "at": at}, ensure_ascii=False))
 
     def notes(self, conv_id: str) -> list[dict[str, Any]]:
         return [json.loads(x) for x in self.r.lrange(self.keys.notes(conv_id=conv_id), 0, -1)]
+
+    def add_event(self, conv_id: str, event: dict[str, Any]) -> None:
+        """Append a state change to the conversation's audit trail."""
+        self.r.rpush(self.keys.events(conv_id=conv_id), json.dumps(event, ensure_ascii=False))
+
+    def events(self, conv_id: str) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.r.lrange(self.keys.events(conv_id=conv_id), 0, -1)]
+
+    def add_dead_letter(self, item: dict[str, Any], reason: str, at: float) -> None:
+        self.r.rpush(self.keys.dead_letters(), json.dumps({**item, "reason": reason, "at": at}, ensure_ascii=False))
+
+    # -- channel membership (who may see and change triage state) -----------------------------
+    def channel_members(self, channel: str) -> set[str] | None:
+        """The cached members of ``channel``, or None when not cached."""
+        key = self.keys.channel_members(channel=channel)
+        pipe = self.r.pipeline()
+        pipe.exists(key)
+        pipe.smembers(key)
+        exists, members = pipe.execute()
+        return set(members) if exists else None
+
+    def cache_channel_members(self, channel: str, members: list[str], ttl: int) -> None:
+        key = self.keys.channel_members(channel=channel)
+        pipe = self.r.pipeline()
+        pipe.delete(key)
+        pipe.sadd(key, *(members or ["-"]))
+        pipe.expire(key, ttl)
+        pipe.execute()
+
+    # -- coalescing flags (at most one pending job of a kind per conversation) -----------------
+    def claim_flag(self, key: str, ttl: int) -> bool:
+        """Set ``key`` unless set; True when this caller set it."""
+        return bool(self.r.set(key, "1", nx=True, ex=max(1, int(ttl))))
+
+    def clear_flag(self, key: str) -> None:
+        self.r.delete(key)
 
     # -- idempotency records of outbound side effects ----------------------------------
     def get_record(self, kind: str, key: str) -> dict[str, str]:

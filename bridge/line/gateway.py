@@ -18,7 +18,8 @@ from linebot.v3.messaging import (
     TextMessage,
 )
 
-from bridge.model import DeliveryFailed, Profile, RetryLater
+from bridge.accounts import Account, AccountSet
+from bridge.model import BotInfo, DeliveryFailed, Profile, RetryLater
 from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,13 +49,28 @@ def _retry_after(exc: ApiException, default: float) -> float:
         return default
 
 
-class LineGateway:
-    """Sends to and reads from LINE; never leaks SDK objects to callers."""
+class LineGateways:
+    """The :class:`~bridge.ports.LineDirectory`: one gateway per account, built on first use."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, accounts: AccountSet):
+        self.settings = settings
+        self.accounts = accounts
+        self._gateways: dict[str, LineGateway] = {}
+
+    def of(self, account: str) -> "LineGateway":
+        gw = self._gateways.get(account)
+        if gw is None:
+            gw = self._gateways[account] = LineGateway(self.settings, self.accounts.require(account))
+        return gw
+
+
+class LineGateway:
+    """Sends to and reads from one LINE Official Account; never leaks SDK objects to callers."""
+
+    def __init__(self, settings: Settings, account: Account):
         # One host serves both api.line.me and api-data.line.me paths in the emulator;
         # in production LINE_API_BASE_URL is unset and the SDK defaults are used.
-        config = Configuration(host=settings.line_api_base_url, access_token=settings.line_channel_access_token)
+        config = Configuration(host=settings.line_api_base_url, access_token=account.token)
         self._client = ApiClient(config)
         self.api = MessagingApi(self._client)
 
@@ -87,6 +103,11 @@ class LineGateway:
         return DeliveryFailed("invalid", detail or f"HTTP {status}", status)
 
     # -- reads --------------------------------------------------------------------------
+    def bot_info(self) -> BotInfo:
+        """``GET /v2/bot/info``: the bot's user id is the ``destination`` of its webhooks."""
+        info = self._call("bot info", self.api.get_bot_info)
+        return BotInfo(user_id=info.user_id, display_name=info.display_name or "", basic_id=info.basic_id or "")
+
     def profile(self, source_type: str, source_id: str, user_id: str) -> Profile | None:
         """The display name and picture of ``user_id`` as seen in chat ``source_id`` (None if LINE won't tell)."""
         try:

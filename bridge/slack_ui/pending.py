@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bridge import i18n
-from bridge.backlog import BacklogPage, BacklogRow
+from bridge.store.backlog import BacklogPage, BacklogRow
 from bridge.humanize import ago, waited
-from bridge.marks import MarkSet, normalize_name
+from bridge.triage.marks import MarkSet, normalize_name
 from bridge.text import line_to_slack, preview
 
 __all__ = [
@@ -63,6 +63,8 @@ def _clip(text: str, limit: int) -> str:
 
 _USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{1,30}$")
 _MARK_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_ACCOUNT_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_ACCOUNT_WORD_RE = re.compile(r"^(?:account|acct|アカウント)[:=](.+)$")
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,16 @@ class PendingFilter:
     offset: int = 0
     limit: int = DEFAULT_LIMIT
     error: str | None = None
+    accounts: tuple[str, ...] = ()   # LINE accounts to list ("account:<key>"); () = every account in scope
 
     def query_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :meth:`bridge.backlog.Backlog.query`."""
+        """Keyword arguments for :meth:`bridge.store.backlog.Backlog.query` (accounts are scoped by the caller)."""
         return {"assignee": self.assignee, "unassigned": self.unassigned, "marks": list(self.marks) or None,
                 "offset": self.offset, "limit": self.limit}
+
+    def scoped(self, visible: list[str]) -> list[str]:
+        """The accounts to list: the ones asked for, within those the person may see."""
+        return [a for a in visible if not self.accounts or a in self.accounts]
 
     def next_page(self) -> PendingFilter:
         return replace(self, offset=self.offset + self.limit)
@@ -98,6 +105,8 @@ class PendingFilter:
         if self.marks:
             names = [(m.display(lang) if (m := marks.get(k)) else k) for k in self.marks]
             parts.append(_t("pending.filter.marks", lang, marks=", ".join(names)))
+        if self.accounts:
+            parts.append(_t("pending.filter.account", lang, accounts=", ".join(self.accounts)))
         return " · ".join(parts) if parts else _t("pending.filter.all", lang)
 
     def encode(self) -> str:
@@ -111,6 +120,8 @@ class PendingFilter:
             parts.append("u=1")
         if self.marks:
             parts.append("m=" + ",".join(self.marks))
+        if self.accounts:
+            parts.append("c=" + ",".join(self.accounts))
         if self.offset:
             parts.append(f"o={self.offset}")
         if self.limit != DEFAULT_LIMIT:
@@ -139,6 +150,8 @@ class PendingFilter:
                 kwargs["unassigned"] = True
             elif name == "m" and raw and all(_MARK_KEY_RE.match(k) for k in raw.split(",")):
                 kwargs["marks"] = tuple(raw.split(","))
+            elif name == "c" and raw and all(_ACCOUNT_KEY_RE.match(k) for k in raw.split(",")):
+                kwargs["accounts"] = tuple(raw.split(","))
             elif name == "o" and raw.isdigit() and raw.isascii():
                 kwargs["offset"] = int(raw)
             elif name == "l" and raw.isdigit() and raw.isascii() and 1 <= int(raw) <= MAX_ROWS:
@@ -163,7 +176,8 @@ def _usage(marks: MarkSet, lang: str) -> str:
     return _t("pending.usage", lang, marks=names)
 
 
-def parse_pending_args(text: str, marks: MarkSet, requester: str, lang: str = "ja") -> PendingFilter:
+def parse_pending_args(text: str, marks: MarkSet, requester: str, lang: str = "ja",
+                       account_keys: tuple[str, ...] | list[str] = ()) -> PendingFilter:
     """Parse the text after ``/pending``.
 
     Words (any order, combinable): ``mine``/``me``/``自分`` (the requester),
@@ -184,6 +198,7 @@ def parse_pending_args(text: str, marks: MarkSet, requester: str, lang: str = "j
     assignee: str | None = None
     unassigned = False
     chosen: list[str] = []
+    accounts: list[str] = []
 
     def fail(message: str) -> PendingFilter:
         return PendingFilter(error=f"{message}\n{_usage(marks, lang)}")
@@ -220,6 +235,14 @@ def parse_pending_args(text: str, marks: MarkSet, requester: str, lang: str = "j
             chosen.extend(m.key for m in marks.backlog_marks())
             i += 1
             continue
+        if (acct := _ACCOUNT_WORD_RE.match(word)) is not None:
+            key = acct.group(1)
+            if key not in account_keys:
+                return fail(_t("pending.error.unknown_account", lang, key=line_to_slack(_clip(key, 40)),
+                               keys=", ".join(account_keys)))
+            accounts.append(key)
+            i += 1
+            continue
         for j in range(min(len(words), i + _MAX_WORDS_PER_NAME), i, -1):  # longest name first
             mark = marks.find("".join(words[i:j]), lang)
             if mark is not None:
@@ -231,7 +254,8 @@ def parse_pending_args(text: str, marks: MarkSet, requester: str, lang: str = "j
         else:
             return fail(_t("pending.error.unknown", lang, word=line_to_slack(_clip(words[i], 50))))
 
-    return PendingFilter(assignee=assignee, unassigned=unassigned, marks=tuple(dict.fromkeys(chosen)))
+    return PendingFilter(assignee=assignee, unassigned=unassigned, marks=tuple(dict.fromkeys(chosen)),
+                         accounts=tuple(dict.fromkeys(accounts)))
 
 
 # ---------------------------------------------------------------------------

@@ -2,9 +2,13 @@
 
 Sets (keys from :mod:`bridge.keys`)::
 
-    backlog_all                 open conversations (state "open" only)
-    backlog_mark(mark=K)        conversations whose effective mark is K (state "open" or "waiting")
-    backlog_assignee(assignee=A) conversations assigned to A ("-" = nobody), open or waiting
+    backlog_all(account)                 open conversations (state "open" only)
+    backlog_mark(account, mark=K)        conversations whose effective mark is K (state "open" or "waiting")
+    backlog_assignee(account, assignee=A) conversations assigned to A ("-" = nobody), open or waiting
+
+Each LINE account has its own sets; a query over several accounts (a triage channel
+shared by two accounts, or /pending outside any triage channel) merges the accounts'
+pages by score, which costs one extra page read per account.
     backlog_meta                hash: fingerprint of the mark order the scores were built with
     backlog_where hash: conv_id -> "<mark>\\t<assignee>" where it is indexed now
 
@@ -49,7 +53,7 @@ from typing import Any
 import redis
 
 from bridge.keys import Keys
-from bridge.marks import MarkSet
+from bridge.triage.marks import MarkSet
 from bridge.model import Conversation
 
 __all__ = ["RANK_STRIDE", "NOT_WAITING_OFFSET", "UNASSIGNED", "Backlog", "BacklogRow", "BacklogPage"]
@@ -62,8 +66,8 @@ NOT_WAITING_OFFSET = 5e10
 UNASSIGNED = "-"
 
 _ROW_FIELDS = ("number", "name", "mark", "assignee", "waiting_since", "last_message_at",
-               "last_message_preview", "thread_ts", "channel")
-_INDEX_FIELDS = ("conv_id", "mark", "assignee", "waiting_since", "last_message_at", "created_at")
+               "last_message_preview", "thread_ts", "channel", "account")
+_INDEX_FIELDS = ("conv_id", "mark", "assignee", "waiting_since", "last_message_at", "created_at", "account")
 
 # KEYS[1] where-hash, KEYS[2] backlog_all
 # ARGV[1] conv_id, ARGV[2] mark-set key prefix, ARGV[3] assignee-set key prefix,
@@ -110,6 +114,7 @@ class BacklogRow:
     last_message_preview: str
     thread_ts: str
     channel: str
+    account: str = ""
 
 
 @dataclass
@@ -146,15 +151,20 @@ def _int(raw: Any) -> int:
 class Backlog:
     """Maintains and queries the backlog indexes of one namespace for one :class:`MarkSet`."""
 
-    def __init__(self, r: redis.Redis, keys: Keys, marks: MarkSet):
+    def __init__(self, r: redis.Redis, keys: Keys, marks: MarkSet, accounts: list[str] | None = None):
         self.r = r
         self.keys = keys
         self.marks = marks
+        self.accounts = list(accounts or ["default"])
         self._reindex = r.register_script(_REINDEX)
-        self._mark_prefix = keys.backlog_mark(mark="")
-        self._assignee_prefix = keys.backlog_assignee(assignee="")
         self._conv_prefix = keys.conv(conv_id="")
         self._where = keys.backlog_where()
+
+    def _mark_prefix(self, account: str) -> str:
+        return self.keys.backlog_mark(account=account, mark="")
+
+    def _assignee_prefix(self, account: str) -> str:
+        return self.keys.backlog_assignee(account=account, assignee="")
 
     # -- scores -----------------------------------------------------------------------
     def score(self, mark_key: str, waiting_since: float, fallback: float = 0.0) -> float:
@@ -186,27 +196,31 @@ class Backlog:
         """
         state, score, mark, assignee = self._placement(conv.mark, conv.assignee, conv.waiting_since,
                                                       conv.last_message_at, conv.created_at)
-        self._run(conv.conv_id, state, score, mark, assignee, pipe)
+        self._run(conv.account, conv.conv_id, state, score, mark, assignee, pipe)
 
     def reindex(self, conv_id: str) -> bool:
         """Index the conversation as stored in Redis now (removed when its hash is gone). Returns whether it is in the backlog."""
-        data = self.r.hmget(self._conv_prefix + conv_id, "mark", "assignee", "waiting_since", "last_message_at", "created_at")
+        data = self.r.hmget(self._conv_prefix + conv_id, "mark", "assignee", "waiting_since", "last_message_at",
+                            "created_at", "account")
         if data[0] is None:
             self.remove(conv_id)
             return False
+        account = data[5] or conv_id.partition("-")[0]
         state, score, mark, assignee = self._placement(data[0], data[1] or "", _float(data[2]), _float(data[3]), _float(data[4]))
-        self._run(conv_id, state, score, mark, assignee, None)
+        self._run(account, conv_id, state, score, mark, assignee, None)
         return bool(state)
 
     def remove(self, conv_id: str, pipe: redis.client.Pipeline | None = None) -> None:
-        """Take the conversation out of every backlog set."""
-        self._run(conv_id, "", 0.0, "", "", pipe)
+        """Take the conversation out of every backlog set (of its account; of all when its hash is gone)."""
+        account = self.r.hget(self._conv_prefix + conv_id, "account")
+        for key in [account] if account else self.accounts:
+            self._run(key, conv_id, "", 0.0, "", "", pipe)
 
-    def _run(self, conv_id: str, state: str, score: float, mark: str, assignee: str,
+    def _run(self, account: str, conv_id: str, state: str, score: float, mark: str, assignee: str,
              pipe: redis.client.Pipeline | None) -> None:
         self._reindex(
-            keys=[self._where, self.keys.backlog_all()],
-            args=[conv_id, self._mark_prefix, self._assignee_prefix, state, repr(score), mark, assignee],
+            keys=[self._where, self.keys.backlog_all(account=account)],
+            args=[conv_id, self._mark_prefix(account), self._assignee_prefix(account), state, repr(score), mark, assignee],
             client=pipe if pipe is not None else self.r,
         )
 
@@ -225,7 +239,7 @@ class Backlog:
         swap is lost until that conversation changes again; rebuilds only happen when
         the mark configuration changes (at deploy), so run it before serving traffic.
         """
-        all_set: dict[str, float] = {}
+        all_set: dict[str, dict[str, float]] = {}
         by_mark: dict[str, dict[str, float]] = {}
         by_assignee: dict[str, dict[str, float]] = {}
         where: dict[str, str] = {}
@@ -266,23 +280,23 @@ class Backlog:
                                                               _float(row[4]), _float(row[5]))
                 if not state:
                     continue
+                account = row[6] or conv_id.partition("-")[0]
                 if state == "open":
-                    all_set[conv_id] = score
-                by_mark.setdefault(mark, {})[conv_id] = score
-                by_assignee.setdefault(assignee, {})[conv_id] = score
+                    all_set.setdefault(self.keys.backlog_all(account=account), {})[conv_id] = score
+                by_mark.setdefault(self._mark_prefix(account) + mark, {})[conv_id] = score
+                by_assignee.setdefault(self._assignee_prefix(account) + assignee, {})[conv_id] = score
                 where[conv_id] = f"{mark}\t{assignee}"
 
-        old = set(self.r.scan_iter(match=self._mark_prefix + "*", count=1000))
-        old |= set(self.r.scan_iter(match=self._assignee_prefix + "*", count=1000))
-        old |= {self.keys.backlog_all(), self._where}
+        old = set(self.r.scan_iter(match=self.keys.backlog_all(account="*"), count=1000))
+        old |= set(self.r.scan_iter(match=self.keys.backlog_mark(account="*", mark="*"), count=1000))
+        old |= set(self.r.scan_iter(match=self.keys.backlog_assignee(account="*", assignee="*"), count=1000))
+        old.add(self._where)
 
         tx = self.r.pipeline(transaction=True)
         tx.delete(*old)
-        self._zadd_chunked(tx, self.keys.backlog_all(), all_set)
-        for mark, members in by_mark.items():
-            self._zadd_chunked(tx, self._mark_prefix + mark, members)
-        for assignee, members in by_assignee.items():
-            self._zadd_chunked(tx, self._assignee_prefix + assignee, members)
+        for sets in (all_set, by_mark, by_assignee):
+            for key, members in sets.items():
+                self._zadd_chunked(tx, key, members)
         items = list(where.items())
         for i in range(0, len(items), 5000):
             tx.hset(self._where, mapping=dict(items[i:i + 5000]))
@@ -301,21 +315,21 @@ class Backlog:
     def _band(self, rank: int) -> tuple[str, str]:
         return str(int(rank * RANK_STRIDE)), "(" + str(int((rank + 1) * RANK_STRIDE))
 
-    def _segments(self, assignee_token: str | None, marks: list[str] | None) -> list[tuple[str, str, str]]:
-        """Disjoint (key, min, max) ranges, in ascending score order, whose union is the result."""
+    def _segments(self, account: str, assignee_token: str | None, marks: list[str] | None) -> list[tuple[str, str, str]]:
+        """Disjoint (key, min, max) ranges of one account, in ascending score order, whose union is the result."""
         if marks:
             chosen = sorted({self.marks.rank(m.key) for k in marks
                              if (m := self.marks.get(k)) is not None and m.state in ("open", "waiting")})
             if assignee_token is None:
                 ordered = self.marks.ordered()
-                return [(self._mark_prefix + ordered[rank].key, "-inf", "+inf") for rank in chosen]
+                return [(self._mark_prefix(account) + ordered[rank].key, "-inf", "+inf") for rank in chosen]
             ranks = chosen
         else:
             if assignee_token is None:
-                return [(self.keys.backlog_all(), "-inf", "+inf")]
+                return [(self.keys.backlog_all(account=account), "-inf", "+inf")]
             ranks = [self.marks.rank(m.key) for m in self.marks.open_marks()]
         segments: list[tuple[str, str, str]] = []
-        key = self._assignee_prefix + assignee_token
+        key = self._assignee_prefix(account) + assignee_token
         start = prev = None
         for rank in sorted(ranks) + [None]:  # merge adjacent bands
             if rank is not None and prev is not None and rank == prev + 1:
@@ -334,62 +348,62 @@ class Backlog:
             raise ValueError("assignee and unassigned are mutually exclusive")
         return UNASSIGNED if unassigned else (assignee or None)
 
-    def _queue_counts(self, pipe: redis.client.Pipeline, token: str | None) -> list[str]:
+    def _queue_counts(self, pipe: redis.client.Pipeline, account: str, token: str | None) -> list[str]:
         keys = [m.key for m in self.marks.backlog_marks()]
         for k in keys:
             if token is None:
-                pipe.zcard(self._mark_prefix + k)
+                pipe.zcard(self._mark_prefix(account) + k)
             else:
                 lo, hi = self._band(self.marks.rank(k))
-                pipe.zcount(self._assignee_prefix + token, lo, hi)
+                pipe.zcount(self._assignee_prefix(account) + token, lo, hi)
         return keys
 
-    def counts(self, assignee: str | None = None, unassigned: bool = False) -> dict[str, int]:
+    def counts(self, assignee: str | None = None, unassigned: bool = False,
+               accounts: list[str] | None = None) -> dict[str, int]:
         """Conversations per mark key (open and waiting marks, most urgent first), optionally for one assignee."""
+        token = self._assignee_token(assignee, unassigned)
         pipe = self.r.pipeline(transaction=False)
-        keys = self._queue_counts(pipe, self._assignee_token(assignee, unassigned))
-        return {k: int(n) for k, n in zip(keys, pipe.execute())}
+        chosen = accounts if accounts is not None else self.accounts
+        keys: list[str] = []
+        for account in chosen:
+            keys = self._queue_counts(pipe, account, token)
+        out = {k: 0 for k in (m.key for m in self.marks.backlog_marks())}
+        results = pipe.execute()
+        for i, n in enumerate(results):
+            out[keys[i % len(keys)]] += int(n)
+        return out
 
     def query(self, *, assignee: str | None = None, unassigned: bool = False, marks: list[str] | None = None,
-              offset: int = 0, limit: int = 20, now: float | None = None) -> BacklogPage:
+              offset: int = 0, limit: int = 20, now: float | None = None,
+              accounts: list[str] | None = None) -> BacklogPage:
         """One page of the backlog, most urgent first.
 
-        Filters combine: ``assignee`` (a Slack user id) or ``unassigned``, AND any of
-        ``marks`` (keys). Without ``marks`` only "open" marks are listed; marks in state
-        "waiting" (返信待ち) are listed when named in ``marks``; "closed" or unknown keys in
-        ``marks`` match nothing. Rows whose hash disappeared are skipped.
-        Cost: O(B log N + limit) in Redis for B bands, 2-3 round trips.
+        Filters combine: ``accounts`` (default: every account), ``assignee`` (a Slack user
+        id) or ``unassigned``, AND any of ``marks`` (keys). Without ``marks`` only "open"
+        marks are listed; marks in state "waiting" (返信待ち) are listed when named in
+        ``marks``; "closed" or unknown keys in ``marks`` match nothing. Rows whose hash
+        disappeared are skipped. Cost per account: O(B log N + offset + limit) for B bands,
+        2-3 round trips.
         """
         offset = max(0, int(offset))
         limit = max(1, int(limit))
         token = self._assignee_token(assignee, unassigned)
-        segments = self._segments(token, marks)
-        if marks and not segments:
-            return BacklogPage(rows=[], total=0, offset=offset, limit=limit,
-                               counts=self.counts(assignee, unassigned), now=now or time.time())
-
-        pipe = self.r.pipeline(transaction=False)
-        count_keys = self._queue_counts(pipe, token)
-        for key, lo, hi in segments:
-            if lo == "-inf" and hi == "+inf":
-                pipe.zcard(key)
-            else:
-                pipe.zcount(key, lo, hi)
-        single = len(segments) == 1
-        if single:
-            key, lo, hi = segments[0]
-            pipe.zrange(key, lo, hi, byscore=True, offset=offset, num=limit)
-        results = pipe.execute()
-        counts = {k: int(n) for k, n in zip(count_keys, results)}
-        sizes = [int(n) for n in results[len(count_keys):len(count_keys) + len(segments)]]
-        total = sum(sizes)
-
-        if single:
-            ids: list[str] = list(results[-1])
-        else:
-            ids = []
+        chosen = list(accounts if accounts is not None else self.accounts)
+        counts = self.counts(assignee, unassigned, chosen)
+        scored: list[tuple[float, str]] = []
+        total = 0
+        for account in chosen:
+            segments = self._segments(account, token, marks)
+            if not segments:
+                continue
+            # One account: read just the page. Several: each account's first offset+limit, merged by score.
+            skip, want = (offset, limit) if len(chosen) == 1 else (0, offset + limit)
             pipe = self.r.pipeline(transaction=False)
-            skip, want, queued = offset, limit, False
+            for key, lo, hi in segments:
+                pipe.zcount(key, lo, hi)
+            sizes = [int(n) for n in pipe.execute()]
+            total += sum(sizes)
+            pipe = self.r.pipeline(transaction=False)
             for (key, lo, hi), size in zip(segments, sizes):
                 if want <= 0:
                     break
@@ -397,15 +411,15 @@ class Backlog:
                     skip -= size
                     continue
                 take = min(want, size - skip)
-                pipe.zrange(key, lo, hi, byscore=True, offset=skip, num=take)
-                queued = True
+                pipe.zrange(key, lo, hi, byscore=True, offset=skip, num=take, withscores=True)
                 want -= take
                 skip = 0
-            if queued:
-                for chunk in pipe.execute():
-                    ids.extend(chunk)
-
-        rows = self._rows(ids)
+            for chunk in pipe.execute():
+                scored.extend((score, conv_id) for conv_id, score in chunk)
+        if len(chosen) > 1:
+            scored.sort()
+            scored = scored[offset:offset + limit]
+        rows = self._rows([conv_id for _, conv_id in scored])
         return BacklogPage(rows=rows, total=total, offset=offset, limit=limit, counts=counts, now=now or time.time())
 
     def _rows(self, ids: list[str]) -> list[BacklogRow]:
@@ -422,5 +436,6 @@ class Backlog:
                 conv_id=conv_id, number=_int(data[0]), name=data[1] or "", mark=data[2] or self.marks.default_open,
                 assignee=data[3] or "", waiting_since=_float(data[4]), last_message_at=_float(data[5]),
                 last_message_preview=data[6] or "", thread_ts=data[7] or "", channel=data[8] or "",
+                account=data[9] or conv_id.partition("-")[0],
             ))
         return rows

@@ -5,7 +5,7 @@ import time
 
 from bridge.humanize import waited
 from bridge.i18n import t
-from bridge.marks import MarkSet
+from bridge.triage.marks import MarkSet
 from bridge.model import Conversation
 from bridge.text import line_to_slack
 
@@ -43,16 +43,21 @@ def status_line(conv: Conversation, marks: MarkSet, lang: str, now: float | None
     return "  ·  ".join(parts)
 
 
-def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | None = None) -> tuple[str, list[dict]]:
+def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | None = None,
+                   account_label: str = "") -> tuple[str, list[dict]]:
     """The thread parent: who the chat is with, its number, a live status line and controls.
 
+    ``account_label`` names the LINE account when several accounts share the triage channel.
     Returns (fallback text, blocks). Re-rendered with chat.update on every change.
     """
     name = line_to_slack(conv.name or t("unknown_name", lang))
     title = t("parent.title", lang, number=conv.number, name=name)
+    kind = t("parent.kind." + conv.source_type, lang)
+    if account_label:
+        kind = f"{line_to_slack(account_label)} · {kind}"
     section: dict = {
         "type": "section",
-        "text": {"type": "mrkdwn", "text": f"*{title}*  ·  {t('parent.kind.' + conv.source_type, lang)}\n"
+        "text": {"type": "mrkdwn", "text": f"*{title}*  ·  {kind}\n"
                                            f"{status_line(conv, marks, lang, now)}"},
     }
     if conv.picture_url:
@@ -85,7 +90,7 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
         actions["elements"].insert(2, {"type": "button", "action_id": ACTION_TYPING, "value": conv.conv_id,
                                        "text": {"type": "plain_text", "text": t("control.typing", lang)}})
     blocks = [section, actions, {"type": "context", "elements": [{"type": "mrkdwn", "text": t("parent.hint", lang)}]}]
-    fallback = f"{title} — {current.label(lang)}"
+    fallback = f"{title} — {current.label(lang)}" + (f" ({account_label})" if account_label else "")
     return fallback, blocks
 
 

@@ -1,0 +1,1 @@
+"""LINE Messaging API gateway: the only code that touches line-bot-sdk."""

@@ -1,0 +1,1 @@
+"""The relay: LINE → Slack, Slack → LINE, delivery, portals and forwarding."""

@@ -1,0 +1,140 @@
+"""Portals: one LINE chat ↔ one Slack thread, created on first contact, and its parent message.
+
+The parent (the thread's first message) shows who the chat is and its live status; it is
+re-rendered by a coalesced job on the low-priority queue so a throttled ``chat.update``
+never holds up the relay.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+from bridge.i18n import t
+from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
+from bridge.services import Component
+from bridge.slack_ui.parent import parent_message
+
+log = logging.getLogger(__name__)
+
+PARENT_REFRESH_GUARD = 60  # s; a lost refresh job can delay the next one by at most this
+
+
+class Portals(Component):
+    def ensure_portal(self, msg: InboundMessage) -> Conversation:
+        """Find or create the conversation of ``msg`` and its Slack thread (idempotent)."""
+        conv = self.store.get_conversation(msg.conv_id)
+        if conv is None:
+            identity = self.chat_identity(msg)
+            account = self.accounts.require(msg.account)
+            conv, created = self.store.ensure_conversation(Conversation(
+                conv_id=msg.conv_id, source_type=msg.source_type, number=0, account=msg.account, line_id=msg.line_id,
+                name=identity.display_name, picture_url=identity.picture_url, channel=account.channel,
+                created_at=time.time(), mark=self.marks.default_open,
+            ))
+            if created:
+                log.info("new conversation #%d for %s %s (%s)", conv.number, msg.source_type, msg.line_id, msg.account)
+        if not conv.thread_ts:
+            text, blocks = self.render_parent(conv)
+            ts = self.slack.post_once(f"parent-{conv.conv_id}", conv.channel, text, blocks=blocks)
+            self.store.bind_thread(conv.conv_id, conv.channel, ts)
+            self.store.link_slack_message(conv.channel, ts, conv.conv_id, "parent")
+            conv.thread_ts = ts
+            self.backlog.reindex(conv.conv_id)
+            try:  # cache the workspace's archive URL once, for /pending's thread links
+                self.slack.workspace_archive_url(conv.channel, ts)
+            except (DeliveryFailed, RetryLater) as exc:
+                log.info("could not cache the workspace URL: %s", exc)
+        return conv
+
+    def render_parent(self, conv: Conversation) -> tuple[str, list[dict]]:
+        account = self.accounts.get(conv.account)
+        label = account.name if account and self.accounts.shares_channel(conv.account) else ""
+        return parent_message(conv, self.marks, self.lang, account_label=label)
+
+    def chat_identity(self, msg: InboundMessage) -> Profile:
+        """The name and picture shown on the thread parent."""
+        line = self.services.lines.of(msg.account)
+        if msg.source_type == "group":
+            summary = line.group_summary(msg.line_id)
+            if summary:
+                return summary
+            return Profile(t("parent.kind.group", self.lang))
+        if msg.source_type == "room":
+            return Profile(t("parent.kind.room", self.lang))
+        return self.cached_profile(msg.account, msg.source_type, msg.conv_id, msg.line_id, msg.sender_id) \
+            or Profile(t("unknown_name", self.lang))
+
+    def sender_profile(self, conv: Conversation, user_id: str) -> Profile:
+        """Who wrote a message: shown as the Slack username/icon of the relayed message."""
+        if not user_id:
+            return Profile(conv.name or t("unknown_name", self.lang), conv.picture_url)
+        prof = self.cached_profile(conv.account, conv.source_type, conv.conv_id, conv.line_id, user_id)
+        if prof:
+            return prof
+        if conv.is_one_to_one:
+            return Profile(conv.name or t("unknown_name", self.lang), conv.picture_url)
+        return Profile(t("unknown_name", self.lang))
+
+    def cached_profile(self, account: str, source_type: str, conv_id: str, line_id: str, user_id: str) -> Profile | None:
+        if not user_id:
+            return None
+        key = self.store.keys.profile(conv_id=conv_id, user_id=user_id)
+        cached = self.store.cached_json(key)
+        if cached is not None:
+            return Profile(**cached) if cached else None
+        prof = self.services.lines.of(account).profile(source_type, line_id, user_id)
+        self.store.cache_json(key, {"display_name": prof.display_name, "picture_url": prof.picture_url} if prof else {},
+                              ttl=24 * 3600 if prof else 600)
+        return prof
+
+    # -- the parent's status line -----------------------------------------------------------
+    def request_parent_refresh(self, conv_id: str) -> None:
+        """Ask for the parent's status line to be re-rendered, off the relay's critical path.
+
+        chat.update is rate limited (Tier 3) and a busy chat changes often: while one refresh
+        waits in the queue, further requests are absorbed by it (it renders the state as it
+        is when it runs), and a throttled refresh never holds up the messages themselves.
+        """
+        schedule = self.services.schedule_refresh
+        if schedule is None:
+            self.refresh_parent(conv_id)
+            return
+        if self.store.claim_flag(self.store.keys.parent_refresh(conv_id=conv_id), PARENT_REFRESH_GUARD):
+            schedule(conv_id, 0.0)
+
+    def run_parent_refresh(self, conv_id: str) -> None:
+        """The job behind :meth:`request_parent_refresh`."""
+        key = self.store.keys.parent_refresh(conv_id=conv_id)
+        self.store.clear_flag(key)  # changes from now on need another refresh
+        try:
+            self.refresh_parent(conv_id)
+        except RetryLater as exc:
+            log.info("parent of %s not refreshed (%s); again in %.1fs", conv_id, exc.reason, exc.delay)
+            schedule = self.services.schedule_refresh
+            if schedule and self.store.claim_flag(key, PARENT_REFRESH_GUARD + int(exc.delay)):
+                schedule(conv_id, exc.delay)
+        except DeliveryFailed as exc:
+            log.warning("parent of %s could not be refreshed: %s", conv_id, exc)
+
+    def refresh_parent(self, conv_id: str) -> None:
+        """Re-render the parent's status line from the stored state.
+
+        Two workers (a LINE stream and a Slack thread stream) may refresh at once; each
+        re-reads the state after its chat.update and renders again if what it shows changed
+        meanwhile, so the last update Slack receives always shows the newest state.
+        """
+        conv = self.store.get_conversation(conv_id)
+        for _ in range(3):
+            if not conv or not conv.thread_ts:
+                return
+            self.slack.update(conv.channel, conv.thread_ts, *self.render_parent(conv))
+            latest = self.store.get_conversation(conv_id)
+            if latest is None or _shown(latest) == _shown(conv):
+                return
+            conv = latest
+
+
+def _shown(conv: Conversation) -> Conversation:
+    """The part of a conversation the parent shows (tokens change with every message but show nothing)."""
+    return replace(conv, reply_token="", reply_token_at=0.0, mark_as_read_token="")

@@ -1,0 +1,98 @@
+"""Slack → LINE: staff replies in a conversation thread are sent to the friend; notes stay in Slack."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from bridge.i18n import t
+from bridge.model import Conversation, DeliveryFailed
+from bridge.relay.delivery import Delivery
+from bridge.relay.portal import Portals
+from bridge.services import Component, Services
+from bridge.text import slack_to_line, split_for_line
+
+log = logging.getLogger(__name__)
+
+NOTE_PREFIXES = ("//", "note:")
+REACTION_SENT = "outbox_tray"       # 📤 shown on a staff reply once LINE accepted it
+REACTION_NOTE = "memo"              # 📝 shown on an internal note
+RELAYED_SUBTYPES = (None, "thread_broadcast", "file_share")
+
+
+def is_bot_message(event: dict[str, Any], bot: dict[str, str]) -> bool:
+    """Messages by any bot, including the bridge itself, are never sent to LINE."""
+    return bool(
+        event.get("bot_id")
+        or event.get("subtype") == "bot_message"
+        or (bot.get("user_id") and event.get("user") == bot.get("user_id"))
+        or event.get("bot_profile")
+    )
+
+
+def is_internal_note(text: str) -> bool:
+    """``//…`` and ``note:…`` thread messages are internal notes (ノート), never sent to LINE."""
+    return text.lstrip().lower().startswith(NOTE_PREFIXES)
+
+
+class SlackIn(Component):
+    def __init__(self, services: Services, portals: Portals, delivery: Delivery):
+        super().__init__(services)
+        self.portals = portals
+        self.delivery = delivery
+
+    def handle_item(self, event: dict[str, Any]) -> None:
+        """A message event from Slack: relay staff replies in conversation threads to LINE."""
+        channel, ts, thread_ts = event.get("channel", ""), event.get("ts", ""), event.get("thread_ts") or ""
+        if event.get("subtype") not in RELAYED_SUBTYPES:
+            return  # edits, deletions, joins…: not relayed
+        if channel not in self.accounts.channels() or not thread_ts or thread_ts == ts:
+            return
+        if is_bot_message(event, self.slack.bot_identity()):
+            return
+        conv = self.store.get_by_thread(channel, thread_ts)
+        if conv is None:
+            return
+        text = event.get("text") or ""
+        if is_internal_note(text):
+            self.handle_note(conv, event)
+            return
+        self.handle_reply(conv, event)
+
+    def handle_note(self, conv: Conversation, event: dict[str, Any]) -> None:
+        channel, ts = event["channel"], event["ts"]
+        if not self.store.get_slack_message(channel, ts):
+            self.store.add_note(conv.conv_id, event.get("user", ""), event.get("text", ""), ts, time.time())
+            self.store.link_slack_message(channel, ts, conv.conv_id, "note", author=event.get("user", ""))
+        self.slack.react(channel, ts, REACTION_NOTE)
+
+    def handle_reply(self, conv: Conversation, event: dict[str, Any]) -> None:
+        channel, ts = event["channel"], event["ts"]
+        existing = self.store.get_slack_message(channel, ts)
+        if existing.get("delivery") in ("sent", "failed"):
+            return  # already handled (a retried job)
+        try:
+            if conv.blocked:
+                raise DeliveryFailed("blocked")
+            if conv.left:
+                raise DeliveryFailed("left")
+            texts = split_for_line(slack_to_line(event.get("text") or "", self.slack.user_name))
+            if not texts:
+                raise DeliveryFailed("files_unsupported" if event.get("files") else "empty")
+            via = self.delivery.deliver_to_line(conv, f"{channel}-{ts}", texts)
+        except DeliveryFailed as exc:
+            self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
+                                          delivery="failed", reason=exc.reason)
+            self.delivery.report_failure(channel, ts, conv.thread_ts, exc)
+            return
+        self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
+                                      delivery="sent", via=via)
+        # The reply's own Slack timestamp decides which friend messages it answers.
+        self.store.staff_replied(conv.conv_id, float(ts))
+        self.backlog.reindex(conv.conv_id)
+        self.slack.react(channel, ts, REACTION_SENT)
+        if event.get("files"):
+            # The text went out; the attachments could not (media relay is not built yet).
+            self.slack.post_once(f"files-{channel}-{ts}", channel, t("delivery.files_not_sent", self.lang),
+                                 thread_ts=conv.thread_ts)
+        self.portals.request_parent_refresh(conv.conv_id)

@@ -1,0 +1,1 @@
+"""Slack Block Kit layouts: the thread parent, modals, /pending."""

@@ -1,0 +1,1 @@
+"""Triage: claims, assignees, marks (対応マーク)."""

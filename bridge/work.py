@@ -1,0 +1,50 @@
+"""Names of the work that flows through the inbox and rq, in one place.
+
+Work items (``kind``) are dispatched by :class:`bridge.domain.Domain` from one table;
+rq jobs are referenced by these import paths (rq imports them in the worker).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+# work item kinds (inbox items)
+LINE_EVENT = "line_event"        # a LINE webhook event: {"account", "event"}
+SLACK_MESSAGE = "slack_message"  # a Slack message event in a triage thread
+SLACK_OP = "slack_op"            # a triage change (claim, mark, …) from a reaction, button, command or modal
+FORWARD = "forward"              # a verified LINE webhook to forward to another tool
+
+# rq jobs (module-level functions in bridge.jobs, primitives only)
+JOB_DRAIN = "bridge.jobs.drain"
+JOB_REFRESH_PARENT = "bridge.jobs.refresh_parent"
+
+
+def line_stream(conv_id: str) -> str:
+    """The stream of LINE→Slack work (and triage changes) for one conversation."""
+    return f"line-{conv_id}"
+
+
+def slack_stream(channel: str, thread_ts: str) -> str:
+    """The stream of Slack→LINE work for one Slack thread."""
+    return f"slack-{channel}-{thread_ts}"
+
+
+def forward_stream(account: str, target: str) -> str:
+    """The stream of webhooks forwarded to one target URL of an account (``target`` = URL hash)."""
+    return f"fwd-{account}-{target}"
+
+
+FORWARDED_HEADERS = ("content-type", "x-line-signature", "user-agent")
+
+
+def target_id(url: str) -> str:
+    """A short stable id of a forwarding target URL (for stream and key names)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def forward_payload(account: str, url: str, body: bytes, headers: dict[str, str], received_at: float) -> dict[str, Any]:
+    """A FORWARD work item: the raw body and the headers LINE sent that the other tool may rely on."""
+    kept = {k: v for k, v in headers.items() if k.lower() in FORWARDED_HEADERS or k.lower().startswith("x-line-")}
+    return {"account": account, "url": url, "target": target_id(url), "received_at": received_at,
+            "body": base64.b64encode(body).decode(), "headers": kept}
