@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bot-id", default="BBOT")
     parser.add_argument("--channel", action="append", default=[], metavar="ID:NAME",
                         help="pre-create a channel (repeatable)")
+    parser.add_argument("--rate-limits", action="store_true",
+                        help="enforce Slack-like rate limits (chat.postMessage 1/s per channel, burst 5; "
+                             "chat.update and reactions.* 50/min, burst 10)")
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     opts = parser.parse_args(argv)
     emu = SlackEmulator(bot_token=opts.bot_token, signing_secret=opts.signing_secret, team_id=opts.team_id,
@@ -29,6 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     for spec in opts.channel:
         cid, _, name = spec.partition(":")
         emu.add_channel(cid, name or cid.lower())
+    if opts.rate_limits:
+        emu.set_rate_limits()
     import logging
 
     from werkzeug.serving import make_server

@@ -98,6 +98,24 @@ class _ControlMixin:
             return self._json({"ok": False, "error": str(e)}, 400)
         return self._json({"ok": True})
 
+    def _http_rate_limits(self) -> Response:
+        """POST ``{"post_per_channel": [rate, burst], "update": [...], "reactions": [...], "enabled": true}``
+        configures limits; GET answers ``{"limits", "stats", "capacity"}`` where ``capacity`` is
+        :meth:`allowed_capacity` per limited method (query ``since``/``until``/``channel`` optional)."""
+        if request.method == "POST":
+            body = request.get_json(force=True)
+            try:
+                self.set_rate_limits(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in body.items()})
+            except (TypeError, ValueError) as e:
+                return self._json({"ok": False, "error": str(e)}, 400)
+            return self._json({"ok": True, "limits": self.rate_limits()})
+        since, until = request.args.get("since"), request.args.get("until")
+        window = {"channel": request.args.get("channel") or None,
+                  "since": float(since) if since else None, "until": float(until) if until else None}
+        capacity = {m: self.allowed_capacity(m, **window) for m in self.rate_stats()}
+        return self._json({"ok": True, "limits": self.rate_limits(), "stats": self.rate_stats(),
+                           "capacity": capacity})
+
     def _http_users(self) -> Response:
         body = request.get_json(force=True)
         for user in body if isinstance(body, list) else [body]:

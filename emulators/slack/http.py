@@ -33,6 +33,7 @@ class _HttpMixin:
         app.add_url_rule("/_emulator/channels", "channels", self._http_channels, methods=["POST"])
         app.add_url_rule("/_emulator/responses", "responses", self._http_responses, methods=["GET"])
         app.add_url_rule("/_emulator/ephemerals", "ephemerals", self._http_ephemerals, methods=["GET"])
+        app.add_url_rule("/_emulator/rate_limits", "rate_limits", self._http_rate_limits, methods=["GET", "POST"])
         return app
 
     @staticmethod
