@@ -92,6 +92,7 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _StoreMixin, _RateLi
             self.views: dict[str, dict[str, Any]] = {}
             #: Uploaded files by id: file object plus ``"content"`` (bytes).
             self.files: dict[str, dict[str, Any]] = {}
+            self._deleted_files: set[str] = set()
             #: JSON bodies posted to ``response_url``\s (replies to commands/actions), in order.
             self.responses: list[dict[str, Any]] = []
             self._response_ctx: dict[str, dict[str, Any]] = {}
@@ -192,33 +193,6 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _StoreMixin, _RateLi
         with self._lock:
             self.users[user_id] = user
 
-    def fail_next(
-        self,
-        method: str,
-        status: int = 200,
-        error: str | None = None,
-        times: int = 1,
-        retry_after: int | None = None,
-        delay: float = 0.0,
-        after_effect: bool = False,
-    ) -> None:
-        """Make the next ``times`` calls of ``method`` (``"*"`` = any Web API method) fail.
-
-        * ``status=429`` -> HTTP 429 ``{"ok": false, "error": "ratelimited"}`` + ``Retry-After``
-          (``retry_after`` seconds, default 1).
-        * ``status>=400`` otherwise -> that HTTP status with ``{"ok": false, "error": error or
-          "internal_error"}``.
-        * ``status=200`` with ``error`` -> ``{"ok": false, "error": error}``.
-        * ``delay`` -> sleep that long before answering (client time-outs). With status 200 and no
-          error, the call is then answered normally.
-        * ``after_effect=True`` -> the call is performed first (e.g. the message *is* posted) and
-          only then the failure is answered: "the request reached Slack but the response was lost".
-        """
-        if status == 200 and error is None and delay <= 0:
-            raise ValueError("fail_next needs an error, a non-200 status or a delay")
-        with self._lock:
-            self._faults.append(_Fault(method, status, error, times, retry_after, delay, after_effect))
-
     # ---------------------------------------------------------------- inspection
     def calls_for(self, method: str) -> list[RecordedCall]:
         """Recorded calls of one Web API method, in order."""
@@ -281,7 +255,7 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _StoreMixin, _RateLi
         *,
         thread_ts: str | None = None,
         subtype: str | None = None,
-        files: list[dict[str, Any]] | None = None,
+        files: list[dict[str, Any] | str] | None = None,
         blocks: list[dict[str, Any]] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
@@ -289,7 +263,8 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _StoreMixin, _RateLi
 
         The shape follows the ``message`` event / ``conversations.history`` item of a user message:
         ``client_msg_id``, ``team``, ``rich_text`` ``blocks`` and, in threads, ``thread_ts`` and
-        ``parent_user_id``.
+        ``parent_user_id``. ``files`` are Slack file objects or ids of stored files (e.g. from
+        ``files_upload_v2`` or :meth:`add_file`), which are expanded and get the share recorded.
         """
         with self._lock:
             if channel not in self.channels:
@@ -309,12 +284,16 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _StoreMixin, _RateLi
                 # Only plain typed messages (and file shares) carry a client_msg_id.
                 msg.pop("client_msg_id", None)
             if files:
+                files = [self._resolve_file(f) for f in files]
                 msg["files"] = files
                 msg["upload"] = False
                 msg["display_as_bot"] = False
             if extra:
                 msg.update(extra)
             stored, _notes = self._store_message(channel, msg, thread_ts=thread_ts)
+            if files:
+                self._record_share(channel, stored["ts"], stored.get("thread_ts"), user,
+                                   [f["id"] for f in files if isinstance(f, dict) and f.get("id")])
             return copy.deepcopy(stored)
 
     def add_reaction(self, channel: str, ts: str, name: str, user: str) -> bool:

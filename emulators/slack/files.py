@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING, Any
 from flask import Response, request
 
 from emulators.slack.util import (
-    _ApiError, _Ctx, _method, _opt_int, _opt_str, _parse_ts_arg, _req, _req_str, rich_text_blocks,
+    _ApiError, _Ctx, _method, _opt_int, _opt_str, _parse_ts_arg, _req, _req_str, _ts_key, rich_text_blocks,
 )
 
 if TYPE_CHECKING:
     from emulators.slack.core import SlackEmulator
+
+#: Thumbnail sizes Slack lists for images (``thumb_64`` ... ``thumb_1024``).
+_THUMB_SIZES = (64, 80, 160, 360, 480, 720, 800, 960, 1024)
 
 
 class _FilesMixin:
@@ -73,7 +76,15 @@ class _FilesMixin:
             "permalink_public": f"https://slack-files.com/{self.team_id}-{file_id}-{secrets.token_hex(5)}",
             "has_rich_preview": False,
             "file_access": "visible",
+            **self._thumbs(file_id, name, mt, base),
         }
+
+    @staticmethod
+    def _thumbs(file_id: str, name: str, mimetype: str, base: str) -> dict[str, str]:
+        """Slack adds ``thumb_<size>`` URLs to raster images; ours serve the original bytes."""
+        if not mimetype.startswith("image/") or mimetype == "image/svg+xml":
+            return {}
+        return {f"thumb_{size}": f"{base}/_emulator/files/{file_id}/thumb_{size}/{name}" for size in _THUMB_SIZES}
 
     def _http_upload(self, file_id: str) -> Response:
         # The files.getUploadURLExternal upload URL: raw bytes or a multipart "file" field.
@@ -91,16 +102,64 @@ class _FilesMixin:
         return Response(f"OK - {len(data)}", status=200, content_type="text/plain; charset=utf-8")
 
     def _http_file(self, file_id: str, rest: str) -> Response:
+        """``url_private`` / ``url_private_download`` / ``thumb_*`` (all serve the stored bytes).
+
+        Needs ``Authorization: Bearer <bot token>``: 401 without one, 403 with another token.
+        (Real Slack answers such fetches with its HTML sign-in page instead.)
+        """
         auth = request.headers.get("Authorization", "")
         with self._lock:
             f = self.files.get(file_id)
             if f is None or not f.get("uploaded"):
-                return Response("Not Found", status=404)
-            if auth != f"Bearer {self.bot_token}":
-                # Slack serves an HTML login page (status 200!) to unauthenticated url_private fetches.
-                return Response("<html><body>Sign in to Slack</body></html>", status=200,
-                                content_type="text/html; charset=utf-8")
-            return Response(f["content"], status=200, content_type=f["mimetype"])
+                return Response("Not Found", status=404, content_type="text/plain")
+            if not auth.lower().startswith("bearer ") or not auth[7:].strip():
+                return Response("Unauthorized", status=401, content_type="text/plain",
+                                headers={"WWW-Authenticate": 'Bearer realm="slack-files"'})
+            if auth[7:].strip() != self.bot_token:
+                return Response("Forbidden", status=403, content_type="text/plain")
+            headers = {"Content-Length": str(len(f["content"]))}
+            if rest.startswith("download/"):
+                headers["Content-Disposition"] = f'attachment; filename="{f["name"]}"'
+            return Response(f["content"], status=200, content_type=f["mimetype"], headers=headers)
+
+    def file_info(self, file_id: str) -> dict[str, Any] | None:
+        """The Slack file object of a stored (uploaded, not deleted) file, as ``files.info`` returns it."""
+        with self._lock:
+            rec = self.files.get(file_id)
+            if rec is None or not rec.get("uploaded"):
+                return None
+            return _public_file(rec)
+
+    def _record_share(self, channel: str, ts: str, thread_ts: str | None, user: str, file_ids: list[str]) -> None:
+        """Note that ``file_ids`` were shared in a message (``shares``/``channels``/``groups``/``ims``)."""
+        info = self.channels[channel]
+        share = {"ts": ts, "channel_name": info["name"], "team_id": self.team_id, "share_user_id": user,
+                 "source": "UNKNOWN", "is_silent_share": False}
+        if thread_ts:
+            share["thread_ts"] = thread_ts
+        kind = "private" if info["is_private"] else "public"
+        listing = "ims" if info["is_im"] else "groups" if info["is_private"] else "channels"
+        for fid in file_ids:
+            rec = self.files.get(fid)
+            if rec is None:
+                continue
+            rec.setdefault("shares", {}).setdefault(kind, {}).setdefault(channel, []).append(dict(share))
+            if channel not in rec.setdefault(listing, []):
+                rec[listing].append(channel)
+
+    def _resolve_file(self, f: Any) -> Any:
+        """A file id (``"F…"``) or ``{"id": "F…"}`` becomes the stored file's full Slack file object."""
+        file_id = f if isinstance(f, str) else f.get("id") if isinstance(f, dict) and set(f) == {"id"} else None
+        if file_id is None:
+            return f
+        info = self.file_info(file_id)
+        if info is None:
+            raise KeyError(f"unknown file {file_id}")
+        return info
+
+    def _http_file_info(self, file_id: str) -> Response:
+        info = self.file_info(file_id)
+        return self._json({"ok": info is not None, "file": info}, 200 if info is not None else 404)
 
     def _http_add_file(self) -> Response:
         # JSON {name, content_b64, title?, mimetype?, user?} -> the Slack file object.
@@ -154,8 +213,7 @@ def _files_complete_upload(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) 
         if f.get("title"):
             rec["title"] = str(f["title"])
         stored_files.append(rec)
-    public_files = [{k: v for k, v in rec.items() if k not in ("content", "uploaded", "size_mismatch")}
-                    for rec in stored_files]
+    public_files = [_public_file(rec) for rec in stored_files]
     comment = _opt_str(args, "initial_comment") or ""
     for channel in targets:
         msg = emu._bot_message(args, comment)
@@ -164,22 +222,47 @@ def _files_complete_upload(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) 
             msg["blocks"] = rich_text_blocks(comment)
         stored, notes = emu._store_message(channel, msg, thread_ts=thread_ts)
         ctx.notes.extend(notes)
-        share = {"ts": stored["ts"], "channel_name": emu.channels[channel]["name"], "team_id": emu.team_id,
-                 "share_user_id": emu.bot_user_id, "source": "UNKNOWN", "is_silent_share": False}
-        if thread_ts:
-            share["thread_ts"] = thread_ts
-        kind = "private" if emu.channels[channel]["is_private"] else "public"
-        for rec in stored_files:
-            rec.setdefault("shares", {}).setdefault(kind, {}).setdefault(channel, []).append(share)
-            rec.setdefault("channels" if kind == "public" else "groups", []).append(channel)
+        emu._record_share(channel, stored["ts"], thread_ts, emu.bot_user_id, [rec["id"] for rec in stored_files])
     return {"files": [{"id": rec["id"], "title": rec["title"]} for rec in stored_files]}
 
 
 @_method("files.info", "files:read")
 def _files_info(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
-    rec = emu.files.get(_req_str(args, "file"))
+    file_id = _req_str(args, "file")
+    if file_id in emu._deleted_files:
+        raise _ApiError("file_deleted")
+    rec = emu.files.get(file_id)
     if rec is None or not rec.get("uploaded"):
         raise _ApiError("file_not_found")
-    return {"file": {k: copy.deepcopy(v) for k, v in rec.items() if k not in ("content", "uploaded", "size_mismatch")}}
+    return {"file": _public_file(rec)}
 
 
+@_method("files.delete", "files:write")
+def _files_delete(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    """https://docs.slack.dev/reference/methods/files.delete : a bot deletes only files it uploaded.
+
+    Messages that shared the file keep a ``{"id": ..., "mode": "tombstone"}`` entry in ``files``,
+    as Slack shows a deleted file.
+    """
+    file_id = _req_str(args, "file")
+    if file_id in emu._deleted_files:
+        raise _ApiError("file_deleted")
+    rec = emu.files.get(file_id)
+    if rec is None or not rec.get("uploaded"):
+        raise _ApiError("file_not_found")
+    if rec.get("user") != emu.bot_user_id:
+        raise _ApiError("cant_delete_file")
+    for kind in rec.get("shares", {}).values():
+        for channel, shares in kind.items():
+            for share in shares:
+                msg = emu._msgs.get(channel, {}).get(_ts_key(share["ts"]))
+                if msg is not None and isinstance(msg.get("files"), list):
+                    msg["files"] = [{"id": file_id, "mode": "tombstone"} if f.get("id") == file_id else f
+                                    for f in msg["files"]]
+    del emu.files[file_id]
+    emu._deleted_files.add(file_id)
+    return {}
+
+
+def _public_file(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: copy.deepcopy(v) for k, v in rec.items() if k not in ("content", "uploaded", "size_mismatch")}

@@ -14,12 +14,40 @@ class _HttpMixin:
     """Mixed into :class:`~emulators.slack.core.SlackEmulator`."""
 
     # ---------------------------------------------------------------- HTTP layer
+    def fail_next(
+        self,
+        method: str,
+        status: int = 200,
+        error: str | None = None,
+        times: int = 1,
+        retry_after: int | None = None,
+        delay: float = 0.0,
+        after_effect: bool = False,
+    ) -> None:
+        """Make the next ``times`` calls of ``method`` (``"*"`` = any Web API method) fail.
+
+        * ``status=429`` -> HTTP 429 ``{"ok": false, "error": "ratelimited"}`` + ``Retry-After``
+          (``retry_after`` seconds, default 1).
+        * ``status>=400`` otherwise -> that HTTP status with ``{"ok": false, "error": error or
+          "internal_error"}``.
+        * ``status=200`` with ``error`` -> ``{"ok": false, "error": error}``.
+        * ``delay`` -> sleep that long before answering (client time-outs). With status 200 and no
+          error, the call is then answered normally.
+        * ``after_effect=True`` -> the call is performed first (e.g. the message *is* posted) and
+          only then the failure is answered: "the request reached Slack but the response was lost".
+        """
+        if status == 200 and error is None and delay <= 0:
+            raise ValueError("fail_next needs an error, a non-200 status or a delay")
+        with self._lock:
+            self._faults.append(_Fault(method, status, error, times, retry_after, delay, after_effect))
+
     def _build_app(self) -> Flask:
         app = Flask(f"slack-emulator-{id(self)}")
         app.before_request(self._learn_url)
         app.add_url_rule("/api/<path:method>", "api", self._http_api, methods=["GET", "POST"])
         app.add_url_rule("/_emulator/upload/<file_id>", "upload", self._http_upload, methods=["POST", "PUT"])
         app.add_url_rule("/_emulator/files", "add_file", self._http_add_file, methods=["POST"])
+        app.add_url_rule("/_emulator/files/<file_id>", "file_info", self._http_file_info, methods=["GET"])
         app.add_url_rule("/_emulator/files/<file_id>/<path:rest>", "file", self._http_file, methods=["GET"])
         app.add_url_rule("/_emulator/response_url/<rid>", "response_url", self._http_response_url,
                          methods=["POST"])
