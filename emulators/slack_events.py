@@ -237,12 +237,12 @@ class SlackEventSender:
                            "type": "url_verification"}).encode()
         return self.post_signed(body, "application/json")
 
-    def _prepare_files(self, files: list[Any], user: str) -> list[dict[str, Any]]:
-        """Files may be Slack file objects, or ``{"name", "content"[, "mimetype", "title"]}`` to upload."""
-        out: list[dict[str, Any]] = []
+    def _prepare_files(self, files: list[Any], user: str) -> list[Any]:
+        """Files may be Slack file objects, stored file ids, or ``{"name", "content"[, ...]}`` to upload."""
+        out: list[Any] = []
         for f in files:
             if not (isinstance(f, dict) and "content" in f):
-                out.append(f)
+                out.append(f)  # a file object, or a stored file's id / {"id"} (the emulator expands it)
                 continue
             content = f["content"].encode() if isinstance(f["content"], str) else bytes(f["content"])
             name = f.get("name", "file.bin")
@@ -272,9 +272,11 @@ class SlackEventSender:
     ) -> tuple[dict[str, Any], requests.Response]:
         """A human posts ``text``: store it in the emulator and send the ``message`` event.
 
-        ``files`` entries are Slack file objects, or ``{"name", "content"}`` dicts which are stored
-        in the in-process emulator (downloadable from their ``url_private`` with the bot token);
-        with files the subtype defaults to ``file_share``. Extra ``kw`` (e.g. ``event_id``,
+        ``files`` entries are Slack file objects, ids of files already stored in the emulator
+        (``"F…"`` or ``{"id": "F…"}``, e.g. from ``files_upload_v2``: expanded to the full file
+        object), or ``{"name", "content"[, "mimetype", "title"]}`` dicts which are stored in the
+        emulator first (downloadable from their ``url_private`` with the bot token); with files the
+        subtype defaults to ``file_share``. Extra ``kw`` (e.g. ``event_id``,
         ``retry_num``, ``timestamp``, ``signature``) go to :meth:`send_event`; ``extra={...}``
         adds fields to the message/event.
         Returns ``(stored message, response)``.

@@ -1,0 +1,3 @@
+from emulators.slack.cli import main
+
+main()

@@ -1,0 +1,268 @@
+"""Files: the files_upload_v2 flow (files.getUploadURLExternal, upload URL,
+files.completeUploadExternal), files.info, files.delete and ``url_private`` downloads."""
+from __future__ import annotations
+
+import base64
+import copy
+import mimetypes
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+from flask import Response, request
+
+from emulators.slack.util import (
+    _ApiError, _Ctx, _method, _opt_int, _opt_str, _parse_ts_arg, _req, _req_str, _ts_key, rich_text_blocks,
+)
+
+if TYPE_CHECKING:
+    from emulators.slack.core import SlackEmulator
+
+#: Thumbnail sizes Slack lists for images (``thumb_64`` ... ``thumb_1024``).
+_THUMB_SIZES = (64, 80, 160, 360, 480, 720, 800, 960, 1024)
+
+
+class _FilesMixin:
+    """Mixed into :class:`~emulators.slack.core.SlackEmulator`: stored files and their URLs."""
+
+    def add_file(self, content: bytes, name: str, *, title: str | None = None, mimetype: str | None = None,
+                 user: str | None = None, host_url: str | None = None) -> dict[str, Any]:
+        """Store a file (e.g. one a human "uploaded") and return its Slack file object.
+
+        ``url_private``/``url_private_download`` point at this emulator (``GET /_emulator/files/<id>``,
+        which, like Slack, requires ``Authorization: Bearer <bot token>``).
+        """
+        with self._lock:
+            file_id = self._new_id("F")
+            base = (host_url or self.url or "http://slack-emulator.invalid").rstrip("/")
+            obj = self._file_object(file_id, name, title or name, len(content), user or self.bot_user_id, base,
+                                    mimetype=mimetype)
+            self.files[file_id] = {**obj, "content": bytes(content), "uploaded": True}
+            return copy.deepcopy(obj)
+
+    def file_content(self, file_id: str) -> bytes | None:
+        """The bytes of an uploaded file, or None."""
+        with self._lock:
+            f = self.files.get(file_id)
+            return None if f is None else f.get("content")
+
+    def _file_object(self, file_id: str, name: str, title: str, size: int, user: str, base: str,
+                     mimetype: str | None = None) -> dict[str, Any]:
+        mt = mimetype or mimetypes.guess_type(name)[0] or "application/octet-stream"
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else "binary"
+        return {
+            "id": file_id,
+            "created": int(time.time()),
+            "timestamp": int(time.time()),
+            "name": name,
+            "title": title,
+            "mimetype": mt,
+            "filetype": ext,
+            "pretty_type": ext.upper(),
+            "user": user,
+            "user_team": self.team_id,
+            "editable": False,
+            "size": size,
+            "mode": "hosted",
+            "is_external": False,
+            "external_type": "",
+            "is_public": True,
+            "public_url_shared": False,
+            "display_as_bot": False,
+            "username": "",
+            "url_private": f"{base}/_emulator/files/{file_id}/{name}",
+            "url_private_download": f"{base}/_emulator/files/{file_id}/download/{name}",
+            "permalink": f"https://{self.team_domain}.slack.com/files/{user}/{file_id}/{name}",
+            "permalink_public": f"https://slack-files.com/{self.team_id}-{file_id}-{secrets.token_hex(5)}",
+            "has_rich_preview": False,
+            "file_access": "visible",
+            **self._thumbs(file_id, name, mt, base),
+        }
+
+    @staticmethod
+    def _thumbs(file_id: str, name: str, mimetype: str, base: str) -> dict[str, str]:
+        """Slack adds ``thumb_<size>`` URLs to raster images; ours serve the original bytes."""
+        if not mimetype.startswith("image/") or mimetype == "image/svg+xml":
+            return {}
+        return {f"thumb_{size}": f"{base}/_emulator/files/{file_id}/thumb_{size}/{name}" for size in _THUMB_SIZES}
+
+    def _http_upload(self, file_id: str) -> Response:
+        # The files.getUploadURLExternal upload URL: raw bytes or a multipart "file" field.
+        data = request.get_data()
+        if request.files:
+            data = next(iter(request.files.values())).read()
+        with self._lock:
+            f = self.files.get(file_id)
+            if f is None:
+                return Response("404 Not Found", status=404, content_type="text/plain")
+            f["content"] = data
+            f["uploaded"] = True
+            if f["size"] != len(data):
+                f["size_mismatch"] = (f["size"], len(data))
+        return Response(f"OK - {len(data)}", status=200, content_type="text/plain; charset=utf-8")
+
+    def _http_file(self, file_id: str, rest: str) -> Response:
+        """``url_private`` / ``url_private_download`` / ``thumb_*`` (all serve the stored bytes).
+
+        Needs ``Authorization: Bearer <bot token>``: 401 without one, 403 with another token.
+        (Real Slack answers such fetches with its HTML sign-in page instead.)
+        """
+        auth = request.headers.get("Authorization", "")
+        with self._lock:
+            f = self.files.get(file_id)
+            if f is None or not f.get("uploaded"):
+                return Response("Not Found", status=404, content_type="text/plain")
+            if not auth.lower().startswith("bearer ") or not auth[7:].strip():
+                return Response("Unauthorized", status=401, content_type="text/plain",
+                                headers={"WWW-Authenticate": 'Bearer realm="slack-files"'})
+            if auth[7:].strip() != self.bot_token:
+                return Response("Forbidden", status=403, content_type="text/plain")
+            headers = {"Content-Length": str(len(f["content"]))}
+            if rest.startswith("download/"):
+                headers["Content-Disposition"] = f'attachment; filename="{f["name"]}"'
+            return Response(f["content"], status=200, content_type=f["mimetype"], headers=headers)
+
+    def file_info(self, file_id: str) -> dict[str, Any] | None:
+        """The Slack file object of a stored (uploaded, not deleted) file, as ``files.info`` returns it."""
+        with self._lock:
+            rec = self.files.get(file_id)
+            if rec is None or not rec.get("uploaded"):
+                return None
+            return _public_file(rec)
+
+    def _record_share(self, channel: str, ts: str, thread_ts: str | None, user: str, file_ids: list[str]) -> None:
+        """Note that ``file_ids`` were shared in a message (``shares``/``channels``/``groups``/``ims``)."""
+        info = self.channels[channel]
+        share = {"ts": ts, "channel_name": info["name"], "team_id": self.team_id, "share_user_id": user,
+                 "source": "UNKNOWN", "is_silent_share": False}
+        if thread_ts:
+            share["thread_ts"] = thread_ts
+        kind = "private" if info["is_private"] else "public"
+        listing = "ims" if info["is_im"] else "groups" if info["is_private"] else "channels"
+        for fid in file_ids:
+            rec = self.files.get(fid)
+            if rec is None:
+                continue
+            rec.setdefault("shares", {}).setdefault(kind, {}).setdefault(channel, []).append(dict(share))
+            if channel not in rec.setdefault(listing, []):
+                rec[listing].append(channel)
+
+    def _resolve_file(self, f: Any) -> Any:
+        """A file id (``"F…"``) or ``{"id": "F…"}`` becomes the stored file's full Slack file object."""
+        file_id = f if isinstance(f, str) else f.get("id") if isinstance(f, dict) and set(f) == {"id"} else None
+        if file_id is None:
+            return f
+        info = self.file_info(file_id)
+        if info is None:
+            raise KeyError(f"unknown file {file_id}")
+        return info
+
+    def _http_file_info(self, file_id: str) -> Response:
+        info = self.file_info(file_id)
+        return self._json({"ok": info is not None, "file": info}, 200 if info is not None else 404)
+
+    def _http_add_file(self) -> Response:
+        # JSON {name, content_b64, title?, mimetype?, user?} -> the Slack file object.
+        body = request.get_json(force=True)
+        obj = self.add_file(base64.b64decode(body.get("content_b64", "")), body["name"], title=body.get("title"),
+                            mimetype=body.get("mimetype"), user=body.get("user"),
+                            host_url=request.host_url.rstrip("/"))
+        return self._json({"ok": True, "file": obj})
+
+
+# ------------------------------------------------------------------ files (files_upload_v2 flow)
+@_method("files.getUploadURLExternal", "files:write")
+def _files_get_upload_url(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    filename = _req_str(args, "filename")
+    length = _opt_int(args, "length", -1)
+    if length <= 0:
+        raise _ApiError("invalid_arguments", "[ERROR] length must be a positive integer")
+    if length > 1024 * 1024 * 1024:
+        raise _ApiError("file_too_large")
+    file_id = emu._new_id("F")
+    obj = emu._file_object(file_id, filename, filename, length, emu.bot_user_id, ctx.host_url)
+    if args.get("alt_txt"):
+        obj["alt_txt"] = args["alt_txt"]
+    emu.files[file_id] = {**obj, "content": b"", "uploaded": False}
+    # Real upload URLs look like https://files.slack.com/upload/v1/<opaque>; ours is local.
+    return {"upload_url": f"{ctx.host_url}/_emulator/upload/{file_id}", "file_id": file_id}
+
+
+@_method("files.completeUploadExternal", "files:write")
+def _files_complete_upload(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    files = _req(args, "files")
+    if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
+        raise _ApiError("invalid_arguments", "[ERROR] files must be a non-empty array of {id, title}")
+    channel_id = _opt_str(args, "channel_id")
+    channels_arg = _opt_str(args, "channels")
+    thread_ts = _parse_ts_arg(args, "thread_ts")
+    targets = [emu._resolve_channel(channel_id)] if channel_id else []
+    if channels_arg:
+        targets += [emu._resolve_channel(c.strip()) for c in channels_arg.split(",") if c.strip()]
+    if thread_ts and not targets:
+        raise _ApiError("invalid_arguments", "[ERROR] thread_ts requires channel_id")
+    stored_files = []
+    for f in files:
+        rec = emu.files.get(str(f["id"]))
+        if rec is None or not rec.get("uploaded"):
+            raise _ApiError("file_not_found", f"[ERROR] file {f['id']} was not uploaded")
+        if "size_mismatch" in rec:
+            ctx.notes.append(f"warning: file {f['id']} declared length {rec['size_mismatch'][0]} "
+                             f"but {rec['size_mismatch'][1]} bytes were uploaded")
+            rec["size"] = rec["size_mismatch"][1]
+        if f.get("title"):
+            rec["title"] = str(f["title"])
+        stored_files.append(rec)
+    public_files = [_public_file(rec) for rec in stored_files]
+    comment = _opt_str(args, "initial_comment") or ""
+    for channel in targets:
+        msg = emu._bot_message(args, comment)
+        msg.update({"files": copy.deepcopy(public_files), "upload": True, "display_as_bot": False})
+        if comment:
+            msg["blocks"] = rich_text_blocks(comment)
+        stored, notes = emu._store_message(channel, msg, thread_ts=thread_ts)
+        ctx.notes.extend(notes)
+        emu._record_share(channel, stored["ts"], thread_ts, emu.bot_user_id, [rec["id"] for rec in stored_files])
+    return {"files": [{"id": rec["id"], "title": rec["title"]} for rec in stored_files]}
+
+
+@_method("files.info", "files:read")
+def _files_info(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    file_id = _req_str(args, "file")
+    if file_id in emu._deleted_files:
+        raise _ApiError("file_deleted")
+    rec = emu.files.get(file_id)
+    if rec is None or not rec.get("uploaded"):
+        raise _ApiError("file_not_found")
+    return {"file": _public_file(rec)}
+
+
+@_method("files.delete", "files:write")
+def _files_delete(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    """https://docs.slack.dev/reference/methods/files.delete : a bot deletes only files it uploaded.
+
+    Messages that shared the file keep a ``{"id": ..., "mode": "tombstone"}`` entry in ``files``,
+    as Slack shows a deleted file.
+    """
+    file_id = _req_str(args, "file")
+    if file_id in emu._deleted_files:
+        raise _ApiError("file_deleted")
+    rec = emu.files.get(file_id)
+    if rec is None or not rec.get("uploaded"):
+        raise _ApiError("file_not_found")
+    if rec.get("user") != emu.bot_user_id:
+        raise _ApiError("cant_delete_file")
+    for kind in rec.get("shares", {}).values():
+        for channel, shares in kind.items():
+            for share in shares:
+                msg = emu._msgs.get(channel, {}).get(_ts_key(share["ts"]))
+                if msg is not None and isinstance(msg.get("files"), list):
+                    msg["files"] = [{"id": file_id, "mode": "tombstone"} if f.get("id") == file_id else f
+                                    for f in msg["files"]]
+    del emu.files[file_id]
+    emu._deleted_files.add(file_id)
+    return {}
+
+
+def _public_file(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: copy.deepcopy(v) for k, v in rec.items() if k not in ("content", "uploaded", "size_mismatch")}

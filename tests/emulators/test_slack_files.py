@@ -1,0 +1,164 @@
+"""Files in the Slack emulator: the files_upload_v2 flow through the real slack_sdk.WebClient,
+url_private downloads, thumbnails, files.delete, and file_share message events."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import pytest
+import requests
+from flask import Flask, request
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from emulators.server import RunningServer, serve_in_thread
+from emulators.slack_api import SlackEmulator
+from emulators.slack_events import SlackEventSender
+
+CHANNEL = "C0SUPPORT"
+STAFF = "U0STAFF"
+PNG = b"\x89PNG\r\n\x1a\n" + b"fake image bytes" * 8
+
+
+@pytest.fixture(scope="module")
+def emulator_server() -> Iterator[tuple[SlackEmulator, RunningServer]]:
+    emu = SlackEmulator()
+    server = serve_in_thread(emu.app)
+    emu.url = server.url
+    yield emu, server
+    server.stop()
+
+
+@pytest.fixture()
+def emu(emulator_server: tuple[SlackEmulator, RunningServer]) -> SlackEmulator:
+    emulator, _server = emulator_server
+    emulator.reset()
+    emulator.add_user(STAFF, "hanako", real_name="Hanako Staff")
+    emulator.add_channel(CHANNEL, "support", members=[STAFF])
+    return emulator
+
+
+@pytest.fixture()
+def client(emu: SlackEmulator) -> WebClient:
+    assert emu.url
+    return WebClient(token=emu.bot_token, base_url=emu.url + "/api/", timeout=5)
+
+
+class _EventSink:
+    """Records the JSON bodies POSTed to it (the sender posts synchronously, so no waiting)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        app = Flask("event-sink")
+
+        @app.route("/slack/events", methods=["POST"])
+        def events() -> str:
+            self.bodies.append(json.loads(request.get_data()))
+            return ""
+
+        self.server = serve_in_thread(app)
+        self.url = self.server.url + "/slack/events"
+
+
+@pytest.fixture()
+def sink() -> Iterator[_EventSink]:
+    s = _EventSink()
+    yield s
+    s.server.stop()
+
+
+def _get(url: str, token: str | None) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.get(url, headers=headers, timeout=5)
+
+
+def test_upload_v2_records_file_and_serves_it(client: WebClient, emu: SlackEmulator) -> None:
+    root = client.chat_postMessage(channel=CHANNEL, text="ticket")
+    r = client.files_upload_v2(channel=CHANNEL, thread_ts=root["ts"], content=PNG, filename="photo.png",
+                               title="Customer photo", initial_comment="photo from LINE")
+    file_id = r["file"]["id"]
+    info = client.files_info(file=file_id)["file"]
+    assert (info["name"], info["title"], info["mimetype"], info["size"]) == \
+        ("photo.png", "Customer photo", "image/png", len(PNG))
+    assert emu.file_content(file_id) == PNG and emu.file_info(file_id)["size"] == len(PNG)
+    assert info["channels"] == [CHANNEL]
+    share = info["shares"]["public"][CHANNEL][0]
+    assert share["thread_ts"] == root["ts"] and share["share_user_id"] == "UBOT"
+    [reply] = emu.messages(CHANNEL, root["ts"])
+    assert reply["text"] == "photo from LINE" and reply["files"][0]["id"] == file_id
+    assert share["ts"] == reply["ts"]
+
+    for key in ("url_private", "url_private_download", "thumb_360", "thumb_720"):
+        assert info[key].startswith(emu.url), key
+        got = _get(info[key], emu.bot_token)
+        assert got.status_code == 200 and got.content == PNG, key
+        assert got.headers["Content-Type"] == "image/png"
+    assert "attachment" in _get(info["url_private_download"], emu.bot_token).headers["Content-Disposition"]
+    assert _get(info["url_private"], None).status_code == 401
+    assert _get(info["url_private"], "xoxb-someone-else").status_code == 403
+
+
+def test_non_image_has_no_thumbnails(client: WebClient, emu: SlackEmulator) -> None:
+    r = client.files_upload_v2(channel=CHANNEL, content="hello\n", filename="notes.txt")
+    info = client.files_info(file=r["file"]["id"])["file"]
+    assert info["mimetype"] == "text/plain" and info["title"] == "notes.txt"
+    assert not any(k.startswith("thumb_") for k in info)
+    [msg] = emu.messages(CHANNEL)
+    assert msg["text"] == "" and msg["upload"] is True
+
+
+def test_files_delete_tombstones_the_share(client: WebClient, emu: SlackEmulator) -> None:
+    root = client.chat_postMessage(channel=CHANNEL, text="ticket")
+    file_id = client.files_upload_v2(channel=CHANNEL, thread_ts=root["ts"], content=PNG, filename="a.png",
+                                     initial_comment="see")["file"]["id"]
+    url = emu.file_info(file_id)["url_private"]  # type: ignore[index]
+    assert client.files_delete(file=file_id)["ok"]
+    [reply] = emu.messages(CHANNEL, root["ts"])
+    assert reply["files"] == [{"id": file_id, "mode": "tombstone"}] and reply["text"] == "see"
+    assert _get(url, emu.bot_token).status_code == 404
+    assert emu.file_info(file_id) is None and emu.file_content(file_id) is None
+    for call in (client.files_info, client.files_delete):
+        with pytest.raises(SlackApiError) as exc:
+            call(file=file_id)
+        assert exc.value.response["error"] == "file_deleted"
+    with pytest.raises(SlackApiError) as exc:
+        client.files_delete(file="F0NOPE")
+    assert exc.value.response["error"] == "file_not_found"
+    human_file = emu.add_file(b"x", "x.txt", user=STAFF)
+    with pytest.raises(SlackApiError) as exc:
+        client.files_delete(file=human_file["id"])
+    assert exc.value.response["error"] == "cant_delete_file"
+
+
+def test_staff_attaches_uploaded_file_to_thread_reply(client: WebClient, emu: SlackEmulator,
+                                                      sink: _EventSink) -> None:
+    root = client.chat_postMessage(channel=CHANNEL, text="ticket from LINE")
+    file_id = client.files_upload_v2(channel=CHANNEL, content=PNG, filename="map.png")["file"]["id"]
+    sender = SlackEventSender(sink.url, emu)
+    msg, resp = sender.user_message(CHANNEL, STAFF, "here is the map", thread_ts=root["ts"], files=[file_id])
+    assert resp.status_code == 200
+    event = sink.bodies[-1]["event"]
+    assert event["type"] == "message" and event["subtype"] == "file_share"
+    assert event["user"] == STAFF and event["thread_ts"] == root["ts"] and event["text"] == "here is the map"
+    [f] = event["files"]
+    assert f["id"] == file_id and f["name"] == "map.png" and f["mimetype"] == "image/png"
+    assert _get(f["url_private_download"], emu.bot_token).content == PNG
+    assert [m["ts"] for m in emu.messages(CHANNEL, root["ts"])] == [msg["ts"]]
+    shares = emu.file_info(file_id)["shares"]["public"][CHANNEL]  # type: ignore[index]
+    assert shares[-1] == {**shares[-1], "ts": msg["ts"], "thread_ts": root["ts"], "share_user_id": STAFF}
+    with pytest.raises(KeyError):
+        sender.user_message(CHANNEL, STAFF, "x", files=["F0NOPE"])
+
+
+def test_file_share_via_remote_emulator_and_new_content(emu: SlackEmulator, sink: _EventSink) -> None:
+    stored = emu.add_file(b"%PDF-1.4 invoice", "invoice.pdf")
+    remote = SlackEventSender(sink.url, emulator_url=emu.url)  # no in-process emulator: control endpoints
+    _msg, resp = remote.user_message(CHANNEL, STAFF, "invoice", files=[{"id": stored["id"]}])
+    assert resp.status_code == 200
+    [f] = sink.bodies[-1]["event"]["files"]
+    assert f["id"] == stored["id"] and f["mimetype"] == "application/pdf" and "thumb_360" not in f
+    _msg, _resp = remote.user_message(CHANNEL, STAFF, "photo",
+                                      files=[{"name": "p.jpg", "content": b"\xff\xd8jpeg", "mimetype": "image/jpeg"}])
+    [g] = sink.bodies[-1]["event"]["files"]
+    assert g["user"] == STAFF and _get(g["thumb_360"], emu.bot_token).content == b"\xff\xd8jpeg"
+    assert requests.get(f"{emu.url}/_emulator/files/F0NOPE", timeout=5).status_code == 404
