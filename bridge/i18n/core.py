@@ -1,7 +1,4 @@
-"""Everything a Slack user or a LINE friend reads, in Japanese (default) and English.
-
-``t(key, lang, **params)`` formats one message. Keys are grouped by where they show up.
-"""
+"""The core's user-visible strings (relay, triage, /pending, forwarding)."""
 from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -56,8 +53,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "op.unassign": {"ja": "👤 {actor} が担当者を外しました", "en": "👤 {actor} removed the assignee"},
     "op.mark": {"ja": "🏷️ {actor} がマークを「{mark}」にしました", "en": "🏷️ {actor} set the mark to \"{mark}\""},
     "op.resolve": {"ja": "✅ {actor} が対応済みにしました", "en": "✅ {actor} marked this resolved"},
-    "op.reopened": {"ja": "🔁 対応済みの会話 #{number} {name} に新しいメッセージが届きました：{link}", "en": "🔁 Resolved conversation #{number} {name} has a new message: {link}"},
-    "op.open_thread": {"ja": "スレッドを開く", "en": "open thread"},
     "op.refused": {"ja": "この操作はトリアージチャンネル <#{channel}> のメンバーだけができます。チャンネルに参加してからもう一度お試しください。",
                    "en": "Only members of the triage channel <#{channel}> can do this. Join the channel and try again."},
     "op.done": {"ja": "#{number} {name}: {what}", "en": "#{number} {name}: {what}"},
@@ -81,7 +76,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "delivery.files_not_sent": {"ja": "📎 添付ファイルは LINE に送信されていません（未対応）。テキストのみ送信しました。",
                                 "en": "📎 Attachments were not sent to LINE (not supported yet); only the text was sent."},
     "reason.gave_up": {"ja": "何度再試行しても届きませんでした（{detail}）", "en": "still failing after several retries ({detail})"},
-    "note.saved": {"ja": "📝 社内メモ（LINE には送信されません）", "en": "📝 Internal note (not sent to LINE)"},
     # -- /pending --
     "pending.title": {"ja": "対応待ち {total}件", "en": "{total} pending"},
     "pending.empty": {"ja": "対応待ちはありません 🎉", "en": "Nothing pending 🎉"},
@@ -122,11 +116,3 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-
-def t(key: str, lang: str = "ja", **params: object) -> str:
-    """Format message ``key`` in ``lang`` (falls back to Japanese, then to the key itself)."""
-    entry = MESSAGES.get(key)
-    if entry is None:
-        return key
-    template = entry.get(lang) or entry["ja"]
-    return template.format(**params) if params else template
