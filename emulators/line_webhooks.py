@@ -25,13 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from emulators.line_api import SpecIndex, default_spec_dir
+from emulators.line.sdk_models import SdkModelValidator
+from emulators.line.spec import SpecIndex, default_spec_dir
 
 if TYPE_CHECKING:
-    from emulators.line_api import LineEmulator
+    from emulators.line.core import LineEmulator
 
 __all__ = ["WebhookFactory", "send_webhook", "sign", "webhook_errors", "new_webhook_event_id"]
 
+#: Copy of line-bot-sdk-python's tests/v3/text/webhook.json (Apache-2.0, see data/NOTICE),
+#: used when the spec directory has no ``samples/webhook-all-events.json``.
+SAMPLE_EVENTS_FILE = Path(__file__).resolve().parent / "line" / "data" / "webhook-all-events.json"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Message ids are numeric strings (18 digits nowadays); unique per process.
 _message_ids = itertools.count(int(time.time() * 1000) * 100000 % 10**17 + 4 * 10**17)
@@ -66,10 +70,14 @@ def webhook_errors(payload: dict[str, Any], spec_dir: str | Path | None = None) 
 
     Returns LINE-style ``{"message", "property"}`` details, empty when valid. Note that
     event types newer than the spec (e.g. in the sample file) are reported as invalid.
+    Without ``webhook.yml`` the line-bot-sdk's ``linebot.v3.webhooks`` models are used.
     """
     directory = Path(spec_dir) if spec_dir is not None else default_spec_dir()
-    spec = SpecIndex.load(str((directory / "webhook.yml").resolve()))
-    return spec.validate("CallbackRequest", payload)
+    spec_file = directory / "webhook.yml"
+    if spec_file.exists():
+        return SpecIndex.load(str(spec_file.resolve())).validate("CallbackRequest", payload)
+    # No document (fresh clone): the SDK's webhook models, generated from webhook.yml.
+    return SdkModelValidator("linebot.v3.webhooks").validate("CallbackRequest", payload)
 
 
 class WebhookFactory:
@@ -305,7 +313,10 @@ class WebhookFactory:
         emulator is attached, each ``replyToken`` is replaced by one registered for the
         event's chat so it can actually be used. Nothing else is changed.
         """
-        with open(self.spec_dir / "samples" / "webhook-all-events.json", encoding="utf-8") as fh:
+        sample = self.spec_dir / "samples" / "webhook-all-events.json"
+        if not sample.exists():  # fresh clone: the copy shipped with the emulator
+            sample = SAMPLE_EVENTS_FILE
+        with open(sample, encoding="utf-8") as fh:
             events = copy.deepcopy(json.load(fh)["events"])
         for event in events:
             event["webhookEventId"] = new_webhook_event_id()

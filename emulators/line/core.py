@@ -42,6 +42,7 @@ from emulators.line.content import ContentMixin
 from emulators.line.control import ControlMixin
 from emulators.line.messaging import MessagingMixin
 from emulators.line.routes import routes_document
+from emulators.line.sdk_models import SdkModelValidator
 from emulators.line.spec import Operation, SpecIndex, default_spec_dir
 from emulators.line.wire import (
     MSG_AUTH_FAILED,
@@ -112,17 +113,30 @@ class LineEmulator(MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMi
         self.reply_token_ttl = reply_token_ttl
         self.spec_dir = Path(spec_dir) if spec_dir is not None else default_spec_dir()
         spec_file = self.spec_dir / "messaging-api.yml"
+        #: How request bodies are checked: ``"openapi"`` (JSON Schema of messaging-api.yml),
+        #: ``"sdk-models"`` (the installed line-bot-sdk's generated models, when the
+        #: document is absent, e.g. on a fresh clone) or ``"none"`` (neither available).
+        self.validation_mode: str
+        self._body_validator: Any
         if spec_file.exists():
             self.spec = SpecIndex.load(str(spec_file.resolve()))
-            self.validating = True
+            self._body_validator = self.spec
+            self.validation_mode = "openapi"
         else:
-            # Outside the development tree (e.g. the sandbox on a fresh clone) the OpenAPI file
-            # may be absent: route the emulated operations, keep the rules coded here (limits,
-            # tokens, retry keys, quota), and say loudly that bodies are not schema-checked.
-            log.warning("LINE OpenAPI spec not found at %s: request bodies are NOT schema-validated "
-                        "(set LINE_SPECS_DIR)", spec_file)
+            # Routes from the built-in table (generated from the same document).
             self.spec = SpecIndex(routes_document())
-            self.validating = False
+            try:
+                self._body_validator = SdkModelValidator("linebot.v3.messaging")
+                self.validation_mode = "sdk-models"
+                log.info("LINE OpenAPI spec not found at %s: validating bodies with the line-bot-sdk models",
+                         spec_file)
+            except ImportError:
+                self._body_validator = None
+                self.validation_mode = "none"
+                log.warning("LINE OpenAPI spec not found at %s and line-bot-sdk not importable: request "
+                            "bodies are NOT schema-validated (set LINE_SPECS_DIR)", spec_file)
+        #: True when request bodies are schema-checked (either mode).
+        self.validating = self.validation_mode != "none"
         #: If True, a push to a friend who blocked the account answers 400 "Failed to send
         #: messages". Default False, as the real API does: "If you send a message to a user
         #: who has blocked the LINE Official Account ... status code 200 will be returned"
@@ -278,7 +292,7 @@ class LineEmulator(MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMi
         if op.request_schema is not None:
             if body_error or body is None:
                 raise _error(400, MSG_INVALID_JSON)
-            details = self.spec.validate(op.request_schema, body) if self.validating else []
+            details = self._body_validator.validate(op.request_schema, body) if self.validating else []
             details += [d for d in _extra_rules(op.operation_id, body)
                         if d["property"] not in {x["property"] for x in details}]
             if details:
