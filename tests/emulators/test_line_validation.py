@@ -21,7 +21,8 @@ HAS_SPEC = (default_spec_dir() / "messaging-api.yml").exists()
 
 
 @pytest.fixture(scope="module", params=["openapi", "sdk-models"])
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LineEmulator]:
+def served_module(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[LineEmulator]:
     if request.param == "openapi" and not HAS_SPEC:
         pytest.skip("LINE OpenAPI spec not available")
     spec_dir = None if request.param == "openapi" else tmp_path_factory.mktemp("no-spec")
@@ -33,10 +34,11 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     running.stop()
 
 
-@pytest.fixture(autouse=True)
-def _fresh(served: LineEmulator) -> None:
-    served.reset()
-    served.add_user(ALICE, "Alice")
+@pytest.fixture
+def served(served_module: LineEmulator) -> LineEmulator:
+    served_module.reset()
+    served_module.add_user(ALICE, "Alice")
+    return served_module
 
 
 def _post(emu: LineEmulator, path: str, body: object) -> requests.Response:
