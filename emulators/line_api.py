@@ -36,6 +36,7 @@ from emulators.line.wire import (
     MSG_RETRY_KEY_NOT_SUPPORTED,
     RETRY_KEY_OPERATIONS,
     _UUID_RE,
+    Channel,
     Delivery,
     RecordedRequest,
     _Chat,
@@ -49,6 +50,7 @@ from emulators.line.wire import (
 )
 
 __all__ = [
+    "Channel",
     "Delivery",
     "LineEmulator",
     "RecordedRequest",

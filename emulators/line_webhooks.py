@@ -91,16 +91,30 @@ class WebhookFactory:
     ``getMessageContent``.
 
     :param emulator: the LINE emulator the bridge talks to, or None (tokens are random).
-    :param destination: bot user id (``U`` + 32 hex chars) put in the body.
+    :param destination: bot user id (``U`` + 32 hex chars) put in the body (default: the
+        channel's).
     :param spec_dir: where to find ``samples/webhook-all-events.json``.
+    :param channel: bot user id of one of the emulator's channels (LINE Official
+        Accounts, :meth:`LineEmulator.add_channel`); default: its default channel. The
+        body's ``destination`` is that id, reply tokens are valid for that channel only
+        and :meth:`send` signs with its channel secret.
+    :param channel_secret: secret used by :meth:`send` (default: the channel's; needed
+        when there is no emulator).
     """
 
     def __init__(self, emulator: "LineEmulator | None" = None, destination: str | None = None,
-                 spec_dir: str | Path | None = None) -> None:
+                 spec_dir: str | Path | None = None, *, channel: str | None = None,
+                 channel_secret: str | None = None) -> None:
         self.emulator = emulator
+        if channel is not None and emulator is None:
+            raise ValueError("channel= needs the emulator that knows the channel")
+        account = emulator.channel(channel) if emulator is not None else None
+        self.channel = account.bot_user_id if account is not None else None
         if destination is None:
-            destination = emulator.bot_user_id if emulator is not None else "U" + secrets.token_hex(16)
+            destination = account.bot_user_id if account is not None else "U" + secrets.token_hex(16)
         self.destination = destination
+        self.channel_secret = channel_secret if channel_secret is not None else (
+            account.channel_secret if account is not None else None)
         if spec_dir is None:
             spec_dir = emulator.spec_dir if emulator is not None else default_spec_dir()
         self.spec_dir = Path(spec_dir)
@@ -108,7 +122,7 @@ class WebhookFactory:
     # ------------------------------------------------------------------ helpers
     def _reply_token(self, chat_id: str) -> str:
         if self.emulator is not None:
-            return self.emulator.issue_reply_token(chat_id)
+            return self.emulator.issue_reply_token(chat_id, channel=self.channel)
         return secrets.token_hex(16)
 
     def _mark_as_read_token(self, chat_id: str) -> str:
@@ -323,8 +337,16 @@ class WebhookFactory:
             if self.emulator is not None and "replyToken" in event:
                 src = event.get("source") or {}
                 chat = src.get("groupId") or src.get("roomId") or src.get("userId") or "unknown"
-                event["replyToken"] = self.emulator.issue_reply_token(chat)
+                event["replyToken"] = self.emulator.issue_reply_token(chat, channel=self.channel)
         return events
+
+    def send(self, url: str, events: list[dict[str, Any]], signature: str | None = None,
+             timeout: float = 10) -> requests.Response:
+        """POST ``events`` to ``url`` as this factory's channel: body ``destination`` is its
+        bot user id and ``X-Line-Signature`` is computed with its channel secret."""
+        if self.channel_secret is None:
+            raise ValueError("no channel secret: pass channel_secret= or an emulator")
+        return send_webhook(url, self.channel_secret, self.body(events), signature=signature, timeout=timeout)
 
 
 def send_webhook(url: str, channel_secret: str, body: bytes, signature: str | None = None,

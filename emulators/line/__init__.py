@@ -11,9 +11,10 @@
 """
 from emulators.line.core import LineEmulator
 from emulators.line.spec import Operation, SpecIndex, build_json_schema_defs, default_spec_dir
-from emulators.line.wire import LINE_DATA_HOST, Delivery, RecordedRequest, redirect_data_api
+from emulators.line.wire import LINE_DATA_HOST, Channel, Delivery, RecordedRequest, redirect_data_api
 
 __all__ = [
+    "Channel",
     "Delivery",
     "LINE_DATA_HOST",
     "LineEmulator",

@@ -14,10 +14,27 @@ class ChatsMixin:
     """Friend / group / room registration and the chat-related handlers."""
 
     def add_user(self, user_id: str, display_name: str, picture_url: str | None = None,
-                 status_message: str | None = None, language: str = "ja") -> None:
-        """Register a friend of the account (pushable, profile available)."""
+                 status_message: str | None = None, language: str = "ja", channel: str | None = None) -> None:
+        """Register a friend (pushable, profile available).
+
+        Without ``channel`` the user is a friend of every channel. With ``channel`` (a bot
+        user id from :meth:`add_channel`) of that account only; call again with another
+        channel to share the friend between accounts (user ids are per provider, so the
+        same id in two accounts of one provider is normal). For other channels the user
+        is unknown: push 400, profile 404, skipped by multicast.
+        """
         with self._lock:
-            self._users[user_id] = _User(user_id, display_name, picture_url, status_message, language)
+            previous = self._users.get(user_id)
+            if channel is None:
+                channels = None
+            else:
+                channel = self._channel_id(channel)
+                if previous is not None and previous.channels is None:
+                    channels = None  # already a friend of every channel
+                else:
+                    channels = (set(previous.channels) if previous is not None else set()) | {channel}
+            self._users[user_id] = _User(user_id, display_name, picture_url, status_message, language,
+                                         channels=channels)
 
     def add_group(self, group_id: str, name: str, picture_url: str | None = None,
                   members: dict[str, str] | None = None) -> None:
@@ -59,7 +76,7 @@ class ChatsMixin:
     def _h_profile(self, params: dict, body: Any, retry_key: str | None, record: RecordedRequest) -> _Reply:
         with self._lock:
             user = self._users.get(params["userId"])
-        if user is None or user.blocked:
+        if user is None or user.blocked or not user.friend_of(record.channel):
             raise _error(404, MSG_NOT_FOUND)
         out: dict[str, Any] = {"userId": user.user_id, "displayName": user.display_name, "language": user.language}
         if user.picture_url:
@@ -120,7 +137,7 @@ class ChatsMixin:
         # "You can only specify the user ID of a one-on-one chat" - group/room ids are 400
         with self._lock:
             user = self._users.get(chat_id)
-            if user is None or user.blocked:
+            if user is None or user.blocked or not user.friend_of(record.channel):
                 raise _error(400, "The request body has 1 error(s)",
                              [{"message": "Invalid chatId", "property": "chatId"}])  # approximation
             self.loading_animations.append((chat_id, seconds))

@@ -34,7 +34,7 @@ class ControlMixin:
     def _ctl_users(self) -> flask.Response:
         j = flask.request.get_json(force=True)
         self.add_user(j["user_id"], j["display_name"], j.get("picture_url"), j.get("status_message"),
-                      j.get("language", "ja"))
+                      j.get("language", "ja"), channel=j.get("channel"))
         return flask.jsonify({})
 
     def _ctl_groups(self) -> flask.Response:
@@ -49,3 +49,10 @@ class ControlMixin:
     def _ctl_reply_tokens(self) -> flask.Response:
         j = flask.request.get_json(force=True)
         return flask.jsonify({"replyToken": self.issue_reply_token(j["source_id"])})
+
+    def _ctl_channels(self) -> flask.Response:
+        if flask.request.method == "POST":
+            j = flask.request.get_json(force=True)
+            self.add_channel(j["bot_user_id"], j["channel_secret"], j["access_token"], j.get("display_name", ""),
+                             j.get("basic_id", ""))
+        return flask.jsonify([asdict(c) for c in self.channels])

@@ -37,6 +37,7 @@ from typing import Any, Callable
 import flask
 
 from emulators.line.bot import BotMixin
+from emulators.line.channels import ChannelsMixin
 from emulators.line.chats import ChatsMixin
 from emulators.line.content import ContentMixin
 from emulators.line.control import ControlMixin
@@ -53,6 +54,7 @@ from emulators.line.wire import (
     MSG_RETRY_KEY_INVALID,
     MSG_RETRY_KEY_NOT_SUPPORTED,
     RETRY_KEY_OPERATIONS,
+    Channel,
     Delivery,
     RecordedRequest,
     _error,
@@ -88,6 +90,9 @@ HANDLER_NAMES = {
     "markMessagesAsReadByToken": "_h_mark_read_token",
     "showLoadingAnimation": "_h_loading",
     "getBotInfo": "_h_bot_info",
+    "getWebhookEndpoint": "_h_get_webhook_endpoint",
+    "setWebhookEndpoint": "_h_set_webhook_endpoint",
+    "testWebhookEndpoint": "_h_test_webhook_endpoint",
     "getMessageQuota": "_h_quota",
     "getMessageQuotaConsumption": "_h_quota_consumption",
     "getMessageContent": "_h_content",
@@ -96,11 +101,13 @@ HANDLER_NAMES = {
 }
 
 
-class LineEmulator(MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMixin):
+class LineEmulator(ChannelsMixin, MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMixin):
     """In-process LINE Messaging API emulator; serve :attr:`app` with ``serve_in_thread``.
 
-    :param channel_access_token: the only bearer token accepted.
-    :param channel_secret: used by the webhook side (signatures), kept here for convenience.
+    :param channel_access_token: bearer token of the default channel (more channels, i.e.
+        LINE Official Accounts, with :meth:`add_channel`; each request is attributed to the
+        channel whose token it carries, an unknown token is 401).
+    :param channel_secret: the default channel's secret, used by the webhook side (signatures).
     :param reply_token_ttl: seconds a reply token stays usable (the real limit is not
         published as a fixed value; "reply tokens expire after a certain period").
     :param spec_dir: directory of ``messaging-api.yml`` (default :func:`default_spec_dir`).
@@ -108,8 +115,11 @@ class LineEmulator(MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMi
 
     def __init__(self, channel_access_token: str = "test-line-token", channel_secret: str = "test-line-secret",
                  reply_token_ttl: float = 60.0, spec_dir: str | Path | None = None) -> None:
-        self.channel_access_token = channel_access_token
-        self.channel_secret = channel_secret
+        self._lock = threading.RLock()
+        #: the channel made of the constructor's token and secret (bot user id U b0b0...)
+        self.default_channel = Channel("U" + "b0" * 16, channel_secret, channel_access_token,
+                                       display_name="Emulated Bot", basic_id="@000emul")
+        self._channels: dict[str, Channel] = {self.default_channel.bot_user_id: self.default_channel}
         self.reply_token_ttl = reply_token_ttl
         self.spec_dir = Path(spec_dir) if spec_dir is not None else default_spec_dir()
         spec_file = self.spec_dir / "messaging-api.yml"
@@ -142,9 +152,8 @@ class LineEmulator(MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMi
         #: who has blocked the LINE Official Account ... status code 200 will be returned"
         #: and nothing is delivered nor counted (LINE FAQ, #Message).
         self.reject_push_to_blocked = False
-        self.bot_user_id = "U" + "b0" * 16
-        self.bot_display_name = "Emulated Bot"
-        self._lock = threading.RLock()
+        #: seconds ``POST /v2/bot/channel/webhook/test`` waits for the endpoint
+        self.webhook_test_timeout = 10.0
         self.requests: list[RecordedRequest] = []
         self.deliveries: list[Delivery] = []
         self.reset()
@@ -152,28 +161,35 @@ class LineEmulator(MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMi
 
     # ---------------------------------------------------------------- state / setup
     def reset(self) -> None:
-        """Forget requests, deliveries, faults, users, chats, tokens, contents and quota."""
+        """Forget requests, deliveries, faults, users, chats, tokens, contents and quotas.
+
+        Channels (:meth:`add_channel`) are configuration, like the constructor's token: kept.
+        """
         with self._lock:
             self.requests = []
             self.deliveries = []
             self._faults: list[_Fault] = []
             self._users: dict[str, _User] = {}
             self._chats: dict[str, _Chat] = {}
-            self._reply_tokens: dict[str, tuple[str, float]] = {}  # token -> (source id, issued at)
+            # token -> (source id, issued at, channel bot user id)
+            self._reply_tokens: dict[str, tuple[str, float, str]] = {}
             self._used_reply_tokens: set[str] = set()
             self._mark_as_read_tokens: dict[str, str] = {}  # token -> user/chat id
-            self._retry_keys: dict[str, tuple[str, list[dict]]] = {}  # key -> (request id, sentMessages)
+            # (channel, key) -> (request id, sentMessages)
+            self._retry_keys: dict[tuple[str, str], tuple[str, list[dict]]] = {}
             self._contents: dict[str, tuple[bytes, str, bytes | None]] = {}
-            self._quota: int | None = None
-            self._usage = 0
+            self._quota: dict[str, int] = {}  # channel -> monthly limit (absent: unlimited)
+            self._usage: dict[str, int] = {}  # channel -> messages counted this "month"
             self._message_seq = 500000000000000000
             #: user ids passed to markMessagesAsRead / resolved from markAsReadToken
             self.marked_as_read: list[str] = []
             #: (chatId, loadingSeconds) of accepted showLoadingAnimation calls
             self.loading_animations: list[tuple[str, int]] = []
+            #: {"endpoint", "channel", "statusCode"} of each testWebhookEndpoint call
+            self.webhook_tests: list[dict[str, Any]] = []
 
     def fail_next(self, operation: str, status: int, times: int = 1, retry_after: int | None = None,
-                  delay: float = 0.0, body: dict | None = None) -> None:
+                  delay: float = 0.0, body: dict | None = None, channel: str | None = None) -> None:
         """Inject a fault for the next ``times`` calls of ``operation`` (operationId or ``"*"``).
 
         ``status`` 0 with ``delay`` emulates a timeout: the request is held for ``delay``
@@ -182,9 +198,10 @@ class LineEmulator(MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMi
         is ``status`` with ``body`` (default: a LINE-style ``{"message": ...}``) after
         ``delay`` seconds, and nothing is processed; a 429 carries ``Retry-After`` when
         ``retry_after`` is given. Faults are consumed in the order they were added.
+        ``channel`` (a bot user id) limits the fault to that channel's requests.
         """
         with self._lock:
-            self._faults.append(_Fault(operation, status, times, retry_after, delay, body))
+            self._faults.append(_Fault(operation, status, times, retry_after, delay, body, channel))
 
     # ---------------------------------------------------------------- queries
     def requests_for(self, operation: str) -> list[RecordedRequest]:
@@ -213,6 +230,7 @@ class LineEmulator(MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMi
         app.add_url_rule("/_emulator/groups", "ctl_groups", self._ctl_groups, methods=["POST"])
         app.add_url_rule("/_emulator/quota", "ctl_quota", self._ctl_quota, methods=["POST"])
         app.add_url_rule("/_emulator/reply-tokens", "ctl_reply_tokens", self._ctl_reply_tokens, methods=["POST"])
+        app.add_url_rule("/_emulator/channels", "ctl_channels", self._ctl_channels, methods=["GET", "POST"])
         all_methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
         app.add_url_rule("/", "api_root", self._dispatch, defaults={"path": ""}, methods=all_methods)
         app.add_url_rule("/<path:path>", "api", self._dispatch, methods=all_methods)
@@ -269,10 +287,12 @@ class LineEmulator(MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMi
         auth = req.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
             raise _error(401, MSG_AUTH_REQUIRED)
-        if auth[len("Bearer "):].strip() != self.channel_access_token:
+        channel = self._channel_for_token(auth[len("Bearer "):].strip())
+        if channel is None:
             raise _error(401, MSG_AUTH_FAILED)
+        record.channel = channel.bot_user_id
         # 2. injected faults
-        fault = self._take_fault(op.operation_id)
+        fault = self._take_fault(op.operation_id, channel.bot_user_id)
         if fault is not None:
             if fault.delay > 0:
                 time.sleep(fault.delay)
@@ -299,10 +319,11 @@ class LineEmulator(MessagingMixin, ChatsMixin, ContentMixin, BotMixin, ControlMi
                 raise _error(400, f"The request body has {len(details)} error(s)", details)
         return handler(self, params, body, retry_key, record)
 
-    def _take_fault(self, operation: str) -> _Fault | None:
+    def _take_fault(self, operation: str, channel: str) -> _Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.remaining > 0 and fault.operation in (operation, "*"):
+                if fault.remaining > 0 and fault.operation in (operation, "*") \
+                        and fault.channel in (None, channel):
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)

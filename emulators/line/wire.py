@@ -64,6 +64,8 @@ class RecordedRequest:
     time: float = 0.0
     errors: list[str] = field(default_factory=list)
     request_id: str = ""
+    #: bot user id of the channel whose access token authenticated the request ("" if none did)
+    channel: str = ""
 
 
 @dataclass
@@ -76,6 +78,25 @@ class Delivery:
     retry_key: str | None
     request_id: str
     time: float
+    #: bot user id of the sending channel (LINE Official Account)
+    channel: str = ""
+
+
+@dataclass
+class Channel:
+    """A Messaging API channel (one LINE Official Account) known to the emulator.
+
+    ``bot_user_id`` is what ``GET /v2/bot/info`` answers as ``userId`` and what the LINE
+    Platform puts in ``destination`` of the channel's webhooks.
+    """
+
+    bot_user_id: str
+    channel_secret: str
+    access_token: str
+    display_name: str = ""
+    basic_id: str = ""
+    webhook_endpoint: str | None = None
+    webhook_active: bool = True
 
 
 @dataclass
@@ -86,6 +107,7 @@ class _Fault:
     retry_after: int | None
     delay: float
     body: dict | None
+    channel: str | None = None  # bot user id, or None for any channel
 
 
 @dataclass
@@ -96,6 +118,11 @@ class _User:
     status_message: str | None
     language: str
     blocked: bool = False
+    #: bot user ids of the channels the user is a friend of; None = every channel
+    channels: set[str] | None = None
+
+    def friend_of(self, channel: str) -> bool:
+        return self.channels is None or channel in self.channels
 
 
 @dataclass
