@@ -19,8 +19,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--spec-dir", default=None)
     parser.add_argument("--user", action="append", default=[], metavar="USER_ID:NAME",
                         help="pre-register a friend (repeatable)")
+    parser.add_argument("--channel", action="append", default=[], metavar="BOT_USER_ID:SECRET:TOKEN",
+                        help="register another channel / LINE Official Account (repeatable)")
     args = parser.parse_args(argv)
     emulator = LineEmulator(args.token, args.secret, args.reply_token_ttl, args.spec_dir)
+    for spec in args.channel:
+        bot_user_id, secret, token = spec.split(":", 2)
+        emulator.add_channel(bot_user_id, secret, token)
     for spec in args.user:
         user_id, _, name = spec.partition(":")
         emulator.add_user(user_id, name or user_id)

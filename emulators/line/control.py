@@ -48,7 +48,7 @@ class ControlMixin:
 
     def _ctl_reply_tokens(self) -> flask.Response:
         j = flask.request.get_json(force=True)
-        return flask.jsonify({"replyToken": self.issue_reply_token(j["source_id"])})
+        return flask.jsonify({"replyToken": self.issue_reply_token(j["source_id"], channel=j.get("channel"))})
 
     def _ctl_channels(self) -> flask.Response:
         if flask.request.method == "POST":
