@@ -25,13 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from emulators.line_api import SpecIndex, default_spec_dir
+from emulators.line.sdk_models import SdkModelValidator
+from emulators.line.spec import SpecIndex, default_spec_dir
 
 if TYPE_CHECKING:
-    from emulators.line_api import LineEmulator
+    from emulators.line.core import LineEmulator
 
 __all__ = ["WebhookFactory", "send_webhook", "sign", "webhook_errors", "new_webhook_event_id"]
 
+#: Copy of line-bot-sdk-python's tests/v3/text/webhook.json (Apache-2.0, see data/NOTICE),
+#: used when the spec directory has no ``samples/webhook-all-events.json``.
+SAMPLE_EVENTS_FILE = Path(__file__).resolve().parent / "line" / "data" / "webhook-all-events.json"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 # Message ids are numeric strings (18 digits nowadays); unique per process.
 _message_ids = itertools.count(int(time.time() * 1000) * 100000 % 10**17 + 4 * 10**17)
@@ -66,10 +70,14 @@ def webhook_errors(payload: dict[str, Any], spec_dir: str | Path | None = None) 
 
     Returns LINE-style ``{"message", "property"}`` details, empty when valid. Note that
     event types newer than the spec (e.g. in the sample file) are reported as invalid.
+    Without ``webhook.yml`` the line-bot-sdk's ``linebot.v3.webhooks`` models are used.
     """
     directory = Path(spec_dir) if spec_dir is not None else default_spec_dir()
-    spec = SpecIndex.load(str((directory / "webhook.yml").resolve()))
-    return spec.validate("CallbackRequest", payload)
+    spec_file = directory / "webhook.yml"
+    if spec_file.exists():
+        return SpecIndex.load(str(spec_file.resolve())).validate("CallbackRequest", payload)
+    # No document (fresh clone): the SDK's webhook models, generated from webhook.yml.
+    return SdkModelValidator("linebot.v3.webhooks").validate("CallbackRequest", payload)
 
 
 class WebhookFactory:
@@ -83,16 +91,30 @@ class WebhookFactory:
     ``getMessageContent``.
 
     :param emulator: the LINE emulator the bridge talks to, or None (tokens are random).
-    :param destination: bot user id (``U`` + 32 hex chars) put in the body.
+    :param destination: bot user id (``U`` + 32 hex chars) put in the body (default: the
+        channel's).
     :param spec_dir: where to find ``samples/webhook-all-events.json``.
+    :param channel: bot user id of one of the emulator's channels (LINE Official
+        Accounts, :meth:`LineEmulator.add_channel`); default: its default channel. The
+        body's ``destination`` is that id, reply tokens are valid for that channel only
+        and :meth:`send` signs with its channel secret.
+    :param channel_secret: secret used by :meth:`send` (default: the channel's; needed
+        when there is no emulator).
     """
 
     def __init__(self, emulator: "LineEmulator | None" = None, destination: str | None = None,
-                 spec_dir: str | Path | None = None) -> None:
+                 spec_dir: str | Path | None = None, *, channel: str | None = None,
+                 channel_secret: str | None = None) -> None:
         self.emulator = emulator
+        if channel is not None and emulator is None:
+            raise ValueError("channel= needs the emulator that knows the channel")
+        account = emulator.channel(channel) if emulator is not None else None
+        self.channel = account.bot_user_id if account is not None else None
         if destination is None:
-            destination = emulator.bot_user_id if emulator is not None else "U" + secrets.token_hex(16)
+            destination = account.bot_user_id if account is not None else "U" + secrets.token_hex(16)
         self.destination = destination
+        self.channel_secret = channel_secret if channel_secret is not None else (
+            account.channel_secret if account is not None else None)
         if spec_dir is None:
             spec_dir = emulator.spec_dir if emulator is not None else default_spec_dir()
         self.spec_dir = Path(spec_dir)
@@ -100,7 +122,7 @@ class WebhookFactory:
     # ------------------------------------------------------------------ helpers
     def _reply_token(self, chat_id: str) -> str:
         if self.emulator is not None:
-            return self.emulator.issue_reply_token(chat_id)
+            return self.emulator.issue_reply_token(chat_id, channel=self.channel)
         return secrets.token_hex(16)
 
     def _mark_as_read_token(self, chat_id: str) -> str:
@@ -305,15 +327,26 @@ class WebhookFactory:
         emulator is attached, each ``replyToken`` is replaced by one registered for the
         event's chat so it can actually be used. Nothing else is changed.
         """
-        with open(self.spec_dir / "samples" / "webhook-all-events.json", encoding="utf-8") as fh:
+        sample = self.spec_dir / "samples" / "webhook-all-events.json"
+        if not sample.exists():  # fresh clone: the copy shipped with the emulator
+            sample = SAMPLE_EVENTS_FILE
+        with open(sample, encoding="utf-8") as fh:
             events = copy.deepcopy(json.load(fh)["events"])
         for event in events:
             event["webhookEventId"] = new_webhook_event_id()
             if self.emulator is not None and "replyToken" in event:
                 src = event.get("source") or {}
                 chat = src.get("groupId") or src.get("roomId") or src.get("userId") or "unknown"
-                event["replyToken"] = self.emulator.issue_reply_token(chat)
+                event["replyToken"] = self.emulator.issue_reply_token(chat, channel=self.channel)
         return events
+
+    def send(self, url: str, events: list[dict[str, Any]], signature: str | None = None,
+             timeout: float = 10) -> requests.Response:
+        """POST ``events`` to ``url`` as this factory's channel: body ``destination`` is its
+        bot user id and ``X-Line-Signature`` is computed with its channel secret."""
+        if self.channel_secret is None:
+            raise ValueError("no channel secret: pass channel_secret= or an emulator")
+        return send_webhook(url, self.channel_secret, self.body(events), signature=signature, timeout=timeout)
 
 
 def send_webhook(url: str, channel_secret: str, body: bytes, signature: str | None = None,

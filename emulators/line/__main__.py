@@ -1,0 +1,3 @@
+from emulators.line.cli import main
+
+main()
