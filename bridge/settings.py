@@ -41,6 +41,7 @@ class Settings:
     reply_token_ttl: float = 30.0
     config_path: str | None = None
     accounts: tuple[Account, ...] = ()
+    forward_alert_after: float = 600.0   # s a forwarding target fails before the triage channel is told
 
     @property
     def account_set(self) -> AccountSet:
@@ -120,6 +121,14 @@ class Settings:
             if default:
                 accounts.insert(0, default)
         check_unique(accounts, problems)
+        alert_raw = (env.get("BRIDGE_FORWARD_ALERT_AFTER") or "600").strip()
+        try:
+            forward_alert_after = float(alert_raw)
+            if forward_alert_after < 0:
+                raise ValueError
+        except ValueError:
+            problems.append(f"BRIDGE_FORWARD_ALERT_AFTER must be a number of seconds (got {alert_raw!r})")
+            forward_alert_after = 600.0
 
         if problems:
             raise SettingsError(problems)
@@ -133,4 +142,5 @@ class Settings:
             reply_token_ttl=ttl,
             config_path=config_path,
             accounts=tuple(accounts),
+            forward_alert_after=forward_alert_after,
         )

@@ -134,32 +134,36 @@ def bridge_server(settings, line_emu, slack_emu):
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def workers(bridge_env, bridge_server):
-    env = {**os.environ, **bridge_env, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+def start_workers(env: dict[str, str], count: int, name: str) -> list[subprocess.Popen]:
+    """``count`` rq workers as in the Procfile, for the deployment described by ``env``."""
+    env = {**os.environ, **env, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
     logdir = ROOT / ".run"
     logdir.mkdir(exist_ok=True)
+    namespace = env["BRIDGE_NAMESPACE"]
     procs = []
-    for i in range(WORKERS):
-        log = open(logdir / f"test-worker-{i}.log", "w")
+    for i in range(count):
+        log = open(logdir / f"{name}-worker-{i}.log", "w")
         procs.append(subprocess.Popen(
             [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--worker-class", "bridge.worker.BridgeWorker",
-             "--serializer", "json", "--url", bridge_env["REDIS_URL"], "--name", f"{bridge_env['BRIDGE_NAMESPACE']}-w{i}",
-             bridge_env["BRIDGE_NAMESPACE"], bridge_env["BRIDGE_NAMESPACE"] + "-low"],
+             "--serializer", "json", "--url", env["REDIS_URL"], "--name", f"{namespace}-w{i}",
+             namespace, namespace + "-low"],
             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         ))
-    r = redis.Redis.from_url(bridge_env["REDIS_URL"])
+    r = redis.Redis.from_url(env["REDIS_URL"])
     deadline = time.time() + 30
     while time.time() < deadline:
         names = {w.decode() for w in r.smembers("rq:workers")}
-        if sum(1 for n in names if bridge_env["BRIDGE_NAMESPACE"] in n) >= WORKERS:
-            break
+        if sum(1 for n in names if f"{namespace}-w" in n) >= count:
+            return procs
         if any(p.poll() is not None for p in procs):
+            stop_workers(procs)
             raise RuntimeError(f"an rq worker exited at start-up; see {logdir}")
         time.sleep(0.1)
-    else:
-        raise RuntimeError("rq workers did not register in time")
-    yield procs
+    stop_workers(procs)
+    raise RuntimeError("rq workers did not register in time")
+
+
+def stop_workers(procs: list[subprocess.Popen]) -> None:
     for p in procs:
         try:
             os.killpg(p.pid, signal.SIGTERM)
@@ -170,6 +174,13 @@ def workers(bridge_env, bridge_server):
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def workers(bridge_env, bridge_server):
+    procs = start_workers(bridge_env, WORKERS, "test")
+    yield procs
+    stop_workers(procs)
 
 
 @pytest.fixture()

@@ -6,8 +6,8 @@ verifies it as if LINE had called it. Each target URL has its own ordered stream
 (:func:`bridge.work.forward_stream`): one slow or failing target never delays our own
 processing or another target. A failure is retried with backoff (never counted toward
 giving up while the target is failing); an item older than ``FORWARD_MAX_AGE`` is given
-up and dead-lettered. A target failing for ``ALERT_AFTER`` seconds gets one line in the
-account's triage channel, and one more when it recovers.
+up and dead-lettered. A target failing for ``BRIDGE_FORWARD_ALERT_AFTER`` seconds (600)
+gets one line in the account's triage channel, and one more when it recovers.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from bridge.services import Component, Services
 
 log = logging.getLogger(__name__)
 
-ALERT_AFTER = 600            # s of continuous failure before the triage channel is told
 FORWARD_MAX_AGE = 24 * 3600  # s; older webhooks are given up (dead-lettered, visible in bridge.admin)
 MAX_BACKOFF = 60.0
 
@@ -53,7 +52,7 @@ class Forwarder(Component):
         first = float(status.get("first_failure_at") or now)
         failures = int(status.get("failures") or 1)
         log.warning("forwarding to %s (%s) failed (%s), %d failure(s) since %.0f s", url, account, error, failures, now - first)
-        if now - first >= ALERT_AFTER and status.get("alerted") != "1":
+        if now - first >= self.settings.forward_alert_after and status.get("alerted") != "1":
             self._tell(account, "forward.failing", f"fwd-fail-{account}-{target}-{int(first)}",
                        url=url, minutes=int((now - first) // 60), error=error)
             self.store.forward_status_set(account, target, alerted="1")

@@ -19,7 +19,7 @@ PROFILE_TTL = 24 * 3600         # LINE profile names/pictures change rarely; ref
 
 # Atomically create the conversation unless it exists; the number comes from a counter.
 _CREATE_CONVERSATION = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'conv_id') == 1 then return 0 end
 local n = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('HSET', KEYS[1], 'number', n)
@@ -82,7 +82,8 @@ class Store:
     # -- conversations (portals) -------------------------------------------------
     def get_conversation(self, conv_id: str) -> Conversation | None:
         data = self.r.hgetall(self.keys.conv(conv_id=conv_id))
-        return Conversation.from_hash(data) if data else None
+        # A hash without its id is not a conversation (e.g. a token written while it was deleted).
+        return Conversation.from_hash(data) if data.get("conv_id") else None
 
     def get_by_thread(self, channel: str, thread_ts: str) -> Conversation | None:
         conv_id = self.r.get(self.keys.conv_by_thread(channel=channel, ts=thread_ts))

@@ -1,0 +1,221 @@
+"""Several LINE accounts in one deployment, end to end (real HTTP, rq workers, emulators).
+
+The deployment: 東京店 and 大阪店 share the triage channel CMULTI01; 名古屋店 has its own
+(CMULTI02). 東京店 forwards every webhook to another LINE tool; 大阪店 lets that other tool
+answer with reply tokens (``reply_token = "other"``).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+import requests
+
+from emulators.forward_target import ForwardTarget
+from emulators.line_webhooks import WebhookFactory, send_webhook
+from emulators.server import serve_in_thread
+from emulators.slack_events import SlackEventSender
+from tests.conftest import SLACK_SECRET, STAFF, STAFF2, start_workers, stop_workers, wait_until
+
+SHARED, OWN = "CMULTI01", "CMULTI02"
+BOTS = {"tokyo": "U" + "a1" * 16, "osaka": "U" + "b2" * 16, "nagoya": "U" + "c3" * 16}
+FRIEND = "U" + "7" * 32       # a friend of all three accounts (same provider: same user id)
+FRIEND2 = "U" + "8" * 32
+
+
+def secret(account: str) -> str:
+    return f"secret-{account}"
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, bridge_env, line_emu, slack_emu):
+    from bridge.settings import Settings
+    from handlers.app import create_app
+
+    target = ForwardTarget(channel_secret=secret("tokyo"))
+    target_server = serve_in_thread(target.app)
+    config = tmp_path_factory.mktemp("accounts") / "bridge.toml"
+    config.write_text(f"""
+[[accounts]]
+key = "tokyo"
+name = "東京店"
+channel = "{SHARED}"
+secret_env = "TOKYO_SECRET"
+token_env = "TOKYO_TOKEN"
+forward = ["{target_server.url}/lstep/webhook"]
+
+[[accounts]]
+key = "osaka"
+name = "大阪店"
+channel = "{SHARED}"
+secret_env = "OSAKA_SECRET"
+token_env = "OSAKA_TOKEN"
+reply_token = "other"
+
+[[accounts]]
+key = "nagoya"
+name = "名古屋店"
+channel = "{OWN}"
+secret_env = "NAGOYA_SECRET"
+token_env = "NAGOYA_TOKEN"
+bot_user_id = "{BOTS['nagoya']}"
+""", encoding="utf-8")
+    env = {k: v for k, v in bridge_env.items()
+           if k not in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_TRIAGE_CHANNEL")}
+    env.update(BRIDGE_NAMESPACE="lsbmulti" + uuid.uuid4().hex[:6], BRIDGE_CONFIG=str(config),
+               BRIDGE_FORWARD_ALERT_AFTER="2")
+    for account in BOTS:
+        env[f"{account.upper()}_SECRET"] = secret(account)
+        env[f"{account.upper()}_TOKEN"] = f"token-{account}"
+        line_emu.add_channel(BOTS[account], secret(account), f"token-{account}", display_name=account)
+    settings = Settings.from_env(env)
+    app_server = serve_in_thread(create_app(settings))
+    procs = start_workers(env, 2, "multi")
+    yield {"url": app_server.url, "settings": settings, "target": target}
+    stop_workers(procs)
+    app_server.stop()
+    target_server.stop()
+
+
+@pytest.fixture()
+def multi(deployment, line_emu, slack_emu):
+    from bridge.keys import Keys
+    from bridge.store import Store
+    import redis as redis_lib
+
+    store = Store(redis_lib.Redis.from_url(deployment["settings"].redis_url, decode_responses=True),
+                  Keys(deployment["settings"].namespace))
+    store.delete_namespace()
+    line_emu.reset()
+    slack_emu.reset()
+    deployment["target"].reset()
+    for channel in (SHARED, OWN):
+        slack_emu.add_channel(channel, channel.lower(), members=[STAFF, "UBOT"])
+    slack_emu.add_channel("CELSEWHERE", "random", members=[STAFF, STAFF2])
+    slack_emu.add_user(STAFF, "sato", real_name="佐藤 一郎", display_name="佐藤")
+    slack_emu.add_user(STAFF2, "suzuki", real_name="Suzuki Hanako", display_name="suzuki")
+    line_emu.add_user(FRIEND, "山田 花子")
+    line_emu.add_user(FRIEND2, "田中 太郎")
+
+    class Multi:
+        url = deployment["url"]
+        target = deployment["target"]
+        slack = SlackEventSender(deployment["url"] + "/slack/events", slack_emu, signing_secret=SLACK_SECRET)
+
+        def __init__(self):
+            self.store = store
+
+        def says(self, account: str, user: str, text: str, path: str = "/line/webhook") -> requests.Response:
+            hooks = WebhookFactory(line_emu, channel=BOTS[account])
+            return hooks.send(self.url + path, [hooks.text(user, text)])
+
+        def conv(self, account: str, user: str):
+            return store.get_conversation(f"{account}-{user}")
+
+        def thread(self, account: str, user: str) -> str:
+            assert wait_until(lambda: (c := self.conv(account, user)) is not None and c.thread_ts, 15)
+            return self.conv(account, user).thread_ts
+
+    yield Multi()
+    # Let in-flight work settle so it cannot leak into the next test.
+    queues = [f"rq:queue:{deployment['settings'].queue_name}", f"rq:queue:{deployment['settings'].low_queue_name}"]
+    wait_until(lambda: not any(store.r.scan_iter(match=store.keys.prefix + "inbox:*", count=1000))
+               and not any(store.r.llen(q) for q in queues), timeout=10)
+
+
+def parent_text(slack_emu, channel: str, ts: str) -> str:
+    message = next(m for m in slack_emu.messages(channel) if m["ts"] == ts)
+    return message["text"] + json.dumps(message.get("blocks"), ensure_ascii=False)
+
+
+def test_each_account_gets_threads_in_its_own_channel_and_shared_channels_name_the_account(multi, slack_emu):
+    for account in ("tokyo", "osaka", "nagoya"):
+        assert multi.says(account, FRIEND, f"{account}さん、こんにちは").status_code == 200
+    threads = {a: multi.thread(a, FRIEND) for a in BOTS}
+    assert len(set(threads.values())) == 3        # the same friend of three accounts: three conversations
+    assert "東京店" in parent_text(slack_emu, SHARED, threads["tokyo"])
+    assert "大阪店" in parent_text(slack_emu, SHARED, threads["osaka"])
+    assert "名古屋店" not in parent_text(slack_emu, OWN, threads["nagoya"])  # alone in its channel
+    assert sorted(multi.conv(a, FRIEND).number for a in BOTS) == [1, 2, 3]  # unique per deployment
+    assert wait_until(lambda: [m["text"] for m in slack_emu.messages(OWN, threads["nagoya"])] == ["nagoyaさん、こんにちは"])
+
+
+def test_staff_replies_go_out_through_the_conversations_own_account(multi, slack_emu, line_emu):
+    multi.says("nagoya", FRIEND, "予約できますか")
+    multi.says("tokyo", FRIEND, "営業時間は？")
+    nagoya, tokyo = multi.thread("nagoya", FRIEND), multi.thread("tokyo", FRIEND)
+    multi.slack.user_message(OWN, STAFF, "はい、できます", thread_ts=nagoya)
+    multi.slack.user_message(SHARED, STAFF, "10時からです", thread_ts=tokyo)
+    assert line_emu.wait_for(lambda e: len(e.delivered_texts(FRIEND)) == 2, timeout=15)
+    assert line_emu.delivered_texts(FRIEND, channel=BOTS["nagoya"]) == ["はい、できます"]
+    assert line_emu.delivered_texts(FRIEND, channel=BOTS["tokyo"]) == ["10時からです"]
+
+
+def test_an_account_whose_reply_tokens_belong_to_another_tool_always_pushes(multi, line_emu):
+    multi.says("osaka", FRIEND, "在庫ありますか")
+    thread = multi.thread("osaka", FRIEND)
+    multi.slack.user_message(SHARED, STAFF, "ございます", thread_ts=thread)
+    assert line_emu.wait_for(lambda e: "ございます" in e.delivered_texts(FRIEND), timeout=15)
+    assert [d.via for d in line_emu.deliveries_for(BOTS["osaka"])] == ["push"]
+    assert not line_emu.requests_for("replyMessage")
+
+
+def test_webhooks_are_routed_by_signature_and_destination_and_strangers_are_refused(multi, line_emu):
+    assert multi.says("nagoya", FRIEND2, "パスで", path="/line/webhook/nagoya").status_code == 200
+    multi.thread("nagoya", FRIEND2)
+    # Signed by Tokyo but sent to Nagoya's URL, or claiming Osaka's bot as destination: refused.
+    assert multi.says("tokyo", FRIEND2, "x", path="/line/webhook/nagoya").status_code == 400
+    multi.says("tokyo", FRIEND2, "learn tokyo's bot")      # Tokyo's bot id is learned from its first webhook
+    multi.thread("tokyo", FRIEND2)
+    hooks = WebhookFactory(line_emu, channel=BOTS["tokyo"], destination=BOTS["osaka"])
+    assert hooks.send(multi.url + "/line/webhook", [hooks.text(FRIEND2, "偽物")]).status_code == 400
+    assert multi.says("tokyo", FRIEND2, "x", path="/line/webhook/nowhere").status_code == 404
+    body = WebhookFactory(line_emu, channel=BOTS["tokyo"]).body([])
+    assert send_webhook(multi.url + "/line/webhook", "not-any-secret", body).status_code == 400
+    assert multi.conv("osaka", FRIEND2) is None
+
+
+def test_pending_shows_the_channels_accounts_there_and_every_visible_account_elsewhere(multi):
+    for account in BOTS:
+        multi.says(account, FRIEND, f"{account} 質問")
+        multi.thread(account, FRIEND)
+    assert wait_until(lambda: all(multi.conv(a, FRIEND).last_message_preview for a in BOTS))
+
+    def pending(channel: str, text: str = "", user: str = STAFF) -> str:
+        return json.dumps(multi.slack.command("/pending", text, user_id=user, channel_id=channel).json(), ensure_ascii=False)
+
+    numbers = {a: f"#{multi.conv(a, FRIEND).number}" for a in BOTS}
+    shared = pending(SHARED)
+    assert numbers["tokyo"] in shared and numbers["osaka"] in shared and numbers["nagoya"] not in shared
+    own = pending(OWN)
+    assert numbers["nagoya"] in own and numbers["tokyo"] not in own
+    elsewhere = pending("CELSEWHERE")
+    assert all(n in elsewhere for n in numbers.values())
+    only = pending("CELSEWHERE", "account:nagoya")
+    assert numbers["nagoya"] in only and numbers["tokyo"] not in only
+    assert "STAFF2" not in pending("CELSEWHERE", user=STAFF2) and numbers["tokyo"] not in pending("CELSEWHERE", user=STAFF2)
+
+
+def test_verified_webhooks_are_forwarded_unchanged_in_order_despite_an_outage(multi, slack_emu, line_emu):
+    target = multi.target
+    target.down(6.0)   # the other tool is down for a while: retried with backoff, then in order
+    sent = []
+    for i in range(4):
+        hooks = WebhookFactory(line_emu, channel=BOTS["tokyo"])
+        body = hooks.body([hooks.text(FRIEND, f"転送 {i}")])
+        sent.append(body)
+        assert send_webhook(multi.url + "/line/webhook", secret("tokyo"), body).status_code == 200
+    multi.thread("tokyo", FRIEND)   # our own processing is not held up by the outage
+    delivered = lambda: [r for r in target.received("/lstep/webhook") if r.status == 200]  # noqa: E731
+    assert wait_until(lambda: len(delivered()) >= 4, timeout=60)
+    ok = delivered()
+    assert any(r.status == 503 for r in target.received("/lstep/webhook"))  # the outage was seen and retried
+    assert [r.body for r in ok] == sent                         # raw bytes, in order, once each
+    assert all(r.signature_valid for r in ok)                   # LINE's signature still verifies
+    assert all(r.header("User-Agent") for r in ok)
+    # It failed for longer than BRIDGE_FORWARD_ALERT_AFTER (2 s here): one line, then one when it recovered.
+    assert wait_until(lambda: len([m for m in slack_emu.messages(SHARED) if "復旧" in m["text"]]) == 1, timeout=15)
+    lines = [m["text"] for m in slack_emu.messages(SHARED) if "転送先" in m["text"]]
+    assert len(lines) == 2 and "失敗" in lines[0] and "復旧" in lines[1]
+
