@@ -9,16 +9,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import uuid
+
+from bridge import work
 
 from bridge.runtime import get_runtime
 from bridge.settings import SettingsError
 
 
 def status(rt) -> None:
-    counts = rt.backlog.counts()
+    lang = rt.settings.language
     print(f"rq queue {rt.settings.queue_name!r}: {rt.queue.count} job(s) waiting")
-    print("backlog: " + (", ".join(f"{rt.marks.effective(k).label(rt.settings.language)} {n}" for k, n in counts.items() if n) or "empty"))
+    for account in rt.accounts:
+        counts = rt.backlog.counts(accounts=[account.key])
+        backlog = ", ".join(f"{rt.marks.effective(k).label(lang)} {n}" for k, n in counts.items() if n) or "empty"
+        bot = account.bot_user_id or rt.store.bot_account_id(account.key) or "not learned yet"
+        print(f"account {account.key} ({account.name}) → {account.channel}, bot {bot}: backlog {backlog}")
+        for url in account.forward:
+            state = rt.store.forward_status(account.key, work.target_id(url))
+            if not state:
+                print(f"  forward → {url}: ok")
+                continue
+            since = time.time() - float(state.get("first_failure_at") or time.time())
+            print(f"  forward → {url}: FAILING for {since:.0f} s ({state.get('failures')} failures, "
+                  f"last: {state.get('last_error')}), {rt.inbox.pending(work.forward_stream(account.key, work.target_id(url)))} waiting")
     print(f"dead letters: {rt.redis.llen(rt.keys.dead_letters())}")
 
 

@@ -80,6 +80,20 @@ class Runtime:
         migrate(self.redis, self.settings.namespace, self.queue)
         self.prepare_backlog()
 
+    def learn_bots(self) -> None:
+        """Ask LINE (GET /v2/bot/info) for each account's bot user id, the ``destination`` of its
+        webhooks, unless configured or known. Best effort: the webhook also learns it from the first
+        verified webhook, and ``python -m bridge.doctor`` reports a wrong token."""
+        from bridge.model import DeliveryFailed, RetryLater
+
+        for account in self.accounts:
+            if account.bot_user_id or self.store.bot_account_id(account.key):
+                continue
+            try:
+                self.store.remember_bot(self.lines.of(account.key).bot_info().user_id, account.key)
+            except (DeliveryFailed, RetryLater) as exc:
+                logging.getLogger(__name__).warning("LINE bot info of account %s unavailable: %s", account.key, exc)
+
     def prepare_backlog(self) -> bool:
         """Rebuild the /pending indexes if the mark order changed since they were built (one process at a time)."""
         lock = self.redis.set(self.keys.backlog_lock(), str(os.getpid()), nx=True, ex=300)

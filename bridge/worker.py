@@ -36,3 +36,4 @@ class BridgeWorker(Worker):
         from bridge.runtime import get_runtime
 
         get_runtime().prepare()
+        get_runtime().learn_bots()

@@ -72,7 +72,7 @@ bot_user_id = "{BOTS['nagoya']}"
     settings = Settings.from_env(env)
     app_server = serve_in_thread(create_app(settings))
     procs = start_workers(env, 2, "multi")
-    yield {"url": app_server.url, "settings": settings, "target": target}
+    yield {"url": app_server.url, "settings": settings, "target": target, "env": env}
     stop_workers(procs)
     app_server.stop()
     target_server.stop()
@@ -101,6 +101,7 @@ def multi(deployment, line_emu, slack_emu):
     class Multi:
         url = deployment["url"]
         target = deployment["target"]
+        env = deployment["env"]
         slack = SlackEventSender(deployment["url"] + "/slack/events", slack_emu, signing_secret=SLACK_SECRET)
 
         def __init__(self):
@@ -122,6 +123,18 @@ def multi(deployment, line_emu, slack_emu):
     queues = [f"rq:queue:{deployment['settings'].queue_name}", f"rq:queue:{deployment['settings'].low_queue_name}"]
     wait_until(lambda: not any(store.r.scan_iter(match=store.keys.prefix + "inbox:*", count=1000))
                and not any(store.r.llen(q) for q in queues), timeout=10)
+
+
+def admin_status(env: dict[str, str]) -> str:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    out = subprocess.run([sys.executable, "-m", "bridge.admin", "status"], env={**os.environ, **env}, cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    return out.stdout + out.stderr
 
 
 def parent_text(slack_emu, channel: str, ts: str) -> str:
@@ -207,6 +220,8 @@ def test_verified_webhooks_are_forwarded_unchanged_in_order_despite_an_outage(mu
         sent.append(body)
         assert send_webhook(multi.url + "/line/webhook", secret("tokyo"), body).status_code == 200
     multi.thread("tokyo", FRIEND)   # our own processing is not held up by the outage
+    # Operators see the failing target (python -m bridge.admin status).
+    assert wait_until(lambda: "FAILING" in admin_status(multi.env), timeout=10)
     delivered = lambda: [r for r in target.received("/lstep/webhook") if r.status == 200]  # noqa: E731
     assert wait_until(lambda: len(delivered()) >= 4, timeout=60)
     ok = delivered()
@@ -218,4 +233,16 @@ def test_verified_webhooks_are_forwarded_unchanged_in_order_despite_an_outage(mu
     assert wait_until(lambda: len([m for m in slack_emu.messages(SHARED) if "復旧" in m["text"]]) == 1, timeout=15)
     lines = [m["text"] for m in slack_emu.messages(SHARED) if "転送先" in m["text"]]
     assert len(lines) == 2 and "失敗" in lines[0] and "復旧" in lines[1]
+
+
+
+def test_bot_user_ids_are_learned_from_line_unless_configured(multi, deployment, line_emu):
+    from bridge.runtime import Runtime
+
+    Runtime(deployment["settings"]).learn_bots()   # what every worker does at start (GET /v2/bot/info)
+    assert multi.store.bot_account_id("tokyo") == BOTS["tokyo"]
+    assert multi.store.bot_account_id("osaka") == BOTS["osaka"]
+    assert multi.store.bot_account_id("nagoya") == ""   # configured in the file: nothing to learn
+    hooks = WebhookFactory(line_emu, channel=BOTS["osaka"], destination=BOTS["tokyo"])
+    assert hooks.send(multi.url + "/line/webhook", [hooks.text(FRIEND, "x")]).status_code == 400
 
