@@ -59,7 +59,39 @@ def run_real(env: dict[str, str]) -> int:
     return subprocess.call([str(honcho), "start", "-f", str(ROOT / "Procfile")], env=env, cwd=ROOT)
 
 
-def run_sandbox(env: dict[str, str], keep_running: bool) -> int:
+SECOND_BOT = "U" + "e2" * 16
+
+
+def _add_second_account(line, env: dict[str, str]) -> str:
+    """A second LINE account (梅田店) sharing the triage channel: configured with [[accounts]]."""
+    line.add_channel(SECOND_BOT, "demo-umeda-secret", "demo-umeda-token", display_name="梅田店")
+    config = ROOT / ".run" / "demo-accounts.toml"
+    config.write_text(f"""[[accounts]]
+key = "umeda"
+name = "梅田店"
+channel = "{env['SLACK_TRIAGE_CHANNEL']}"
+secret_env = "UMEDA_LINE_SECRET"
+token_env = "UMEDA_LINE_TOKEN"
+""", encoding="utf-8")
+    env.update({"BRIDGE_CONFIG": str(config), "UMEDA_LINE_SECRET": "demo-umeda-secret",
+                "UMEDA_LINE_TOKEN": "demo-umeda-token", "LINE_ACCOUNT_NAME": "本店"})
+    return SECOND_BOT
+
+
+def _play_second_account(line, slack, base: str, channel: str) -> None:
+    from emulators.line_webhooks import WebhookFactory
+
+    friend = "U" + "f" * 32
+    line.add_user(friend, "梅田 次郎")
+    print("\n④ A friend of the second LINE account (梅田店) writes: 「駐車場はありますか？」")
+    hooks = WebhookFactory(line, channel=SECOND_BOT)
+    hooks.send(base + "/line/webhook", [hooks.text(friend, "駐車場はありますか？")])
+    _wait(lambda: len(slack.messages(channel)) >= 2)
+    for parent in slack.messages(channel):
+        print(f"   Slack parent : {parent['text']}")
+
+
+def run_sandbox(env: dict[str, str], keep_running: bool, second_account: bool = False) -> int:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulators' access log is noise here
@@ -85,6 +117,8 @@ def run_sandbox(env: dict[str, str], keep_running: bool) -> int:
         "LINE_API_BASE_URL": line_srv.url, "SLACK_API_BASE_URL": slack_srv.url + "/api/",
         "BRIDGE_NAMESPACE": namespace, "PORT": str(port), "WEB_CONCURRENCY": "1",
     })
+    if second_account:
+        _add_second_account(line, env)
     print(f"LINE emulator  {line_srv.url}\nSlack emulator {slack_srv.url}\nbridge         http://127.0.0.1:{port}  (web + worker from the Procfile, log: .run/demo-procs.log)")
     procs = _honcho(env)
     base = f"http://127.0.0.1:{port}"
@@ -120,6 +154,8 @@ def run_sandbox(env: dict[str, str], keep_running: bool) -> int:
         time.sleep(0.5)
         print(f"   LINE deliveries so far: {len(line.deliveries)} (the note was not sent)")
         print(f"   Slack reactions on the note: {', '.join(slack.reactions(channel, note['ts']))}")
+        if second_account:
+            _play_second_account(line, slack, base, channel)
         print("\nDemo finished: LINE → Slack thread, Slack thread → LINE, internal note kept internal.")
         if keep_running:
             print("Bridge still running (Ctrl-C to stop).")
@@ -143,6 +179,8 @@ def run_sandbox(env: dict[str, str], keep_running: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep-running", action="store_true", help="keep the sandbox bridge running after the demo")
+    parser.add_argument("--second-account", action="store_true",
+                        help="sandbox: add a second LINE account (梅田店) sharing the triage channel")
     args = parser.parse_args(argv)
     (ROOT / ".run").mkdir(exist_ok=True)
     env = dict(os.environ)
@@ -158,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if all(env.get(v) for v in CREDENTIALS):
             return run_real(env)
-        return run_sandbox(env, args.keep_running)
+        return run_sandbox(env, args.keep_running, args.second_account)
     finally:
         if private:
             private.stop()

@@ -8,14 +8,24 @@ import sys
 from tests.conftest import ROOT
 
 
-def test_sandbox_demo_runs_the_procfile_end_to_end(redis_url):
+def demo(redis_url, *args):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_CHANNEL", "SLACK_", "BRIDGE_"))}
     env["REDIS_URL"] = redis_url
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    run = subprocess.run([sys.executable, "-m", "devtools.demo"], env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=150)
+    return subprocess.run([sys.executable, "-m", "devtools.demo", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=150)
+
+
+def test_sandbox_demo_runs_the_procfile_end_to_end(redis_url):
+    run = demo(redis_url)
     out = run.stdout
     assert run.returncode == 0, out + run.stderr
     assert "Slack thread reply   : [山田 花子] 明日の予約を15時に変更できますか？" in out
     assert "LINE received (reply) : 承知しました！ 15時 でお取りしますね 😄" in out
     assert "LINE deliveries so far: 1 (the note was not sent)" in out
+
+
+def test_sandbox_demo_shows_a_second_account_sharing_the_channel_when_asked(redis_url):
+    run = demo(redis_url, "--second-account")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Slack parent : #2 梅田 次郎 — 要対応 (梅田店)" in run.stdout
