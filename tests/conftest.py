@@ -264,3 +264,60 @@ def cid(line_id: str, account: str = "default") -> str:
 
 HANAKO = "U" + "1" * 32
 TARO = "U" + "2" * 32
+
+
+class InProcess:
+    """The domain with its real store and gateways (pointed at the emulators), no web tier, no workers.
+
+    Work items go straight to :meth:`bridge.domain.Domain.process_item`, parent refreshes run
+    inline: fast behaviour tests of the relay and triage. Ordering, idempotency under
+    crashes and the Procfile are proven by the end-to-end tests.
+    """
+
+    def __init__(self, settings, line_emu, slack_emu):
+        from dataclasses import replace
+
+        from bridge import work
+        from bridge.runtime import Runtime
+
+        self.work = work
+        self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip"))
+        self.rt.store.delete_namespace()
+        self.domain = self.rt.domain
+        object.__setattr__(self.domain.services, "schedule_refresh", None)  # refresh parents inline
+        self.store = self.rt.store
+        self.line = line_emu
+        self.slack = slack_emu
+        self.webhooks = WebhookFactory(line_emu)
+        self._n = 0
+
+    def line_event(self, event: dict) -> None:
+        self.domain.process_item({"kind": self.work.LINE_EVENT, "payload": {"account": "default", "event": event}})
+
+    def friend_says(self, user_id: str, text: str, **kw) -> dict:
+        event = self.webhooks.text(user_id, text, **kw)
+        self.line_event(event)
+        return event
+
+    def staff_says(self, thread_ts: str, text: str, user: str = STAFF) -> dict:
+        message = self.slack.add_user_message(TRIAGE, user, text, thread_ts=thread_ts)
+        self.domain.process_item({"kind": self.work.SLACK_MESSAGE, "payload": {
+            "channel": TRIAGE, "ts": message["ts"], "thread_ts": thread_ts, "user": user, "text": text}})
+        return message
+
+    def op(self, conv_id: str, action: str, value: str = "", actor: str = STAFF) -> None:
+        self._n += 1
+        self.domain.process_item({"kind": self.work.SLACK_OP, "payload": {
+            "op_id": f"ip{self._n}", "conv_id": conv_id, "actor": actor, "action": action, "value": value,
+            "source": "button", "channel": TRIAGE}})
+
+    def conv(self, line_id: str):
+        return self.store.get_conversation(cid(line_id))
+
+
+@pytest.fixture()
+def ip(settings, line_emu, slack_emu):
+    _seed(line_emu, slack_emu)
+    line_emu.add_user(HANAKO, "山田 花子", picture_url="https://profile.line-scdn.net/hanako")
+    line_emu.add_user(TARO, "Taro Tanaka")
+    return InProcess(settings, line_emu, slack_emu)
