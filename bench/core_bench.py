@@ -65,6 +65,7 @@ import redis  # noqa: E402
 import requests  # noqa: E402
 
 from bridge.keys import Keys  # noqa: E402
+from bridge.model import conv_key  # noqa: E402
 from bridge.store import Store  # noqa: E402
 from emulators.line_webhooks import WebhookFactory, sign  # noqa: E402
 from emulators.slack_events import SlackEventSender  # noqa: E402
@@ -399,6 +400,9 @@ class Bench:
         self.commands += [line_cmd.replace(users, f"--user ID:Name x{FRIENDS + NEW_FRIENDS + PROBES}"), slack_cmd]
         if not wait_for(lambda: requests.get(self.line_url + "/_emulator/deliveries", timeout=1).ok, 20, procs):
             raise RuntimeError("LINE emulator did not start")
+        # Webhooks carry the bot's user id as `destination`, as LINE's do (the bridge checks it).
+        bot = requests.get(self.line_url + "/v2/bot/info", headers={"Authorization": f"Bearer {LINE_TOKEN}"}, timeout=5)
+        self.factory.destination = bot.json()["userId"]
         if not wait_for(lambda: requests.get(self.slack_url + "/_emulator/messages", params={"channel": CHANNEL},
                                              timeout=1).ok, 20, procs):
             raise RuntimeError("Slack emulator did not start")
@@ -616,7 +620,7 @@ class Bench:
         store = Store(redis.Redis.from_url(env["REDIS_URL"], decode_responses=True), Keys(self.ns))
         threads = {}
         for f in self.friends:
-            conv = store.get_conversation(f)
+            conv = store.get_conversation(conv_key("default", f))
             if conv is None or not conv.thread_ts:
                 raise RuntimeError(f"no Slack thread for friend {f}")
             threads[f] = conv.thread_ts
