@@ -34,27 +34,25 @@ def status(rt) -> None:
             since = time.time() - float(state.get("first_failure_at") or time.time())
             print(f"  forward → {url}: FAILING for {since:.0f} s ({state.get('failures')} failures, "
                   f"last: {state.get('last_error')}), {rt.inbox.pending(work.forward_stream(account.key, work.target_id(url)))} waiting")
-    print(f"dead letters: {rt.redis.llen(rt.keys.dead_letters())}")
+    print(f"dead letters: {rt.store.dead_letter_count()}")
 
 
 def dead_letters(rt) -> None:
-    for raw in rt.redis.lrange(rt.keys.dead_letters(), 0, -1):
-        item = json.loads(raw)
+    for item in rt.store.dead_letters():
         print(f"{item.get('id')}  {item.get('kind')}  stream={item.get('stream')}  reason={item.get('reason')}")
 
 
 def replay(rt) -> int:
     replayed = 0
-    key = rt.keys.dead_letters()
     while True:
-        raw = rt.redis.lpop(key)
+        raw = rt.store.pop_dead_letter()
         if raw is None:
             return replayed
         item = json.loads(raw)
         try:
             rt.inbox.accept("replay", f"{item['id']}-{uuid.uuid4().hex[:8]}", item["stream"], item["kind"], item["payload"])
         except Exception:
-            rt.redis.lpush(key, raw)  # keep it: nothing is lost
+            rt.store.return_dead_letter(raw)  # keep it: nothing is lost
             raise
         replayed += 1
 

@@ -58,30 +58,29 @@ class SlackGateway:
     def bot_identity(self) -> dict[str, str]:
         """The bridge's own bot user id and bot id (for echo guards), cached in Redis."""
         key = self.store.keys.bot_identity()
-        cached = self.store.r.hgetall(key)
+        cached = self.store.cache_get_hash(key)
         if cached:
             return cached
         resp = self._call("auth.test", self.client.auth_test)
         ident = {"user_id": resp.get("user_id") or "", "bot_id": resp.get("bot_id") or ""}
-        self.store.r.hset(key, mapping=ident)
-        self.store.r.expire(key, USER_CACHE_TTL)
+        self.store.cache_set_hash(key, ident, USER_CACHE_TTL)
         return ident
 
     def user_name(self, user_id: str) -> str | None:
         """A Slack user's display name (cached), for turning mentions into plain text."""
         key = self.store.keys.slack_user(user_id=user_id)
-        cached = self.store.r.get(key)
+        cached = self.store.cache_get(key)
         if cached is not None:
             return cached or None
         try:
             resp = self._call("users.info", self.client.users_info, user=user_id)
         except DeliveryFailed:
-            self.store.r.set(key, "", ex=300)
+            self.store.cache_set(key, "", 300)
             return None
         user = resp.get("user") or {}
         profile = user.get("profile") or {}
         name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
-        self.store.r.set(key, name, ex=USER_CACHE_TTL)
+        self.store.cache_set(key, name, USER_CACHE_TTL)
         return name or None
 
     # -- posting --------------------------------------------------------------------------
@@ -186,12 +185,12 @@ class SlackGateway:
     def workspace_archive_url(self, channel: str, ts: str) -> str:
         """``https://<team>.slack.com/archives/`` (cached) so thread links can be built without an API call each."""
         key = self.store.keys.workspace_url()
-        cached = self.store.r.get(key)
+        cached = self.store.cache_get(key)
         if cached:
             return cached
         link = self.permalink(channel, ts)
         base = link.split("/archives/")[0] + "/archives/"
-        self.store.r.set(key, base, ex=7 * 24 * 3600)
+        self.store.cache_set(key, base, 7 * 24 * 3600)
         return base
 
     def permalink(self, channel: str, ts: str) -> str:

@@ -262,7 +262,37 @@ class Store:
             return self.keys.line_send(send_key=key)
         raise ValueError(kind)
 
+    # -- dead letters ------------------------------------------------------------------------
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.r.lrange(self.keys.dead_letters(), 0, -1)]
+
+    def dead_letter_count(self) -> int:
+        return int(self.r.llen(self.keys.dead_letters()))
+
+    def pop_dead_letter(self) -> str | None:
+        """Take the oldest dead letter (raw JSON), or None."""
+        return self.r.lpop(self.keys.dead_letters())
+
+    def return_dead_letter(self, raw: str) -> None:
+        """Put a taken dead letter back in front (its replay failed: nothing is lost)."""
+        self.r.lpush(self.keys.dead_letters(), raw)
+
     # -- caches -------------------------------------------------------------------------
+    def cache_get(self, key: str) -> str | None:
+        return self.r.get(key)
+
+    def cache_set(self, key: str, value: str, ttl: int) -> None:
+        self.r.set(key, value, ex=ttl)
+
+    def cache_get_hash(self, key: str) -> dict[str, str]:
+        return self.r.hgetall(key)
+
+    def cache_set_hash(self, key: str, mapping: dict[str, str], ttl: int) -> None:
+        pipe = self.r.pipeline()
+        pipe.hset(key, mapping=mapping)
+        pipe.expire(key, ttl)
+        pipe.execute()
+
     def cached_json(self, key: str) -> Any:
         raw = self.r.get(key)
         return json.loads(raw) if raw else None

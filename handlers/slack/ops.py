@@ -40,7 +40,7 @@ def visible_accounts(rt: Runtime, user_id: str, channel_id: str) -> list[str]:
 
 def permalink_for(rt: Runtime, team_domain: str = ""):
     """Thread links without one API call per row: the workspace URL is cached by the worker."""
-    base = rt.redis.get(rt.keys.workspace_url()) or (f"https://{team_domain}.slack.com/archives/" if team_domain else "")
+    base = rt.store.cache_get(rt.keys.workspace_url()) or (f"https://{team_domain}.slack.com/archives/" if team_domain else "")
 
     def link(row) -> str:
         if not base or not row.thread_ts:
