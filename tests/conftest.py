@@ -213,6 +213,22 @@ class Harness:
         return event
 
     # Slack side
+    def settle(self, timeout: float = 15.0) -> None:
+        """Wait until every accepted item was processed: no inbox stream holds work (a pending retry
+        keeps its item there) and no rq job is queued or running. Then "nothing happened" can be
+        asserted without sleeping."""
+        from rq import Queue
+        from rq.registry import StartedJobRegistry
+
+        conn = redis.Redis.from_url(self.settings.redis_url)
+        queues = [Queue(q, connection=conn) for q in (self.settings.queue_name, self.settings.low_queue_name)]
+
+        def idle() -> bool:
+            return (not any(self.store.r.scan_iter(match=self.store.keys.prefix + "inbox:*", count=1000))
+                    and all(q.count == 0 and StartedJobRegistry(queue=q).count == 0 for q in queues))
+
+        assert wait_until(lambda: idle() and idle(), timeout), "the bridge did not settle"
+
     def conv(self, line_id: str, account: str = "default"):
         """The conversation of a LINE chat (user, group or room id) of ``account``."""
         return self.store.get_conversation(cid(line_id, account))
@@ -231,7 +247,7 @@ class Harness:
         return message
 
 
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05) -> bool:
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:

@@ -39,5 +39,5 @@ def test_dead_letters_are_listed_and_replayed(h, bridge_env):
     # Replaying the same item again (say, an operator runs it twice) sends nothing more.
     h.store.r.rpush(h.store.keys.dead_letters(), json.dumps(record, ensure_ascii=False))
     admin(bridge_env, "replay-dead-letters")
-    time.sleep(1.0)
+    h.settle()
     assert h.line.delivered_texts(HANAKO) == ["お待たせしました"]

@@ -75,7 +75,7 @@ def test_bad_or_missing_signature_is_refused_and_nothing_is_queued(h):
     import requests
 
     assert requests.post(h.url + "/line/webhook", data=body, headers={"Content-Type": "application/json"}).status_code == 400
-    time.sleep(0.5)
+    h.settle()
     assert not list(h.store.r.scan_iter(match=h.store.keys.prefix + "*"))
     queue = Queue(h.settings.queue_name, connection=redis.Redis.from_url(h.settings.redis_url), serializer=JSONSerializer)
     assert queue.count == 0
@@ -94,7 +94,7 @@ def test_redelivered_event_is_processed_once(h):
     assert h.send_line(again).status_code == 200
     thread = h.thread_of(HANAKO)
     assert wait_until(lambda: thread_replies(h, thread))
-    time.sleep(1.0)
+    h.settle()
     assert [m["text"] for m in thread_replies(h, thread)] == ["一度だけ"]
 
 
@@ -155,7 +155,7 @@ def test_lost_slack_answer_does_not_post_twice(h):
     h.friend_says(HANAKO, "二回届いてはいけない")
     assert wait_until(lambda: len(h.slack.calls_for("chat.postMessage")) >= 3 and
                       h.conv(HANAKO).last_message_preview == "二回届いてはいけない", timeout=15)
-    time.sleep(0.5)
+    h.settle()
     assert [m["text"] for m in thread_replies(h, thread)] == ["はじめまして", "二回届いてはいけない"]
 
 

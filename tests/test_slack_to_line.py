@@ -63,7 +63,7 @@ def test_retried_push_is_delivered_exactly_once_with_the_same_retry_key(h):
     h.line.fail_next("pushMessage", 500)
     h.staff_says(thread, "確実に一度だけ")
     assert wait_until(lambda: h.line.deliveries, timeout=15)
-    time.sleep(1.0)
+    h.settle()
     pushes = h.line.requests_for("pushMessage")
     assert [p.status for p in pushes] == [500, 200]
     assert pushes[0].headers.get("X-Line-Retry-Key") == pushes[1].headers.get("X-Line-Retry-Key")
@@ -87,7 +87,7 @@ def test_internal_notes_are_never_sent(h):
     note2 = h.staff_says(thread, "note: 折り返し電話済み")
     h.staff_says(thread, "承知しました")
     assert wait_until(lambda: h.line.deliveries)
-    time.sleep(0.5)
+    h.settle()
     assert h.line.delivered_texts(HANAKO) == ["承知しました"]
     notes = h.store.notes(cid(HANAKO))
     assert [n["text"] for n in notes] == ["// 常連さん。前回は木曜に来店", "note: 折り返し電話済み"]
@@ -102,7 +102,7 @@ def test_bot_messages_are_never_sent(h):
                                "text": "エコー", "user": "UBOT", "bot_id": "BBOT"})
     h.staff_says(thread, "人間の返信")
     assert wait_until(lambda: h.line.deliveries)
-    time.sleep(0.5)
+    h.settle()
     assert h.line.delivered_texts(HANAKO) == ["人間の返信"]
 
 
@@ -112,7 +112,7 @@ def test_messages_outside_conversation_threads_are_not_relayed(h):
     h.slack_sender.user_message("COTHER01", STAFF, "別チャンネル", thread_ts=thread)
     h.staff_says(thread, "スレッドでの返信")
     assert wait_until(lambda: h.line.deliveries)
-    time.sleep(0.5)
+    h.settle()
     assert h.line.delivered_texts() == ["スレッドでの返信"]
 
 
@@ -175,7 +175,7 @@ def test_slack_retries_are_deduplicated_on_event_id(h):
     assert h.slack_sender.send_event(event, event_id="Ev0RETRY01", retry_num=1).status_code == 200
     assert h.slack_sender.send_event(event, event_id="Ev0RETRY01", retry_num=2).status_code == 200
     assert wait_until(lambda: h.line.deliveries)
-    time.sleep(1.0)
+    h.settle()
     assert h.line.delivered_texts(HANAKO) == ["一回だけ送る"]
 
 
@@ -184,7 +184,7 @@ def test_slack_requests_with_bad_or_stale_signatures_are_refused(h):
     event = {"type": "message", "channel": TRIAGE, "thread_ts": thread, "ts": "1999999999.000400", "user": STAFF, "text": "x"}
     assert h.slack_sender.send_event(event, signature="v0=deadbeef").status_code == 401
     assert h.slack_sender.send_event(event, timestamp=int(time.time()) - 600).status_code == 401
-    time.sleep(0.5)
+    h.settle()
     assert h.line.deliveries == []
 
 
@@ -205,7 +205,7 @@ def test_reply_that_failed_with_5xx_is_retried_with_the_same_token_and_delivered
     h.line.fail_next("replyMessage", 500)
     h.staff_says(thread, "一度だけ届くはず")
     assert wait_until(lambda: h.line.deliveries, timeout=15)
-    time.sleep(1.0)
+    h.settle()
     replies = h.line.requests_for("replyMessage")
     assert [r.status for r in replies] == [500, 200]
     assert replies[0].json["replyToken"] == replies[1].json["replyToken"]
@@ -227,7 +227,7 @@ def test_unfollow_from_a_stranger_opens_no_thread(h):
     h.send_line(h.webhooks.unfollow(TARO))
     h.friend_says(HANAKO, "こんにちは")
     assert wait_until(lambda: h.conv(HANAKO) is not None)
-    time.sleep(0.5)
+    h.settle()
     assert h.conv(TARO) is None
     assert len(h.slack.messages(TRIAGE)) == 1
 

@@ -43,7 +43,7 @@ def test_raising_hand_reaction_claims_and_removing_it_unclaims(h):
 
 def test_claim_marks_the_friends_messages_read_and_shows_loading_on_line(h):
     thread = open_thread(h)
-    time.sleep(0.3)
+    h.settle()
     assert h.line.marked_as_read == []  # not when the webhook arrived: only when a person takes it
     h.slack_sender.reaction(STAFF, TRIAGE, thread, "raising_hand")
     assert wait_until(lambda: h.line.marked_as_read)
@@ -126,7 +126,7 @@ def test_changes_by_non_members_are_refused_with_an_explanation(h):
     assert "メンバー" in h.slack.messages(dm)[0]["text"]
     h.slack_sender.block_action(OUTSIDER, TRIAGE, thread, "conv_claim", cid(HANAKO))
     assert wait_until(lambda: any("メンバー" in e.get("text", "") for e in h.slack.ephemerals(user=OUTSIDER)))
-    time.sleep(0.3)
+    h.settle()
     assert conv(h).assignee == ""
 
 
