@@ -15,6 +15,7 @@ import base64
 import logging
 import time
 from typing import Any
+from urllib.parse import urlparse
 
 from bridge.i18n import t
 from bridge.model import DeliveryFailed, RetryLater
@@ -25,6 +26,12 @@ log = logging.getLogger(__name__)
 
 FORWARD_MAX_AGE = 24 * 3600  # s; older webhooks are given up (dead-lettered, visible in bridge.admin)
 MAX_BACKOFF = 60.0
+
+
+def shown_url(url: str) -> str:
+    """A target as shown in Slack: its host only (webhook URLs of other tools often embed a secret)."""
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc}/…" if parsed.netloc else "(invalid URL)"
 
 
 class Forwarder(Component):
@@ -54,7 +61,7 @@ class Forwarder(Component):
         log.warning("forwarding to %s (%s) failed (%s), %d failure(s) since %.0f s", url, account, error, failures, now - first)
         if now - first >= self.settings.forward_alert_after and status.get("alerted") != "1":
             self._tell(account, "forward.failing", f"fwd-fail-{account}-{target}-{int(first)}",
-                       url=url, minutes=int((now - first) // 60), error=error)
+                       url=shown_url(url), minutes=int((now - first) // 60), error=error)
             self.store.forward_status_set(account, target, alerted="1")
         if now - received_at > FORWARD_MAX_AGE:
             raise DeliveryFailed("forward_gave_up", f"{url}: {error}")
@@ -65,7 +72,7 @@ class Forwarder(Component):
         status = self.store.forward_success(account, target)
         if status.get("alerted") == "1":
             self._tell(account, "forward.recovered", f"fwd-ok-{account}-{target}-{status.get('first_failure_at')}",
-                       url=url, count=status.get("failures") or "0")
+                       url=shown_url(url), count=status.get("failures") or "0")
 
     def _tell(self, account_key: str, key: str, post_key: str, **params: Any) -> None:
         account = self.accounts.get(account_key)
