@@ -1,0 +1,141 @@
+"""The sandbox page, through the page only: LINE as a friend sees it (left), the Slack triage
+channel as staff see it (right), the real bridge in between."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import SCREENSHOTS, Sandbox
+
+
+def test_screenshots_of_both_sides_and_the_english_toggle(sandbox: Sandbox):
+    """First in the file, so the screenshots show one calm conversation (the README uses them)."""
+    page = sandbox.page
+    friend = "山田 花子"  # the friend the sandbox starts with
+    page.get_by_test_id("line-chat").select_option(label=friend)
+    sandbox.friend_says("明日の予約を15時に変更できますか？")
+    sandbox.parent(friend).get_by_role("button", name="🙋 担当する").click()
+    expect(sandbox.parent(friend)).to_contain_text("担当: @佐藤")
+    sandbox.open_thread(friend)
+    sandbox.staff_says("// 常連さん。前回もこの時間")
+    sandbox.staff_says("承知しました！ *15時* でお取りしますね :smile:", shown="承知しました！ 15時 でお取りしますね 😄")
+    expect(sandbox.line).to_contain_text("承知しました！ 15時 でお取りしますね 😄")
+    sandbox.page.locator("#sticker-btn").click()
+    page.get_by_test_id("line-pane").locator("[data-sticker='2']").click()
+    expect(sandbox.thread).to_contain_text("スタンプが送信されました")
+    sandbox.command("/pending")
+    expect(sandbox.channel.get_by_test_id("ephemeral").filter(has_text="/pending").last).to_contain_text(friend)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.get_by_test_id("line-pane").screenshot(path=SCREENSHOTS / "sandbox-line.png")
+    page.get_by_test_id("slack-pane").screenshot(path=SCREENSHOTS / "sandbox-slack.png")
+
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_test_id("thread-input")).to_have_attribute("placeholder", re.compile("Reply in thread"))
+    expect(page.get_by_test_id("ephemeral").first).to_contain_text("Only visible to you")
+    expect(page.get_by_test_id("line-read").first).to_have_text("Read")
+
+
+def test_friend_message_becomes_a_thread_and_the_staff_reply_reaches_line(sandbox: Sandbox):
+    name = sandbox.unique("テスト 一郎")
+    sandbox.add_friend(name)
+    sandbox.friend_says("明日の予約を15時に変更できますか？")
+
+    parent = sandbox.parent(name)
+    expect(parent).to_contain_text("LINE 友だち")
+    expect(parent).to_contain_text("要対応")
+    sandbox.open_thread(name)
+    relayed = sandbox.thread.get_by_test_id("slack-message").filter(has_text="明日の予約を15時に変更できますか？")
+    expect(relayed).to_contain_text(name)  # under the friend's name (and icon)
+
+    sandbox.staff_says("承知しました！ *15時* でお取りしますね :smile:", shown="承知しました！ 15時 でお取りしますね 😄")
+    expect(sandbox.line.get_by_test_id("line-bot-message")).to_contain_text("承知しました！ 15時 でお取りしますね 😄")
+    reply = sandbox.thread.get_by_test_id("slack-message").filter(has_text="承知しました")
+    expect(reply.get_by_title(re.compile(":outbox_tray:"))).to_be_visible()  # 📤: LINE accepted it
+
+
+def test_claim_by_reaction_shows_the_assignee_and_read_on_line(sandbox: Sandbox):
+    name = sandbox.unique("既読 花子")
+    sandbox.add_friend(name)
+    sandbox.friend_says("届いていますか？")
+    parent = sandbox.parent(name)
+    expect(parent).to_contain_text("担当: 未割り当て")
+    expect(sandbox.line.get_by_test_id("line-read")).to_have_count(0)
+
+    sandbox.act_as("@鈴木")
+    parent.get_by_title("リアクションを追加").click()
+    sandbox.page.get_by_test_id("reaction-picker").locator("[data-reaction=raising_hand]").click()
+
+    expect(parent).to_contain_text("担当: @鈴木")
+    expect(sandbox.line.get_by_test_id("line-read")).to_have_text("既読")
+    expect(sandbox.line.get_by_test_id("line-loading")).to_be_visible()  # staff took it: LINE's loading animation
+    sandbox.open_thread(name)
+    expect(sandbox.thread).to_contain_text("🙋 @鈴木 が担当になりました")
+    sandbox.staff_says("確認しました。少々お待ちください。")
+    expect(sandbox.line).to_contain_text("確認しました。少々お待ちください。")
+    expect(sandbox.line.get_by_test_id("line-loading")).to_have_count(0)  # the reply ends the animation
+
+
+def test_claim_button_and_mark_select_update_the_parent(sandbox: Sandbox):
+    name = sandbox.unique("ボタン 次郎")
+    sandbox.add_friend(name)
+    sandbox.friend_says("商品が壊れていました")
+    parent = sandbox.parent(name)
+    parent.get_by_role("button", name="🙋 担当する").click()
+    expect(parent).to_contain_text("担当: @佐藤")
+    expect(sandbox.line.get_by_test_id("line-read")).to_have_text("既読")
+
+    parent.locator("select[data-action-id=conv_mark]").select_option(label="クレーム")
+    expect(parent).to_contain_text("😡 クレーム")
+
+
+def test_an_internal_note_stays_in_slack(sandbox: Sandbox):
+    name = sandbox.unique("メモ 三郎")
+    sandbox.add_friend(name)
+    sandbox.friend_says("駐車場はありますか？")
+    sandbox.open_thread(name)
+
+    sandbox.staff_says("// 社内メモ：常連さん、前回も駐車場の質問")
+    note = sandbox.thread.get_by_test_id("slack-message").filter(has_text="社内メモ")
+    expect(note.get_by_title(re.compile(":memo:"))).to_be_visible()  # 📝: kept, not sent
+    sandbox.staff_says("はい、5台分ございます。")  # same thread, relayed after the note
+    expect(sandbox.line).to_contain_text("はい、5台分ございます。")
+    expect(sandbox.line).not_to_contain_text("社内メモ")
+    expect(sandbox.line.get_by_test_id("line-bot-message")).to_have_count(1)
+
+
+def test_pending_answers_only_the_person_who_asked(sandbox: Sandbox):
+    name = sandbox.unique("一覧 四郎")
+    sandbox.add_friend(name)
+    sandbox.friend_says("営業時間を教えてください")
+    expect(sandbox.parent(name)).to_be_visible()
+
+    sandbox.command("/pending")
+    answer = sandbox.channel.get_by_test_id("ephemeral").filter(has_text="/pending").last
+    expect(answer).to_contain_text("あなただけに表示されています")
+    expect(answer).to_contain_text(name)
+    expect(answer).to_contain_text("営業時間を教えてください")
+
+    sandbox.act_as("@田中")  # someone else does not see it
+    expect(sandbox.channel.get_by_test_id("ephemeral")).to_have_count(0)
+    sandbox.act_as("@guest (チャンネル外)")
+    sandbox.command("/pending")
+    expect(sandbox.channel.get_by_test_id("ephemeral")).to_contain_text("メンバーだけ")
+
+
+def test_a_group_chat_shows_who_spoke(sandbox: Sandbox):
+    a, b = sandbox.unique("グループ 甲"), sandbox.unique("グループ 乙")
+    sandbox.add_friend(a)
+    sandbox.add_friend(b)
+    group = sandbox.unique("町内会")
+    sandbox.page.get_by_role("button", name="＋グループ").click()
+    sandbox.page.get_by_test_id("group-name").fill(group)
+    sandbox.page.get_by_label(a, exact=True).check()
+    sandbox.page.get_by_label(b, exact=True).check()
+    sandbox.page.get_by_role("button", name="グループを作る").click()
+    sandbox.page.locator("#line-sender").select_option(label=f"発言者: {b}")
+    sandbox.friend_says("次の集まりはいつですか")
+
+    expect(sandbox.parent(group)).to_contain_text("LINE グループ")
+    sandbox.open_thread(group)
+    expect(sandbox.thread.get_by_test_id("slack-message").filter(has_text="次の集まりはいつですか")).to_contain_text(b)
