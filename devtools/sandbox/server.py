@@ -156,6 +156,18 @@ def create_app(world: World) -> Flask:
         return attempt(world.slack.action, str(b.get("user", "")), str(b.get("ts") or ""), str(b.get("action_id", "")),
                        b.get("value"), b.get("option"), b.get("selected_user"), b.get("ephemeral"))
 
+    @app.post("/api/slack/shortcut")
+    def slack_shortcut():
+        b = body()
+        return attempt(world.slack.shortcut, str(b.get("user", "")), str(b.get("ts", "")))
+
+    @app.post("/api/slack/view")
+    def slack_view():
+        b = body()
+        values = b.get("values")
+        return attempt(world.slack.submit_view, str(b.get("user", "")), str(b.get("view_id", "")),
+                       values if isinstance(values, dict) else None)
+
     @app.post("/api/slack/command")
     def slack_command():
         b = body()

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import emoji as emoji_lib
 
+from bridge.slack_views import SHORTCUT_ACTIONS
 from emulators.slack_events import SlackEventSender
 
 #: (user id, handle, real name, display name, avatar emoji, colour, member of the triage channel)
@@ -55,12 +56,29 @@ class SlackSide:
         self._first_seen: list[float] = []   # when each of the emulator's ephemerals was first seen
         self._replace: list[tuple[str, int]] = []  # (ephemeral id, responses seen) awaiting replace_original
         self._replaced: dict[str, dict] = {}
+        self._triggers: dict[str, str] = {}  # trigger_id of a shortcut run here -> who ran it
+        self._closed: set[str] = set()       # modal view ids submitted or closed
 
     # ------------------------------------------------------------------ what staff do
+    def mentions(self, text: str, command: bool = False) -> str:
+        """``@suzuki`` / ``@鈴木`` → ``<@USUZUKI>`` as Slack's autocomplete does (in slash commands
+        with ``should_escape``, as the manifest asks: ``<@USUZUKI|suzuki>``)."""
+        names: dict[str, tuple[str, str]] = {}
+        for uid, u in dict(self.slack.users).items():
+            for n in (u["name"], u.get("profile", {}).get("display_name"), u.get("real_name")):
+                if n and not u.get("is_bot"):
+                    names.setdefault(n, (uid, u["name"]))
+        pattern = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        if not pattern:
+            return text
+        return re.sub(rf"(?<![<\w])@({pattern})", lambda m: "<@%s%s>" % (
+            names[m.group(1)][0], "|" + names[m.group(1)][1] if command else ""), text)
+
     def post(self, user: str, text: str, thread_ts: str | None = None) -> dict:
         if not text.strip():
             raise ValueError("empty text")
-        msg, resp = self.sender.user_message(self.channel, user, slack_escape(text), thread_ts=thread_ts or None)
+        text = self.mentions(slack_escape(text))
+        msg, resp = self.sender.user_message(self.channel, user, text, thread_ts=thread_ts or None)
         return {"status": resp.status_code, "ts": msg["ts"]}
 
     def react(self, user: str, ts: str, name: str, removed: bool = False) -> dict:
@@ -81,7 +99,8 @@ class SlackSide:
         """``/pending mine`` typed in the channel: a signed slash command; an answer in the HTTP
         response is shown like Slack does (only to the person who ran it)."""
         name, _, args = text.strip().partition(" ")
-        resp = self.sender.command(name, args.strip(), user_id=user, channel_id=self.channel)
+        resp = self.sender.command(name, self.mentions(slack_escape(args.strip()), command=True), user_id=user,
+                                   channel_id=self.channel)
         body: dict = {}
         if resp.content and "json" in resp.headers.get("Content-Type", ""):
             body = resp.json()
@@ -96,7 +115,46 @@ class SlackSide:
                                    "command": text.strip()})
         return {"status": resp.status_code}
 
+    def shortcut(self, user: str, ts: str) -> dict:
+        """The message shortcut 会話の操作 on a message: the bridge answers with views.open."""
+        trigger = f"{int(time.time() * 1000)}.{time.monotonic_ns() % 10**9}.{user.lower()}"
+        self.slack.register_trigger_id(trigger)
+        with self._lock:
+            self._triggers[trigger] = user
+        resp = self.sender.message_shortcut(SHORTCUT_ACTIONS, user, self.channel, ts, trigger_id=trigger)
+        return {"status": resp.status_code}
+
+    def submit_view(self, user: str, view_id: str, values: dict | None) -> dict:
+        """Submit (``values`` given: Slack's ``state.values``) or close an open modal."""
+        view = self.slack.views.get(view_id)
+        if view is None:
+            raise KeyError(view_id)
+        with self._lock:
+            self._closed.add(view_id)
+        if values is None:
+            return {"status": 200}
+        resp = self.sender.view_submission(user, view, values)
+        answer = resp.json() if resp.content and "json" in resp.headers.get("Content-Type", "") else {}
+        if answer.get("response_action") == "errors":
+            with self._lock:
+                self._closed.discard(view_id)
+            return {"status": resp.status_code, "errors": answer.get("errors", {})}
+        return {"status": resp.status_code}
+
     # ------------------------------------------------------------------ what staff see
+    def _modals(self) -> list[dict]:
+        with self._lock:
+            triggers, closed = dict(self._triggers), set(self._closed)
+        out = []
+        for call in self.slack.calls_for("views.open"):
+            user = triggers.get(call.args.get("trigger_id", ""))
+            view_id = (call.response.get("view") or {}).get("id") if call.ok else None
+            if user and view_id and view_id not in closed and view_id in self.slack.views:
+                v = self.slack.views[view_id]
+                out.append({"id": view_id, "user": user, "hash": v.get("hash"), "title": v.get("title"),
+                            "submit": v.get("submit"), "close": v.get("close"), "blocks": v.get("blocks", [])})
+        return out
+
     def _ephemerals(self) -> list[dict]:
         stored = self.slack.ephemerals(self.channel)
         responses = self.slack.responses
@@ -135,5 +193,5 @@ class SlackSide:
         emoji = {n: e for n in names if (e := unicode_emoji(n))}
         return {"channel": {"id": self.channel, "name": self.slack.channels[self.channel]["name"]},
                 "team_domain": self.slack.team_domain, "users": users,
-                "staff": [s[0] for s in STAFF], "messages": top, "threads": threads, "ephemerals": ephemerals,
+                "staff": [s[0] for s in STAFF], "messages": top, "modals": self._modals(), "threads": threads, "ephemerals": ephemerals,
                 "emoji": emoji, "reactions": [{"name": n, "does": d} for n, d in self.reactions]}

@@ -139,3 +139,34 @@ def test_a_group_chat_shows_who_spoke(sandbox: Sandbox):
     expect(sandbox.parent(group)).to_contain_text("LINE グループ")
     sandbox.open_thread(group)
     expect(sandbox.thread.get_by_test_id("slack-message").filter(has_text="次の集まりはいつですか")).to_contain_text(b)
+
+
+def test_the_message_shortcut_opens_the_modal_and_applies_it(sandbox: Sandbox):
+    name = sandbox.unique("モーダル 五郎")
+    sandbox.add_friend(name)
+    sandbox.friend_says("見積もりをお願いできますか")
+    sandbox.open_thread(name)
+    relayed = sandbox.thread.get_by_test_id("slack-message").filter(has_text="見積もりをお願いできますか")
+    relayed.get_by_title("会話の操作").click()
+
+    modal = sandbox.page.get_by_test_id("modal")
+    expect(modal).to_contain_text(name)
+    modal.get_by_label("自分が担当する").check()
+    modal.locator("select[data-aid=mark]").select_option(label="問い合わせ")
+    modal.get_by_role("button", name="保存").click()
+    expect(modal).to_be_hidden()
+    parent = sandbox.parent(name)
+    expect(parent).to_contain_text("担当: @佐藤")
+    expect(parent).to_contain_text("問い合わせ")
+
+
+def test_slash_commands_with_a_mention(sandbox: Sandbox):
+    name = sandbox.unique("コマンド 六郎")
+    sandbox.add_friend(name)
+    sandbox.friend_says("返品したいです")
+    parent = sandbox.parent(name)
+    number = re.search(r"#(\d+) ", parent.inner_text()).group(1)
+    sandbox.command(f"/assign {number} @suzuki")
+    expect(parent).to_contain_text("担当: @鈴木")
+    sandbox.command(f"/mark {number} 存在しないマーク")
+    expect(sandbox.channel.get_by_test_id("ephemeral").last).to_contain_text("存在しないマーク")

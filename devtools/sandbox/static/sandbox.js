@@ -13,7 +13,7 @@ const I18N = {
     replies: "{n} 件の返信", replyInThread: "スレッドで返信", onlyYou: "あなただけに表示されています",
     broadcast: "スレッドに返信しました", notMember: "チャンネル外", speakAs: "発言者",
     failed: "送信失敗", members: "メンバー:", group: "グループ", account: "公式アカウント",
-    addReaction: "リアクションを追加", bot: "アプリ", sentImage: "画像",
+    addReaction: "リアクションを追加", bot: "アプリ", sentImage: "画像", shortcut: "会話の操作",
   },
   en: {
     title: "LINE–Slack Bridge sandbox", newFriend: "+ Friend", newGroup: "+ Group",
@@ -25,7 +25,7 @@ const I18N = {
     replies: "{n} replies", replyInThread: "Reply in thread", onlyYou: "Only visible to you",
     broadcast: "replied to a thread", notMember: "not in channel", speakAs: "Speaking",
     failed: "Not delivered", members: "Members:", group: "Group", account: "Official account",
-    addReaction: "Add reaction", bot: "APP", sentImage: "Image",
+    addReaction: "Add reaction", bot: "APP", sentImage: "Image", shortcut: "Conversation",
   },
 };
 const AVATARS = ["🙂", "🌸", "🐱", "🐶", "🐰", "🍙", "⚽", "🎸", "👵", "👨‍💼"];
@@ -195,7 +195,8 @@ function message(m, inThread) {
   const a = author(m);
   const mine = (r) => r.users.includes(ui.me);
   const rx = (m.reactions || []).map((r) => `<button class="rx${mine(r) ? " mine" : ""}" data-act="toggle-rx" data-ts="${esc(m.ts)}" data-name="${esc(r.name)}" data-mine="${mine(r)}" title="${esc(r.users.map(userName).join(", "))} :${esc(r.name)}:">${emo(r.name) || ":" + esc(r.name) + ":"} ${r.count}</button>`).join("");
-  const add = `<button class="rx add" data-act="pick-rx" data-ts="${esc(m.ts)}" title="${t("addReaction")}">☺＋</button>`;
+  const add = `<button class="rx add" data-act="pick-rx" data-ts="${esc(m.ts)}" title="${t("addReaction")}">☺＋</button>` +
+    `<button class="rx add" data-act="shortcut" data-ts="${esc(m.ts)}" title="${t("shortcut")}">⋯</button>`;
   const thread = !inThread && m.subtype !== "thread_broadcast"
     ? `<button class="replies" data-act="open-thread" data-ts="${esc(m.ts)}">${m.reply_count ? "💬 " + t("replies", { n: m.reply_count }) : t("replyInThread")}</button>` : "";
   const bc = m.subtype === "thread_broadcast" ? `<div class="broadcast">↪ ${t("broadcast")}</div>` : "";
@@ -227,6 +228,43 @@ function renderSlack() {
   keepBottom($("thread-msgs"), () => setHTML($("thread-msgs"), open
     ? message(parent, true) + `<hr class="bk-divider">` + timeline(s.threads[parent.ts] || [], mine.filter((e) => e.thread_ts === parent.ts), true)
     : `<div class="empty">${t("noThread")}</div>`));
+  renderModal(s.modals.filter((m) => m.user === ui.me).at(-1));
+}
+
+// ------------------------------------------------------------------ Slack: a modal (views.open)
+function modalInput(b) {
+  const e = b.element;
+  const key = `data-block="${esc(b.block_id)}" data-aid="${esc(e.action_id)}" data-type="${esc(e.type)}"`;
+  if (e.type === "checkboxes") return e.options.map((o) => `<label><input type="checkbox" ${key} value="${esc(o.value)}"> ${textObj(o.text)}</label>`).join("<br>");
+  if (e.type === "static_select" || e.type === "users_select") return element(e, { ts: "" }).replace(/data-act="\w+"/, key);
+  return `<input ${key}>`;
+}
+function renderModal(m) {
+  const el = $("modal");
+  if (!m) { el.hidden = true; el._key = null; return; }
+  if (el._key !== m.id + m.hash) {
+    el._key = m.id + m.hash;
+    const inner = m.blocks.map((b) => (b.type === "input" ? `<div class="bk-input"><div>${textObj(b.label)}</div>${modalInput(b)}</div>` : blocks([b], { ts: "" }))).join("");
+    const submit = m.submit ? `<button class="bk-btn primary" data-act="modal-submit" data-view="${esc(m.id)}">${textObj(m.submit)}</button>` : "";
+    el.innerHTML = `<div class="modal"><h2>${textObj(m.title)}</h2>${inner}<div class="foot">` +
+      `<button class="bk-btn" data-act="modal-close" data-view="${esc(m.id)}">${textObj(m.close) || "✕"}</button>${submit}</div></div>`;
+  }
+  el.hidden = false;
+}
+function modalValues() {
+  const values = {};
+  document.querySelectorAll("#modal [data-block]").forEach((el) => {
+    const v = (values[el.dataset.block] ??= {});
+    const aid = el.dataset.aid;
+    const text = (s) => ({ type: "plain_text", text: s });
+    if (el.dataset.type === "checkboxes") {
+      v[aid] ??= { type: "checkboxes", selected_options: [] };
+      if (el.checked) v[aid].selected_options.push({ value: el.value, text: text(el.parentElement.textContent.trim()) });
+    } else if (el.dataset.type === "static_select") v[aid] = { type: "static_select", selected_option: el.value ? { value: el.value, text: text(el.selectedOptions[0].text) } : null };
+    else if (el.dataset.type === "users_select") v[aid] = { type: "users_select", selected_user: el.value || null };
+    else v[aid] = { type: "plain_text_input", value: el.value };
+  });
+  return values;
 }
 
 // ------------------------------------------------------------------ actions
@@ -250,6 +288,9 @@ document.addEventListener("click", (ev) => {
   $("picker").hidden = true;
   if (d.act === "toggle-rx") api("/api/slack/reaction", { user: ui.me, ts: d.ts, name: d.name, removed: d.mine === "true" });
   if (d.act === "open-thread") { ui.thread = d.ts; renderSlack(); $("thread-text").focus(); }
+  if (d.act === "shortcut") api("/api/slack/shortcut", { user: ui.me, ts: d.ts });
+  if (d.act === "modal-close") api("/api/slack/view", { user: ui.me, view_id: d.view });
+  if (d.act === "modal-submit") api("/api/slack/view", { user: ui.me, view_id: d.view, values: modalValues() });
   if (d.act === "button") api("/api/slack/action", { user: ui.me, ts: d.ts, ephemeral: d.eph, action_id: d.actionId, value: d.value });
 });
 document.addEventListener("change", (ev) => {
