@@ -45,6 +45,7 @@ class Chat:
     icon: str
     members: list[str] = field(default_factory=list)  # user ids (a 1:1 chat: the friend)
     sent: list[dict] = field(default_factory=list)    # what the friend(s) sent, oldest first
+    blocked: bool = False                              # the friend blocked the account
 
 
 class LineAccount:
@@ -97,6 +98,19 @@ class LineAccount:
             self.chats[group_id] = Chat(group_id, "group", name, icon, members)
         return {"chat": group_id, "status": self._post([self.hooks.join(group_id)])}
 
+    def set_blocked(self, chat_id: str, blocked: bool) -> dict:
+        """The friend blocks the account (unfollow webhook) or unblocks it (follow, isUnblocked)."""
+        with self._lock:
+            chat = self.chats.get(chat_id)
+            if chat is None or chat.kind != "user":
+                raise KeyError(chat_id)
+            chat.blocked = blocked
+        if blocked:
+            self.line.block(chat_id)
+            return {"status": self._post([self.hooks.unfollow(chat_id)])}
+        self.line.unblock(chat_id)
+        return {"status": self._post([self.hooks.follow(chat_id, is_unblocked=True)])}
+
     # ------------------------------------------------------------------ sending
     def send(self, chat_id: str, sender_id: str | None, kind: str, text: str = "", sticker: int = 0,
              image: str = "") -> dict:
@@ -105,6 +119,8 @@ class LineAccount:
             chat = self.chats.get(chat_id)
         if chat is None:
             raise KeyError(chat_id)
+        if chat.blocked:
+            raise ValueError("unblock the account first: a friend who blocked it cannot write to it")
         sender = chat.chat_id if chat.kind == "user" else (sender_id if sender_id in chat.members else chat.members[0])
         where: dict[str, Any] = {} if chat.kind == "user" else {"source_type": chat.kind, "user_id": sender}
         entry: dict[str, Any] = {"from": sender, "type": kind}
@@ -180,7 +196,8 @@ class LineAccount:
             # LINE ends the animation when the account's next message arrives.
             animating = start <= now < end and not any(m["time"] >= start for m in timeline if not m["mine"])
             out.append({"id": chat.chat_id, "kind": chat.kind, "name": chat.name, "icon": chat.icon,
-                        "members": chat.members, "timeline": timeline, "loading": animating})
+                        "members": chat.members, "timeline": timeline, "loading": animating,
+                        "blocked": chat.blocked})
         return {"id": self.id, "name": self.name, "people": people, "chats": out,
                 "stickers": [icon for _, _, icon, _ in STICKERS]}
 

@@ -132,6 +132,11 @@ def create_app(world: World) -> Flask:
         return attempt(account(account_id).send, str(b.get("chat", "")), b.get("sender"), str(b.get("kind", "text")),
                        text=str(b.get("text", "")), sticker=int(b.get("sticker") or 0), image=str(b.get("image", "")))
 
+    @app.post("/api/line/<account_id>/block")
+    def line_block(account_id: str):
+        b = body()
+        return attempt(account(account_id).set_blocked, str(b.get("chat", "")), bool(b.get("blocked")))
+
     @app.get("/api/line/<account_id>/content/<message_id>")
     def line_content(account_id: str, message_id: str):
         found = account(account_id).images.get(message_id)

@@ -170,3 +170,18 @@ def test_slash_commands_with_a_mention(sandbox: Sandbox):
     expect(parent).to_contain_text("担当: @鈴木")
     sandbox.command(f"/mark {number} 存在しないマーク")
     expect(sandbox.channel.get_by_test_id("ephemeral").last).to_contain_text("存在しないマーク")
+
+
+def test_a_friend_who_blocks_the_account(sandbox: Sandbox):
+    name = sandbox.unique("ブロック 七子")
+    sandbox.add_friend(name)
+    sandbox.friend_says("もう連絡しないでください")
+    sandbox.page.get_by_test_id("line-pane").get_by_role("button", name="ブロック", exact=True).click()
+    expect(sandbox.page.get_by_test_id("line-input")).to_be_disabled()
+    parent = sandbox.parent(name)
+    expect(parent).to_contain_text("⛔ ブロック中")
+    sandbox.open_thread(name)
+    expect(sandbox.thread).to_contain_text("⛔ ブロックされました")
+    sandbox.staff_says("失礼いたしました。")
+    expect(sandbox.thread).to_contain_text("⚠️ LINE に送信できませんでした")
+    expect(sandbox.line).not_to_contain_text("失礼いたしました。")

@@ -13,6 +13,7 @@ const I18N = {
     replies: "{n} 件の返信", replyInThread: "スレッドで返信", onlyYou: "あなただけに表示されています",
     broadcast: "スレッドに返信しました", notMember: "チャンネル外", speakAs: "発言者",
     failed: "送信失敗", members: "メンバー:", group: "グループ", account: "公式アカウント",
+    block: "ブロック", unblock: "ブロック解除", blocked: "この公式アカウントをブロックしています",
     addReaction: "リアクションを追加", bot: "アプリ", sentImage: "画像", shortcut: "会話の操作",
   },
   en: {
@@ -25,6 +26,7 @@ const I18N = {
     replies: "{n} replies", replyInThread: "Reply in thread", onlyYou: "Only visible to you",
     broadcast: "replied to a thread", notMember: "not in channel", speakAs: "Speaking",
     failed: "Not delivered", members: "Members:", group: "Group", account: "Official account",
+    block: "Block", unblock: "Unblock", blocked: "You blocked this official account",
     addReaction: "Add reaction", bot: "APP", sentImage: "Image", shortcut: "Conversation",
   },
 };
@@ -98,7 +100,10 @@ function renderLine() {
     setHTML(sender, options(chat.members.map((m) => [m, `${t("speakAs")}: ${acct.people[m]?.name ?? m}`]), ui.sender));
   }
   setHTML($("line-head"), chat ? `<img src="${esc(chat.icon)}" alt=""><b>${esc(chat.name)}</b>` +
-    (chat.kind === "group" ? ` <small>(${chat.members.length})</small>` : "") + `<small style="margin-left:auto">⇄ ${esc(acct.name)}</small>` : "");
+    (chat.kind === "group" ? ` <small>(${chat.members.length})</small>` : "") + `<small style="margin-left:auto">⇄ ${esc(acct.name)}</small>` +
+    (chat.kind === "user" ? ` <button class="btn" data-act="block" data-blocked="${!chat.blocked}">${t(chat.blocked ? "unblock" : "block")}</button>` : "") : "");
+  $("line-text").disabled = !chat || chat.blocked;
+  $("line-text").placeholder = chat && chat.blocked ? t("blocked") : t("lineInput");
   keepBottom($("line-msgs"), () => setHTML($("line-msgs"), chat ? lineTimeline(acct, chat) : `<div class="empty">${t("noChat")}</div>`));
 }
 function lineTimeline(acct, chat) {
@@ -288,6 +293,7 @@ document.addEventListener("click", (ev) => {
   $("picker").hidden = true;
   if (d.act === "toggle-rx") api("/api/slack/reaction", { user: ui.me, ts: d.ts, name: d.name, removed: d.mine === "true" });
   if (d.act === "open-thread") { ui.thread = d.ts; renderSlack(); $("thread-text").focus(); }
+  if (d.act === "block") api(`/api/line/${ui.account}/block`, { chat: ui.chat, blocked: d.blocked === "true" });
   if (d.act === "shortcut") api("/api/slack/shortcut", { user: ui.me, ts: d.ts });
   if (d.act === "modal-close") api("/api/slack/view", { user: ui.me, view_id: d.view });
   if (d.act === "modal-submit") api("/api/slack/view", { user: ui.me, view_id: d.view, values: modalValues() });
