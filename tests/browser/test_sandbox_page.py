@@ -30,6 +30,11 @@ def test_screenshots_of_both_sides_and_the_english_toggle(sandbox: Sandbox):
     page.get_by_test_id("line-pane").screenshot(path=SCREENSHOTS / "sandbox-line.png")
     page.get_by_test_id("slack-pane").screenshot(path=SCREENSHOTS / "sandbox-slack.png")
 
+    page.get_by_role("button", name="✕").click()  # close the thread; the answer's link opens it again
+    expect(sandbox.thread).not_to_contain_text(friend)
+    sandbox.channel.get_by_test_id("ephemeral").last.get_by_role("link", name="スレッドを開く").click()
+    expect(sandbox.thread).to_contain_text("承知しました！ 15時 でお取りしますね 😄")
+
     page.get_by_role("button", name="English").click()
     expect(page.get_by_test_id("thread-input")).to_have_attribute("placeholder", re.compile("Reply in thread"))
     expect(page.get_by_test_id("ephemeral").first).to_contain_text("Only visible to you")

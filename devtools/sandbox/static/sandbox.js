@@ -147,6 +147,8 @@ function token(inner) {
     return esc(new Date(sec * 1000).toLocaleString(ui.lang === "ja" ? "ja-JP" : "en-US", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }));
   }
   if (target.startsWith("!")) return `<span class="mention">@${esc(label || target.slice(1).split("^")[0])}</span>`;
+  const permalink = /\/archives\/[A-Z0-9]+\/p(\d{10})(\d{6})(?:\?thread_ts=([\d.]+))?/.exec(unent(target));
+  if (permalink) return `<a href="#" data-act="open-thread" data-ts="${esc(permalink[3] || `${permalink[1]}.${permalink[2]}`)}">${inline(label || target)}</a>`;
   return `<a href="${esc(unent(target))}" target="_blank" rel="noreferrer">${inline(label || target)}</a>`;
 }
 const textObj = (o) => (!o ? "" : o.type === "plain_text" ? esc(o.text).replace(/:([a-z0-9_+\-]+):/g, (m, n) => (o.emoji !== false && emo(n)) || m) : mrkdwn(o.text));
@@ -286,6 +288,7 @@ document.addEventListener("click", (ev) => {
   const el = ev.target.closest("[data-act], [data-reaction], [data-sticker], [data-lang]");
   if (!el || el.tagName === "SELECT") { if (!ev.target.closest("#picker")) $("picker").hidden = true; return; }
   const d = el.dataset;
+  if (el.tagName === "A") ev.preventDefault();
   if (d.lang) { ui.lang = d.lang; localStorage.setItem("sandbox-lang", ui.lang); setHTML($("picker"), ""); document.querySelectorAll("[data-i18n], .msgs, .line-msgs, select").forEach((x) => (x._html = null)); render(); return; }
   if (d.sticker !== undefined) { $("stickers").hidden = true; api(`/api/line/${ui.account}/send`, { chat: ui.chat, sender: ui.sender, kind: "sticker", sticker: Number(d.sticker) }); return; }
   if (d.reaction) { $("picker").hidden = true; api("/api/slack/reaction", { user: ui.me, ts: ui.pickerTs, name: d.reaction }); return; }
