@@ -189,4 +189,6 @@ def test_a_friend_who_blocks_the_account(sandbox: Sandbox):
     expect(sandbox.thread).to_contain_text("⛔ ブロックされました")
     sandbox.staff_says("失礼いたしました。")
     expect(sandbox.thread).to_contain_text("⚠️ LINE に送信できませんでした")
+    reply = sandbox.thread.get_by_test_id("slack-message").filter(has_text="失礼いたしました。")
+    expect(reply.get_by_title(re.compile(" :x:$"))).to_be_visible()  # ❌ on the reply that was not delivered
     expect(sandbox.line).not_to_contain_text("失礼いたしました。")
