@@ -187,6 +187,11 @@ class SlackSide:
                           "real_name": u.get("real_name", ""), "image": p.get("image_48", ""),
                           "bot": u.get("is_bot", False), "member": uid in members}
         ephemerals = self._ephemerals()
+        # What the app tells someone in its DM (e.g. a refusal a non-member cannot get as an ephemeral).
+        for uid in (s[0] for s in STAFF):
+            ephemerals += [{"id": f"dm-{m['ts']}", "user": uid, "text": m.get("text", ""), "blocks": m.get("blocks"),
+                            "thread_ts": None, "time": float(m["ts"]), "dm": True}
+                           for m in self.slack.messages(self.slack.dm_channel(uid))]
         blob = json.dumps([top, threads, ephemerals], ensure_ascii=False)
         names = set(_SHORTCODE.findall(blob)) | {r for r, _ in self.reactions}
         names |= {r["name"] for m in top + [r for rs in threads.values() for r in rs] for r in m.get("reactions", ())}

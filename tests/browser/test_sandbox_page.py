@@ -2,6 +2,7 @@
 channel as staff see it (right), the real bridge in between."""
 from __future__ import annotations
 
+import base64
 import re
 
 from playwright.sync_api import expect
@@ -126,6 +127,12 @@ def test_pending_answers_only_the_person_who_asked(sandbox: Sandbox):
     sandbox.act_as("@guest (チャンネル外)")
     sandbox.command("/pending")
     expect(sandbox.channel.get_by_test_id("ephemeral")).to_contain_text("メンバーだけ")
+    parent = sandbox.parent(name)
+    parent.get_by_title("リアクションを追加").click()  # a non-member's 🙋 is refused in the app's DM
+    sandbox.page.get_by_test_id("reaction-picker").locator("[data-reaction=raising_hand]").click()
+    dm = sandbox.channel.get_by_test_id("ephemeral").filter(has_text="アプリからのダイレクトメッセージ")
+    expect(dm).to_contain_text("メンバーだけ")
+    expect(parent).to_contain_text("担当: 未割り当て")
 
 
 def test_a_group_chat_shows_who_spoke(sandbox: Sandbox):
@@ -192,3 +199,13 @@ def test_a_friend_who_blocks_the_account(sandbox: Sandbox):
     reply = sandbox.thread.get_by_test_id("slack-message").filter(has_text="失礼いたしました。")
     expect(reply.get_by_title(re.compile(" :x:$"))).to_be_visible()  # ❌ on the reply that was not delivered
     expect(sandbox.line).not_to_contain_text("失礼いたしました。")
+
+
+def test_an_image_from_the_friend(sandbox: Sandbox):
+    name = sandbox.unique("写真 八郎")
+    sandbox.add_friend(name)
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    sandbox.page.locator("#image-file").set_input_files({"name": "photo.png", "mimeType": "image/png", "buffer": png})
+    expect(sandbox.line.locator("img.photo")).to_be_visible()  # the friend sees what they sent
+    sandbox.open_thread(name)
+    expect(sandbox.thread).to_contain_text("🖼️ 画像が送信されました")  # the bridge's placeholder (for now)

@@ -11,7 +11,7 @@ const I18N = {
     thread: "スレッド", threadInput: "スレッドに返信（// で始めると社内メモ）", read: "既読",
     noChat: "友だちを追加してください", noThread: "メッセージの「スレッド」を開くとここに表示されます",
     replies: "{n} 件の返信", replyInThread: "スレッドで返信", onlyYou: "あなただけに表示されています",
-    broadcast: "スレッドに返信しました", notMember: "チャンネル外", speakAs: "発言者",
+    broadcast: "スレッドに返信しました", dm: "アプリからのダイレクトメッセージ（あなただけ）", notMember: "チャンネル外", speakAs: "発言者",
     failed: "送信失敗", members: "メンバー:", group: "グループ", account: "公式アカウント",
     block: "ブロック", unblock: "ブロック解除", blocked: "この公式アカウントをブロックしています",
     addReaction: "リアクションを追加", bot: "アプリ", sentImage: "画像", shortcut: "会話の操作",
@@ -24,7 +24,7 @@ const I18N = {
     thread: "Thread", threadInput: "Reply in thread (start with // for a note)", read: "Read",
     noChat: "Add a friend to start", noThread: "Open a message's thread to see it here",
     replies: "{n} replies", replyInThread: "Reply in thread", onlyYou: "Only visible to you",
-    broadcast: "replied to a thread", notMember: "not in channel", speakAs: "Speaking",
+    broadcast: "replied to a thread", dm: "Direct message from the app (only you)", notMember: "not in channel", speakAs: "Speaking",
     failed: "Not delivered", members: "Members:", group: "Group", account: "Official account",
     block: "Block", unblock: "Unblock", blocked: "You blocked this official account",
     addReaction: "Add reaction", bot: "APP", sentImage: "Image", shortcut: "Conversation",
@@ -215,7 +215,7 @@ function message(m, inThread) {
 function ephemeral(e) {
   const cmd = e.command ? `<div class="text"><code>${esc(e.command)}</code></div>` : "";
   return `<div class="sm ephemeral" data-testid="ephemeral"><img class="avatar" src="${imgSrc("")}" alt=""><div class="main">` +
-    `<div class="eph-note">👁 ${t("onlyYou")}</div>${cmd}${body(e, { ts: "", eph: e.id })}</div></div>`;
+    `<div class="eph-note">${e.dm ? "✉️ " + t("dm") : "👁 " + t("onlyYou")}</div>${cmd}${body(e, { ts: "", eph: e.id })}</div></div>`;
 }
 function timeline(msgs, ephs, inThread) {
   const rows = msgs.map((m) => [Number(m.ts), message(m, inThread)]).concat(ephs.map((e) => [e.time, ephemeral(e)]));
