@@ -84,7 +84,8 @@ const options = (items, selected) => items.map(([v, label]) => `<option value="$
 // ------------------------------------------------------------------ LINE
 function renderLine() {
   const line = ui.state.line;
-  setHTML($("account"), options(line.accounts.map((a) => [a.id, `${t("account")}: ${a.name}`]), ui.account));
+  setHTML($("account"), options(line.accounts.map((a) => [a.id, `🏪 ${a.name}`]), ui.account));
+  $("account").title = t("account");
   const acct = line.account[ui.account];
   if (!acct.chats.find((c) => c.id === ui.chat)) ui.chat = acct.chats.length ? acct.chats[acct.chats.length - 1].id : null;
   setHTML($("chat"), options(acct.chats.map((c) => [c.id, (c.kind === "group" ? "👥 " : "") + c.name]), ui.chat));
