@@ -20,7 +20,7 @@ from tests.conftest import ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-expect.set_options(timeout=20_000)  # a first message goes LINE → web → Redis → worker → Slack; the page polls
+expect.set_options(timeout=30_000)  # a first message goes LINE → web → Redis → worker → Slack; the page polls
 
 
 @pytest.fixture(scope="session")
