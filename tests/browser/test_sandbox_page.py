@@ -82,11 +82,14 @@ def test_claim_by_reaction_shows_the_assignee_and_read_on_line(sandbox: Sandbox)
     expect(sandbox.line.get_by_test_id("line-loading")).to_have_count(0)  # the reply ends the animation
 
 
-def test_claim_button_and_mark_select_update_the_parent(sandbox: Sandbox):
+def test_typing_and_claim_buttons_and_the_mark_select(sandbox: Sandbox):
     name = sandbox.unique("ボタン 次郎")
     sandbox.add_friend(name)
     sandbox.friend_says("商品が壊れていました")
     parent = sandbox.parent(name)
+    parent.get_by_role("button", name="✍️ 返信を準備中").click()  # the friend sees LINE's loading animation
+    expect(sandbox.line.get_by_test_id("line-loading")).to_be_visible()
+    expect(sandbox.line.get_by_test_id("line-read")).to_have_count(0)
     parent.get_by_role("button", name="🙋 担当する").click()
     expect(parent).to_contain_text("担当: @佐藤")
     expect(sandbox.line.get_by_test_id("line-read")).to_have_text("既読")
