@@ -1,0 +1,187 @@
+"""The sandbox page's server: a small Flask app in the demo process.
+
+It holds the emulator objects (through :class:`World`), serves ``static/index.html`` and
+``static/sandbox.js``, answers ``GET /api/state`` (everything both panes show, polled by
+the page) and forwards what the person does on the page to the bridge's web process as
+signed LINE webhooks and Slack events/commands/actions.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Flask, Response, abort, jsonify, request, send_from_directory
+
+from devtools.sandbox.line_side import LineAccount
+from devtools.sandbox.slack_side import SlackSide
+
+STATIC = Path(__file__).resolve().parent / "static"
+_COLOR = re.compile(r"^#?[0-9a-fA-F]{3,8}$")
+
+
+class World:
+    """Everything the page shows and drives: the LINE accounts and the Slack channel."""
+
+    def __init__(self, stack, page_url: str) -> None:
+        self.page_url = page_url.rstrip("/")
+        self.accounts: dict[str, LineAccount] = {}
+        self.add_account("default", stack.line, stack.line_webhook_url, stack.line.channel_secret)
+        for key, bot, secret in stack.extra_accounts:
+            self.add_account(key, stack.line, stack.line_webhook_url, secret, bot)
+        self.slack = SlackSide(stack.slack, stack.channel, "line-triage", stack.slack_events_url,
+                               stack.slack.signing_secret, self.avatar, _reaction_choices(stack.env))
+
+    def add_account(self, account_id: str, emulator, webhook_url: str, channel_secret: str,
+                    bot_user_id: str | None = None) -> LineAccount:
+        account = LineAccount(account_id, emulator, webhook_url, channel_secret, self.avatar, bot_user_id)
+        self.accounts[account_id] = account
+        return account
+
+    def avatar(self, emoji: str, color: str) -> str:
+        """A picture URL served by this page (the machine may be offline: no external images)."""
+        return f"{self.page_url}/avatar.svg?e={quote(emoji[:4])}&c={quote(color.lstrip('#'))}"
+
+    def state(self) -> dict:
+        return {"line": {"accounts": [{"id": a.id, "name": a.name} for a in self.accounts.values()],
+                         "account": {aid: a.state() for aid, a in self.accounts.items()}},
+                "slack": self.slack.state()}
+
+
+def _reaction_choices(env: dict[str, str]) -> list[tuple[str, str]]:
+    """Reactions the picker offers: claim, resolve and each mark's emoji (from BRIDGE_CONFIG)."""
+    from bridge.triage.marks import load_marks
+
+    try:
+        marks = load_marks(env.get("BRIDGE_CONFIG") or None)
+    except Exception:  # a broken config stops the bridge itself with a clear message
+        from bridge.triage.marks import default_marks
+
+        marks = default_marks()
+    out = [(name, action) for name, action in marks.reactions.items()]
+    labels = {m.key: m.ja for m in marks.ordered()}
+    return [(n, labels.get(a.partition(":")[2], a) if a.startswith("mark:") else a) for n, a in out] + [("eyes", ""), ("+1", "")]
+
+
+def create_app(world: World) -> Flask:
+    app = Flask("line-slack-sandbox", static_folder=None)
+
+    def body() -> dict:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            abort(400)
+        return data
+
+    def account(account_id: str) -> LineAccount:
+        if account_id not in world.accounts:
+            abort(404)
+        return world.accounts[account_id]
+
+    def attempt(fn, *args, **kwargs):
+        try:
+            return jsonify(fn(*args, **kwargs))
+        except (ValueError, KeyError) as e:
+            return jsonify({"error": str(e)}), 400
+
+    @app.get("/")
+    def index():
+        return send_from_directory(STATIC, "index.html", max_age=0)
+
+    @app.get("/sandbox.js")
+    def script():
+        return send_from_directory(STATIC, "sandbox.js", max_age=0)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        return Response(status=204)
+
+    @app.get("/avatar.svg")
+    def avatar_svg():
+        emoji = request.args.get("e", "🙂")[:4]
+        color = request.args.get("c", "06c755")
+        color = "#" + color.lstrip("#") if _COLOR.match(color) else "#06c755"
+        svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">'
+               f'<rect width="64" height="64" rx="32" fill="{escape(color)}"/>'
+               f'<text x="32" y="43" font-size="32" text-anchor="middle">{escape(emoji)}</text></svg>')
+        return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
+
+    @app.get("/api/state")
+    def state():
+        data = world.state()
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+        version = hashlib.sha1(text.encode()).hexdigest()[:16]
+        if request.args.get("v") == version:
+            return jsonify({"v": version, "same": True})
+        return Response('{"v": "%s", "state": %s}' % (version, text), mimetype="application/json")
+
+    @app.post("/api/line/<account_id>/friends")
+    def add_friend(account_id: str):
+        b = body()
+        return attempt(account(account_id).add_friend, str(b.get("name", "")), str(b.get("emoji") or "🙂"),
+                       str(b.get("color") or "#06c755"), bool(b.get("follow", True)))
+
+    @app.post("/api/line/<account_id>/groups")
+    def add_group(account_id: str):
+        b = body()
+        return attempt(account(account_id).add_group, str(b.get("name", "")), list(b.get("members") or []),
+                       str(b.get("emoji") or "👥"), str(b.get("color") or "#5b6b7f"))
+
+    @app.post("/api/line/<account_id>/send")
+    def line_send(account_id: str):
+        b = body()
+        return attempt(account(account_id).send, str(b.get("chat", "")), b.get("sender"), str(b.get("kind", "text")),
+                       text=str(b.get("text", "")), sticker=int(b.get("sticker") or 0), image=str(b.get("image", "")))
+
+    @app.post("/api/line/<account_id>/block")
+    def line_block(account_id: str):
+        b = body()
+        return attempt(account(account_id).set_blocked, str(b.get("chat", "")), bool(b.get("blocked")))
+
+    @app.get("/api/line/<account_id>/content/<message_id>")
+    def line_content(account_id: str, message_id: str):
+        found = account(account_id).images.get(message_id)
+        if found is None:
+            abort(404)
+        return Response(found[0], mimetype=found[1])
+
+    @app.post("/api/slack/message")
+    def slack_message():
+        b = body()
+        return attempt(world.slack.post, str(b.get("user", "")), str(b.get("text", "")), b.get("thread_ts"))
+
+    @app.post("/api/slack/reaction")
+    def slack_reaction():
+        b = body()
+        return attempt(world.slack.react, str(b.get("user", "")), str(b.get("ts", "")), str(b.get("name", "")),
+                       bool(b.get("removed")))
+
+    @app.post("/api/slack/action")
+    def slack_action():
+        b = body()
+        return attempt(world.slack.action, str(b.get("user", "")), str(b.get("ts") or ""), str(b.get("action_id", "")),
+                       b.get("value"), b.get("option"), b.get("selected_user"), b.get("ephemeral"))
+
+    @app.post("/api/slack/shortcut")
+    def slack_shortcut():
+        b = body()
+        return attempt(world.slack.shortcut, str(b.get("user", "")), str(b.get("ts", "")))
+
+    @app.post("/api/slack/view")
+    def slack_view():
+        b = body()
+        values = b.get("values")
+        return attempt(world.slack.submit_view, str(b.get("user", "")), str(b.get("view_id", "")),
+                       values if isinstance(values, dict) else None)
+
+    @app.post("/api/slack/command")
+    def slack_command():
+        b = body()
+        text = str(b.get("text", "")).strip()
+        if not text.startswith("/"):
+            return jsonify({"error": "not a command"}), 400
+        return attempt(world.slack.command, str(b.get("user", "")), text)
+
+    return app
