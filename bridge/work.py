@@ -30,6 +30,11 @@ def slack_stream(channel: str, thread_ts: str) -> str:
     return f"slack-{channel}-{thread_ts}"
 
 
+def message_stream(channel: str, ts: str) -> str:
+    """The stream of changes aimed at one Slack message whose conversation is not known yet."""
+    return f"msg-{channel}-{ts}"
+
+
 def forward_stream(account: str, target: str) -> str:
     """The stream of webhooks forwarded to one target URL of an account (``target`` = URL hash)."""
     return f"fwd-{account}-{target}"

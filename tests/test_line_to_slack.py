@@ -175,7 +175,7 @@ def test_unfollow_and_follow_are_shown_in_the_thread(h):
     thread = h.thread_of(HANAKO)
     h.send_line(h.webhooks.unfollow(HANAKO))
     assert wait_until(lambda: any("ブロック" in m["text"] for m in thread_replies(h, thread)))
-    assert h.conv(HANAKO).blocked
+    assert wait_until(lambda: h.conv(HANAKO).blocked)   # recorded right after the notice is posted
     assert wait_until(lambda: "ブロック中" in json.dumps(h.slack.message(TRIAGE, thread).get("blocks"), ensure_ascii=False))
     h.send_line(h.webhooks.follow(HANAKO))
     assert wait_until(lambda: not h.conv(HANAKO).blocked)
@@ -202,11 +202,12 @@ def test_the_message_map_links_line_ids_to_slack_with_their_tokens(h):
     thread = h.thread_of(HANAKO)
     assert wait_until(lambda: thread_replies(h, thread))
     reply = thread_replies(h, thread)[0]
+    assert wait_until(lambda: h.store.get_line_message("default", event["message"]["id"]))  # linked right after posting
     mapped = h.store.get_line_message("default", event["message"]["id"])
     assert mapped["slack_ts"] == reply["ts"] and mapped["conv_id"] == cid(HANAKO)
     assert mapped["quote_token"] == event["message"]["quoteToken"]
     assert mapped["mark_as_read_token"] == event["message"]["markAsReadToken"]
-    assert h.store.get_slack_message(TRIAGE, reply["ts"])["line_message_id"] == event["message"]["id"]
+    assert wait_until(lambda: h.store.get_slack_message(TRIAGE, reply["ts"]).get("line_message_id") == event["message"]["id"])
 
 
 def test_unknown_message_types_get_a_placeholder_not_an_error(h):

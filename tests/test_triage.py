@@ -286,3 +286,16 @@ def test_pending_speaks_english_when_configured(h, settings):
         assert err == "There is no conversation #999."
     finally:
         server.stop()
+
+
+def test_a_reaction_on_a_message_the_relay_is_still_linking_is_not_lost(h):
+    """Slack may deliver a reaction before the worker recorded which conversation the message
+    belongs to; the change waits for the link instead of being dropped."""
+    thread = open_thread(h)
+    message = h.thread_messages(thread)[0]
+    link = h.store.keys.slack_msg(channel=TRIAGE, ts=message["ts"])
+    saved = h.store.r.hgetall(link)
+    h.store.r.delete(link)                                      # as if the worker had not linked it yet
+    h.slack_sender.reaction(STAFF, TRIAGE, message["ts"], "raising_hand")
+    h.store.r.hset(link, mapping=saved)                         # ... and now it has
+    assert wait_until(lambda: conv(h).assignee == STAFF)

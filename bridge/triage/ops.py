@@ -21,6 +21,7 @@ from bridge.services import Component, Services
 
 log = logging.getLogger(__name__)
 
+UNMAPPED_GRACE = 15.0        # s a change aimed at a just-posted message waits for its link
 LOADING_SECONDS = 30         # after a claim
 LOADING_SECONDS_TYPING = 60  # after "writing a reply" (LINE's maximum; a sent reply ends it)
 
@@ -37,6 +38,8 @@ class Op:
     source: str = ""              # reaction | button | select | command | modal
     response_url: str = ""        # slash commands answer the actor here
     channel: str = ""             # where to show an ephemeral answer otherwise
+    message_ts: str = ""          # set when conv_id is not known yet: the Slack message acted on
+    requested_at: str = ""        # epoch of the request (how long to wait for the message's link)
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> "Op":
@@ -63,8 +66,20 @@ class Triage(Component):
         return changes
 
     # -- applying a change ----------------------------------------------------------------
+    def resolve(self, op: Op) -> Conversation | None:
+        """The conversation of ``op``; a message the relay is still linking is waited for a few seconds."""
+        if op.conv_id:
+            return self.store.get_conversation(op.conv_id)
+        conv = self.store.get_by_thread(op.channel, op.message_ts)
+        if conv is None:
+            conv_id = self.store.get_slack_message(op.channel, op.message_ts).get("conv_id")
+            conv = self.store.get_conversation(conv_id) if conv_id else None
+        if conv is None and time.time() - float(op.requested_at or 0) < UNMAPPED_GRACE:
+            raise RetryLater("the message is not linked to a conversation yet", delay=1.0)
+        return conv
+
     def apply(self, op: Op) -> None:
-        conv = self.store.get_conversation(op.conv_id)
+        conv = self.resolve(op)
         if conv is None:
             log.info("op %s for unknown conversation %s ignored", op.op_id, op.conv_id)
             return

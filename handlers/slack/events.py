@@ -9,7 +9,7 @@ from slack_bolt import App
 
 from bridge import work
 from bridge.runtime import Runtime
-from handlers.slack.ops import conversation_of_message, enqueue_op
+from handlers.slack.ops import conversation_of_message, enqueue_op, enqueue_unresolved_op
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,16 @@ def register(app: App, rt: Runtime) -> None:
             if action != "claim":
                 return  # removing a mark's emoji does not undo the mark (the next mark replaces it)
             action = "unclaim"
-        conv_id = conversation_of_message(rt, item["channel"], item.get("ts", ""))
-        if not conv_id:
-            return
         name, _, value = action.partition(":")
-        enqueue_op(rt, body.get("event_id") or f"{item.get('ts')}-{event.get('event_ts')}", conv_id, event.get("user", ""),
-                   name, value, source="reaction", channel=item["channel"])
+        op_id = body.get("event_id") or f"{item.get('ts')}-{event.get('event_ts')}"
+        conv_id = conversation_of_message(rt, item["channel"], item.get("ts", ""))
+        if conv_id:
+            enqueue_op(rt, op_id, conv_id, event.get("user", ""), name, value, source="reaction", channel=item["channel"])
+        else:
+            # Not mapped (yet): a reaction on a message the worker is still linking, or on any other
+            # message. The worker resolves it, waiting a few seconds for the link.
+            enqueue_unresolved_op(rt, op_id, item["channel"], str(item.get("ts") or ""), event.get("user", ""),
+                                  name, value, source="reaction")
 
     @app.event("reaction_added")
     def handle_reaction_added(event: dict[str, Any], body: dict[str, Any]) -> None:

@@ -1,6 +1,8 @@
 """Turning a Slack interaction into a triage work item (shared by every listener type)."""
 from __future__ import annotations
 
+import time
+
 from bridge import work
 from bridge.access import is_channel_member, visible_channels
 from bridge.runtime import Runtime
@@ -12,6 +14,14 @@ def enqueue_op(rt: Runtime, op_id: str, conv_id: str, actor: str, action: str, v
     payload = {"op_id": op_id, "conv_id": conv_id, "actor": actor, "action": action, "value": value,
                "source": source, "response_url": response_url, "channel": channel}
     return rt.inbox.accept("slack-op", op_id, work.line_stream(conv_id), work.SLACK_OP, payload)
+
+
+def enqueue_unresolved_op(rt: Runtime, op_id: str, channel: str, message_ts: str, actor: str, action: str,
+                          value: str = "", *, source: str) -> bool:
+    """Queue a change aimed at a Slack message not (yet) mapped to a conversation; the worker resolves it."""
+    payload = {"op_id": op_id, "conv_id": "", "actor": actor, "action": action, "value": value, "source": source,
+               "channel": channel, "message_ts": message_ts, "requested_at": repr(time.time())}
+    return rt.inbox.accept("slack-op", op_id, work.message_stream(channel, message_ts), work.SLACK_OP, payload)
 
 
 def conversation_of_message(rt: Runtime, channel: str, ts: str) -> str | None:
