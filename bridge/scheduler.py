@@ -141,6 +141,8 @@ class Ticker:
 
     def sweep(self, force: bool = False) -> int:
         """Kick every stranded stream (at most one worker sweeps per interval)."""
+        if not self.inbox.r.exists(self.inbox.active_key):
+            return 0  # nothing pending anywhere (and an idle bridge writes no key)
         if not force and not self.inbox.r.set(self.inbox.keys.inbox_sweep_lock(), str(os.getpid()), nx=True,
                                                px=int(self.sweep_every * 1000 * 0.9)):
             return 0
