@@ -26,6 +26,7 @@ died, whichever process died, without any new event.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -87,7 +88,7 @@ class DueSet:
 
     def add(self, kind: str, target: str, delay: float) -> None:
         """Wake ``target`` (a stream, a conversation) up after ``delay`` s; an earlier pending wake-up wins."""
-        self._add(keys=[self.key], args=[f"{kind}\t{target}", max(0, int(delay * 1000) + 1)])
+        self._add(keys=[self.key], args=[f"{kind}\t{target}", max(0, math.ceil(delay * 1000))])
 
     def claim(self, lease: float = CLAIM_LEASE, batch: int = CLAIM_BATCH) -> list[tuple[str, str, str]]:
         """Take the due wake-ups: [(kind, target, lease token)]; call :meth:`done` once each is enqueued."""
