@@ -1,6 +1,6 @@
 """Operator commands: ``python -m bridge.admin <command>`` (reads the same environment as the app).
 
-  status               queue length, backlog counts per mark, dead letters
+  status               queue length, backlog counts per mark, dead letters, pending streams and wake-ups
   dead-letters         list the work items that kept failing, with the reason
   replay-dead-letters  put them back on their conversation's stream (idempotent sends make this safe)
 """
@@ -20,6 +20,9 @@ def status(rt) -> None:
     print(f"rq queue {rt.settings.queue_name!r}: {rt.queue.count} job(s) waiting")
     print("backlog: " + (", ".join(f"{rt.marks.effective(k).label(rt.settings.language)} {n}" for k, n in counts.items() if n) or "empty"))
     print(f"dead letters: {rt.redis.llen(rt.keys.dead_letters())}")
+    due = rt.inbox.due.pending()
+    print(f"streams with pending items: {rt.redis.scard(rt.inbox.active_key)}; scheduled wake-ups: {len(due)}"
+          + (f" (next in {max(0.0, due[0][1] - rt.redis.time()[0]):.0f}s)" if due else ""))
 
 
 def dead_letters(rt) -> None:
