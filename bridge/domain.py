@@ -6,12 +6,11 @@ through :attr:`Domain.handlers`; nothing else in the code base switches on kinds
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Callable
 
 from bridge import work
-from bridge.model import DeliveryFailed
 from bridge.ports import ForwardPort
+from bridge.relay.deadletter import DeadLetters
 from bridge.relay.delivery import Delivery
 from bridge.relay.forward import Forwarder
 from bridge.relay.line_in import LineIn
@@ -34,6 +33,7 @@ class Domain:
         self.line_in = LineIn(services, self.portals, self.triage)
         self.slack_in = SlackIn(services, self.portals, self.delivery)
         self.forwarder = Forwarder(services, forward_port)
+        self.dead_letters = DeadLetters(services, self.delivery)
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
@@ -49,9 +49,5 @@ class Domain:
         handler(item.get("payload") or {})
 
     def dead_letter(self, item: dict[str, Any], reason: str) -> None:
-        """Called when an item kept failing: keep it for inspection and tell people where we can."""
-        self.services.store.add_dead_letter(item, reason, time.time())
-        if item.get("kind") == work.SLACK_MESSAGE:
-            event = item["payload"]
-            self.delivery.report_failure(event["channel"], event["ts"], event.get("thread_ts") or "",
-                                         DeliveryFailed("gave_up", reason))
+        """Called when an item kept failing: keep it for inspection and tell people in Slack."""
+        self.dead_letters.dead_letter(item, reason)

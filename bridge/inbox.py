@@ -10,17 +10,22 @@ to the holder, which re-checks the list after releasing the lock, so nothing is 
 An item is removed only after it was processed (at-least-once); the domain makes every
 side effect idempotent, so re-processing after a crash never duplicates a message.
 Transient failures (:class:`~bridge.model.RetryLater`) keep the item at the head and
-schedule a delayed drain (honouring ``Retry-After``), which needs ``rq worker --with-scheduler``.
+schedule a wake-up (honouring ``Retry-After``) in the due set of :mod:`bridge.scheduler`.
+
+Crash safety: the stream lock is short (``LOCK_TTL_MS``) and refreshed by a heartbeat thread
+while a drain runs, so a SIGKILLed drain frees its stream within seconds; every stream with
+pending items is listed in an "active" set, which each worker's ticker sweeps to re-enqueue
+streams nobody drains (see :mod:`bridge.scheduler`).
 """
 from __future__ import annotations
 
 import json
 import logging
-import math
+import os
 import random
+import threading
 import time
 import uuid
-from datetime import timedelta
 from typing import Any, Callable
 
 import redis
@@ -28,11 +33,14 @@ from rq import Queue
 
 from bridge.keys import Keys
 from bridge.model import DeliveryFailed, RetryLater
+from bridge.scheduler import DRAIN, DueSet
 from bridge.work import JOB_DRAIN
 
 log = logging.getLogger(__name__)
 
-LOCK_TTL_MS = 120_000          # longer than any single item may take (SDK timeouts are 15 s)
+LOCK_TTL_MS = 10_000           # a dead drainer's stream is free again after at most this long
+HEARTBEAT_S = 2.5              # the live drainer refreshes its lock this often (a thread: outlives a 15 s SDK call)
+FLAG_TRUST_S = 10.0            # a drain-queued flag younger than this is trusted without looking at the rq queue
 MAX_ATTEMPTS = 10              # ≈ 8.5 minutes of backoff (1+2+…+256 s), then dead-lettered and reported
 MAX_BACKOFF = 300.0
 
@@ -41,15 +49,27 @@ MAX_BACKOFF = 300.0
 # a drain job must be enqueued, 1 when one is already waiting in the rq queue (KEYS[3]):
 # a burst of 1,000 events for 50 chats then costs ~50 drain jobs, not 1,000 (each empty
 # job is a fork plus rq bookkeeping, and other chats' work would wait behind them).
+# The stream is also added to the active set (KEYS[4]) the sweeper watches; the drain-queued
+# flag holds the id of the drain job (ARGV[4]) so the sweeper can tell a lost job from a waiting one.
 _ACCEPT = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   redis.call('RPUSH', KEYS[2], ARGV[2])
-  if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then return 2 end
+  redis.call('SADD', KEYS[4], ARGV[5])
+  if redis.call('SET', KEYS[3], ARGV[4], 'NX', 'EX', ARGV[3]) then return 2 end
   return 1
 end
 return 0
 """
-DRAIN_QUEUED_TTL = 300  # a lost enqueue can delay a stream by at most this much
+DRAIN_QUEUED_TTL = 300
+# Leave the active set only when the stream is really empty (atomic with _ACCEPT's SADD).
+_FORGET = """
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) return 1 end
+return 0
+"""
+_DELETE_IF = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -64,13 +84,33 @@ return 0
 """
 
 
-def enqueue_later(queue: Queue, delay: float, func: str, *args: Any, **kwargs: Any) -> None:
-    """``queue.enqueue_in`` that never runs early.
+def new_job_id(prefix: str = "drain") -> str:
+    """rq job ids may only hold [A-Za-z0-9_-]."""
+    return f"{prefix}-{uuid.uuid4().hex}"
 
-    rq's ScheduledJobRegistry stores the run time in whole seconds (truncated), so a job
-    due in 3.7 s may run after 3.0 s; a Retry-After must be honoured, so round up.
-    """
-    queue.enqueue_in(timedelta(seconds=math.ceil(delay) + 1), func, *args, **kwargs)
+
+class _Heartbeat(threading.Thread):
+    """Keeps a stream lock alive while its drain runs; notices when the lock was lost."""
+
+    def __init__(self, refresh: Callable[..., Any], lock_key: str, token: str):
+        super().__init__(name="inbox-heartbeat", daemon=True)
+        self.refresh, self.lock_key, self.token = refresh, lock_key, token
+        self.done = threading.Event()
+        self.lost = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(HEARTBEAT_S):
+            try:
+                if not self.refresh(keys=[self.lock_key], args=[self.token, LOCK_TTL_MS]):
+                    log.warning("lock %s was lost; this drain stops after its current item", self.lock_key)
+                    self.lost.set()
+                    return
+            except redis.RedisError as exc:  # Redis restarting: keep trying, the lock survives with AOF
+                log.warning("lock heartbeat failed: %s", exc)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join(timeout=5)
 
 
 class Inbox:
@@ -83,6 +123,10 @@ class Inbox:
         self._release = r.register_script(_RELEASE)
         self._refresh = r.register_script(_REFRESH)
         self._pop_if_head = r.register_script(_POP_IF_HEAD)
+        self._forget = r.register_script(_FORGET)
+        self._delete_if = r.register_script(_DELETE_IF)
+        self.due = DueSet(r, keys.due())
+        self.active_key = keys.inbox_active()
 
     # -- producer side (web process) ---------------------------------------------
     def accept(self, origin: str, event_id: str, stream: str, kind: str, payload: dict[str, Any]) -> bool:
@@ -96,36 +140,98 @@ class Inbox:
         dedupe_key = self.keys.dedupe(origin=origin, event_id=event_id)
         inbox_key = self.keys.inbox(stream=stream)
         queued_key = self.keys.inbox_drain_queued(stream=stream)
-        result = self._accept(keys=[dedupe_key, inbox_key, queued_key], args=[self.dedupe_ttl, item, DRAIN_QUEUED_TTL])
+        job_id = new_job_id()
+        result = self._accept(keys=[dedupe_key, inbox_key, queued_key, self.active_key],
+                              args=[self.dedupe_ttl, item, DRAIN_QUEUED_TTL, job_id, stream])
         if result == 0:
             # A duplicate. If an earlier enqueue of the drain job failed the item may still
-            # be waiting: kick the stream (cheap, and a no-op when it is empty).
+            # be waiting: kick the stream (cheap, and a no-op when a drain is queued).
             if self.r.llen(inbox_key):
-                self._enqueue_drain(stream)
+                self.kick(stream)
             return False
         if result == 2:
-            try:
-                self._enqueue_drain(stream)
-            except Exception:
-                self.r.delete(queued_key)  # let the next event (or LINE's redelivery) enqueue it
-                raise
+            self._enqueue_flagged(stream, job_id)
         return True
 
-    def _enqueue_drain(self, stream: str, delay: float = 0.0) -> None:
-        if delay > 0:
-            enqueue_later(self.queue, delay, JOB_DRAIN, stream, failure_ttl=7 * 24 * 3600)
-        else:
-            self.queue.enqueue(JOB_DRAIN, stream, result_ttl=60, failure_ttl=7 * 24 * 3600)
+    def _enqueue_flagged(self, stream: str, job_id: str) -> None:
+        try:
+            self.queue.enqueue(JOB_DRAIN, stream, job_id=job_id, result_ttl=60, failure_ttl=7 * 24 * 3600)
+        except Exception:
+            # Let the next event, LINE's redelivery or the sweeper enqueue it.
+            self._delete_if(keys=[self.keys.inbox_drain_queued(stream=stream)], args=[job_id])
+            raise
 
-    def schedule_wakeup(self, stream: str, delay: float, *, coalesce: bool = True) -> None:
-        """Schedule a delayed drain of ``stream``; with ``coalesce`` at most one is pending at a time."""
-        if not coalesce or self.r.set(self.keys.inbox_wakeup(stream=stream), "1", nx=True, px=max(1000, int(delay * 1000))):
-            self._enqueue_drain(stream, delay=max(delay, 0.01))
+    def kick(self, stream: str) -> bool:
+        """Make sure a drain of ``stream`` waits in the rq queue (at most one). True if one was enqueued."""
+        job_id = new_job_id()
+        if not self.r.set(self.keys.inbox_drain_queued(stream=stream), job_id, nx=True, ex=DRAIN_QUEUED_TTL):
+            return False
+        self._enqueue_flagged(stream, job_id)
+        return True
+
+    def schedule_wakeup(self, stream: str, delay: float) -> None:
+        """Drain ``stream`` after ``delay`` s (the earliest pending wake-up of a stream wins)."""
+        self.due.add(DRAIN, stream, delay)
 
     def hold(self, stream: str, delay: float) -> None:
         """Pause the stream for ``delay`` seconds (a platform asked us to back off) and wake it up then."""
         self.r.set(self.keys.inbox_hold(stream=stream), repr(time.time() + delay), px=max(1, int(delay * 1000)))
-        self.schedule_wakeup(stream, delay, coalesce=False)
+        self.schedule_wakeup(stream, delay)
+
+    # -- the sweeper's side (bridge.scheduler) -------------------------------------------
+    def sweep(self) -> list[str]:
+        """Enqueue a drain for every stream with pending items that nobody drains, nor will.
+
+        Skipped: streams whose lock is held (a live drainer's heartbeat keeps it), streams
+        backing off (their wake-up is in the due set; if that was lost the hold expires and
+        the next sweep takes them), and streams whose drain job really waits in the rq queue.
+        A flag naming a job that is not in the queue (its worker died after dequeuing it, or
+        the enqueue was lost) is replaced.
+        """
+        streams = sorted(self.r.smembers(self.active_key))
+        if not streams:
+            return []
+        pipe = self.r.pipeline(transaction=False)
+        for stream in streams:
+            pipe.llen(self.keys.inbox(stream=stream))
+            pipe.exists(self.keys.inbox_lock(stream=stream))
+            pipe.pttl(self.keys.inbox_hold(stream=stream))
+            pipe.get(self.keys.inbox_drain_queued(stream=stream))
+            pipe.pttl(self.keys.inbox_drain_queued(stream=stream))
+        res = pipe.execute()
+        kicked: list[str] = []
+        suspects: list[tuple[str, str]] = []
+        for i, stream in enumerate(streams):
+            length, locked, hold_ms, flag, flag_ms = res[5 * i:5 * i + 5]
+            if not length:
+                self._forget(keys=[self.keys.inbox(stream=stream), self.active_key], args=[stream])
+            elif locked or hold_ms > 0:
+                continue
+            elif flag is None:
+                if self.kick(stream):
+                    kicked.append(stream)
+            elif DRAIN_QUEUED_TTL - flag_ms / 1000 > FLAG_TRUST_S:
+                suspects.append((stream, flag))
+        if suspects:
+            queued = set(self.queue.get_job_ids())
+            for stream, flag in suspects:
+                if flag not in queued:
+                    self._delete_if(keys=[self.keys.inbox_drain_queued(stream=stream)], args=[flag])
+                    if self.kick(stream):
+                        kicked.append(stream)
+        if kicked:
+            log.info("sweeper: %d stranded stream(s) re-enqueued: %s", len(kicked), ", ".join(kicked[:10]))
+        return kicked
+
+    def adopt_existing_streams(self) -> int:
+        """List streams queued before the active set existed (an upgrade) in it, once per worker start."""
+        found = []
+        prefix = self.keys.inbox(stream="")
+        for key in self.r.scan_iter(match=prefix + "*", count=1000):
+            found.append(key[len(prefix):])
+        if found:
+            self.r.sadd(self.active_key, *found)
+        return len(found)
 
     def pending(self, stream: str) -> int:
         return int(self.r.llen(self.keys.inbox(stream=stream)))
@@ -137,29 +243,27 @@ class Inbox:
         inbox_key = self.keys.inbox(stream=stream)
         lock_key = self.keys.inbox_lock(stream=stream)
         attempts_key = self.keys.inbox_attempts(stream=stream)
-        token = uuid.uuid4().hex
+        token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"  # the pid tells operators (and tests) who holds it
         done = 0
         # From now on a new event must enqueue another drain: this one may already be past it.
         self.r.delete(self.keys.inbox_drain_queued(stream=stream))
         while True:
             if not self.r.set(lock_key, token, nx=True, px=LOCK_TTL_MS):
-                # Someone else drains it. If that worker died, its lock expires: make sure a
-                # drain runs again after that (one pending wake-up per stream at most).
-                ttl_ms = self.r.pttl(lock_key)
-                if ttl_ms and ttl_ms > 0:
-                    self.schedule_wakeup(stream, ttl_ms / 1000 + 0.5)
+                # Someone else drains it and re-checks the list after releasing; if that worker
+                # dies its lock expires within LOCK_TTL_MS and the sweeper re-enqueues the stream.
                 return done
-            self.r.delete(self.keys.inbox_wakeup(stream=stream))
-            held_until = float(self.r.get(self.keys.inbox_hold(stream=stream)) or 0)
-            if held_until > time.time():
+            hold_ms = self.r.pttl(self.keys.inbox_hold(stream=stream))
+            if hold_ms > 0:
                 # Backing off (Retry-After): the wake-up scheduled by hold() resumes the stream;
-                # one more coalesced wake-up covers clock skew between scheduler and Redis.
+                # one more (coalesced) wake-up covers a lost one.
                 self._release(keys=[lock_key], args=[token])
-                self.schedule_wakeup(stream, held_until - time.time() + 0.05)
+                self.schedule_wakeup(stream, hold_ms / 1000 + 0.05)
                 return done
             stop = False
+            heartbeat = _Heartbeat(self._refresh, lock_key, token)
+            heartbeat.start()
             try:
-                while True:
+                while not heartbeat.lost.is_set():
                     raw = self.r.lindex(inbox_key, 0)
                     if raw is None:
                         break
@@ -195,12 +299,14 @@ class Inbox:
                         break
                     self._pop_if_head(keys=[inbox_key], args=[raw])
                     self.r.hdel(attempts_key, item["id"])
-                    self._refresh(keys=[lock_key], args=[token, LOCK_TTL_MS])
                     done += 1
             finally:
+                heartbeat.stop()
                 self._release(keys=[lock_key], args=[token])
-            if stop or not self.r.llen(inbox_key):
+            if stop or heartbeat.lost.is_set():
                 return done
+            if self._forget(keys=[inbox_key, self.active_key], args=[stream]):
+                return done  # empty, and off the sweeper's list
             # Items arrived between our last look and the release: go round again.
 
     def _failed(self, attempts_key: str, item: dict[str, Any], raw: str, inbox_key: str, reason: str,

@@ -21,7 +21,7 @@ KINDS: dict[str, str] = {
     "dedupe": "dedupe:{origin}:{event_id}",           # string: event id already accepted (origin "line-<account>" or "slack")
     "inbox": "inbox:{stream}",                        # list of JSON work items, processed in order
     "inbox_lock": "inbox-lock:{stream}",              # string: token of the worker draining the stream
-    "inbox_wakeup": "inbox-wakeup:{stream}",          # string: a delayed drain is already scheduled
+    "inbox_wakeup": "inbox-wakeup:{stream}",          # (unused since the due set; kept for old data)
     "inbox_drain_queued": "inbox-drain-queued:{stream}",  # string: a drain job waits in the rq queue
     "inbox_hold": "inbox-hold:{stream}",              # string: epoch until which the stream backs off
     "inbox_attempts": "inbox-attempts:{stream}",      # hash: item id -> failed attempts
@@ -42,6 +42,9 @@ KINDS: dict[str, str] = {
     "bot_identity": "slack-bot-identity",             # hash: bot user id / bot id from auth.test
     "line_bots": "line-bots",                         # hash: account key -> its LINE bot user id (webhook destination)
     "forward_status": "forward:{account}:{target}",   # hash: a forwarding target's failures (first_failure_at, alerted…)
+    "inbox_active": "inbox-active",                   # set: streams with pending items (the sweeper's list)
+    "inbox_sweep_lock": "inbox-sweep-lock",           # string: one worker sweeps per interval
+    "due": "due",                                     # zset: "<kind>\t<target>" -> due time (ms, Redis clock)
     "migration": "migration:{name}",                  # string: a data migration is done ("done") or running (lock)
 }
 

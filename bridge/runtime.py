@@ -15,10 +15,11 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bridge.accounts import AccountSet
-from bridge.inbox import Inbox, enqueue_later
+from bridge.inbox import Inbox
 from bridge.keys import Keys
 from bridge.settings import Settings
 from bridge.store import Store
+from bridge.scheduler import REFRESH, Ticker
 from bridge.work import JOB_REFRESH_PARENT
 
 
@@ -130,9 +131,13 @@ class Runtime:
         # On the low-priority queue: after a burst, relaying a new friend's message must not
         # wait behind a few dozen status-line refreshes.
         if delay > 0:
-            enqueue_later(self.low_queue, delay, JOB_REFRESH_PARENT, conv_id, failure_ttl=86400)
+            self.inbox.due.add(REFRESH, conv_id, delay)  # moved into the queue by a worker's Ticker
         else:
             self.low_queue.enqueue(JOB_REFRESH_PARENT, conv_id, result_ttl=60, failure_ttl=86400)
+
+    def ticker(self) -> Ticker:
+        """The wake-up mover and sweeper of a worker process (see :mod:`bridge.scheduler`)."""
+        return Ticker(self.inbox, lambda conv_id: self.schedule_refresh(conv_id, 0.0))
 
 
 _runtime: Runtime | None = None

@@ -2,7 +2,8 @@
 
 ``rq worker --with-scheduler -w bridge.worker.BridgeWorker ...`` — it validates the
 settings before taking any job, so a misconfigured worker fails at start-up, naming
-the variable, instead of failing every job.
+the variable, instead of failing every job. It also runs the bridge's ticker thread
+(:mod:`bridge.scheduler`): delayed wake-ups and the sweep of stranded streams.
 """
 from __future__ import annotations
 
@@ -37,3 +38,16 @@ class BridgeWorker(Worker):
 
         get_runtime().prepare()
         get_runtime().learn_bots()
+
+    def work(self, *args, **kwargs):
+        # Every worker moves due wake-ups and sweeps stranded streams (bridge.scheduler), so
+        # nothing waits for rq's scheduler lock. Its own Runtime (own Redis connections): the
+        # work horses forked from this process never share a connection with the thread.
+        from bridge.runtime import Runtime
+        from bridge.settings import Settings
+
+        self.bridge_ticker = Runtime(Settings.from_env()).ticker().start()
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            self.bridge_ticker.stop()

@@ -37,17 +37,29 @@ def _free_port() -> int:
 
 
 class PrivateRedis:
-    """A throw-away Redis on a free loopback port; nothing is persisted."""
+    """A throw-away Redis on a free loopback port.
 
-    def __init__(self) -> None:
+    By default nothing is persisted (cheap, for tests and benchmarks). ``persistent=True``
+    turns the append-only file on with ``appendfsync always`` (every acknowledged write is on
+    disk, as production should run: see docs/reliability.md), so :meth:`crash` + :meth:`start`
+    on the same port and directory loses nothing.
+    """
+
+    def __init__(self, persistent: bool = False) -> None:
         self.port = _free_port()
         self.dir = tempfile.mkdtemp(prefix="lsb-redis-")
+        self.persistent = persistent
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.start()
+
+    def start(self) -> None:
+        """Start (or restart) the server on the same port and directory."""
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
         self.proc = subprocess.Popen(
-            [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
              "--dir", self.dir, "--logfile", os.path.join(self.dir, "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
@@ -59,6 +71,12 @@ class PrivateRedis:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"private redis-server did not start (see {self.dir}/redis.log)")
+
+    def crash(self) -> None:
+        """SIGKILL the server (no shutdown save): only what the AOF holds survives."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

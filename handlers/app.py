@@ -48,6 +48,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Events, interactivity (buttons, shortcuts, modals) and slash commands all arrive here.
         return slack_handler.handle(request)
 
+    @app.errorhandler(redis.RedisError)
+    def storage_unavailable(exc):
+        # Nothing was stored: answer 503 so LINE (and Slack) deliver the event again later.
+        logging.getLogger(__name__).error("Redis unavailable, request refused: %s", exc)
+        return jsonify(error="storage unavailable, try again"), 503
+
     @app.get("/healthz")
     def healthz():
         try:

@@ -175,7 +175,7 @@ def test_unfollow_and_follow_are_shown_in_the_thread(h):
     thread = h.thread_of(HANAKO)
     h.send_line(h.webhooks.unfollow(HANAKO))
     assert wait_until(lambda: any("ブロック" in m["text"] for m in thread_replies(h, thread)))
-    assert wait_until(lambda: h.conv(HANAKO).blocked)   # recorded right after the notice is posted
+    assert wait_until(lambda: h.conv(HANAKO).blocked)  # stored right after the notice is posted
     assert wait_until(lambda: "ブロック中" in json.dumps(h.slack.message(TRIAGE, thread).get("blocks"), ensure_ascii=False))
     h.send_line(h.webhooks.follow(HANAKO))
     assert wait_until(lambda: not h.conv(HANAKO).blocked)

@@ -24,6 +24,7 @@ class Portals(Component):
     def ensure_portal(self, msg: InboundMessage) -> Conversation:
         """Find or create the conversation of ``msg`` and its Slack thread (idempotent)."""
         conv = self.store.get_conversation(msg.conv_id)
+        created = False
         if conv is None:
             identity = self.chat_identity(msg)
             account = self.accounts.require(msg.account)
@@ -36,7 +37,11 @@ class Portals(Component):
                 log.info("new conversation #%d for %s %s (%s)", conv.number, msg.source_type, msg.line_id, msg.account)
         if not conv.thread_ts:
             text, blocks = self.render_parent(conv)
-            ts = self.slack.post_once(f"parent-{conv.conv_id}", conv.channel, text, blocks=blocks)
+            # A conversation this attempt did not create may have had its parent posted by an
+            # earlier attempt whose record was lost: the gateway then searches before posting.
+            since = None if created else (conv.created_at or time.time() - 3600)
+            ts = self.slack.post_once(f"parent-{conv.conv_id}", conv.channel, text, blocks=blocks,
+                                      maybe_posted_since=since)
             self.store.bind_thread(conv.conv_id, conv.channel, ts)
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "parent")
             conv.thread_ts = ts

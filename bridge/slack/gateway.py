@@ -5,6 +5,16 @@ before the call and with its ``ts`` after. If a retry finds a pending record (th
 previous attempt's answer was lost: timeout or 5xx) it looks for the message in the
 channel/thread by the key carried in the message ``metadata`` before posting again.
 https://api.slack.com/metadata/using
+
+The search is only trusted once the earlier attempt is surely over: a ``pending`` record
+(no outcome recorded: the worker died mid-call, or the call is still running elsewhere) is
+searched for only ``IN_FLIGHT_S`` after the attempt started (the SDK timeout is 15 s); an
+attempt that ended with an error is searched for ``SETTLE_S`` after it ended. The search
+window starts at the *first* uncertain attempt (later attempts never move it) and is read
+page by page, so a busy channel cannot push the message out of it. A caller that knows an
+earlier attempt may have posted even without a record (the record was lost) passes
+``maybe_posted_since``: the conversation's thread parent does, when the conversation
+already existed.
 """
 from __future__ import annotations
 
@@ -25,6 +35,10 @@ T = TypeVar("T")
 
 METADATA_EVENT_TYPE = "lsb_post"
 USER_CACHE_TTL = 24 * 3600
+IN_FLIGHT_S = 17.0      # a call without a recorded outcome may still be running this long (timeout 15 s)
+SETTLE_S = 3.0          # after an error answer, a message that was posted anyway shows in history by then
+SEARCH_MARGIN_S = 60.0  # clock skew between us and Slack
+SEARCH_PAGES = 20       # x200 messages
 
 
 class SlackGateway:
@@ -86,17 +100,27 @@ class SlackGateway:
     # -- posting --------------------------------------------------------------------------
     def post_once(self, post_key: str, channel: str, text: str, *, blocks: list[dict] | None = None,
                   thread_ts: str | None = None, username: str | None = None, icon_url: str | None = None,
-                  reply_broadcast: bool = False) -> str:
+                  reply_broadcast: bool = False, maybe_posted_since: float | None = None) -> str:
         """Post a message exactly once per ``post_key``; returns its ``ts``."""
         record = self.store.get_record("slack_post", post_key)
         if record.get("ts"):
             return record["ts"]
-        if record.get("state") == "pending":
-            found = self._find_posted(post_key, channel, thread_ts, since=float(record.get("at") or 0))
+        state = record.get("state") or ""
+        since: float | None = None
+        if state in ("pending", "uncertain"):
+            since = float(record.get("first_at") or record.get("at") or 0)
+        elif not state and maybe_posted_since is not None:
+            since = maybe_posted_since  # no record at all (lost?) though an earlier attempt may have posted
+        if since is not None:
+            wait = _settled_at(record) - time.time()
+            if wait > 0:
+                raise RetryLater(f"Slack post {post_key}: an earlier attempt may still be in flight", delay=wait)
+            found = self._find_posted(post_key, channel, thread_ts, since=since)
             if found:
                 self.store.set_record("slack_post", post_key, state="posted", ts=found)
                 return found
-        self.store.set_record("slack_post", post_key, state="pending", at=time.time())
+        now = time.time()
+        self.store.set_record("slack_post", post_key, state="pending", at=now, first_at=since or now)
         kwargs: dict[str, Any] = {
             "channel": channel, "text": text, "unfurl_links": False, "unfurl_media": False,
             "metadata": {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": post_key}},
@@ -114,9 +138,12 @@ class SlackGateway:
         try:
             resp = self._call("chat.postMessage", self.client.chat_postMessage, **kwargs)
         except RetryLater as exc:
-            if exc.throttled:
+            if exc.throttled and since is None:
                 # A 429 is a refusal: nothing was posted, no need to search next time.
                 self.store.set_record("slack_post", post_key, state="")
+            else:
+                # A 5xx or a timeout: it may have been posted. Search before the next attempt.
+                self.store.set_record("slack_post", post_key, state="uncertain", ended_at=time.time())
             raise
         except DeliveryFailed:
             self.store.set_record("slack_post", post_key, state="failed")
@@ -127,18 +154,24 @@ class SlackGateway:
 
     def _find_posted(self, post_key: str, channel: str, thread_ts: str | None, since: float) -> str | None:
         """Look for a message of ours carrying ``post_key`` in its metadata, posted since ``since``."""
-        oldest = f"{max(0.0, since - 60):.6f}"
-        if thread_ts:
-            resp = self._call("conversations.replies", self.client.conversations_replies, channel=channel, ts=thread_ts,
-                              oldest=oldest, include_all_metadata=True, limit=200)
-        else:
-            resp = self._call("conversations.history", self.client.conversations_history, channel=channel,
-                              oldest=oldest, include_all_metadata=True, limit=200)
-        for message in resp.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT_TYPE and (meta.get("event_payload") or {}).get("key") == post_key:
-                log.info("post %s was already delivered as %s; not posting again", post_key, message.get("ts"))
-                return message.get("ts")
+        kwargs: dict[str, Any] = {"channel": channel, "oldest": f"{max(0.0, since - SEARCH_MARGIN_S):.6f}",
+                                  "include_all_metadata": True, "limit": 200}
+        for _ in range(SEARCH_PAGES):
+            if thread_ts:
+                resp = self._call("conversations.replies", self.client.conversations_replies, ts=thread_ts, **kwargs)
+            else:
+                resp = self._call("conversations.history", self.client.conversations_history, **kwargs)
+            for message in resp.get("messages") or []:
+                meta = message.get("metadata") or {}
+                if meta.get("event_type") == METADATA_EVENT_TYPE and (meta.get("event_payload") or {}).get("key") == post_key:
+                    log.info("post %s was already delivered as %s; not posting again", post_key, message.get("ts"))
+                    return message.get("ts")
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not resp.get("has_more") or not cursor:
+                return None
+            kwargs["cursor"] = cursor
+        # Not found in SEARCH_PAGES pages: refusing to post would lose the message for good.
+        log.warning("post %s: not found in %d pages of history; posting", post_key, SEARCH_PAGES)
         return None
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
@@ -195,3 +228,12 @@ class SlackGateway:
 
     def permalink(self, channel: str, ts: str) -> str:
         return self._call("chat.getPermalink", self.client.chat_getPermalink, channel=channel, message_ts=ts)["permalink"]
+
+
+def _settled_at(record: dict[str, str]) -> float:
+    """When the last attempt recorded in ``record`` is surely over (its message, if any, visible)."""
+    if record.get("state") == "pending":
+        return float(record.get("at") or 0) + IN_FLIGHT_S
+    if record.get("state") == "uncertain":
+        return float(record.get("ended_at") or 0) + SETTLE_S
+    return 0.0

@@ -1,0 +1,282 @@
+"""Crash recovery, end to end (issue #10): SIGKILLed workers, a crashed Redis, lost answers.
+
+This module runs its own stack next to the session one: a private Redis with the
+append-only file on (so it can be crashed and restarted on the same port and directory),
+the bridge's Flask app on it, and rq workers (as the Procfile starts them) that a test may
+SIGKILL and restart. The emulators are the session's.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+
+from bridge.keys import Keys
+from bridge.settings import Settings
+from bridge.store import Store
+from devtools.devredis import PrivateRedis
+from emulators.server import serve_in_thread
+from tests.conftest import HANAKO, ROOT, STAFF2, TARO, TRIAGE, Harness, _seed, cid, wait_until
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes of ``pid``, recursively (the rq work horse, rq's scheduler process)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+class WorkerPool:
+    """rq workers started exactly as the Procfile does, each in its own session, killable."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        self.namespace = env["BRIDGE_NAMESPACE"]
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.generation = 0
+        self.r = redis.Redis.from_url(env["REDIS_URL"])
+
+    def start(self) -> str:
+        self.generation += 1
+        name = f"{self.namespace}-g{self.generation}"
+        log = open(ROOT / ".run" / f"recovery-worker-{self.generation}.log", "w")
+        env = {**os.environ, **self.env, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+        self.procs[name] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--worker-class",
+             "bridge.worker.BridgeWorker", "--serializer", "json", "--url", self.env["REDIS_URL"], "--name", name,
+             self.namespace, self.namespace + "-low"],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        assert wait_until(lambda: f"rq:worker:{name}".encode() in self.r.smembers("rq:workers")
+                          or self.procs[name].poll() is not None, timeout=60)
+        assert self.procs[name].poll() is None, "the worker exited at start-up; see .run/"
+        return name
+
+    def name_of_pid(self, pid: int) -> str:
+        """The worker whose process is ``pid`` or an ancestor of it."""
+        while pid > 1:
+            for name, proc in self.procs.items():
+                if proc.pid == pid:
+                    return name
+            pid = parent_of(pid)
+        raise LookupError("not one of our workers")
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the worker and everything it forked (its work horse runs in its own process group)."""
+        proc = self.procs.pop(name)
+        for pid in [proc.pid, *descendants(proc.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        self.procs.clear()
+
+
+@pytest.fixture(scope="module")
+def aof_redis():
+    server = PrivateRedis(persistent=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def rec_env(bridge_env, aof_redis):
+    return {**bridge_env, "REDIS_URL": aof_redis.url, "BRIDGE_NAMESPACE": "lsbrec" + uuid.uuid4().hex[:8]}
+
+
+@pytest.fixture(scope="module")
+def rec_server(rec_env, line_emu, slack_emu):
+    from handlers.app import create_app
+
+    server = serve_in_thread(create_app(Settings.from_env(rec_env)))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def pool(rec_env, rec_server):
+    (ROOT / ".run").mkdir(exist_ok=True)
+    workers = WorkerPool(rec_env)
+    workers.start()
+    workers.start()
+    yield workers
+    workers.stop_all()
+
+
+@pytest.fixture()
+def rh(rec_env, rec_server, pool, line_emu, slack_emu):
+    settings = Settings.from_env(rec_env)
+    store = Store(redis.Redis.from_url(settings.redis_url, decode_responses=True), Keys(settings.namespace))
+    store.delete_namespace()
+    _seed(line_emu, slack_emu)
+    line_emu.add_user(HANAKO, "山田 花子", picture_url="https://profile.line-scdn.net/hanako")
+    line_emu.add_user(TARO, "Taro Tanaka", picture_url="https://profile.line-scdn.net/taro")
+    while len(pool.procs) < 2:
+        pool.start()
+    harness = Harness(settings, rec_server, line_emu, slack_emu, store)
+    yield harness
+    wait_until(lambda: not store.r.exists(store.keys.inbox_active()), timeout=20)
+
+
+def replies(h, thread: str) -> list[str]:
+    return [m["text"] for m in h.thread_messages(thread)]
+
+
+def open_thread(h, user=HANAKO) -> str:
+    h.friend_says(user, "こんにちは")
+    thread = h.thread_of(user, timeout=30)
+    assert wait_until(lambda: "こんにちは" in replies(h, thread), timeout=30)
+    return thread
+
+
+def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(rh, pool):
+    thread = open_thread(rh)
+    rh.slack.fail_next("chat.postMessage", delay=0.6, times=100)  # a slow Slack: every post takes 0.6 s
+    burst = [f"連投 {i}" for i in range(6)]
+    for text in burst:
+        rh.friend_says(HANAKO, text)
+    lock_key = rh.store.keys.inbox_lock(stream=f"line-{cid(HANAKO)}")
+    # Mid-send: part of the burst is in Slack, a drain holds the stream and waits for Slack.
+    assert wait_until(lambda: "連投 1" in replies(rh, thread) and rh.store.r.get(lock_key), timeout=30)
+    holder = pool.name_of_pid(int(rh.store.r.get(lock_key).split("-")[0]))
+    pool.kill(holder)
+    pool.start()  # restarted from the Procfile line; no new event arrives
+    assert wait_until(lambda: all(text in replies(rh, thread) for text in burst), timeout=30)
+    got = [t for t in replies(rh, thread) if t.startswith("連投")]
+    assert got == burst  # each once, in order
+
+
+def test_a_retry_after_survives_the_death_of_the_worker_holding_rqs_scheduler_lock(rh, pool):
+    # Fresh workers, so that a live one holds rq's scheduler lock (a killed worker's lock outlives it).
+    pool.stop_all()
+    for key in rh.store.r.scan_iter(match="rq:scheduler-lock:*"):
+        rh.store.r.delete(key)
+    pool.start()
+    pool.start()
+    thread = open_thread(rh)
+    lock = f"rq:scheduler-lock:{rh.settings.queue_name}"
+    assert wait_until(lambda: rh.store.r.get(lock) and rh.store.r.hget(f"rq:scheduler:{rh.store.r.get(lock)}", "pid"),
+                      timeout=30), "one worker holds rq's scheduler lock"
+    holder_name = rh.store.r.get(lock)
+    scheduler_pid = int(rh.store.r.hget(f"rq:scheduler:{holder_name}", "pid"))
+    holder = pool.name_of_pid(scheduler_pid)
+    rh.slack.fail_next("chat.postMessage", 429, retry_after=3)
+    rh.friend_says(HANAKO, "混雑中のメッセージ")
+    assert wait_until(lambda: rh.store.r.zcard(rh.store.keys.due()), timeout=30)  # the Retry-After wake-up is pending
+    pool.kill(holder)
+    assert wait_until(lambda: "混雑中のメッセージ" in replies(rh, thread), timeout=30)
+    assert replies(rh, thread).count("混雑中のメッセージ") == 1
+
+
+def test_a_redis_crash_loses_no_accepted_event_nor_scheduled_retry(rh, pool, aof_redis):
+    thread = open_thread(rh)
+    rh.slack.fail_next("chat.postMessage", 429, retry_after=6)
+    rh.friend_says(HANAKO, "再試行待ち")
+    assert wait_until(lambda: rh.store.r.zcard(rh.store.keys.due()), timeout=30)
+    rh.friend_says(HANAKO, "その後ろ")  # accepted, waiting behind the held one
+    aof_redis.crash()
+    try:
+        health = requests.get(rh.url + "/healthz", timeout=60)
+        assert health.status_code == 503
+        event = rh.webhooks.text(HANAKO, "停止中に届いた")
+        refused = rh.send_line(event)
+        assert refused.status_code >= 500, refused.text  # LINE redelivers on a 5xx, never on a 200
+    finally:
+        aof_redis.start()
+    assert rh.send_line(event).status_code == 200  # LINE's redelivery
+    assert requests.get(rh.url + "/healthz", timeout=30).status_code == 200
+    wanted = ["再試行待ち", "その後ろ", "停止中に届いた"]
+    assert wait_until(lambda: all(text in replies(rh, thread) for text in wanted), timeout=30)
+    assert [t for t in replies(rh, thread) if t in wanted] == wanted
+
+
+def _parents(h) -> list[dict]:
+    return [m for m in h.slack.messages(TRIAGE) if (m.get("metadata") or {}).get("event_payload", {}).get("key", "").startswith("parent-")]
+
+
+def test_a_lost_post_record_does_not_give_the_conversation_a_second_parent(rh):
+    # Slack posts the parent but answers 500; then the pending record is lost (Redis lost its last writes).
+    rh.slack.fail_next("chat.postMessage", 500, after_effect=True)
+    rh.friend_says(HANAKO, "はじめまして")
+    assert wait_until(lambda: _parents(rh), timeout=30)
+    rh.store.r.delete(rh.store.keys.slack_post(post_key=f"parent-{cid(HANAKO)}"))
+    thread = rh.thread_of(HANAKO, timeout=30)
+    assert wait_until(lambda: "はじめまして" in replies(rh, thread), timeout=30)
+    assert len(_parents(rh)) == 1 and thread == _parents(rh)[0]["ts"]
+
+
+def test_a_busy_channel_does_not_hide_the_first_parent_from_the_search(rh):
+    rh.slack.fail_next("chat.postMessage", 500, after_effect=True)
+    rh.friend_says(HANAKO, "はじめまして")
+    assert wait_until(lambda: _parents(rh), timeout=30)
+    for i in range(250):  # people keep talking in the channel before the retry looks for the parent
+        rh.slack.add_user_message(TRIAGE, STAFF2, f"雑談 {i}")
+    thread = rh.thread_of(HANAKO, timeout=30)
+    assert wait_until(lambda: "はじめまして" in replies(rh, thread), timeout=30)
+    assert len(_parents(rh)) == 1
+
+
+def admin(env, *args):
+    return subprocess.run([sys.executable, "-m", "bridge.admin", *args], env={**os.environ, **env}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_a_dead_letter_is_announced_in_its_thread_and_replayed_once(rh, rec_env):
+    thread = open_thread(rh)
+    rh.slack.fail_next("chat.postMessage", error="msg_too_long")  # a refusal retrying cannot cure
+    rh.friend_says(HANAKO, "届かなかった")
+    assert wait_until(lambda: any("保留" in t for t in replies(rh, thread)), timeout=30)
+    notice = [t for t in replies(rh, thread) if "保留" in t]
+    assert len(notice) == 1 and "届かなかった" in notice[0] and "msg_too_long" in notice[0]
+    assert "届かなかった" not in replies(rh, thread)
+
+    raw = rh.store.r.lindex(rh.store.keys.dead_letters(), 0)
+    assert "replayed 1" in admin(rec_env, "replay-dead-letters").stdout
+    assert wait_until(lambda: "届かなかった" in replies(rh, thread), timeout=30)
+    # Replaying the same dead letter again (an operator runs it twice) posts nothing more.
+    rh.store.r.rpush(rh.store.keys.dead_letters(), raw)
+    assert "replayed 1" in admin(rec_env, "replay-dead-letters").stdout
+    assert wait_until(lambda: not rh.store.r.exists(rh.store.keys.inbox_active()), timeout=30)  # processed
+    assert replies(rh, thread).count("届かなかった") == 1
+    assert rh.store.r.llen(rh.store.keys.dead_letters()) == 0
