@@ -42,7 +42,9 @@ KINDS: dict[str, str] = {
     "bot_identity": "slack-bot-identity",             # hash: bot user id / bot id from auth.test
     "line_bots": "line-bots",                         # hash: account key -> its LINE bot user id (webhook destination)
     "forward_status": "forward:{account}:{target}",   # hash: a forwarding target's failures (first_failure_at, alerted…)
-    "migration": "migration:{name}",                  # string: a data migration is done ("done") or running (lock)
+    "migration": "migration:{name}",
+    "rate_bucket": "rate:{tier}:{scope}",             # hash: Slack rate limiter bucket (tat, shift, blocked), see bridge.slack.ratelimit
+    "rate_ticket": "rate-ticket:{tier}:{scope}:{owner}",  # string: a caller's reserved turn in that bucket ("<slot> <shift>")                  # string: a data migration is done ("done") or running (lock)
 }
 
 

@@ -117,7 +117,8 @@ def test_every_sample_event_is_accepted_without_error(h, settings):
     resp = h.send_line(*events)
     assert resp.status_code == 200
     assert resp.json()["accepted"] == len(events)
-    assert wait_until(lambda: not list(h.store.r.scan_iter(match=h.store.keys.prefix + "inbox:*")), timeout=20)
+    # ~25 Slack posts to one channel, paced at Slack's ~1/s (bridge.slack.ratelimit)
+    assert wait_until(lambda: not list(h.store.r.scan_iter(match=h.store.keys.prefix + "inbox:*")), timeout=90)
     failed = FailedJobRegistry(settings.queue_name, connection=redis.Redis.from_url(settings.redis_url), serializer=JSONSerializer)
     assert failed.count == 0
     assert h.store.r.llen(h.store.keys.dead_letters()) == 0
