@@ -148,3 +148,22 @@ def test_limits_from_env():
     assert limits_from_env({"SLACK_RATE_LIMITS": "off"}) is None
     with pytest.raises(ValueError, match="SLACK_RATE_POST"):
         limits_from_env({"SLACK_RATE_POST": "fast"})
+
+
+def test_a_429_during_a_granted_sleep_is_honoured_too(env):
+    make, clock = env
+    lim, other_worker = make(max_sleep=1.5), make(max_sleep=1.5)
+    for i in range(5):
+        lim.acquire(POST, "C1", f"m{i}")
+
+    def sleep_while_another_call_is_refused(seconds: float) -> None:
+        other_worker.penalize(POST, "C1", 4, owner="refused")
+        clock.now += seconds
+
+    with pytest.raises(RetryLater) as info:
+        lim.wait_or_raise(POST, "C1", "sleeper", sleep=sleep_while_another_call_is_refused)
+    assert info.value.paced
+    clock.now = T0 + 4.0
+    assert lim.acquire(POST, "C1", "refused") == (True, 0.0)
+    granted, wait = lim.acquire(POST, "C1", "sleeper")  # its turn is right behind the refused call
+    assert granted and wait == pytest.approx(1.0)

@@ -139,6 +139,23 @@ end
 return tostring(slot - now)
 """
 
+# After sleeping a granted wait: did a 429 block the bucket meanwhile? Then take a turn right after
+# the block instead of calling into it. KEYS as above; ARGV: now, interval, ticket grace.
+# Returns the wait (> 0: blocked, a ticket was set) or 0.
+_RECHECK = """
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local state = redis.call('HMGET', KEYS[1], 'blocked', 'shift')
+local blocked = tonumber(state[1] or '0')
+if blocked <= now then return '0' end
+local slot = blocked + tonumber(ARGV[2])
+redis.call('SET', KEYS[2], tostring(slot) .. ' ' .. (state[2] or '0'), 'EX', math.ceil(slot - now + tonumber(ARGV[3])))
+return tostring(slot - now)
+"""
+
 
 def parse_limit(value: str) -> Limit:
     """``"<calls per second>,<burst>"`` (e.g. ``"1,4"``, ``"0.83,5"``)."""
@@ -176,6 +193,7 @@ class SlackRateLimiter:
         self.max_sleep = max_sleep
         self._acquire = r.register_script(_ACQUIRE)
         self._penalize = r.register_script(_PENALIZE)
+        self._recheck = r.register_script(_RECHECK)
 
     def _keys(self, tier: str, scope: str, owner: str) -> list[str]:
         scope = scope if tier in PER_CHANNEL else "workspace"
@@ -221,6 +239,12 @@ class SlackRateLimiter:
         if granted:
             if wait > 0:
                 sleep(wait)
+                limit = self.limits[tier]
+                wait = float(self._recheck(keys=self._keys(tier, scope, owner),
+                                           args=[repr(self._now()), repr(limit.interval), TICKET_GRACE]))
+                if wait > 0:  # another worker's call was refused (429) while we slept: honour its Retry-After
+                    raise RetryLater(f"Slack {tier} on {scope}: blocked by Retry-After", delay=max(0.0, wait - 1.0),
+                                     throttled=True, paced=True)
             return
         # Come back a little early (rq's scheduler wakes up to ~2 s late); the rest is slept then.
         raise RetryLater(f"Slack {tier} on {scope}: paced, turn in {wait:.1f}s",
