@@ -30,6 +30,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import uuid
@@ -140,9 +141,10 @@ class RateBench:
         finally:
             r.close()
 
-    def thread_order_ok(self, friends_tokens: dict[str, list[str]]) -> tuple[int, int]:
-        """(friends whose messages appear in their thread in the order sent, friends checked)."""
+    def thread_order_ok(self, friends_tokens: dict[str, list[str]]) -> tuple[int, int, list[str]]:
+        """(friends whose messages appear in their thread in the order sent, friends checked, details of the others)."""
         ok = 0
+        bad: list[str] = []
         for friend, tokens in friends_tokens.items():
             conv = redis.Redis.from_url(self.redis_url, decode_responses=True).hget(
                 Keys(self.ns).conv(conv_id=f"default-{friend}"), "thread_ts")
@@ -150,7 +152,9 @@ class RateBench:
                                 params={"channel": CHANNEL, "thread_ts": conv}, timeout=30).json()
             seen = [t for m in msgs for t in TOKEN_RE.findall(m.get("text") or "") if t in set(tokens)]
             ok += seen == tokens
-        return ok, len(friends_tokens)
+            if seen != tokens:
+                bad.append(f"{friend[:9]}: sent {[t[4:9] for t in tokens]}, thread shows {[t[4:9] for t in seen]}")
+        return ok, len(friends_tokens), bad
 
     def window_stats(self, since: float, until: float) -> dict[str, Any]:
         """Calls of the bridge to Slack in [since, until] (emulator clock) and the limit's capacity."""
@@ -180,8 +184,24 @@ def scenario_a(b: RateBench, procs: Procs) -> dict[str, Any]:
     tokens = [b.tok("ra", i) for i in range(n)]
     texts = ["予約の変更をお願いします", "明日の15時は空いていますか", "注文番号は 12345 です", "ありがとうございます",
              "写真を送ります", "よろしくお願いします"]
+    # A friend's next message leaves only after LINE took the previous one (as in the LINE app).
+    previous: dict[int, int] = {}
+    prev_of = []
+    for i in range(n):
+        prev_of.append(previous.get(who[i]))
+        previous[who[i]] = i
+    accepted = [threading.Event() for _ in range(n)]
+
+    def send(i: int) -> float:
+        if prev_of[i] is not None:
+            accepted[prev_of[i]].wait(60)
+        try:
+            return b.send(b.friends[who[i]], f"{texts[i % len(texts)]} {tokens[i]}")
+        finally:
+            accepted[i].set()
+
     start = time.time()
-    sent, achieved = paced(n, n / a.seconds, lambda i: b.send(b.friends[who[i]], f"{texts[i % len(texts)]} {tokens[i]}"))
+    sent, achieved = paced(n, n / a.seconds, send)
     first_send, last_send = min(sent), max(sent)
     ok = b.wait_visible(tokens, a.timeout, procs)
     seen = b.visible()
@@ -189,12 +209,12 @@ def scenario_a(b: RateBench, procs: Procs) -> dict[str, Any]:
     per_friend: dict[str, list[str]] = {}
     for i, token in enumerate(tokens):
         per_friend.setdefault(b.friends[who[i]], []).append(token)
-    order_ok, checked = b.thread_order_ok(per_friend)
+    order_ok, checked, disorder = b.thread_order_ok(per_friend)
     last_visible = max((min(seen[t]) for t in tokens if t in seen), default=float("nan"))
     stats = b.window_stats(start - 1, done)
     return {"n": n, "rate": achieved, "complete": ok, "lost": sum(t not in seen for t in tokens),
             "duplicates": sum(len(seen[t]) - 1 for t in tokens if t in seen), "order_ok": order_ok,
-            "order_checked": checked, "visible_s": last_visible - first_send, "send_s": last_send - first_send,
+            "order_checked": checked, "disorder": disorder, "visible_s": last_visible - first_send, "send_s": last_send - first_send,
             **stats}
 
 
@@ -252,6 +272,8 @@ def report(b: RateBench, res: dict[str, Any], setup_s: float, elapsed: float, re
           f"(achieved {A['rate']:.1f} msg/s), pattern '{a.pattern}'")
     print(f"   lost                               {A['lost']}   (duplicates {A['duplicates']})")
     print(f"   per-friend order kept              {A['order_ok']}/{A['order_checked']} friends")
+    for line in A["disorder"][:3]:
+        print(f"     out of order: {line}")
     print(f"   all visible after                  {A['visible_s']:.1f} s from the first send   (target ≤ 110 s; floor ≈ 95 s)")
     print(f"   chat.postMessage calls             {A['posts']} ({A['posts_ok']} ok, {A['posts_429']} refused with 429 = "
           f"{pct(A['posts_429'], A['posts'])})")

@@ -167,3 +167,20 @@ def test_a_429_during_a_granted_sleep_is_honoured_too(env):
     assert lim.acquire(POST, "C1", "refused") == (True, 0.0)
     granted, wait = lim.acquire(POST, "C1", "sleeper")  # its turn is right behind the refused call
     assert granted and wait == pytest.approx(1.0)
+
+
+def test_holders_who_come_back_late_together_do_not_burst_past_the_limit(env):
+    make, clock = env
+    lim = make(max_sleep=0.5)
+    for i in range(5):
+        lim.acquire(POST, "C1", f"burst{i}")
+    for i in range(8):  # eight turns reserved at T0+1 … T0+8
+        assert not lim.acquire(POST, "C1", f"late{i}")[0]
+    clock.now = T0 + 9.0  # a busy queue: all of them come back only now
+    results = [lim.acquire(POST, "C1", f"late{i}") for i in range(8)]
+    granted = [r for r in results if r[0]]
+    # Calls stay within the burst (5 after ~4 quiet-ish seconds), then one per second; the rest keep their tickets.
+    assert 3 <= len(granted) <= 6
+    assert all(not ok for ok, _ in results[len(granted):])
+    clock.now = T0 + 30.0
+    assert all(lim.acquire(POST, "C1", f"late{i}")[0] for i in range(len(granted), 8))

@@ -65,7 +65,7 @@ ENV_OF_TIER = {POST: "SLACK_RATE_POST", UPDATE: "SLACK_RATE_UPDATE", REACTIONS: 
 MAX_SLEEP = 1.5        # s; a caller sleeps a wait up to this long, a longer one is handed back (RetryLater)
 TICKET_GRACE = 120     # s; an unredeemed ticket (its holder gave up or crashed) expires this long after its slot
 
-# KEYS[1] bucket hash {tat, shift, blocked}, KEYS[2] ticket of the owner ("" owner: ARGV[5] = 0).
+# KEYS[1] bucket hash {tat, shift, blocked, ctat}, KEYS[2] ticket of the owner ("" owner: ARGV[5] = 0).
 # ARGV: now (< 0: Redis' clock), interval, tolerance, max_sleep, has_owner, ticket grace.
 # Returns {granted, wait}: granted = 1 -> call after sleeping `wait`; 0 -> come back in `wait` s
 # (with an owner, its slot is then reserved as a ticket).
@@ -76,36 +76,45 @@ if now < 0 then
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 local T, tau, max_sleep = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local state = redis.call('HMGET', KEYS[1], 'tat', 'shift', 'blocked')
+local state = redis.call('HMGET', KEYS[1], 'tat', 'shift', 'blocked', 'ctat')
 local tat = math.max(tonumber(state[1] or '0'), now)
 local shift = tonumber(state[2] or '0')
 local blocked = tonumber(state[3] or '0')
+local ctat = math.max(tonumber(state[4] or '0'), now)
+-- Turns are reserved by `tat`; the calls themselves (`ctat`) must also stay within rate and burst:
+-- holders who come back late (a busy queue) would otherwise all call at once.
+local call_at = math.max(now, ctat - tau, blocked)
+local function go(at)
+  redis.call('HSET', KEYS[1], 'ctat', tostring(math.max(ctat, at) + T))
+end
 if ARGV[5] == '1' then
   local ticket = redis.call('GET', KEYS[2])
   if ticket then
     local sep = string.find(ticket, ' ')
     local slot = tonumber(string.sub(ticket, 1, sep - 1)) + shift - tonumber(string.sub(ticket, sep + 1))
-    local wait = math.max(slot, blocked) - now
-    if wait <= max_sleep then
+    local at = math.max(slot, call_at)
+    if at - now <= max_sleep then
       redis.call('DEL', KEYS[2])
-      return {1, tostring(math.max(wait, 0))}
+      go(at)
+      return {1, tostring(at - now)}
     end
-    return {0, tostring(wait)}
+    return {0, tostring(at - now)}
   end
 end
 local slot = math.max(now, tat - tau, blocked)
-local wait = slot - now
-if wait > max_sleep and ARGV[5] ~= '1' then
-  return {0, tostring(wait)}
+local at = math.max(slot, call_at)
+if at - now > max_sleep and ARGV[5] ~= '1' then
+  return {0, tostring(at - now)}
 end
 local new_tat = math.max(tat, slot) + T
 redis.call('HSET', KEYS[1], 'tat', tostring(new_tat), 'shift', tostring(shift))
 redis.call('PEXPIRE', KEYS[1], math.ceil((new_tat - now + 3600) * 1000))
-if wait <= max_sleep then
-  return {1, tostring(wait)}
+if at - now <= max_sleep then
+  go(at)
+  return {1, tostring(at - now)}
 end
-redis.call('SET', KEYS[2], tostring(slot) .. ' ' .. tostring(shift), 'EX', math.ceil(wait + tonumber(ARGV[6])))
-return {0, tostring(wait)}
+redis.call('SET', KEYS[2], tostring(slot) .. ' ' .. tostring(shift), 'EX', math.ceil(slot - now + tonumber(ARGV[6])))
+return {0, tostring(at - now)}
 """
 
 # A real 429: nothing may go before now + Retry-After. The line of tickets moves back by as much
@@ -131,7 +140,10 @@ if until_ > blocked then
   tat = math.max(tat + delta, until_ + T + tau)
   blocked = until_
 end
-redis.call('HSET', KEYS[1], 'tat', tostring(tat), 'shift', tostring(shift), 'blocked', tostring(blocked))
+-- calls restart one per interval after the block, without a burst
+local ctat = math.max(tonumber(redis.call('HGET', KEYS[1], 'ctat') or '0'), until_ + tau)
+redis.call('HSET', KEYS[1], 'tat', tostring(tat), 'shift', tostring(shift), 'blocked', tostring(blocked),
+           'ctat', tostring(ctat))
 redis.call('PEXPIRE', KEYS[1], math.ceil((tat - now + 3600) * 1000))
 if ARGV[5] == '1' then
   redis.call('SET', KEYS[2], tostring(slot) .. ' ' .. tostring(shift), 'EX', math.ceil(slot - now + tonumber(ARGV[6])))
