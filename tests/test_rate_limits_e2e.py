@@ -75,9 +75,10 @@ def test_a_retry_after_from_slack_is_honoured_by_every_worker(h):
         h.friend_says(HANAKO, f"混雑 {n}")
         h.friend_says(TARO, f"混雑 {n}")
         h.friend_says(FRIENDS[0], f"混雑 {n}")
-    assert wait_until(lambda: sum("混雑" in (m.get("text") or "") for t in threads for m in replies(h, t)) == 2
-                      and (c := h.conv(FRIENDS[0])) is not None and any("混雑 2" in (m.get("text") or "")
-                                                                         for m in replies(h, c.thread_ts)), timeout=60)
+    def all_relayed() -> bool:
+        texts = [m.get("text") or "" for t in threads + [h.thread_of(FRIENDS[0], timeout=60)] for m in replies(h, t)]
+        return all(sum(f"混雑 {n}" in text for text in texts) == 3 for n in range(3))
+    assert wait_until(all_relayed, timeout=60)
     posts = h.slack.calls_for("chat.postMessage")
     refused = next(c for c in posts if c.status == 429)
     # Only calls already on the wire when Slack answered 429 may follow it; nothing else before Retry-After.
