@@ -11,6 +11,7 @@ from typing import Any, Callable
 from bridge import work
 from bridge.ports import ForwardPort
 from bridge.relay.deadletter import DeadLetters
+from bridge.relay.batch import FriendBatches
 from bridge.relay.delivery import Delivery
 from bridge.relay.forward import Forwarder
 from bridge.relay.line_in import LineIn
@@ -34,6 +35,7 @@ class Domain:
         self.slack_in = SlackIn(services, self.portals, self.delivery)
         self.forwarder = Forwarder(services, forward_port)
         self.dead_letters = DeadLetters(services, self.delivery)
+        self.batches = FriendBatches(services, self.line_in.handle_messages, self.process_item)
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
@@ -47,6 +49,10 @@ class Domain:
             log.warning("ignoring work item of unknown kind %r", item.get("kind"))
             return
         handler(item.get("payload") or {})
+
+    def process_head(self, items: list[dict[str, Any]]) -> int:
+        """The inbox's batch hook: waiting friend messages go out as one Slack message; returns items taken."""
+        return self.batches.process_head(items)
 
     def dead_letter(self, item: dict[str, Any], reason: str) -> None:
         """Called when an item kept failing: keep it for inspection and tell people in Slack."""

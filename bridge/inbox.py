@@ -43,6 +43,7 @@ HEARTBEAT_S = 2.5              # the live drainer refreshes its lock this often 
 FLAG_TRUST_S = 10.0            # a drain-queued flag younger than this is trusted without looking at the rq queue
 MAX_ATTEMPTS = 10              # ≈ 8.5 minutes of backoff (1+2+…+256 s), then dead-lettered and reported
 MAX_BACKOFF = 300.0
+BATCH_MAX = 20                 # head items offered at once to a batching drain (bridge.relay.batch)
 
 # Append the item unless the event was seen before. Dedupe and append are one atomic step,
 # so an event is either queued exactly once or not at all. Returns 0 for a duplicate, 2 when
@@ -238,8 +239,13 @@ class Inbox:
 
     # -- consumer side (worker) ------------------------------------------------------
     def drain(self, stream: str, process: Callable[[dict[str, Any]], None],
-              on_dead_letter: Callable[[dict[str, Any], str], None]) -> int:
-        """Process the stream's items in order while holding its lock. Returns how many were processed."""
+              on_dead_letter: Callable[[dict[str, Any], str], None],
+              batch: Callable[[list[dict[str, Any]]], int] | None = None) -> int:
+        """Process the stream's items in order while holding its lock. Returns how many were processed.
+
+        With ``batch``, it is called instead of ``process`` with up to BATCH_MAX head items and
+        processes the first n of them as one unit, returning n (≥ 1); all n are removed after success.
+        """
         inbox_key = self.keys.inbox(stream=stream)
         lock_key = self.keys.inbox_lock(stream=stream)
         attempts_key = self.keys.inbox_attempts(stream=stream)
@@ -264,24 +270,31 @@ class Inbox:
             heartbeat.start()
             try:
                 while not heartbeat.lost.is_set():
-                    raw = self.r.lindex(inbox_key, 0)
-                    if raw is None:
+                    raws = self.r.lrange(inbox_key, 0, (BATCH_MAX if batch else 1) - 1)
+                    if not raws:
                         break
+                    raw = raws[0]
                     item = json.loads(raw)
                     try:
-                        process(item)
+                        if batch:  # it may take several head items as one unit (see bridge.relay.batch)
+                            taken = raws[:max(1, batch([item] + [json.loads(x) for x in raws[1:]]))]
+                        else:
+                            process(item)
+                            taken = [raw]
                     except RetryLater as exc:
                         if exc.throttled:
                             # Backpressure, not failure: wait as asked (plus jitter, so many
-                            # throttled streams don't all come back in the same instant).
+                            # throttled streams don't all come back in the same instant; none
+                            # for a turn our own rate limiter reserved: it is already unique).
                             attempts = 0
-                            delay = exc.delay + random.uniform(0, 0.25 * max(exc.delay, 1.0))
+                            delay = exc.delay if exc.paced else exc.delay + random.uniform(0, 0.25 * max(exc.delay, 1.0))
                         elif self._failed(attempts_key, item, raw, inbox_key, exc.reason, on_dead_letter):
                             continue
                         else:
                             attempts = int(self.r.hget(attempts_key, item["id"]) or 1)
                             delay = max(exc.delay, min(MAX_BACKOFF, 2.0 ** (attempts - 1)))
-                        log.warning("stream %s: %s; retrying item %s in %.1fs (attempt %d)", stream, exc.reason, item["id"], delay, attempts)
+                        log.log(logging.INFO if exc.paced else logging.WARNING, "stream %s: %s; retrying item %s in %.1fs (attempt %d)",
+                                stream, exc.reason, item["id"], delay, attempts)
                         self.hold(stream, delay)
                         stop = True
                         break
@@ -297,9 +310,10 @@ class Inbox:
                         self.hold(stream, min(MAX_BACKOFF, 2.0 ** attempts))
                         stop = True
                         break
-                    self._pop_if_head(keys=[inbox_key], args=[raw])
-                    self.r.hdel(attempts_key, item["id"])
-                    done += 1
+                    for raw in taken:
+                        self._pop_if_head(keys=[inbox_key], args=[raw])
+                        self.r.hdel(attempts_key, json.loads(raw)["id"])
+                    done += len(taken)
             finally:
                 heartbeat.stop()
                 self._release(keys=[lock_key], args=[token])

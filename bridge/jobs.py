@@ -7,7 +7,7 @@ from bridge.runtime import get_runtime
 def drain(stream: str) -> int:
     """Process the queued work of one stream, in order (see :mod:`bridge.inbox`)."""
     rt = get_runtime()
-    return rt.inbox.drain(stream, rt.domain.process_item, rt.domain.dead_letter)
+    return rt.inbox.drain(stream, rt.domain.process_item, rt.domain.dead_letter, batch=rt.domain.process_head)
 
 
 def refresh_parent(conv_id: str) -> None:

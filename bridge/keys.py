@@ -46,6 +46,8 @@ KINDS: dict[str, str] = {
     "inbox_sweep_lock": "inbox-sweep-lock",           # string: one worker sweeps per interval
     "due": "due",                                     # zset: "<kind>\t<target>" -> due time (ms, Redis clock)
     "migration": "migration:{name}",                  # string: a data migration is done ("done") or running (lock)
+    "rate_bucket": "rate:{tier}:{scope}",             # hash: Slack rate limiter bucket (tat, shift, blocked), see bridge.slack.ratelimit
+    "rate_ticket": "rate-ticket:{tier}:{scope}:{owner}",  # string: a caller's reserved turn in that bucket ("<slot> <shift>")
 }
 
 

@@ -124,13 +124,17 @@ class RetryLater(Exception):
     ``throttled`` marks a rate limit (429): the platform is fine and asks us to slow down,
     so it does not count toward giving up on the item — a friend's message is never
     dead-lettered because Slack was busy.
+
+    ``paced`` marks a turn reserved by our own rate limiter (:mod:`bridge.slack.ratelimit`):
+    the delay is exact, so it is honoured without jitter.
     """
 
-    def __init__(self, reason: str, delay: float = 5.0, throttled: bool = False):
+    def __init__(self, reason: str, delay: float = 5.0, throttled: bool = False, paced: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.delay = max(0.0, float(delay))
         self.throttled = throttled
+        self.paced = paced
 
 
 class DeliveryFailed(Exception):

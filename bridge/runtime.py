@@ -109,7 +109,14 @@ class Runtime:
     def slack(self):
         from bridge.slack.gateway import SlackGateway
 
-        return SlackGateway(self.settings, self.store)
+        return SlackGateway(self.settings, self.store, limiter=self.slack_limiter)
+
+    @cached_property
+    def slack_limiter(self):
+        from bridge.slack.ratelimit import SlackRateLimiter, limits_from_env
+
+        limits = limits_from_env()
+        return SlackRateLimiter(self.redis, self.keys, limits) if limits is not None else None
 
     @cached_property
     def lines(self):

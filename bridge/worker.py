@@ -22,6 +22,9 @@ class BridgeWorker(Worker):
             from bridge.triage.marks import load_marks
 
             load_marks(settings.config_path)  # a broken BRIDGE_CONFIG stops start-up, naming file:line
+            from bridge.slack.ratelimit import limits_from_env
+
+            limits_from_env()  # a malformed SLACK_RATE_* too
         except (SettingsError, ValueError) as exc:
             print(f"worker not started: {exc}", file=sys.stderr)
             raise SystemExit(2) from None

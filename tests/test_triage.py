@@ -195,7 +195,8 @@ def test_pending_pages_with_a_more_button(h):
     for u in users:
         h.line.add_user(u, f"友だち{u[-2:]}")
         h.friend_says(u, "hi")
-    assert wait_until(lambda: h.store.r.zcard(h.store.keys.backlog_all(account="default")) == 23, timeout=30)
+    # 23 thread parents + 23 messages, paced at Slack's ~1 post/s per channel
+    assert wait_until(lambda: h.store.r.zcard(h.store.keys.backlog_all(account="default")) == 23, timeout=120)
     first = h.slack_sender.command("/pending", "", user_id=STAFF, channel_id=TRIAGE).json()
     more = [e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "pending_more"]
     assert more

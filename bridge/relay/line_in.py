@@ -8,6 +8,7 @@ from typing import Any
 from bridge.i18n import t
 from bridge.line.events import inbound_from_line, member_ids
 from bridge.model import InboundMessage
+from bridge.relay.batch import batch_text
 from bridge.relay.portal import Portals
 from bridge.services import Component, Services
 from bridge.text import line_to_slack, preview
@@ -48,13 +49,24 @@ class LineIn(Component):
         return bool(msg.reply_token) and not msg.standby and self.accounts.require(msg.account).uses_reply_tokens
 
     def handle_message(self, msg: InboundMessage) -> None:
+        self.handle_messages([msg])
+
+    def handle_messages(self, msgs: list[InboundMessage]) -> None:
+        """Relay one friend message, or several consecutive ones of one sender as ONE Slack message
+        (:mod:`bridge.relay.batch`); every LINE message id then maps to that Slack message."""
+        msg, last = msgs[0], msgs[-1]
         conv = self.portals.ensure_portal(msg)
         sender = self.portals.sender_profile(conv, msg.sender_id)
-        text = line_to_slack(msg.text) if msg.kind == "text" else msg.text
-        if msg.standby:
-            text += "\n_" + t("notice.standby", self.lang) + "_"
-        sent_at = msg.timestamp_ms / 1000 if msg.timestamp_ms else time.time()
-        changes = self.triage.on_friend_message(conv, sent_at)
+        texts = []
+        for m in msgs:
+            text = line_to_slack(m.text) if m.kind == "text" else m.text
+            if m.standby:
+                text += "\n_" + t("notice.standby", self.lang) + "_"
+            texts.append(text)
+        text = texts[0] if len(msgs) == 1 else batch_text(msgs, texts)
+        changes: dict[str, Any] = {}
+        for m in msgs:
+            changes.update(self.triage.on_friend_message(conv, _sent_at(m)))
         # A friend writing after 対応済み reopens the conversation in the same thread; the
         # parent is far up the channel by then, so this message is also broadcast to it.
         reopened = self.marks.state(conv.mark) == "closed"
@@ -63,20 +75,25 @@ class LineIn(Component):
             thread_ts=conv.thread_ts, username=sender.display_name, icon_url=sender.picture_url or None,
             reply_broadcast=reopened,
         )
-        if msg.message_id:
-            self.store.link_line_message(msg.account, msg.message_id, conv.conv_id, ts, quote_token=msg.quote_token,
-                                         mark_as_read_token=msg.mark_as_read_token)
+        for m in msgs:
+            if m.message_id:
+                self.store.link_line_message(m.account, m.message_id, conv.conv_id, ts, quote_token=m.quote_token,
+                                             mark_as_read_token=m.mark_as_read_token)
+        extra = {"line_message_ids": ",".join(m.message_id for m in msgs)} if len(msgs) > 1 else {}
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
-                                      sender=msg.sender_id)
-        changes["last_message_preview"] = preview(msg.text)
-        if msg.mark_as_read_token and not msg.standby:
+                                      sender=msg.sender_id, **extra)
+        changes["last_message_preview"] = preview(last.text)
+        token = next((m.mark_as_read_token for m in reversed(msgs) if m.mark_as_read_token and not m.standby), "")
+        if token:
             # Kept until a person claims the chat: 既読 then means a human read it.
-            changes["mark_as_read_token"] = msg.mark_as_read_token
+            changes["mark_as_read_token"] = token
         self.store.update_conversation(conv.conv_id, **changes)
         self.backlog.reindex(conv.conv_id)
-        if self._keeps_reply_token(msg):
-            # Reply tokens are single-use and expire quickly; the age counts from LINE's timestamp.
-            self.store.save_reply_token(conv.conv_id, msg.reply_token, sent_at)
+        for m in reversed(msgs):
+            if self._keeps_reply_token(m):
+                # Reply tokens are single-use and expire quickly; the age counts from LINE's timestamp.
+                self.store.save_reply_token(conv.conv_id, m.reply_token, _sent_at(m))
+                break
         self.portals.request_parent_refresh(conv.conv_id)
 
     def handle_notice(self, msg: InboundMessage) -> None:
@@ -100,3 +117,7 @@ class LineIn(Component):
             self.portals.request_parent_refresh(conv.conv_id)
         if self._keeps_reply_token(msg) and msg.kind in TOKEN_EVENTS:
             self.store.save_reply_token(conv.conv_id, msg.reply_token, msg.timestamp_ms / 1000 or time.time())
+
+
+def _sent_at(msg: InboundMessage) -> float:
+    return msg.timestamp_ms / 1000 if msg.timestamp_ms else time.time()

@@ -28,6 +28,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.settings import Settings
+from bridge.slack.ratelimit import POST, REACTIONS, UPDATE, SlackRateLimiter
 from bridge.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,15 +43,24 @@ SEARCH_PAGES = 20       # x200 messages
 
 
 class SlackGateway:
-    def __init__(self, settings: Settings, store: Store, client: WebClient | None = None):
+    def __init__(self, settings: Settings, store: Store, client: WebClient | None = None,
+                 limiter: SlackRateLimiter | None = None):
         # retry_handlers=[]: retries are ours (bridge.inbox), so a retry can never
         # re-post a message whose first attempt actually reached Slack.
         self.client = client or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base_url,
                                           timeout=15, retry_handlers=[])
         self.store = store
+        # Paces chat.postMessage / chat.update / reactions.add before Slack has to refuse them (None: no pacing).
+        self.limiter = limiter
 
     # -- error translation -------------------------------------------------------------
-    def _call(self, method: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+    def _call(self, method: str, fn: Callable[..., Any], *, pace: tuple[str, str, str] | None = None,
+              acquired: bool = False, **kwargs: Any) -> Any:
+        """Call the SDK; ``pace`` = (tier, channel, owner) asks the shared rate limiter first (the
+        owner, stable across retries, keeps its turn when told to come back later) unless the
+        caller already did (``acquired``)."""
+        if pace and self.limiter and not acquired:
+            self.limiter.wait_or_raise(*pace)
         try:
             return fn(**kwargs)
         except SlackApiError as exc:
@@ -61,7 +71,12 @@ class SlackGateway:
             if status == 429 or error == "ratelimited":
                 # https://api.slack.com/apis/rate-limits : honour Retry-After (seconds).
                 retry_after = (resp.headers or {}).get("Retry-After") or (resp.headers or {}).get("retry-after") or "1"
-                raise RetryLater(f"Slack {method}: rate limited", delay=float(retry_after), throttled=True) from exc
+                delay = float(retry_after)
+                if pace and self.limiter:
+                    # Every worker backs off, and this caller gets the first turn after it.
+                    delay = self.limiter.penalize(pace[0], pace[1], delay, pace[2])
+                    raise RetryLater(f"Slack {method}: rate limited", delay=delay, throttled=True, paced=True) from exc
+                raise RetryLater(f"Slack {method}: rate limited", delay=delay, throttled=True) from exc
             if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
                 raise RetryLater(f"Slack {method}: {error or 'HTTP ' + str(status)}", delay=5) from exc
             raise DeliveryFailed(error or f"http_{status}", f"Slack {method}", status) from exc
@@ -119,6 +134,8 @@ class SlackGateway:
             if found:
                 self.store.set_record("slack_post", post_key, state="posted", ts=found)
                 return found
+        if self.limiter:  # our turn first (it may be handed back as RetryLater): nothing is sent before it
+            self.limiter.wait_or_raise(POST, channel, post_key)
         now = time.time()
         self.store.set_record("slack_post", post_key, state="pending", at=now, first_at=since or now)
         kwargs: dict[str, Any] = {
@@ -136,7 +153,8 @@ class SlackGateway:
         if icon_url:
             kwargs["icon_url"] = icon_url
         try:
-            resp = self._call("chat.postMessage", self.client.chat_postMessage, **kwargs)
+            resp = self._call("chat.postMessage", self.client.chat_postMessage, pace=(POST, channel, post_key),
+                              acquired=True, **kwargs)
         except RetryLater as exc:
             if exc.throttled and since is None:
                 # A 429 is a refusal: nothing was posted, no need to search next time.
@@ -175,12 +193,14 @@ class SlackGateway:
         return None
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
-        self._call("chat.update", self.client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks or [])
+        self._call("chat.update", self.client.chat_update, pace=(UPDATE, channel, f"{channel}-{ts}"), channel=channel,
+                   ts=ts, text=text, blocks=blocks or [])
 
     def react(self, channel: str, ts: str, name: str) -> None:
         """Add a reaction; adding one that is already there is fine (idempotent)."""
         try:
-            self._call("reactions.add", self.client.reactions_add, channel=channel, timestamp=ts, name=name)
+            self._call("reactions.add", self.client.reactions_add, pace=(REACTIONS, channel, f"{channel}-{ts}-{name}"),
+                       channel=channel, timestamp=ts, name=name)
         except DeliveryFailed as exc:
             if exc.reason != "already_reacted":
                 raise

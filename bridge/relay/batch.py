@@ -1,0 +1,92 @@
+"""Several waiting friend messages → one Slack message.
+
+Slack allows about one ``chat.postMessage`` per second per channel, and every LINE chat of an
+account shares one triage channel. When a conversation's stream has several friend text messages
+waiting at its head (its turn came while the friend kept writing), they are relayed as ONE Slack
+message: each message on its own line(s), with its time, in order. Every LINE message id still
+maps to that Slack message (quotes, unsend notices and edits keep working).
+
+Idempotency: the batch is posted under the post key of its first message, and the composition
+(the inbox item ids) is written to that post's record before the call. A retry after an
+uncertain attempt (the record says "pending" or "posted") relays exactly the same items again,
+so a message that arrived meanwhile is never linked to a post that does not show it.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from bridge import work
+from bridge.line.events import inbound_from_line
+from bridge.model import InboundMessage
+from bridge.services import Component, Services
+
+MAX_BATCH_CHARS = 3500   # Slack shows up to ~4,000 characters of a message's text well
+
+
+def post_key_of(msg: InboundMessage) -> str:
+    """The post key of a friend message (the same for a batch it starts)."""
+    return f"line-{msg.account}-{msg.webhook_event_id or msg.message_id}"
+
+
+def batch_text(msgs: list[InboundMessage], texts: list[str]) -> str:
+    """One line per message (continuation lines follow), each starting with its time.
+
+    ``<!date^…^{time_secs}|…>`` shows the time in each reader's own time zone; the fallback (for
+    clients that cannot render it) is the server's local time."""
+    lines = []
+    for msg, text in zip(msgs, texts):
+        sent = int(msg.timestamp_ms / 1000) if msg.timestamp_ms else int(time.time())
+        fallback = time.strftime("%H:%M:%S", time.localtime(sent))
+        lines.append(f"<!date^{sent}^{{time_secs}}|{fallback}>  {text}")
+    return "\n".join(lines)
+
+
+class FriendBatches(Component):
+    def __init__(self, services: Services, handle_messages: Callable[[list[InboundMessage]], None],
+                 process_item: Callable[[dict[str, Any]], None]):
+        super().__init__(services)
+        self.handle_messages = handle_messages
+        self.process_item = process_item
+
+    def head_messages(self, items: list[dict[str, Any]]) -> list[InboundMessage]:
+        """The friend text messages at the head of ``items`` that can share one Slack message:
+        consecutive, same sender, same mode, within MAX_BATCH_CHARS (at least one if the head is one)."""
+        msgs: list[InboundMessage] = []
+        chars = 0
+        for item in items:
+            payload = item.get("payload") or {}
+            account, event = payload.get("account") or "", payload.get("event")
+            if item.get("kind") != work.LINE_EVENT or not isinstance(event, dict) or self.accounts.get(account) is None:
+                break
+            msg = inbound_from_line(account, event, self.lang)
+            if msg is None or msg.is_notice or msg.kind != "text":
+                break
+            if msgs and (msg.sender_id != msgs[0].sender_id or msg.standby != msgs[0].standby
+                         or msg.conv_id != msgs[0].conv_id or chars + len(msg.text) > MAX_BATCH_CHARS):
+                break
+            msgs.append(msg)
+            chars += len(msg.text)
+        return msgs
+
+    def process_head(self, items: list[dict[str, Any]]) -> int:
+        """Process the head of a stream (the inbox's ``batch`` hook); returns how many items it took."""
+        msgs = self.head_messages(items)
+        if not msgs:
+            self.process_item(items[0])
+            return 1
+        key = post_key_of(msgs[0])
+        record = self.store.get_record("slack_post", key)
+        fixed = (record.get("batch") or "").split() if record.get("ts") or record.get("state") == "pending" else []
+        if fixed:
+            # An earlier attempt may have reached Slack: exactly the same items again.
+            same = 0
+            for item, item_id in zip(items, fixed):
+                if item.get("id") != item_id:
+                    break
+                same += 1
+            msgs = msgs[:max(1, same)]
+        else:
+            self.store.set_record("slack_post", key, batch=" ".join(str(i.get("id")) for i in items[:len(msgs)]))
+        self.handle_messages(msgs)
+        return len(msgs)
