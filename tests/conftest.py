@@ -337,3 +337,20 @@ def ip(settings, line_emu, slack_emu):
     line_emu.add_user(HANAKO, "山田 花子", picture_url="https://profile.line-scdn.net/hanako")
     line_emu.add_user(TARO, "Taro Tanaka")
     return InProcess(settings, line_emu, slack_emu)
+
+
+def relayed_texts(messages: list[dict]) -> list[str]:
+    """The texts shown in a thread, one per LINE message: friend messages that waited together are
+    relayed as one Slack message with one ``<!date^…|…>  text`` line each (bridge.relay.batch)."""
+    out: list[str] = []
+    for m in messages:
+        text = m.get("text") or ""
+        if not text.startswith("<!date^"):
+            out.append(text)
+            continue
+        for line in text.split("\n"):
+            if line.startswith("<!date^") and ">  " in line:
+                out.append(line.split(">  ", 1)[1])
+            elif out:
+                out[-1] += "\n" + line
+    return out

@@ -25,7 +25,7 @@ from bridge.settings import Settings
 from bridge.store import Store
 from devtools.devredis import PrivateRedis
 from emulators.server import serve_in_thread
-from tests.conftest import HANAKO, ROOT, STAFF2, TARO, TRIAGE, Harness, _seed, cid, wait_until
+from tests.conftest import HANAKO, ROOT, STAFF2, TARO, TRIAGE, Harness, _seed, cid, wait_until, relayed_texts
 
 
 def descendants(pid: int) -> list[int]:
@@ -160,7 +160,7 @@ def rh(rec_env, rec_server, pool, line_emu, slack_emu):
 
 
 def replies(h, thread: str) -> list[str]:
-    return [m["text"] for m in h.thread_messages(thread)]
+    return relayed_texts(h.thread_messages(thread))
 
 
 def open_thread(h, user=HANAKO) -> str:
