@@ -7,12 +7,18 @@ the variable, instead of failing every job. It also runs the bridge's ticker thr
 """
 from __future__ import annotations
 
+import logging
 import sys
+import time
 
+import redis
 from rq import Worker
 
 from bridge.runtime import configure_logging
 from bridge.settings import Settings, SettingsError
+
+
+log = logging.getLogger("bridge.worker")
 
 
 class BridgeWorker(Worker):
@@ -54,3 +60,46 @@ class BridgeWorker(Worker):
             return super().work(*args, **kwargs)
         finally:
             self.bridge_ticker.stop()
+
+    # -- riding out a Redis restart ---------------------------------------------------------
+    # rq's main loop quits on any unexpected exception, so a Redis restart while a job runs
+    # (or during the loop's bookkeeping) would end the worker. These wait for Redis instead.
+    # A job whose bookkeeping failed is not re-run by rq; the stream it drained is in the
+    # bridge's own keys and the sweeper (bridge.scheduler) re-enqueues it if needed.
+    def _wait_for_redis(self, what: str, exc: Exception) -> None:
+        log.warning("Redis unavailable during %s (%s); waiting for it", what, exc)
+        delay = 0.5
+        while True:
+            time.sleep(delay)
+            try:
+                self.connection.ping()
+                log.info("Redis is back; carrying on")
+                return
+            except redis.exceptions.ConnectionError:
+                delay = min(delay * 2, 5.0)
+
+    def _riding_out(self, what: str, fn, *args, **kwargs):
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except redis.exceptions.ConnectionError as exc:
+                self._wait_for_redis(what, exc)
+
+    def execute_job(self, job, queue):
+        try:
+            return super().execute_job(job, queue)
+        except redis.exceptions.ConnectionError as exc:
+            if getattr(self, "_horse_pid", 0):
+                self.wait_for_horse()  # never two horses at once
+                self._horse_pid = 0
+            self._wait_for_redis(f"job {job.id}", exc)
+            return None
+
+    def heartbeat(self, *args, **kwargs):
+        return self._riding_out("heartbeat", super().heartbeat, *args, **kwargs)
+
+    def check_for_suspension(self, *args, **kwargs):
+        return self._riding_out("suspension check", super().check_for_suspension, *args, **kwargs)
+
+    def run_maintenance_tasks(self, *args, **kwargs):
+        return self._riding_out("maintenance", super().run_maintenance_tasks, *args, **kwargs)

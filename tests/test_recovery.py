@@ -152,6 +152,9 @@ def rh(rec_env, rec_server, pool, line_emu, slack_emu):
     _seed(line_emu, slack_emu)
     line_emu.add_user(HANAKO, "山田 花子", picture_url="https://profile.line-scdn.net/hanako")
     line_emu.add_user(TARO, "Taro Tanaka", picture_url="https://profile.line-scdn.net/taro")
+    for name, proc in list(pool.procs.items()):
+        if proc.poll() is not None:  # a process manager restarts what exited
+            del pool.procs[name]
     while len(pool.procs) < 2:
         pool.start()
     harness = Harness(settings, rec_server, line_emu, slack_emu, store)
