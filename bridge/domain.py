@@ -22,6 +22,10 @@ from bridge.triage.ops import Triage
 
 log = logging.getLogger(__name__)
 
+# Exceptions that mean "this item's data is not what the code expects" (never a platform or
+# Redis outage: those are RetryLater, redis.RedisError or OSError and are retried).
+POISON = (TypeError, AttributeError, KeyError, IndexError, ValueError, UnicodeError, RecursionError)
+
 
 class Domain:
     """One instance per process (see :mod:`bridge.runtime`)."""
@@ -46,12 +50,20 @@ class Domain:
         if handler is None:
             log.warning("ignoring work item of unknown kind %r", item.get("kind"))
             return
-        handler(item.get("payload") or {})
+        payload = item.get("payload")
+        try:
+            handler(payload if isinstance(payload, dict) else {})
+        except POISON as exc:
+            # Input the domain cannot process (a wrong type or shape from a hostile or broken
+            # sender): retrying cannot cure it, so it is set aside at once, visibly (dead letter),
+            # instead of blocking its conversation while retried for minutes.
+            log.warning("work item %s is malformed (%s: %s); set aside", item.get("id"), type(exc).__name__, exc)
+            raise DeliveryFailed("malformed_input", f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
     def dead_letter(self, item: dict[str, Any], reason: str) -> None:
         """Called when an item kept failing: keep it for inspection and tell people where we can."""
         self.services.store.add_dead_letter(item, reason, time.time())
-        if item.get("kind") == work.SLACK_MESSAGE:
-            event = item["payload"]
+        event = item.get("payload")
+        if item.get("kind") == work.SLACK_MESSAGE and isinstance(event, dict) and event.get("channel") and event.get("ts"):
             self.delivery.report_failure(event["channel"], event["ts"], event.get("thread_ts") or "",
                                          DeliveryFailed("gave_up", reason))

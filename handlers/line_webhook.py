@@ -24,14 +24,17 @@ from bridge.accounts import Account
 from bridge.line.events import source_of
 from bridge.model import conv_key
 from bridge.runtime import Runtime
+from bridge.safe_json import clean
 
 log = logging.getLogger(__name__)
 
 
 def event_id_of(event: dict) -> str:
-    """LINE's ``webhookEventId``; very old payloads lack it, so fall back to a content hash."""
+    """LINE's ``webhookEventId``; very old payloads lack it, so fall back to a content hash.
+
+    ``event`` must have passed :func:`bridge.safe_json.clean` (any JSON, but encodable)."""
     event_id = event.get("webhookEventId")
-    if isinstance(event_id, str) and 0 < len(event_id) <= 100:
+    if isinstance(event_id, str) and 0 < len(event_id) <= 100 and event_id.isprintable():
         return event_id
     return hashlib.sha256(json.dumps(event, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
 
@@ -84,17 +87,20 @@ def create_blueprint(rt: Runtime) -> Blueprint:
         if not destination_ok(account, payload.get("destination")):
             log.warning("LINE webhook refused: destination is not account %s's bot", account.key)
             return jsonify(error="unknown destination"), 400
-        accepted = duplicates = 0
+        entries = []
         for event in events:  # an empty list is LINE's "Verify" call: just answer 200
             if not isinstance(event, dict):
+                log.warning("LINE webhook: an event that is not an object was ignored")
                 continue
+            event = clean(event)
             _, chat_id, _ = source_of(event)
             stream = work.line_stream(conv_key(account.key, chat_id or "no-source"))
-            if rt.inbox.accept(f"line-{account.key}", event_id_of(event), stream, work.LINE_EVENT,
-                               {"account": account.key, "event": event}):
-                accepted += 1
-            else:
-                duplicates += 1
+            entries.append((f"line-{account.key}", event_id_of(event), stream, work.LINE_EVENT,
+                            {"account": account.key, "event": event}))
+        # One pipelined round trip for all events: a body of 500 events is answered in well under LINE's 2 s.
+        results = rt.inbox.accept_many(entries) if entries else []
+        accepted = sum(results)
+        duplicates = len(results) - accepted
         for url in account.forward:
             item = work.forward_payload(account.key, url, body, dict(request.headers), time.time())
             rt.inbox.accept(f"fwd-{account.key}", hashlib.sha256(body + signature.encode()).hexdigest()[:40],
