@@ -10,6 +10,7 @@ import time
 from typing import Any, Callable
 
 from bridge import work
+from bridge.logs import TRACE
 from bridge.model import DeliveryFailed
 from bridge.ports import ForwardPort
 from bridge.relay.delivery import Delivery
@@ -51,14 +52,18 @@ class Domain:
             log.warning("ignoring work item of unknown kind %r", item.get("kind"))
             return
         payload = item.get("payload")
+        trace = TRACE.set(str(item.get("id") or ""))  # every log line of this item carries its id
         try:
             handler(payload if isinstance(payload, dict) else {})
+            log.info("%s item processed", item.get("kind"))
         except POISON as exc:
             # Input the domain cannot process (a wrong type or shape from a hostile or broken
             # sender): retrying cannot cure it, so it is set aside at once, visibly (dead letter),
             # instead of blocking its conversation while retried for minutes.
             log.warning("work item %s is malformed (%s: %s); set aside", item.get("id"), type(exc).__name__, exc)
             raise DeliveryFailed("malformed_input", f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+        finally:
+            TRACE.reset(trace)
 
     def dead_letter(self, item: dict[str, Any], reason: str) -> None:
         """Called when an item kept failing: keep it for inspection and tell people where we can."""

@@ -12,12 +12,11 @@ import redis
 from flask import Flask, jsonify, request
 from slack_bolt.adapter.flask.handler import to_flask_response
 from slack_bolt.request import BoltRequest
-from slack_sdk.signature import SignatureVerifier
 
 from bridge.runtime import Runtime, configure_logging
 from bridge.settings import Settings, SettingsError
 from handlers.line_webhook import create_blueprint
-from handlers.slack import create_bolt_app
+from handlers.slack import answer_error, create_bolt_app
 from handlers.slack.verify import refusal
 
 log = logging.getLogger(__name__)
@@ -47,13 +46,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["BRIDGE_RUNTIME"] = rt
     app.register_blueprint(create_blueprint(rt))
     bolt_app = create_bolt_app(rt)
-    verifier = SignatureVerifier(settings.slack_signing_secret)
 
     @app.post("/slack/events")
     def slack_events():
         # Events, interactivity (buttons, shortcuts, modals) and slash commands all arrive here.
         body = request.get_data()  # cached: bolt's request is built from the same bytes
-        why = refusal(verifier, request.headers, body)
+        why = refusal(rt.settings.slack_signing_secret, request.headers, body)
         if why:  # refused before anything parses the body (bolt verifies again after parsing)
             log.warning("Slack request refused: %s", why)
             return jsonify(error="invalid signature"), 401
@@ -65,7 +63,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
             log.warning("Slack request refused: malformed body (%s)", type(exc).__name__)
             return jsonify(error="malformed body"), 400
-        return to_flask_response(bolt_app.dispatch(bolt_request))
+        try:
+            return to_flask_response(bolt_app.dispatch(bolt_request))
+        except Exception as exc:  # noqa: BLE001 - bolt's own error path can raise on odd (signed) shapes
+            resp = answer_error(exc)
+            return jsonify(error="not handled"), resp.status
 
     @app.get("/healthz")
     def healthz():

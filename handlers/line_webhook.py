@@ -100,6 +100,8 @@ def create_blueprint(rt: Runtime) -> Blueprint:
         # One pipelined round trip for all events: a body of 500 events is answered in well under LINE's 2 s.
         results = rt.inbox.accept_many(entries) if entries else []
         accepted = sum(results)
+        for (origin, event_id, *_), ok in zip(entries, results):
+            log.debug("LINE event %s", "accepted" if ok else "duplicate", extra={"trace": f"{origin}:{event_id}"})
         duplicates = len(results) - accepted
         for url in account.forward:
             item = work.forward_payload(account.key, url, body, dict(request.headers), time.time())
