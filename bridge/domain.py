@@ -9,9 +9,9 @@ import logging
 import time
 from typing import Any, Callable
 
-from bridge import work
+from bridge import metrics, work
 from bridge.logs import TRACE
-from bridge.model import DeliveryFailed
+from bridge.model import DeliveryFailed, RetryLater
 from bridge.ports import ForwardPort
 from bridge.relay.delivery import Delivery
 from bridge.relay.forward import Forwarder
@@ -53,21 +53,36 @@ class Domain:
             return
         payload = item.get("payload")
         trace = TRACE.set(str(item.get("id") or ""))  # every log line of this item carries its id
+        kind = str(item.get("kind"))
         try:
             handler(payload if isinstance(payload, dict) else {})
-            log.info("%s item processed", item.get("kind"))
+            log.info("%s item processed", kind)
+            metrics.delivery(kind, "ok")
+        except RetryLater as exc:
+            metrics.delivery(kind, "throttled" if exc.throttled else "retry")
+            if exc.throttled:
+                metrics.rate_limit_wait(exc.reason.split(":")[0][:40], exc.delay)
+            raise
+        except DeliveryFailed:
+            metrics.delivery(kind, "failed")
+            raise
         except POISON as exc:
+            metrics.delivery(kind, "malformed")
             # Input the domain cannot process (a wrong type or shape from a hostile or broken
             # sender): retrying cannot cure it, so it is set aside at once, visibly (dead letter),
             # instead of blocking its conversation while retried for minutes.
             log.warning("work item %s is malformed (%s: %s); set aside", item.get("id"), type(exc).__name__, exc)
             raise DeliveryFailed("malformed_input", f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+        except Exception:
+            metrics.delivery(kind, "error")
+            raise
         finally:
             TRACE.reset(trace)
 
     def dead_letter(self, item: dict[str, Any], reason: str) -> None:
         """Called when an item kept failing: keep it for inspection and tell people where we can."""
         self.services.store.add_dead_letter(item, reason, time.time())
+        metrics.dead_letter(str(item.get("kind")))
         event = item.get("payload")
         if item.get("kind") == work.SLACK_MESSAGE and isinstance(event, dict) and event.get("channel") and event.get("ts"):
             self.delivery.report_failure(event["channel"], event["ts"], event.get("thread_ts") or "",

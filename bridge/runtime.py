@@ -104,7 +104,10 @@ class Runtime:
 
     @cached_property
     def domain(self):
+        from bridge import metrics
         from bridge.domain import Domain
+
+        metrics.bind(self.redis, self.keys)  # worker-side counters for /metrics
         from bridge.line.forward_client import ForwardClient
         from bridge.services import Services
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 import redis
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from slack_bolt.adapter.flask.handler import to_flask_response
 from slack_bolt.request import BoltRequest
 
+from bridge import metrics
 from bridge.runtime import Runtime, configure_logging
 from bridge.settings import Settings, SettingsError
 from handlers.line_webhook import create_blueprint
@@ -49,6 +51,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.post("/slack/events")
     def slack_events():
+        started = time.perf_counter()
+        response = _slack_events()
+        status = response[1] if isinstance(response, tuple) else response.status_code
+        metrics.observe_webhook("slack", time.perf_counter() - started, accepted=int(status < 400), refused=int(status >= 400))
+        return response
+
+    def _slack_events():
         # Events, interactivity (buttons, shortcuts, modals) and slash commands all arrive here.
         body = request.get_data()  # cached: bolt's request is built from the same bytes
         why = refusal(rt.settings.slack_signing_secret, request.headers, body)
@@ -68,6 +77,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         except Exception as exc:  # noqa: BLE001 - bolt's own error path can raise on odd (signed) shapes
             resp = answer_error(exc)
             return jsonify(error="not handled"), resp.status
+
+    @app.get("/metrics")
+    def metrics_endpoint():
+        body, content_type = metrics.exposition(rt)
+        return Response(body, mimetype=None, content_type=content_type)
 
     @app.get("/healthz")
     def healthz():

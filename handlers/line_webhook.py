@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from bridge import work
+from bridge import metrics, work
 from bridge.accounts import Account
 from bridge.line.events import source_of
 from bridge.model import conv_key
@@ -68,6 +68,15 @@ def create_blueprint(rt: Runtime) -> Blueprint:
     @bp.post("/line/webhook")
     @bp.post("/line/webhook/<account_key>")
     def line_webhook(account_key: str | None = None) -> Response | tuple[Response, int]:
+        started = time.perf_counter()
+        response = _line_webhook(account_key)
+        status = response[1] if isinstance(response, tuple) else 200
+        data = response[0].get_json(silent=True) if isinstance(response, tuple) else response.get_json(silent=True)
+        metrics.observe_webhook("line", time.perf_counter() - started, accepted=(data or {}).get("accepted", 0),
+                                duplicates=(data or {}).get("duplicates", 0), refused=int(status >= 400))
+        return response
+
+    def _line_webhook(account_key: str | None) -> Response | tuple[Response, int]:
         body = request.get_data(cache=False)
         signature = request.headers.get("X-Line-Signature", "")
         if account_key is not None and rt.accounts.get(account_key) is None:
