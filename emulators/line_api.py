@@ -223,6 +223,9 @@ _EMULATED_ROUTES = {
     "getMessageContent": ("get", "/v2/bot/message/{messageId}/content"),
     "getMessageContentPreview": ("get", "/v2/bot/message/{messageId}/content/preview"),
     "getMessageContentTranscodingByMessageId": ("get", "/v2/bot/message/{messageId}/content/transcoding"),
+    "getWebhookEndpoint": ("get", "/v2/bot/channel/webhook/endpoint"),
+    "setWebhookEndpoint": ("put", "/v2/bot/channel/webhook/endpoint"),
+    "testWebhookEndpoint": ("post", "/v2/bot/channel/webhook/test"),
 }
 _ROUTES_WITHOUT_SPEC: dict[str, dict[str, Any]] = {}
 for _op, (_method, _path) in _EMULATED_ROUTES.items():
@@ -510,6 +513,8 @@ class LineEmulator:
             self._contents: dict[str, tuple[bytes, str, bytes | None]] = {}
             self._quota: int | None = None
             self._usage = 0
+            self.webhook_endpoint: str = ""  # the console's "Webhook URL" (set_webhook_endpoint or the API)
+            self.webhook_active: bool = False  # the console's "Use webhook" switch
             self._message_seq = 500000000000000000
             #: user ids passed to markMessagesAsRead / resolved from markAsReadToken
             self.marked_as_read: list[str] = []
@@ -577,6 +582,11 @@ class LineEmulator:
         with self._lock:
             self._mark_as_read_tokens[token] = chat_id
         return token
+
+    def set_webhook_endpoint(self, url: str, active: bool = True) -> None:
+        """What the LINE console shows as the webhook URL and its "Use webhook" switch."""
+        with self._lock:
+            self.webhook_endpoint, self.webhook_active = url, active
 
     def set_monthly_quota(self, n: int | None) -> None:
         """Limit push/multicast messages for the "month" (``None`` = unlimited).
@@ -818,6 +828,9 @@ class LineEmulator:
             "getMessageContent": E._h_content,
             "getMessageContentPreview": E._h_content_preview,
             "getMessageContentTranscodingByMessageId": E._h_transcoding,
+            "getWebhookEndpoint": E._h_webhook_endpoint,
+            "setWebhookEndpoint": E._h_set_webhook_endpoint,
+            "testWebhookEndpoint": E._h_test_webhook,
         }
 
     def _sent_messages(self, messages: list[dict]) -> list[dict]:
@@ -979,6 +992,36 @@ class LineEmulator:
     def _h_bot_info(self, params: dict, body: Any, retry_key: str | None, record: RecordedRequest) -> _Reply:
         return _Reply(200, {"userId": self.bot_user_id, "basicId": "@000emul", "displayName": self.bot_display_name,
                             "chatMode": "bot", "markAsReadMode": "manual"})
+
+    def _h_webhook_endpoint(self, params: dict, body: Any, retry_key: str | None, record: RecordedRequest) -> _Reply:
+        return _Reply(200, {"endpoint": self.webhook_endpoint, "active": self.webhook_active})
+
+    def _h_set_webhook_endpoint(self, params: dict, body: Any, retry_key: str | None,
+                                record: RecordedRequest) -> _Reply:
+        endpoint = (body or {}).get("endpoint") or ""
+        if not endpoint.startswith("https://") and not endpoint.startswith("http://127.0.0.1"):
+            raise _error(400, "Invalid webhook endpoint URL")
+        self.set_webhook_endpoint(endpoint, self.webhook_active)
+        return _Reply(200, {})
+
+    def _h_test_webhook(self, params: dict, body: Any, retry_key: str | None, record: RecordedRequest) -> _Reply:
+        """Like LINE's "Verify" button: a signed webhook with no events, sent to the endpoint."""
+        import requests
+        from emulators.line_webhooks import sign
+
+        url = (body or {}).get("endpoint") or self.webhook_endpoint
+        payload = json.dumps({"destination": self.bot_user_id, "events": []}).encode()
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        try:
+            resp = requests.post(url, data=payload, timeout=10, headers={
+                "Content-Type": "application/json; charset=utf-8", "User-Agent": "LineBotWebhook/2.0",
+                "X-Line-Signature": sign(self.channel_secret, payload)})
+        except requests.RequestException as exc:
+            return _Reply(200, {"success": False, "timestamp": now, "statusCode": 0, "reason": "COULD_NOT_CONNECT",
+                                "detail": type(exc).__name__})
+        ok = 200 <= resp.status_code < 300
+        return _Reply(200, {"success": ok, "timestamp": now, "statusCode": resp.status_code,
+                            "reason": "OK" if ok else "ERROR_STATUS_CODE", "detail": resp.text[:200]})
 
     def _h_quota(self, params: dict, body: Any, retry_key: str | None, record: RecordedRequest) -> _Reply:
         if self._quota is None:
