@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from typing import Any, Iterable
 
@@ -30,6 +31,7 @@ QUOTA_CACHE_SECONDS = 300
 DIRECTIONS = {"line": "line_to_slack", "slack": "slack_to_line", "fwd": "forward"}
 _redis: Any = None  # (redis client, Keys) of this process, set by bind()
 _web: dict[str, Any] = {}
+_web_lock = threading.Lock()
 
 
 def bind(redis_client, keys) -> None:
@@ -67,22 +69,30 @@ def dead_letter(kind: str) -> None:
 
 
 def _web_metrics() -> dict[str, Any]:
-    if not _web:
-        from prometheus_client import Counter, Histogram
+    with _web_lock:  # gunicorn runs several request threads per worker
+        if not _web:
+            _create_web_metrics()
+        return _web
 
-        _web["latency"] = Histogram("bridge_webhook_seconds", "Time to answer a webhook request", ["source"],
-                                    buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2, 5, 10))
-        _web["events"] = Counter("bridge_webhook_events", "Webhook events by outcome", ["source", "outcome"])
-    return _web
+
+def _create_web_metrics() -> None:
+    from prometheus_client import Counter, Histogram
+
+    _web["latency"] = Histogram("bridge_webhook_seconds", "Time to answer a webhook request", ["source"],
+                                buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2, 5, 10))
+    _web["events"] = Counter("bridge_webhook_events", "Webhook events by outcome", ["source", "outcome"])
 
 
 def observe_webhook(source: str, seconds: float, accepted: int = 0, duplicates: int = 0, refused: int = 0) -> None:
     """Web side: one webhook request of ``source`` (line, slack) answered in ``seconds``."""
-    m = _web_metrics()
-    m["latency"].labels(source).observe(seconds)
-    for outcome, n in (("accepted", accepted), ("duplicate", duplicates), ("refused", refused)):
-        if n:
-            m["events"].labels(source, outcome).inc(n)
+    try:
+        m = _web_metrics()
+        m["latency"].labels(source).observe(seconds)
+        for outcome, n in (("accepted", accepted), ("duplicate", duplicates), ("refused", refused)):
+            if n:
+                m["events"].labels(source, outcome).inc(n)
+    except Exception:  # noqa: BLE001 - metrics must never fail a webhook
+        log.warning("webhook metrics not recorded", exc_info=True)
 
 
 # -- gunicorn multiprocess -----------------------------------------------------------------------
