@@ -32,11 +32,16 @@ log = logging.getLogger(__name__)
 def event_id_of(event: dict) -> str:
     """LINE's ``webhookEventId``; very old payloads lack it, so fall back to a content hash.
 
-    ``event`` must have passed :func:`bridge.safe_json.clean` (any JSON, but encodable)."""
+    Any JSON is fine: lone surrogates are hashed as they are, and an event nested too deeply to
+    encode is hashed in its cleaned form."""
     event_id = event.get("webhookEventId")
     if isinstance(event_id, str) and 0 < len(event_id) <= 100 and event_id.isprintable():
         return event_id
-    return hashlib.sha256(json.dumps(event, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+    try:
+        encoded = json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    except (RecursionError, ValueError):
+        encoded = json.dumps(clean(event), sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(encoded).hexdigest()[:32]
 
 
 def signature_ok(secret: str, body: bytes, signature: str) -> bool:
@@ -101,8 +106,7 @@ def create_blueprint(rt: Runtime) -> Blueprint:
             if not isinstance(event, dict):
                 log.warning("LINE webhook: an event that is not an object was ignored")
                 continue
-            event = clean(event)
-            _, chat_id, _ = source_of(event)
+            _, chat_id, _ = source_of(event)  # the inbox cleans the event when it stores it (bridge.safe_json)
             stream = work.line_stream(conv_key(account.key, chat_id or "no-source"))
             entries.append((f"line-{account.key}", event_id_of(event), stream, work.LINE_EVENT,
                             {"account": account.key, "event": event}))
