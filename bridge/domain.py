@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from bridge import work
+from bridge import metrics, work
+from bridge.logs import TRACE
+from bridge.model import DeliveryFailed, RetryLater
 from bridge.ports import ForwardPort
 from bridge.relay.deadletter import DeadLetters
 from bridge.relay.batch import FriendBatches
@@ -21,6 +23,10 @@ from bridge.services import Services
 from bridge.triage.ops import Triage
 
 log = logging.getLogger(__name__)
+
+# Exceptions that mean "this item's data is not what the code expects" (never a platform or
+# Redis outage: those are RetryLater, redis.RedisError or OSError and are retried).
+POISON = (TypeError, AttributeError, KeyError, IndexError, ValueError, UnicodeError, RecursionError)
 
 
 class Domain:
@@ -48,7 +54,33 @@ class Domain:
         if handler is None:
             log.warning("ignoring work item of unknown kind %r", item.get("kind"))
             return
-        handler(item.get("payload") or {})
+        payload = item.get("payload")
+        trace = TRACE.set(str(item.get("id") or ""))  # every log line of this item carries its id
+        kind = str(item.get("kind"))
+        try:
+            handler(payload if isinstance(payload, dict) else {})
+            log.info("%s item processed", kind)
+            metrics.delivery(kind, "ok")
+        except RetryLater as exc:
+            metrics.delivery(kind, "throttled" if exc.throttled else "retry")
+            if exc.throttled:
+                metrics.rate_limit_wait(exc.reason.split(":")[0][:40], exc.delay)
+            raise
+        except DeliveryFailed:
+            metrics.delivery(kind, "failed")
+            raise
+        except POISON as exc:
+            metrics.delivery(kind, "malformed")
+            # Input the domain cannot process (a wrong type or shape from a hostile or broken
+            # sender): retrying cannot cure it, so it is set aside at once, visibly (dead letter),
+            # instead of blocking its conversation while retried for minutes.
+            log.warning("work item %s is malformed (%s: %s); set aside", item.get("id"), type(exc).__name__, exc)
+            raise DeliveryFailed("malformed_input", f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+        except Exception:
+            metrics.delivery(kind, "error")
+            raise
+        finally:
+            TRACE.reset(trace)
 
     def process_head(self, items: list[dict[str, Any]]) -> int:
         """The inbox's batch hook: waiting friend messages go out as one Slack message; returns items taken."""
@@ -56,4 +88,5 @@ class Domain:
 
     def dead_letter(self, item: dict[str, Any], reason: str) -> None:
         """Called when an item kept failing: keep it for inspection and tell people in Slack."""
+        metrics.dead_letter(str(item.get("kind")))
         self.dead_letters.dead_letter(item, reason)

@@ -33,6 +33,7 @@ from rq import Queue
 
 from bridge.keys import Keys
 from bridge.model import DeliveryFailed, RetryLater
+from bridge.safe_json import clean
 from bridge.scheduler import DRAIN, DueSet
 from bridge.work import JOB_DRAIN
 
@@ -114,6 +115,13 @@ class _Heartbeat(threading.Thread):
         self.join(timeout=5)
 
 
+def _encode_item(origin: str, event_id: str, stream: str, kind: str, payload: dict[str, Any]) -> str:
+    # clean(): a lone surrogate (valid JSON, not UTF-8) would make Redis refuse the item, and one nested a
+    # thousand levels deep would fail to decode in the worker, blocking its stream.
+    return json.dumps({"id": f"{origin}:{event_id}", "stream": stream, "kind": kind, "payload": clean(payload),
+                       "accepted_at": time.time()}, ensure_ascii=False, separators=(",", ":"))
+
+
 class Inbox:
     def __init__(self, r: redis.Redis, keys: Keys, queue: Queue, dedupe_ttl: int = 3 * 24 * 3600):
         self.r = r
@@ -135,9 +143,7 @@ class Inbox:
 
         Returns False for a duplicate (a LINE redelivery or a Slack retry).
         """
-        item = json.dumps({"id": f"{origin}:{event_id}", "stream": stream, "kind": kind, "payload": payload,
-                           "accepted_at": time.time()},
-                          ensure_ascii=False, separators=(",", ":"))
+        item = _encode_item(origin, event_id, stream, kind, payload)
         dedupe_key = self.keys.dedupe(origin=origin, event_id=event_id)
         inbox_key = self.keys.inbox(stream=stream)
         queued_key = self.keys.inbox_drain_queued(stream=stream)
@@ -161,6 +167,30 @@ class Inbox:
             # Let the next event, LINE's redelivery or the sweeper enqueue it.
             self._delete_if(keys=[self.keys.inbox_drain_queued(stream=stream)], args=[job_id])
             raise
+
+    def accept_many(self, entries: list[tuple[str, str, str, str, dict[str, Any]]]) -> list[bool]:
+        """:meth:`accept` for many ``(origin, event_id, stream, kind, payload)`` at once, in one
+        pipelined round trip (a LINE webhook may carry hundreds of events and must be answered
+        within 2 seconds). Same guarantees, item by item, in order."""
+        pipe = self.r.pipeline(transaction=False)
+        job_ids = []
+        for origin, event_id, stream, kind, payload in entries:
+            job_ids.append(new_job_id())
+            self._accept(keys=[self.keys.dedupe(origin=origin, event_id=event_id), self.keys.inbox(stream=stream),
+                               self.keys.inbox_drain_queued(stream=stream), self.active_key],
+                         args=[self.dedupe_ttl, _encode_item(origin, event_id, stream, kind, payload), DRAIN_QUEUED_TTL,
+                               job_ids[-1], stream], client=pipe)
+        results = pipe.execute()
+        flagged: dict[str, str] = {}
+        for (_, _, stream, _, _), res, job_id in zip(entries, results, job_ids):
+            if res == 2:
+                flagged.setdefault(stream, job_id)
+        for stream, job_id in flagged.items():
+            self._enqueue_flagged(stream, job_id)
+        for stream in dict.fromkeys(e[2] for e, res in zip(entries, results) if res == 0):
+            if stream not in flagged and self.r.llen(self.keys.inbox(stream=stream)):
+                self.kick(stream)  # as in accept(): a duplicate may find its drain lost
+        return [res != 0 for res in results]
 
     def kick(self, stream: str) -> bool:
         """Make sure a drain of ``stream`` waits in the rq queue (at most one). True if one was enqueued."""

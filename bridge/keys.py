@@ -31,6 +31,8 @@ KINDS: dict[str, str] = {
     "profile": "profile:{conv_id}:{user_id}",         # string: cached LINE profile JSON
     "slack_user": "slack-user:{user_id}",             # string: cached Slack user display name
     "dead_letters": "dead-letters",                   # list of JSON items given up on (kept for inspection)
+    "metrics": "metrics",                             # hash: worker-side counters for /metrics ("name|label=value…" -> n)
+    "metrics_quota": "metrics-quota:{account}",       # string: LINE messages used this month (cached for /metrics)
     "backlog_all": "backlog:{account}:all",           # zset: an account's open conversations, score = mark rank * 1e11 + waiting_since
     "backlog_mark": "backlog:{account}:mark:{mark}",  # zset: same score, one per account and mark
     "backlog_assignee": "backlog:{account}:assignee:{assignee}",  # zset: same score, per account and assignee ("-" = unassigned)

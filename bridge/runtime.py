@@ -126,7 +126,10 @@ class Runtime:
 
     @cached_property
     def domain(self):
+        from bridge import metrics
         from bridge.domain import Domain
+
+        metrics.bind(self.redis, self.keys)  # worker-side counters for /metrics
         from bridge.line.forward_client import ForwardClient
         from bridge.services import Services
 
@@ -163,13 +166,15 @@ def get_runtime() -> Runtime:
 def configure_logging(root: bool = True) -> None:
     """Log at ``$LOG_LEVEL``. The rq worker has its own handler on ``rq.*``: there only the
     bridge's loggers get one (``root=False``), so no line is printed twice."""
+    from bridge import logs
+
     level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     if root:
-        logging.basicConfig(level=level, format=fmt)
+        logging.basicConfig(level=level)
+        logs.install(logging.getLogger().handlers)  # secrets redacted; LOG_FORMAT=json for JSON lines
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(fmt))
+    logs.install([handler])
     for name in ("bridge", "handlers"):
         logger = logging.getLogger(name)
         if not logger.handlers:

@@ -6,16 +6,22 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 import redis
 
-from flask import Flask, jsonify, request
-from slack_bolt.adapter.flask import SlackRequestHandler
+from flask import Flask, Response, jsonify, request
+from slack_bolt.adapter.flask.handler import to_flask_response
+from slack_bolt.request import BoltRequest
 
+from bridge import metrics
 from bridge.runtime import Runtime, configure_logging
 from bridge.settings import Settings, SettingsError
 from handlers.line_webhook import create_blueprint
-from handlers.slack import create_bolt_app
+from handlers.slack import answer_error, create_bolt_app
+from handlers.slack.verify import refusal
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -41,12 +47,41 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     app.config["BRIDGE_RUNTIME"] = rt
     app.register_blueprint(create_blueprint(rt))
-    slack_handler = SlackRequestHandler(create_bolt_app(rt))
+    bolt_app = create_bolt_app(rt)
 
     @app.post("/slack/events")
     def slack_events():
+        started = time.perf_counter()
+        response = _slack_events()
+        status = response[1] if isinstance(response, tuple) else response.status_code
+        metrics.observe_webhook("slack", time.perf_counter() - started, accepted=int(status < 400), refused=int(status >= 400))
+        return response
+
+    def _slack_events():
         # Events, interactivity (buttons, shortcuts, modals) and slash commands all arrive here.
-        return slack_handler.handle(request)
+        body = request.get_data()  # cached: bolt's request is built from the same bytes
+        why = refusal(rt.settings.slack_signing_secret, request.headers, body)
+        if why:  # refused before anything parses the body (bolt verifies again after parsing)
+            log.warning("Slack request refused: %s", why)
+            return jsonify(error="invalid signature"), 401
+        try:
+            bolt_request = BoltRequest(body=body.decode("utf-8"), query=request.query_string.decode("utf-8", "replace"),
+                                       headers=request.headers)
+            if not isinstance(bolt_request.body, dict):
+                raise ValueError("the body is not an object")
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as exc:
+            log.warning("Slack request refused: malformed body (%s)", type(exc).__name__)
+            return jsonify(error="malformed body"), 400
+        try:
+            return to_flask_response(bolt_app.dispatch(bolt_request))
+        except Exception as exc:  # noqa: BLE001 - bolt's own error path can raise on odd (signed) shapes
+            resp = answer_error(exc)
+            return jsonify(error="not handled"), resp.status
+
+    @app.get("/metrics")
+    def metrics_endpoint():
+        body, content_type = metrics.exposition(rt)
+        return Response(body, mimetype=None, content_type=content_type)
 
     @app.errorhandler(redis.RedisError)
     def storage_unavailable(exc):

@@ -33,7 +33,13 @@ def source_of(event: dict[str, Any]) -> tuple[str, str, str]:
         chat = source.get("roomId")
     else:
         stype, chat = "user", source.get("userId")
-    return stype, _str(chat), _str(source.get("userId"))
+    return stype, _line_id(chat), _line_id(source.get("userId"))
+
+
+def _line_id(value: Any) -> str:
+    """A LINE user/group/room id ("U" + 32 hex digits…), or "" for anything else: ids name
+    Redis keys and streams, so a forged one (huge, or with odd characters) is not used."""
+    return value if isinstance(value, str) and 0 < len(value) <= 64 and value.isascii() and value.isalnum() else ""
 
 
 def _timestamp_ms(event: dict[str, Any]) -> int:

@@ -108,6 +108,23 @@ class LineGateway:
         info = self._call("bot info", self.api.get_bot_info)
         return BotInfo(user_id=info.user_id, display_name=info.display_name or "", basic_id=info.basic_id or "")
 
+    def quota_used(self) -> int:
+        """``GET /v2/bot/message/quota/consumption``: messages counted against this month's quota."""
+        return int(self._call("quota", self.api.get_message_quota_consumption).total_usage or 0)
+
+    def webhook_endpoint(self) -> tuple[str, bool]:
+        """``GET /v2/bot/channel/webhook/endpoint``: (URL, active) as set in the LINE console."""
+        info = self._call("webhook endpoint", self.api.get_webhook_endpoint)
+        return info.endpoint or "", bool(info.active)
+
+    def test_webhook(self, url: str | None = None) -> tuple[bool, str]:
+        """``POST /v2/bot/channel/webhook/test``: LINE sends a test webhook; (success, what happened)."""
+        from linebot.v3.messaging import TestWebhookEndpointRequest
+
+        res = self._call("webhook test", self.api.test_webhook_endpoint,
+                         TestWebhookEndpointRequest(endpoint=url) if url else TestWebhookEndpointRequest())
+        return bool(res.success), f"HTTP {res.status_code} {res.reason or ''} {res.detail or ''}".strip()
+
     def profile(self, source_type: str, source_id: str, user_id: str) -> Profile | None:
         """The display name and picture of ``user_id`` as seen in chat ``source_id`` (None if LINE won't tell)."""
         try:

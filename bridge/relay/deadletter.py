@@ -30,8 +30,8 @@ class DeadLetters(Component):
     def dead_letter(self, item: dict[str, Any], reason: str) -> None:
         """Keep the item for inspection and replay, then tell people in Slack."""
         self.store.add_dead_letter(item, reason, time.time())
-        if item.get("kind") == work.SLACK_MESSAGE:
-            event = item.get("payload") or {}
+        event = item.get("payload")
+        if item.get("kind") == work.SLACK_MESSAGE and isinstance(event, dict) and event.get("channel") and event.get("ts"):
             self.delivery.report_failure(event["channel"], event["ts"], event.get("thread_ts") or "",
                                          DeliveryFailed("gave_up", reason))
             return

@@ -95,6 +95,15 @@ class SlackGateway:
         self.store.cache_set_hash(key, ident, USER_CACHE_TTL)
         return ident
 
+    def auth_check(self) -> dict[str, Any]:
+        """``auth.test``, uncached, with the token's scopes (the ``x-oauth-scopes`` header): for bridge.doctor."""
+        resp = self._call("auth.test", self.client.auth_test)
+        headers = {k.lower(): v for k, v in (resp.headers or {}).items()}
+        scopes = headers.get("x-oauth-scopes") or ""
+        scopes = ",".join(scopes) if isinstance(scopes, list) else scopes
+        return {"user_id": resp.get("user_id") or "", "team": resp.get("team") or "", "url": resp.get("url") or "",
+                "scopes": {s.strip() for s in scopes.split(",") if s.strip()}}
+
     def user_name(self, user_id: str) -> str | None:
         """A Slack user's display name (cached), for turning mentions into plain text."""
         key = self.store.keys.slack_user(user_id=user_id)

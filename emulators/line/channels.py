@@ -15,6 +15,12 @@ from emulators.line.wire import Channel, Delivery
 class ChannelsMixin:
     """Channel registry; the constructor's token/secret form :attr:`default_channel`."""
 
+    def set_webhook_endpoint(self, url: str, active: bool = True, channel: str | None = None) -> None:
+        """What the LINE console shows as the webhook URL and its "Use webhook" switch."""
+        with self._lock:
+            ch = self.channel(channel)
+            ch.webhook_endpoint, ch.webhook_active = url, active
+
     def add_channel(self, bot_user_id: str, channel_secret: str, access_token: str, display_name: str = "",
                     basic_id: str = "") -> Channel:
         """Register another LINE Official Account; returns its :class:`Channel`.

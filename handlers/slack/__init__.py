@@ -7,11 +7,27 @@ made within its 3-second window (views.open with a trigger_id, responding to /pe
 """
 from __future__ import annotations
 
-from slack_bolt import App
+import logging
+
+import redis
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bridge.runtime import Runtime
 from handlers.slack import actions, commands, events, shortcuts
+
+log = logging.getLogger(__name__)
+
+
+def answer_error(error: Exception) -> BoltResponse:
+    """A listener or middleware raised. Redis down: 503, so Slack retries later. Anything
+    else comes from a (signed) request whose shape we don't understand: retrying cannot
+    help, so answer 400 rather than bolt's default 500."""
+    if isinstance(error, (redis.RedisError, OSError)):
+        log.error("Slack request not queued, Redis unavailable: %s", error)
+        return BoltResponse(status=503, body="")
+    log.warning("Slack request not handled (%s: %s)", type(error).__name__, str(error)[:200])
+    return BoltResponse(status=400, body="")
 
 
 def create_bolt_app(rt: Runtime) -> App:
@@ -24,6 +40,7 @@ def create_bolt_app(rt: Runtime) -> App:
         # enqueueing fails (Slack retries) and no background threads are needed.
         process_before_response=True,
     )
+    app.error(answer_error)
     actions.register(app, rt)
     commands.register(app, rt)
     shortcuts.register(app, rt)
