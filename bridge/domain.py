@@ -55,10 +55,20 @@ class Domain:
             log.warning("ignoring work item of unknown kind %r", item.get("kind"))
             return
         payload = item.get("payload")
+        self._guarded(item, lambda: handler(payload if isinstance(payload, dict) else {}))
+
+    def process_head(self, items: list[dict[str, Any]]) -> int:
+        """The inbox's batch hook: waiting friend messages go out as one Slack message; returns items taken."""
+        taken: list[int] = [1]
+        self._guarded(items[0], lambda: taken.__setitem__(0, self.batches.process_head(items)))
+        return taken[0]
+
+    def _guarded(self, item: dict[str, Any], run: Callable[[], Any]) -> None:
+        """Run the work of ``item`` with its trace id, counting the outcome; malformed input fails fast."""
         trace = TRACE.set(str(item.get("id") or ""))  # every log line of this item carries its id
         kind = str(item.get("kind"))
         try:
-            handler(payload if isinstance(payload, dict) else {})
+            run()
             log.info("%s item processed", kind)
             metrics.delivery(kind, "ok")
         except RetryLater as exc:
@@ -81,10 +91,6 @@ class Domain:
             raise
         finally:
             TRACE.reset(trace)
-
-    def process_head(self, items: list[dict[str, Any]]) -> int:
-        """The inbox's batch hook: waiting friend messages go out as one Slack message; returns items taken."""
-        return self.batches.process_head(items)
 
     def dead_letter(self, item: dict[str, Any], reason: str) -> None:
         """Called when an item kept failing: keep it for inspection and tell people in Slack."""

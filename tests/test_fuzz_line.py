@@ -41,6 +41,10 @@ def _post(h, body: bytes):
 
 
 def _normal_message_gets_through(h, line_id: str, label: str) -> None:
+    # Everything accepted so far must be finished (relayed, or set aside): a hostile item retried
+    # for minutes would keep its stream busy and fail here. Waiting is the Slack pacing (about one
+    # post per second per channel) working through what the fuzzing made the bridge show.
+    h.settle(timeout=300)
     text = f"普通のメッセージ {label} {time.time()}"
     h.friend_says(line_id, text)
     assert wait_until(lambda: _relayed(h, text, line_id), timeout=30), \
