@@ -201,7 +201,7 @@ def test_a_throttled_parent_update_does_not_hold_up_the_messages(h):
     sent = time.time()
     h.friend_says(HANAKO, "二通目")
     h.friend_says(HANAKO, "三通目")
-    assert wait_until(lambda: len(thread_replies(h, thread)) == 3, timeout=10)
+    assert wait_until(lambda: relayed_texts(h, thread) == ["一通目", "二通目", "三通目"], timeout=10)
     assert time.time() - sent < 2.5  # the messages did not wait for chat.update's Retry-After
     assert wait_until(lambda: any(c.status == 429 for c in h.slack.calls_for("chat.update")))
     throttled = next(c for c in h.slack.calls_for("chat.update") if c.status == 429)
