@@ -212,6 +212,10 @@ def scenario_a(b: RateBench, procs: Procs) -> dict[str, Any]:
     order_ok, checked, disorder = b.thread_order_ok(per_friend)
     last_visible = max((min(seen[t]) for t in tokens if t in seen), default=float("nan"))
     stats = b.window_stats(start - 1, done)
+    if a.dump_calls:  # for analysis: every call the Slack emulator recorded, with the send times
+        import json
+        calls = requests.get(b.slack_url + "/_emulator/calls", timeout=60).json()
+        Path(a.dump_calls).write_text(json.dumps({"sent": sent, "calls": calls}))
     return {"n": n, "rate": achieved, "complete": ok, "lost": sum(t not in seen for t in tokens),
             "duplicates": sum(len(seen[t]) - 1 for t in tokens if t in seen), "order_ok": order_ok,
             "order_checked": checked, "disorder": disorder, "visible_s": last_visible - first_send, "send_s": last_send - first_send,
@@ -307,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=240.0, help="max wait for scenario A to be visible")
     parser.add_argument("--skip-b", action="store_true")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--dump-calls", help="write scenario A's Slack calls (JSON) to this file")
     args = parser.parse_args(argv)
 
     def on_term(signum, frame):
