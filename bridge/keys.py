@@ -42,7 +42,10 @@ KINDS: dict[str, str] = {
     "bot_identity": "slack-bot-identity",             # hash: bot user id / bot id from auth.test
     "line_bots": "line-bots",                         # hash: account key -> its LINE bot user id (webhook destination)
     "forward_status": "forward:{account}:{target}",   # hash: a forwarding target's failures (first_failure_at, alerted…)
-    "migration": "migration:{name}",                  # string: a data migration is done ("done") or running (lock)
+    "migration": "migration:{name}",
+    "media": "media:{media_key}",                     # hash: one media relay (attempts, Slack file ids, ts)
+    "image_set": "image-set:{account}:{set_id}",      # hash: index -> LINE message id of an imageSet being collected
+    "quota_warned": "quota-warned:{account}:{month}:{level}",  # string: the 80 %/100 % quota warning was posted                  # string: a data migration is done ("done") or running (lock)
 }
 
 

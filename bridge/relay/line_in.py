@@ -7,7 +7,9 @@ from typing import Any
 
 from bridge.i18n import t
 from bridge.line.events import inbound_from_line, member_ids
+from bridge.media.inbound import MediaIn
 from bridge.model import InboundMessage
+from bridge.relay.line_extras import LineExtras
 from bridge.relay.portal import Portals
 from bridge.services import Component, Services
 from bridge.text import line_to_slack, preview
@@ -26,6 +28,8 @@ class LineIn(Component):
         super().__init__(services)
         self.portals = portals
         self.triage = triage
+        self.media = MediaIn(services)
+        self.extras = LineExtras(services, self.media)
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A work item: {"account": key, "event": <LINE webhook event>}."""
@@ -53,21 +57,31 @@ class LineIn(Component):
         text = line_to_slack(msg.text) if msg.kind == "text" else msg.text
         if msg.standby:
             text += "\n_" + t("notice.standby", self.lang) + "_"
+        text = self.extras.quote_prefix(conv, msg) + text
         sent_at = msg.timestamp_ms / 1000 if msg.timestamp_ms else time.time()
-        changes = self.triage.on_friend_message(conv, sent_at)
         # A friend writing after 対応済み reopens the conversation in the same thread; the
         # parent is far up the channel by then, so this message is also broadcast to it.
         reopened = self.marks.state(conv.mark) == "closed"
-        ts = self.slack.post_once(
-            f"line-{msg.account}-{msg.webhook_event_id or msg.message_id}", conv.channel, text or " ",
-            thread_ts=conv.thread_ts, username=sender.display_name, icon_url=sender.picture_url or None,
-            reply_broadcast=reopened,
-        )
-        if msg.message_id:
-            self.store.link_line_message(msg.account, msg.message_id, conv.conv_id, ts, quote_token=msg.quote_token,
-                                         mark_as_read_token=msg.mark_as_read_token)
-        self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
-                                      sender=msg.sender_id)
+        external = self.media.external_text(msg) if self.media.handles(msg) else None
+        if self.media.handles(msg) and external is None:
+            shown = self.media.relay(conv, msg, sender.display_name)
+            if shown is None:
+                return  # an imageSet still being collected: shown with its last image
+            ts, line_ids = shown
+        else:
+            ts = self.slack.post_once(
+                f"line-{msg.account}-{msg.webhook_event_id or msg.message_id}", conv.channel, (external or text) or " ",
+                blocks=self.extras.sticker_blocks(msg, text), thread_ts=conv.thread_ts, username=sender.display_name,
+                icon_url=sender.picture_url or None, reply_broadcast=reopened,
+            )
+            line_ids = [msg.message_id]
+        changes = self.triage.on_friend_message(conv, sent_at)
+        for line_id in filter(None, line_ids):
+            self.store.link_line_message(msg.account, line_id, conv.conv_id, ts, quote_token=msg.quote_token,
+                                         mark_as_read_token=msg.mark_as_read_token, preview=preview(msg.text))
+        if ts:
+            self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
+                                          sender=msg.sender_id)
         changes["last_message_preview"] = preview(msg.text)
         if msg.mark_as_read_token and not msg.standby:
             # Kept until a person claims the chat: 既読 then means a human read it.
@@ -93,6 +107,8 @@ class LineIn(Component):
                 text = text.replace(f"<{uid}>", prof.display_name if prof else uid[:8] + "…")
         if msg.kind == "follow" and conv.blocked:
             text = t("notice.refollow", self.lang)
+        if msg.kind == "unsend" and self.extras.unsend(conv, msg):
+            return  # the Slack copy itself now says it was unsent
         self.slack.post_once(f"line-{msg.account}-{msg.webhook_event_id}", conv.channel, text, thread_ts=conv.thread_ts)
         changes = STATE_OF_NOTICE.get(msg.kind)
         if changes:

@@ -18,6 +18,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.settings import Settings
+from bridge.slack.files import SlackFilesMixin
 from bridge.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ METADATA_EVENT_TYPE = "lsb_post"
 USER_CACHE_TTL = 24 * 3600
 
 
-class SlackGateway:
+class SlackGateway(SlackFilesMixin):
     def __init__(self, settings: Settings, store: Store, client: WebClient | None = None):
         # retry_handlers=[]: retries are ours (bridge.inbox), so a retry can never
         # re-post a message whose first attempt actually reached Slack.
