@@ -15,6 +15,7 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from bridge.runtime import Runtime, configure_logging
 from bridge.settings import Settings, SettingsError
 from handlers.line_webhook import create_blueprint
+from handlers.media import create_media_blueprint
 from handlers.slack import create_bolt_app
 
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     app.config["BRIDGE_RUNTIME"] = rt
     app.register_blueprint(create_blueprint(rt))
+    app.register_blueprint(create_media_blueprint(rt))
     slack_handler = SlackRequestHandler(create_bolt_app(rt))
 
     @app.post("/slack/events")

@@ -20,3 +20,14 @@ MESSAGES = {
     "unsent.copy": {"ja": "送信取り消しされました", "en": "Unsent by the friend"},
     "edited.mark": {"ja": "（編集済み）", "en": "(edited)"},
 }
+
+MESSAGES.update({
+    "media.not_sent": {"ja": "⚠️ 「{name}」は LINE に送信していません: {reason}", "en": "⚠️ \"{name}\" was not sent to LINE: {reason}"},
+    "media.out.too_large": {"ja": "大きすぎます（{size}、LINE の上限は {limit}）", "en": "too large ({size}; LINE allows {limit})"},
+    "media.out.format": {"ja": "LINE は {kind} 形式のみ受け付けます（この添付は {got}）",
+                         "en": "LINE only accepts {kind} (this attachment is {got})"},
+    "media.out.no_duration": {"ja": "音声の長さを読み取れませんでした", "en": "the length of the audio could not be read"},
+    "media.out.unavailable": {"ja": "Slack からファイルを取得できませんでした（{detail}）",
+                              "en": "the file could not be read from Slack ({detail})"},
+    "media.out.download": {"ja": "📎 {name}\n{url}", "en": "📎 {name}\n{url}"},
+})

@@ -28,8 +28,8 @@ def retry_key_for(send_key: str, batch_index: int) -> str:
 
 
 class Delivery(Component):
-    def deliver_to_line(self, conv: Conversation, send_key: str, texts: list[str]) -> str:
-        """Send ``texts`` to the LINE chat, at most 5 per request. Returns "reply" or "push"."""
+    def deliver_to_line(self, conv: Conversation, send_key: str, texts: list[str | dict]) -> str:
+        """Send ``texts`` (str: text; dict: any LINE message) to the LINE chat, at most 5 per request. Returns "reply" or "push"."""
         line = self.line_of(conv)
         record = self.store.get_record("line_send", send_key)
         done = int(record.get("batches_done") or 0)
@@ -57,7 +57,7 @@ class Delivery(Component):
         return via or "push"
 
     def _reply(self, conv: Conversation, send_key: str, record: dict[str, str], token: tuple[str, float],
-               messages: list[str]) -> bool:
+               messages: list[str | dict]) -> bool:
         """Try the reply token. True if delivered, False if the token cannot be used (fall back to push)."""
         uncertain = record.get("reply_state") == "pending"
         reply_token, token_at = token

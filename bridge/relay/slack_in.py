@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from bridge.i18n import t
+from bridge.media.outbound import MediaOut
 from bridge.model import Conversation, DeliveryFailed
 from bridge.relay.delivery import Delivery
 from bridge.relay.portal import Portals
@@ -40,6 +41,7 @@ class SlackIn(Component):
         super().__init__(services)
         self.portals = portals
         self.delivery = delivery
+        self.media = MediaOut(services)
 
     def handle_item(self, event: dict[str, Any]) -> None:
         """A message event from Slack: relay staff replies in conversation threads to LINE."""
@@ -76,10 +78,14 @@ class SlackIn(Component):
                 raise DeliveryFailed("blocked")
             if conv.left:
                 raise DeliveryFailed("left")
-            texts = split_for_line(slack_to_line(event.get("text") or "", self.slack.user_name))
-            if not texts:
-                raise DeliveryFailed("files_unsupported" if event.get("files") else "empty")
-            via = self.delivery.deliver_to_line(conv, f"{channel}-{ts}", texts)
+            texts: list[str | dict] = list(split_for_line(slack_to_line(event.get("text") or "", self.slack.user_name)))
+            # Text first, then the files in their order, as Slack shows them.
+            media, problems = self.media.line_messages(event.get("files") or [])
+            for n, line in enumerate(problems):
+                self.slack.post_once(f"media-not-sent-{channel}-{ts}-{n}", channel, line, thread_ts=conv.thread_ts)
+            if not texts + media:
+                raise DeliveryFailed("empty")
+            via = self.delivery.deliver_to_line(conv, f"{channel}-{ts}", texts + media)
         except DeliveryFailed as exc:
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                           delivery="failed", reason=exc.reason)
@@ -91,8 +97,4 @@ class SlackIn(Component):
         self.store.staff_replied(conv.conv_id, float(ts))
         self.backlog.reindex(conv.conv_id)
         self.slack.react(channel, ts, REACTION_SENT)
-        if event.get("files"):
-            # The text went out; the attachments could not (media relay is not built yet).
-            self.slack.post_once(f"files-{channel}-{ts}", channel, t("delivery.files_not_sent", self.lang),
-                                 thread_ts=conv.thread_ts)
         self.portals.request_parent_refresh(conv.conv_id)
