@@ -17,6 +17,7 @@ from bridge.relay.forward import Forwarder
 from bridge.relay.line_in import LineIn
 from bridge.relay.portal import Portals
 from bridge.relay.slack_in import SlackIn
+from bridge.relay.undo import Undo
 from bridge.services import Services
 from bridge.triage.ops import Triage
 
@@ -32,12 +33,14 @@ class Domain:
         self.triage = Triage(services, self.portals.request_parent_refresh)
         self.delivery = Delivery(services)
         self.line_in = LineIn(services, self.portals, self.triage)
-        self.slack_in = SlackIn(services, self.portals, self.delivery)
+        self.undo = Undo(services, self.delivery)
+        self.slack_in = SlackIn(services, self.portals, self.delivery, self.undo)
         self.forwarder = Forwarder(services, forward_port)
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
             work.SLACK_OP: self.triage.handle_item,
+            work.SLACK_EDIT: self.undo.handle_item,
             work.FORWARD: self.forwarder.handle_item,
         }
 

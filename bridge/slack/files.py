@@ -89,3 +89,11 @@ class SlackFilesMixin:
                 raise RetryLater(f"Slack file download: HTTP {resp.status_code}", delay=5)
             raise DeliveryFailed("file_unavailable", f"HTTP {resp.status_code}", resp.status_code)
         return resp
+
+    def unreact(self, channel: str, ts: str, name: str) -> None:
+        """Remove one of the bridge's reactions (already gone is fine)."""
+        try:
+            self._call("reactions.remove", self.client.reactions_remove, channel=channel, timestamp=ts, name=name)
+        except DeliveryFailed as exc:
+            if exc.reason != "no_reaction":
+                raise
