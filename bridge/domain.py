@@ -16,6 +16,7 @@ from bridge.relay.delivery import Delivery
 from bridge.relay.forward import Forwarder
 from bridge.relay.line_in import LineIn
 from bridge.relay.portal import Portals
+from bridge.relay.quota import QuotaMeter
 from bridge.relay.slack_in import SlackIn
 from bridge.relay.undo import Undo
 from bridge.services import Services
@@ -32,6 +33,8 @@ class Domain:
         self.portals = Portals(services)
         self.triage = Triage(services, self.portals.request_parent_refresh)
         self.delivery = Delivery(services)
+        self.quota = QuotaMeter(services)
+        self.delivery.on_push = self.quota.refresh
         self.line_in = LineIn(services, self.portals, self.triage)
         self.undo = Undo(services, self.delivery)
         self.slack_in = SlackIn(services, self.portals, self.delivery, self.undo)

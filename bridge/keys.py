@@ -45,7 +45,8 @@ KINDS: dict[str, str] = {
     "migration": "migration:{name}",
     "media": "media:{media_key}",                     # hash: one media relay (attempts, Slack file ids, ts)
     "image_set": "image-set:{account}:{set_id}",      # hash: index -> LINE message id of an imageSet being collected
-    "quota_warned": "quota-warned:{account}:{month}:{level}",  # string: the 80 %/100 % quota warning was posted                  # string: a data migration is done ("done") or running (lock)
+    "quota_warned": "quota-warned:{account}:{month}:{level}",  # string: the 80 %/100 % quota warning was posted
+    "quota": "quota:{account}",                       # string: JSON {limit, used, at} of the month's message quota                  # string: a data migration is done ("done") or running (lock)
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from typing import Callable
 
 from bridge.i18n import MESSAGES, t
 from bridge.model import Conversation, DeliveryFailed
@@ -28,6 +29,8 @@ def retry_key_for(send_key: str, batch_index: int) -> str:
 
 
 class Delivery(Component):
+    on_push: "Callable[[str], None] | None" = None  # told after each push (the quota meter)
+
     def deliver_to_line(self, conv: Conversation, send_key: str, texts: list[str | dict]) -> str:
         """Send ``texts`` (str: text; dict: any LINE message) to the LINE chat, at most 5 per request. Returns "reply" or "push"."""
         line = self.line_of(conv)
@@ -54,6 +57,8 @@ class Delivery(Component):
             if duplicate:
                 log.info("push %s#%d was already accepted by LINE (409); not delivered twice", send_key, index)
             self.store.set_record("line_send", send_key, batches_done=index + 1, via=via or "push")
+            if self.on_push:
+                self.on_push(conv.account)
         return via or "push"
 
     def _reply(self, conv: Conversation, send_key: str, record: dict[str, str], token: tuple[str, float],
