@@ -118,3 +118,27 @@ def test_unsent_message_is_replaced_and_its_files_deleted(h):
     assert not any("間違えて送ったメッセージ" in x for x in texts)
     assert h.slack.file_content(file_id) is None
     assert len(texts) == 3  # replaced in place, no extra notices
+
+
+def test_line_emoji_show_their_fallback_text_and_mentions_show_as_at_name(h):
+    group = "C" + "b" * 32
+    h.line.add_group(group, "テスト班", members={HANAKO: "山田 花子"})
+    event = h.webhooks.text(group, "@佐藤 おはよう (love)", source_type="group", user_id=HANAKO)
+    event["message"]["emojis"] = [{"index": 10, "length": 6, "productId": "5ac1bfd5040ab15980c9b435", "emojiId": "001"}]
+    event["message"]["mention"] = {"mentionees": [{"index": 0, "length": 3, "type": "user", "userId": "U" + "9" * 32}]}
+    h.send_line(event)
+    thread = h.thread_of(group)
+    assert wait_until(lambda: h.thread_messages(thread))
+    assert h.thread_messages(thread)[0]["text"] == "@佐藤 おはよう (love)"
+
+
+def test_unsending_one_image_of_a_set_replaces_the_set_and_deletes_its_files(h):
+    thread = open_thread(h)
+    events = [h.webhooks.image(HANAKO, data=make_png(rgb=(i, 9, 9)), content_type="image/png",
+                               image_set={"id": "SET2", "index": i + 1, "total": 2}) for i in range(2)]
+    h.send_line(*events)
+    assert wait_until(lambda: files_in_thread(h, thread) and len(files_in_thread(h, thread)[0]["files"]) == 2, timeout=20)
+    ids = [f["id"] for f in files_in_thread(h, thread)[0]["files"]]
+    h.send_line(h.webhooks.unsend(HANAKO, events[1]["message"]["id"]))
+    assert wait_until(lambda: any("送信取り消しされました" in m["text"] for m in h.thread_messages(thread)), timeout=20)
+    assert all(h.slack.file_content(i) is None for i in ids)

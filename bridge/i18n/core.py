@@ -72,9 +72,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "reason.invalid": {"ja": "LINE がリクエストを拒否しました（{detail}）", "en": "LINE rejected the request ({detail})"},
     "reason.auth": {"ja": "チャネルアクセストークンが無効です", "en": "the channel access token is invalid"},
     "reason.empty": {"ja": "送信できる内容がありません", "en": "there is nothing to send"},
-    "reason.files_unsupported": {"ja": "ファイルの送信にはまだ対応していません", "en": "sending files is not supported yet"},
-    "delivery.files_not_sent": {"ja": "📎 添付ファイルは LINE に送信されていません（未対応）。テキストのみ送信しました。",
-                                "en": "📎 Attachments were not sent to LINE (not supported yet); only the text was sent."},
     "reason.gave_up": {"ja": "何度再試行しても届きませんでした（{detail}）", "en": "still failing after several retries ({detail})"},
     # -- /pending --
     "pending.title": {"ja": "対応待ち {total}件", "en": "{total} pending"},

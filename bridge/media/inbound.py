@@ -81,7 +81,8 @@ class MediaIn(Component):
         except DeliveryFailed as exc:
             return self._give_up(conv, msg, key, sender_name, exc.reason, exc.detail), ids
         ts = self.slack.file_share_ts(file_ids[0], conv.channel) if file_ids else ""
-        self.store.set_record("media", key, state="done", files=",".join(file_ids), ts=ts)
+        for mid in reversed(ids):  # every image of a set finds the upload (unsend, quotes); the first one last
+            self.store.set_record("media", f"{msg.account}-{mid}", state="done", files=",".join(file_ids), ts=ts)
         return ts, ids
 
     def files_of(self, account: str, message_id: str) -> tuple[str, list[str]]:
