@@ -11,7 +11,7 @@ which hold every file in memory, run here).
    uploaded with the files_upload_v2 flow); every byte compared.
 2. Slack → LINE: staff attach one 1 MB PNG to a reply in each of those threads; time from
    the first Events API POST to the last LINE delivery, then LINE "fetches" every
-   originalContentUrl and previewImageUrl (through /media on the web app, 4 at a time) —
+   originalContentUrl and previewImageUrl (through /media on the web app, one after another) —
    fetch time, and the checks of ``emulators.line_media.media_problems``.
 
 Peak memory: the highest resident set size seen (sampled every 20 ms from /proc) of any one
@@ -32,7 +32,6 @@ import tempfile
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import redis

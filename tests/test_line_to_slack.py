@@ -202,6 +202,8 @@ def test_the_message_map_links_line_ids_to_slack_with_their_tokens(h):
     thread = h.thread_of(HANAKO)
     assert wait_until(lambda: thread_replies(h, thread))
     reply = thread_replies(h, thread)[0]
+    # the map is written right after the post: wait for it rather than race it
+    assert wait_until(lambda: h.store.get_line_message("default", event["message"]["id"]).get("slack_ts"))
     mapped = h.store.get_line_message("default", event["message"]["id"])
     assert mapped["slack_ts"] == reply["ts"] and mapped["conv_id"] == cid(HANAKO)
     assert mapped["quote_token"] == event["message"]["quoteToken"]

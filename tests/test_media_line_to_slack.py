@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from emulators.line_media import make_m4a, make_mp4, make_png
-from tests.conftest import HANAKO, TRIAGE, wait_until
+from tests.conftest import HANAKO, wait_until
 
 
 def files_in_thread(h, thread):

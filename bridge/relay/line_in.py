@@ -62,6 +62,7 @@ class LineIn(Component):
         # A friend writing after 対応済み reopens the conversation in the same thread; the
         # parent is far up the channel by then, so this message is also broadcast to it.
         reopened = self.marks.state(conv.mark) == "closed"
+        changes = self.triage.on_friend_message(conv, sent_at)
         external = self.media.external_text(msg) if self.media.handles(msg) else None
         if self.media.handles(msg) and external is None:
             shown = self.media.relay(conv, msg, sender.display_name)
@@ -75,7 +76,6 @@ class LineIn(Component):
                 icon_url=sender.picture_url or None, reply_broadcast=reopened,
             )
             line_ids = [msg.message_id]
-        changes = self.triage.on_friend_message(conv, sent_at)
         for line_id in filter(None, line_ids):
             self.store.link_line_message(msg.account, line_id, conv.conv_id, ts, quote_token=msg.quote_token,
                                          mark_as_read_token=msg.mark_as_read_token, preview=preview(msg.text))

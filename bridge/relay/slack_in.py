@@ -5,7 +5,6 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from bridge.i18n import t
 from bridge.media.outbound import MediaOut
 from bridge.model import Conversation, DeliveryFailed
 from bridge.relay.delivery import Delivery
