@@ -144,3 +144,15 @@ def test_replies_in_the_window_keep_their_order_and_each_is_sent_once_with_two_w
     assert wait_until(lambda: len(h.line.delivered_texts(HANAKO)) == 4, timeout=40)
     assert wait_until(lambda: all("outbox_tray" in reactions(h, m["ts"]) for m in sent), timeout=20)
     assert h.line.delivered_texts(HANAKO) == [f"返信 {i}" for i in range(4)]
+
+
+def test_a_waiting_reply_that_line_refuses_shows_x_and_loses_its_hourglass(h, delay):
+    delay(2)
+    thread = open_thread(h)
+    h.line.expire_reply_tokens()
+    h.line.fail_next("pushMessage", 400, body={"message": "The request body has 1 error(s)"})
+    msg = h.staff_says(thread, "届かない返信")
+    assert wait_until(lambda: "hourglass_flowing_sand" in reactions(h, msg["ts"]))
+    assert wait_until(lambda: "x" in reactions(h, msg["ts"]), timeout=20)
+    assert wait_until(lambda: "hourglass_flowing_sand" not in reactions(h, msg["ts"]))
+    assert any("⚠️" in m["text"] for m in h.thread_messages(thread))

@@ -30,7 +30,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "parent.nobody": {"ja": "未割り当て", "en": "unassigned"},
     "parent.waiting": {"ja": "⏳ 待ち {duration}（{since}〜）", "en": "⏳ waiting {duration} (since {since})"},
     "parent.last_message": {"ja": "最終メッセージ {when}", "en": "last message {when}"},
-    "parent.blocked": {"ja": "⛔ ブロック中", "en": "⛔ Blocked"},
+    "parent.blocked": {"ja": "🚫 ブロック中", "en": "🚫 Blocked"},
     "parent.hint": {"ja": "このスレッドに返信すると LINE に送信されます。`//` または `note:` で始めると社内メモになります。",
                     "en": "Replies in this thread are sent to LINE. Start with `//` or `note:` for an internal note."},
     # -- controls on the parent, the shortcut's modal --

@@ -98,6 +98,7 @@ class SlackIn(Component):
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                           delivery="failed", reason=exc.reason)
             self.delivery.report_failure(channel, ts, conv.thread_ts, exc)
+            self.undo.settled(channel, ts, waited=bool(existing.get("held_at")))
             return
         self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                       delivery="sent", via=via)

@@ -61,12 +61,16 @@ class Undo(Component):
                     log.info("no loading animation for %s: %s", conv.conv_id, exc)
         raise RetryLater("undo window", delay=remaining, throttled=True)
 
-    def delivered(self, channel: str, ts: str, thread_ts: str, via: str, waited: bool) -> None:
+    def settled(self, channel: str, ts: str, waited: bool) -> None:
+        """The message is no longer waiting (sent or failed): take ⏳ away."""
         if waited:
             try:
                 self.slack.unreact(channel, ts, REACTION_WAITING)
             except (DeliveryFailed, RetryLater) as exc:
                 log.info("⏳ not removed from %s: %s", ts, exc)
+
+    def delivered(self, channel: str, ts: str, thread_ts: str, via: str, waited: bool) -> None:
+        self.settled(channel, ts, waited)
         # Next to 📤: 🆓 a free reply (reply token), 🔢 a push counted against the monthly quota.
         self.slack.react(channel, ts, REACTION_FREE if via == "reply" else REACTION_COUNTED)
 
