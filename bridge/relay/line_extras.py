@@ -50,7 +50,9 @@ class LineExtras(Component):
         if not isinstance(quoted, str) or not quoted:
             return ""
         earlier = self.store.get_line_message(msg.account, quoted)
-        ts = earlier.get("slack_ts") or self.media.files_of(msg.account, quoted)[0]
+        media_ts, files = self.media.files_of(msg.account, quoted)
+        # Slack lists an upload's share asynchronously: look it up now if it was not known yet.
+        ts = earlier.get("slack_ts") or media_ts or (self.slack.file_share_ts(files[0], conv.channel) if files else "")
         if not ts:
             return ""
         link = ""
