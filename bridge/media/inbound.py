@@ -21,6 +21,7 @@ from typing import Any
 from bridge.i18n import MESSAGES, t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, RetryLater
 from bridge.services import Component
+from bridge.store.media import collect_image_set, count_media_attempt
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,6 @@ MEDIA_KINDS = ("image", "video", "audio", "file")
 SLACK_MAX_BYTES = 1024 ** 3          # Slack's file size limit (1 GB)
 MAX_ATTEMPTS = 6                     # transient failures before the ⚠️ line
 TRANSCODING_PATIENCE = 15 * 60       # s after the message before "still processing" counts as failed
-IMAGE_SET_TTL = 24 * 3600
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp", "video/mp4": "mp4",
               "audio/x-m4a": "m4a", "audio/mp4": "m4a", "audio/m4a": "m4a", "audio/aac": "aac", "audio/mpeg": "mp3"}
 
@@ -62,7 +62,7 @@ class MediaIn(Component):
         ids = [msg.message_id]
         what = msg.text
         if msg.kind == "image" and image_set.get("id") and isinstance(image_set.get("total"), int) and image_set["total"] > 1:
-            members = self._collect_set(msg.account, str(image_set["id"]), int(image_set.get("index") or 0), msg.message_id)
+            members = collect_image_set(self.store, msg.account, str(image_set["id"]), int(image_set.get("index") or 0), msg.message_id)
             if len(members) < image_set["total"]:
                 return None
             ids = [members[i] for i in sorted(members)]
@@ -74,7 +74,7 @@ class MediaIn(Component):
         try:
             file_ids = self._upload(conv, msg, ids, sender_name, what)
         except RetryLater as exc:
-            attempts = int(self.store.r.hincrby(self.store.keys.media(media_key=key), "attempts", 1))
+            attempts = count_media_attempt(self.store, key)
             if exc.throttled or attempts < MAX_ATTEMPTS:
                 raise
             return self._give_up(conv, msg, key, sender_name, "other", exc.reason), ids
@@ -92,14 +92,6 @@ class MediaIn(Component):
         return record.get("ts") or "", files
 
     # -- internals ---------------------------------------------------------------------------
-    def _collect_set(self, account: str, set_id: str, index: int, message_id: str) -> dict[int, str]:
-        key = self.store.keys.image_set(account=account, set_id=set_id)
-        pipe = self.store.r.pipeline()
-        pipe.hset(key, str(index), message_id)
-        pipe.expire(key, IMAGE_SET_TTL)
-        pipe.hgetall(key)
-        return {int(k): v for k, v in pipe.execute()[-1].items()}
-
     def _upload(self, conv: Conversation, msg: InboundMessage, ids: list[str], sender_name: str, what: str) -> list[str]:
         line = self.line_of(conv)
         m = self.line_message(msg)

@@ -18,6 +18,7 @@ from bridge.i18n import t
 from bridge.media.inbound import MediaIn
 from bridge.model import Conversation, DeliveryFailed, InboundMessage
 from bridge.services import Component, Services
+from bridge.store.media import forget_line_text
 
 log = logging.getLogger(__name__)
 
@@ -82,5 +83,5 @@ class LineExtras(Component):
             return bool(files)
         text = "🚫 " + t("unsent.copy", self.lang)
         self.slack.update(conv.channel, ts, text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
-        self.store.r.hdel(self.store.keys.line_msg(account=msg.account, message_id=message_id), "preview")
+        forget_line_text(self.store, msg.account, message_id)
         return True

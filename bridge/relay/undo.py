@@ -25,6 +25,7 @@ from bridge.model import Conversation, DeliveryFailed, RetryLater
 from bridge.relay.delivery import Delivery
 from bridge.relay.slack_in import is_internal_note
 from bridge.services import Component, Services
+from bridge.slack_ui.correction import correction_offer
 from bridge.store.held import HeldSends
 from bridge.text import slack_to_line, split_for_line
 
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 REACTION_WAITING = "hourglass_flowing_sand"   # ⏳ a staff reply in its undo window
 REACTION_FREE = "free"                        # 🆓 delivered with the reply token (free of charge)
 REACTION_COUNTED = "1234"                     # 🔢 delivered as a push (counts toward the monthly quota)
-ACTION_CORRECTION = "lsb_send_correction"
 RECENT = 120  # s: edits of older messages the bridge never saw are not ours to confirm
 
 
@@ -105,11 +105,8 @@ class Undo(Component):
                 self.slack.post_ephemeral(channel, editor, t("undo.too_late_delete", self.lang), thread_ts=thread_ts)
                 return
             self.held.set(channel, ts, correction_text=text)
-            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": t("undo.too_late_edit", self.lang)}},
-                      {"type": "actions", "elements": [{"type": "button", "action_id": ACTION_CORRECTION, "style": "primary",
-                                                        "text": {"type": "plain_text", "text": t("undo.correction_button", self.lang)},
-                                                        "value": f"{channel}|{ts}|{thread_ts}"}]}]
-            self.slack.post_ephemeral(channel, editor, t("undo.too_late_edit", self.lang), blocks=blocks, thread_ts=thread_ts)
+            offer, blocks = correction_offer(channel, ts, thread_ts, self.lang)
+            self.slack.post_ephemeral(channel, editor, offer, blocks=blocks, thread_ts=thread_ts)
 
     def _send_correction(self, conv: Conversation, channel: str, ts: str, record: dict[str, str], user: str) -> None:
         text = record.get("correction_text") or ""

@@ -7,8 +7,8 @@ from slack_bolt import Ack, App, Respond
 
 from bridge import work
 from bridge.i18n import t
-from bridge.relay.undo import ACTION_CORRECTION
 from bridge.runtime import Runtime
+from bridge.slack_ui.correction import ACTION_CORRECTION
 from bridge.slack_ui.parent import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
 from bridge.slack_ui.pending import MORE_ACTION_ID, PendingFilter
 from handlers.slack.ops import conversation_of_message, enqueue_op, visible_accounts

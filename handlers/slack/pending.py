@@ -1,9 +1,9 @@
 """/pending: read-only, answered inside Slack's 3-second window from the sorted-set indexes."""
 from __future__ import annotations
 
-from bridge.relay.quota import read_meter
 from bridge.runtime import Runtime
 from bridge.slack_ui.quota import quota_block
+from bridge.store.meter import read_meter
 from bridge.slack_ui.pending import PendingFilter, render_pending
 from handlers.slack.ops import permalink_for
 
@@ -17,7 +17,7 @@ def pending_response(rt: Runtime, filt: PendingFilter, visible: list[str], team_
                                   filters_text=filt.describe(rt.marks, lang), more_value=more)
     accounts = filt.scoped(visible)
     meters = [(rt.accounts.require(a).name if len(accounts) > 1 else "", m) for a in accounts
-              if (m := read_meter(rt.redis, rt.keys, a))]
+              if (m := read_meter(rt.store, a))]
     quota = quota_block(meters, lang)
     if quota and blocks:
         blocks.insert(1, quota)  # under the title: the month's message quota and usage
