@@ -756,7 +756,7 @@ def main(argv: list[str] | None = None) -> int:
             "LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
             "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SLACK_SECRET, "SLACK_TRIAGE_CHANNEL": CHANNEL,
             "PUBLIC_BASE_URL": "http://127.0.0.1", "BRIDGE_NAMESPACE": bench.ns, "WEB_CONCURRENCY": "2",
-            "PYTHONUNBUFFERED": "1",
+            "PYTHONUNBUFFERED": "1", "BRIDGE_SEND_DELAY_SECONDS": "0",  # relay latency, not the undo window
         })
         for k in ("PORT", "BRIDGE_CONFIG", "LINE_REPLY_TOKEN_TTL", "BRIDGE_LANGUAGE", "LOG_LEVEL"):
             env.pop(k, None)

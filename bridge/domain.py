@@ -18,7 +18,9 @@ from bridge.relay.delivery import Delivery
 from bridge.relay.forward import Forwarder
 from bridge.relay.line_in import LineIn
 from bridge.relay.portal import Portals
+from bridge.relay.quota import QuotaMeter
 from bridge.relay.slack_in import SlackIn
+from bridge.relay.undo import Undo
 from bridge.services import Services
 from bridge.triage.ops import Triage
 
@@ -37,8 +39,11 @@ class Domain:
         self.portals = Portals(services)
         self.triage = Triage(services, self.portals.request_parent_refresh)
         self.delivery = Delivery(services)
+        self.quota = QuotaMeter(services)
+        self.delivery.on_push = self.quota.refresh
         self.line_in = LineIn(services, self.portals, self.triage)
-        self.slack_in = SlackIn(services, self.portals, self.delivery)
+        self.undo = Undo(services, self.delivery)
+        self.slack_in = SlackIn(services, self.portals, self.delivery, self.undo)
         self.forwarder = Forwarder(services, forward_port)
         self.dead_letters = DeadLetters(services, self.delivery)
         self.batches = FriendBatches(services, self.line_in.handle_messages, self.process_item)
@@ -46,6 +51,7 @@ class Domain:
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
             work.SLACK_OP: self.triage.handle_item,
+            work.SLACK_EDIT: self.undo.handle_item,
             work.FORWARD: self.forwarder.handle_item,
         }
 

@@ -42,6 +42,9 @@ class Settings:
     config_path: str | None = None
     accounts: tuple[Account, ...] = ()
     forward_alert_after: float = 600.0   # s a forwarding target fails before the triage channel is told
+    send_delay: float = 10.0          # BRIDGE_SEND_DELAY_SECONDS: the undo window of staff replies (0: at once)
+    media_secret: str = field(default="", repr=False)  # BRIDGE_MEDIA_SECRET: signs /media links (default: derived)
+    media_link_ttl: int = 14 * 24 * 3600  # BRIDGE_MEDIA_LINK_TTL: seconds a /media link stays valid
 
     @property
     def account_set(self) -> AccountSet:
@@ -106,6 +109,7 @@ class Settings:
         except ValueError:
             problems.append(f"LINE_REPLY_TOKEN_TTL must be a number of seconds between 0 and 600 (got {ttl_raw!r})")
             ttl = 30.0
+        media = _media_settings(env, problems)
         config_path = (env.get("BRIDGE_CONFIG") or "").strip() or None
         accounts: list[Account] = []
         if config_path and not os.path.isfile(config_path):
@@ -143,4 +147,22 @@ class Settings:
             config_path=config_path,
             accounts=tuple(accounts),
             forward_alert_after=forward_alert_after,
+            **media,
         )
+
+
+def _media_settings(env: Mapping[str, str], problems: list[str]) -> dict:
+    """BRIDGE_SEND_DELAY_SECONDS, BRIDGE_MEDIA_SECRET, BRIDGE_MEDIA_LINK_TTL (see docs/media.md)."""
+    out: dict = {"media_secret": (env.get("BRIDGE_MEDIA_SECRET") or "").strip()}
+    for name, key, default, low, high in (("BRIDGE_SEND_DELAY_SECONDS", "send_delay", "10", 0, 600),
+                                         ("BRIDGE_MEDIA_LINK_TTL", "media_link_ttl", str(14 * 24 * 3600), 60, 90 * 86400)):
+        raw = (env.get(name) or default).strip()
+        try:
+            value = float(raw)
+            if not low <= value <= high:
+                raise ValueError
+        except ValueError:
+            problems.append(f"{name} must be a number between {low} and {high} (got {raw!r})")
+            value = float(default)
+        out[key] = value if key == "send_delay" else int(value)
+    return out

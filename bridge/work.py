@@ -13,6 +13,7 @@ from typing import Any
 LINE_EVENT = "line_event"        # a LINE webhook event: {"account", "event"}
 SLACK_MESSAGE = "slack_message"  # a Slack message event in a triage thread
 SLACK_OP = "slack_op"            # a triage change (claim, mark, …) from a reaction, button, command or modal
+SLACK_EDIT = "slack_edit"        # a staff message edited or deleted in Slack, or a correction asked for
 FORWARD = "forward"              # a verified LINE webhook to forward to another tool
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
@@ -33,6 +34,11 @@ def slack_stream(channel: str, thread_ts: str) -> str:
 def message_stream(channel: str, ts: str) -> str:
     """The stream of changes aimed at one Slack message whose conversation is not known yet."""
     return f"msg-{channel}-{ts}"
+
+
+def slack_edit_stream(channel: str, thread_ts: str) -> str:
+    """Edits/deletions of one thread's messages: separate, so a reply waiting in its undo window never holds them up."""
+    return f"slack-edit-{channel}-{thread_ts}"
 
 
 def forward_stream(account: str, target: str) -> str:

@@ -18,6 +18,7 @@ from bridge import metrics
 from bridge.runtime import Runtime, configure_logging
 from bridge.settings import Settings, SettingsError
 from handlers.line_webhook import create_blueprint
+from handlers.media import create_media_blueprint
 from handlers.slack import answer_error, create_bolt_app
 from handlers.slack.verify import refusal
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["BRIDGE_RUNTIME"] = rt
     app.register_blueprint(create_blueprint(rt))
     bolt_app = create_bolt_app(rt)
+    app.register_blueprint(create_media_blueprint(rt))
 
     @app.post("/slack/events")
     def slack_events():

@@ -105,6 +105,7 @@ def bridge_env(redis_url, line_emu, slack_emu):
         "BRIDGE_NAMESPACE": namespace,
         "BRIDGE_LANGUAGE": "ja",
         "LINE_REPLY_TOKEN_TTL": "30",
+        "BRIDGE_SEND_DELAY_SECONDS": "0",  # the undo window is tested with the send_delay fixture
     }
 
 

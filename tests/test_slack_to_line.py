@@ -218,12 +218,13 @@ def test_reply_that_failed_with_5xx_is_retried_with_the_same_token_and_delivered
 
 def test_files_are_not_silently_dropped(h):
     thread, _ = open_thread(h)
-    files = [{"id": "F0001", "name": "地図.png", "mimetype": "image/png"}]
+    files = [{"id": "F0001", "name": "地図.png", "mimetype": "image/png"}]  # not readable from Slack
     h.staff_says(thread, "", subtype="file_share", files=files)
-    assert wait_until(lambda: any("ファイルの送信にはまだ対応していません" in m["text"] for m in h.thread_messages(thread)))
+    assert wait_until(lambda: any("「地図.png」は LINE に送信していません" in m["text"] for m in h.thread_messages(thread)))
+    assert wait_until(lambda: any("送信できる内容がありません" in m["text"] for m in h.thread_messages(thread)))
     h.staff_says(thread, "地図を送ります", subtype="file_share", files=files)
-    assert wait_until(lambda: any("添付ファイルは LINE に送信されていません" in m["text"] for m in h.thread_messages(thread)))
-    assert h.line.delivered_texts(HANAKO) == ["地図を送ります"]
+    assert wait_until(lambda: sum("「地図.png」は LINE に送信していません" in m["text"] for m in h.thread_messages(thread)) == 2)
+    assert wait_until(lambda: h.line.delivered_texts(HANAKO) == ["地図を送ります"])
 
 
 def test_unfollow_from_a_stranger_opens_no_thread(h):

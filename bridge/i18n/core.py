@@ -30,7 +30,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "parent.nobody": {"ja": "未割り当て", "en": "unassigned"},
     "parent.waiting": {"ja": "⏳ 待ち {duration}（{since}〜）", "en": "⏳ waiting {duration} (since {since})"},
     "parent.last_message": {"ja": "最終メッセージ {when}", "en": "last message {when}"},
-    "parent.blocked": {"ja": "⛔ ブロック中", "en": "⛔ Blocked"},
+    "parent.blocked": {"ja": "🚫 ブロック中", "en": "🚫 Blocked"},
     "parent.hint": {"ja": "このスレッドに返信すると LINE に送信されます。`//` または `note:` で始めると社内メモになります。",
                     "en": "Replies in this thread are sent to LINE. Start with `//` or `note:` for an internal note."},
     # -- controls on the parent, the shortcut's modal --
@@ -72,9 +72,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "reason.invalid": {"ja": "LINE がリクエストを拒否しました（{detail}）", "en": "LINE rejected the request ({detail})"},
     "reason.auth": {"ja": "チャネルアクセストークンが無効です", "en": "the channel access token is invalid"},
     "reason.empty": {"ja": "送信できる内容がありません", "en": "there is nothing to send"},
-    "reason.files_unsupported": {"ja": "ファイルの送信にはまだ対応していません", "en": "sending files is not supported yet"},
-    "delivery.files_not_sent": {"ja": "📎 添付ファイルは LINE に送信されていません（未対応）。テキストのみ送信しました。",
-                                "en": "📎 Attachments were not sent to LINE (not supported yet); only the text was sent."},
     "reason.gave_up": {"ja": "何度再試行しても届きませんでした（{detail}）", "en": "still failing after several retries ({detail})"},
     # -- /pending --
     "pending.title": {"ja": "対応待ち {total}件", "en": "{total} pending"},

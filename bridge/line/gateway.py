@@ -10,6 +10,7 @@ from linebot.v3.messaging import (
     ApiClient,
     ApiException,
     Configuration,
+    Message,
     MarkMessagesAsReadByTokenRequest,
     MessagingApi,
     PushMessageRequest,
@@ -19,6 +20,7 @@ from linebot.v3.messaging import (
 )
 
 from bridge.accounts import Account, AccountSet
+from bridge.line.content import LineContent
 from bridge.model import BotInfo, DeliveryFailed, Profile, RetryLater
 from bridge.settings import Settings
 
@@ -73,6 +75,7 @@ class LineGateway:
         config = Configuration(host=settings.line_api_base_url, access_token=account.token)
         self._client = ApiClient(config)
         self.api = MessagingApi(self._client)
+        self.content = LineContent(self._client.rest_client.pool_manager, account.token, settings.line_api_data_base_url)
 
     # -- error translation ------------------------------------------------------------
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -150,16 +153,17 @@ class LineGateway:
 
     # -- sends ----------------------------------------------------------------------------
     @staticmethod
-    def _messages(texts: list[str]) -> list[TextMessage]:
-        return [TextMessage(text=t) for t in texts]
+    def _messages(texts: list[str | dict]) -> list[Message]:
+        # A str is a text message; a dict is any LINE message object (image, video, audio…).
+        return [TextMessage(text=t) if isinstance(t, str) else Message.from_dict(t) for t in texts]
 
-    def reply(self, reply_token: str, texts: list[str]) -> str:
+    def reply(self, reply_token: str, texts: list[str | dict]) -> str:
         """Reply (free of charge) with up to 5 texts; returns LINE's request id."""
         resp = self._call("reply", self.api.reply_message_with_http_info,
                           ReplyMessageRequest(reply_token=reply_token, messages=self._messages(texts)))
         return (resp.headers or {}).get("x-line-request-id", "")
 
-    def push(self, to: str, texts: list[str], retry_key: str) -> tuple[str, bool]:
+    def push(self, to: str, texts: list[str | dict], retry_key: str) -> tuple[str, bool]:
         """Push up to 5 texts with an ``X-Line-Retry-Key``; returns (request id, was_duplicate).
 
         A 409 means LINE already accepted a request with this retry key (an earlier attempt
@@ -186,3 +190,17 @@ class LineGateway:
         seconds = max(5, min(60, int(seconds) // 5 * 5))
         self._call("loading", self.api.show_loading_animation,
                    ShowLoadingAnimationRequest(chat_id=user_id, loading_seconds=seconds))
+
+    # -- content (api-data host) --------------------------------------------------------
+    def transcoding_status(self, message_id: str) -> str:
+        return self.content.transcoding_status(message_id)
+
+    def download_content(self, message_id: str, dest: Any, max_bytes: int) -> tuple[str, int]:
+        return self.content.download(message_id, dest, max_bytes)
+
+    def quota(self) -> tuple[int | None, int]:
+        """(monthly limit or None when unlimited, messages used this month)."""
+        q = self._call("quota", self.api.get_message_quota)
+        used = self._call("quota consumption", self.api.get_message_quota_consumption)
+        limit = q.value if getattr(q, "type", "") == "limited" else None
+        return limit, int(used.total_usage or 0)

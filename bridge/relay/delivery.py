@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from typing import Callable
 
 from bridge.i18n import MESSAGES, t
 from bridge.model import Conversation, DeliveryFailed
@@ -28,8 +29,10 @@ def retry_key_for(send_key: str, batch_index: int) -> str:
 
 
 class Delivery(Component):
-    def deliver_to_line(self, conv: Conversation, send_key: str, texts: list[str]) -> str:
-        """Send ``texts`` to the LINE chat, at most 5 per request. Returns "reply" or "push"."""
+    on_push: "Callable[[str], None] | None" = None  # told after each push (the quota meter)
+
+    def deliver_to_line(self, conv: Conversation, send_key: str, texts: list[str | dict]) -> str:
+        """Send ``texts`` (str: text; dict: any LINE message) to the LINE chat, at most 5 per request. Returns "reply" or "push"."""
         line = self.line_of(conv)
         record = self.store.get_record("line_send", send_key)
         done = int(record.get("batches_done") or 0)
@@ -54,10 +57,12 @@ class Delivery(Component):
             if duplicate:
                 log.info("push %s#%d was already accepted by LINE (409); not delivered twice", send_key, index)
             self.store.set_record("line_send", send_key, batches_done=index + 1, via=via or "push")
+            if self.on_push:
+                self.on_push(conv.account)
         return via or "push"
 
     def _reply(self, conv: Conversation, send_key: str, record: dict[str, str], token: tuple[str, float],
-               messages: list[str]) -> bool:
+               messages: list[str | dict]) -> bool:
         """Try the reply token. True if delivered, False if the token cannot be used (fall back to push)."""
         uncertain = record.get("reply_state") == "pending"
         reply_token, token_at = token

@@ -7,8 +7,10 @@ from typing import Any
 
 from bridge.i18n import t
 from bridge.line.events import inbound_from_line, member_ids
+from bridge.media.inbound import MediaIn
 from bridge.model import InboundMessage
 from bridge.relay.batch import batch_text
+from bridge.relay.line_extras import LineExtras
 from bridge.relay.portal import Portals
 from bridge.services import Component, Services
 from bridge.text import line_to_slack, preview
@@ -27,6 +29,8 @@ class LineIn(Component):
         super().__init__(services)
         self.portals = portals
         self.triage = triage
+        self.media = MediaIn(services)
+        self.extras = LineExtras(services, self.media)
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A work item: {"account": key, "event": <LINE webhook event>}."""
@@ -62,26 +66,36 @@ class LineIn(Component):
             text = line_to_slack(m.text) if m.kind == "text" else m.text
             if m.standby:
                 text += "\n_" + t("notice.standby", self.lang) + "_"
-            texts.append(text)
+            texts.append(self.extras.quote_prefix(conv, m) + text)
         text = texts[0] if len(msgs) == 1 else batch_text(msgs, texts)
-        changes: dict[str, Any] = {}
-        for m in msgs:
-            changes.update(self.triage.on_friend_message(conv, _sent_at(m)))
         # A friend writing after 対応済み reopens the conversation in the same thread; the
         # parent is far up the channel by then, so this message is also broadcast to it.
         reopened = self.marks.state(conv.mark) == "closed"
-        ts = self.slack.post_once(
-            f"line-{msg.account}-{msg.webhook_event_id or msg.message_id}", conv.channel, text or " ",
-            thread_ts=conv.thread_ts, username=sender.display_name, icon_url=sender.picture_url or None,
-            reply_broadcast=reopened,
-        )
+        changes: dict[str, Any] = {}
         for m in msgs:
-            if m.message_id:
-                self.store.link_line_message(m.account, m.message_id, conv.conv_id, ts, quote_token=m.quote_token,
-                                             mark_as_read_token=m.mark_as_read_token)
-        extra = {"line_message_ids": ",".join(m.message_id for m in msgs)} if len(msgs) > 1 else {}
-        self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
-                                      sender=msg.sender_id, **extra)
+            changes.update(self.triage.on_friend_message(conv, _sent_at(m)))
+        external = self.media.external_text(msg) if self.media.handles(msg) else None
+        if len(msgs) == 1 and self.media.handles(msg) and external is None:
+            shown = self.media.relay(conv, msg, sender.display_name)
+            if shown is None:
+                return  # an imageSet still being collected: shown with its last image
+            ts, line_ids = shown
+            linked = [(msg, line_id) for line_id in line_ids]
+        else:
+            ts = self.slack.post_once(
+                f"line-{msg.account}-{msg.webhook_event_id or msg.message_id}", conv.channel, (external or text) or " ",
+                blocks=self.extras.sticker_blocks(msg, text) if len(msgs) == 1 else None, thread_ts=conv.thread_ts,
+                username=sender.display_name, icon_url=sender.picture_url or None, reply_broadcast=reopened,
+            )
+            linked = [(m, m.message_id) for m in msgs]
+        for m, line_id in linked:
+            if line_id:
+                self.store.link_line_message(m.account, line_id, conv.conv_id, ts, quote_token=m.quote_token,
+                                             mark_as_read_token=m.mark_as_read_token, preview=preview(m.text))
+        if ts:
+            extra = {"line_message_ids": ",".join(m.message_id for m in msgs)} if len(msgs) > 1 else {}
+            self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
+                                          sender=msg.sender_id, **extra)
         changes["last_message_preview"] = preview(last.text)
         token = next((m.mark_as_read_token for m in reversed(msgs) if m.mark_as_read_token and not m.standby), "")
         if token:
@@ -110,6 +124,8 @@ class LineIn(Component):
                 text = text.replace(f"<{uid}>", prof.display_name if prof else uid[:8] + "…")
         if msg.kind == "follow" and conv.blocked:
             text = t("notice.refollow", self.lang)
+        if msg.kind == "unsend" and self.extras.unsend(conv, msg):
+            return  # the Slack copy itself now says it was unsent
         self.slack.post_once(f"line-{msg.account}-{msg.webhook_event_id}", conv.channel, text, thread_ts=conv.thread_ts)
         changes = STATE_OF_NOTICE.get(msg.kind)
         if changes:

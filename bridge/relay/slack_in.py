@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bridge.i18n import t
+from bridge.media.outbound import MediaOut
 from bridge.model import Conversation, DeliveryFailed
 from bridge.relay.delivery import Delivery
 from bridge.relay.portal import Portals
 from bridge.services import Component, Services
 from bridge.text import slack_to_line, split_for_line
+
+if TYPE_CHECKING:
+    from bridge.relay.undo import Undo
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +39,12 @@ def is_internal_note(text: str) -> bool:
 
 
 class SlackIn(Component):
-    def __init__(self, services: Services, portals: Portals, delivery: Delivery):
+    def __init__(self, services: Services, portals: Portals, delivery: Delivery, undo: "Undo"):
         super().__init__(services)
         self.portals = portals
         self.delivery = delivery
+        self.undo = undo
+        self.media = MediaOut(services)
 
     def handle_item(self, event: dict[str, Any]) -> None:
         """A message event from Slack: relay staff replies in conversation threads to LINE."""
@@ -69,21 +74,31 @@ class SlackIn(Component):
     def handle_reply(self, conv: Conversation, event: dict[str, Any]) -> None:
         channel, ts = event["channel"], event["ts"]
         existing = self.store.get_slack_message(channel, ts)
-        if existing.get("delivery") in ("sent", "failed"):
-            return  # already handled (a retried job)
+        if existing.get("delivery") in ("sent", "failed", "cancelled"):
+            return  # already handled (a retried job), or deleted within the undo window
         try:
             if conv.blocked:
                 raise DeliveryFailed("blocked")
             if conv.left:
                 raise DeliveryFailed("left")
-            texts = split_for_line(slack_to_line(event.get("text") or "", self.slack.user_name))
-            if not texts:
-                raise DeliveryFailed("files_unsupported" if event.get("files") else "empty")
-            via = self.delivery.deliver_to_line(conv, f"{channel}-{ts}", texts)
+            self.undo.wait(conv, event)  # RetryLater while the undo window is open
+            state, edited = self.undo.held.claim(channel, ts)
+            if state != "sending":
+                return  # deleted in time (confirmed in the thread by the undo component)
+            text = edited or event.get("text") or ""
+            texts: list[str | dict] = list(split_for_line(slack_to_line(text, self.slack.user_name)))
+            # Text first, then the files in their order, as Slack shows them.
+            media, problems = self.media.line_messages(event.get("files") or [])
+            for n, line in enumerate(problems):
+                self.slack.post_once(f"media-not-sent-{channel}-{ts}-{n}", channel, line, thread_ts=conv.thread_ts)
+            if not texts + media:
+                raise DeliveryFailed("empty")
+            via = self.delivery.deliver_to_line(conv, f"{channel}-{ts}", texts + media)
         except DeliveryFailed as exc:
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                           delivery="failed", reason=exc.reason)
             self.delivery.report_failure(channel, ts, conv.thread_ts, exc)
+            self.undo.settled(channel, ts, waited=bool(existing.get("held_at")))
             return
         self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                       delivery="sent", via=via)
@@ -91,8 +106,5 @@ class SlackIn(Component):
         self.store.staff_replied(conv.conv_id, float(ts))
         self.backlog.reindex(conv.conv_id)
         self.slack.react(channel, ts, REACTION_SENT)
-        if event.get("files"):
-            # The text went out; the attachments could not (media relay is not built yet).
-            self.slack.post_once(f"files-{channel}-{ts}", channel, t("delivery.files_not_sent", self.lang),
-                                 thread_ts=conv.thread_ts)
+        self.undo.delivered(channel, ts, conv.thread_ts, via, waited=bool(existing.get("held_at")))
         self.portals.request_parent_refresh(conv.conv_id)

@@ -28,6 +28,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.settings import Settings
+from bridge.slack.files import SlackFilesMixin
 from bridge.slack.ratelimit import POST, REACTIONS, UPDATE, SlackRateLimiter
 from bridge.store import Store
 
@@ -42,7 +43,7 @@ SEARCH_MARGIN_S = 60.0  # clock skew between us and Slack
 SEARCH_PAGES = 20       # x200 messages
 
 
-class SlackGateway:
+class SlackGateway(SlackFilesMixin):
     def __init__(self, settings: Settings, store: Store, client: WebClient | None = None,
                  limiter: SlackRateLimiter | None = None):
         # retry_handlers=[]: retries are ours (bridge.inbox), so a retry can never

@@ -260,6 +260,8 @@ class Store:
             return self.keys.slack_post(post_key=key)
         if kind == "line_send":
             return self.keys.line_send(send_key=key)
+        if kind == "media":
+            return self.keys.media(media_key=key)
         raise ValueError(kind)
 
     # -- dead letters ------------------------------------------------------------------------

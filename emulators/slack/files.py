@@ -7,6 +7,7 @@ import copy
 import mimetypes
 import secrets
 import time
+from urllib.parse import quote
 from typing import TYPE_CHECKING, Any
 
 from flask import Response, request
@@ -119,7 +120,10 @@ class _FilesMixin:
                 return Response("Forbidden", status=403, content_type="text/plain")
             headers = {"Content-Length": str(len(f["content"]))}
             if rest.startswith("download/"):
-                headers["Content-Disposition"] = f'attachment; filename="{f["name"]}"'
+                # RFC 6266/5987: non-ASCII names (日本語.pdf) go in filename*, as Slack sends them
+                ascii_name = f["name"].encode("ascii", "replace").decode().replace('"', "_")
+                headers["Content-Disposition"] = (f'attachment; filename="{ascii_name}"; '
+                                                  f"filename*=UTF-8''{quote(f['name'], safe='')}")
             return Response(f["content"], status=200, content_type=f["mimetype"], headers=headers)
 
     def file_info(self, file_id: str) -> dict[str, Any] | None:

@@ -5,8 +5,10 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bridge import work
 from bridge.i18n import t
 from bridge.runtime import Runtime
+from bridge.slack_ui.correction import ACTION_CORRECTION
 from bridge.slack_ui.parent import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
 from bridge.slack_ui.pending import MORE_ACTION_ID, PendingFilter
 from handlers.slack.ops import conversation_of_message, enqueue_op, visible_accounts
@@ -39,6 +41,15 @@ def register(app: App, rt: Runtime) -> None:
 
     for action_id, op in ((ACTION_CLAIM, "claim"), (ACTION_RESOLVE, "resolve"), (ACTION_TYPING, "typing")):
         app.action(action_id)(button(op))
+
+    @app.action(ACTION_CORRECTION)
+    def handle_send_correction(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        channel, _, rest = (action.get("value") or "").partition("|")
+        ts, _, thread_ts = rest.partition("|")
+        if channel in rt.accounts.channels() and ts and thread_ts:
+            rt.inbox.accept("slack-fix", _op_id(body, action), work.slack_edit_stream(channel, thread_ts), work.SLACK_EDIT,
+                            {"op": "correct", "channel": channel, "ts": ts, "thread_ts": thread_ts, "user": body["user"]["id"]})
 
     @app.action(ACTION_MARK)
     def handle_mark_select(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 from slack_bolt import App
@@ -37,13 +38,33 @@ def register(app: App, rt: Runtime) -> None:
     @app.event("message")
     def handle_slack_message_event(event: dict[str, Any], body: dict[str, Any]) -> None:
         # Cheap filters here; the echo guard and the thread lookup run in the job.
+        if event.get("subtype") in ("message_changed", "message_deleted"):
+            accept_change(event, body)
+            return
         if event.get("channel") not in triage_channels or not event.get("thread_ts"):
             return
         if event.get("thread_ts") == event.get("ts"):
             return
         stream = work.slack_stream(event["channel"], event["thread_ts"])
+        # The undo window counts from when Slack told us (see bridge.relay.undo).
+        payload = {**message_payload(event), "send_at": time.time() + rt.settings.send_delay}
         rt.inbox.accept("slack", body.get("event_id") or f"{event['channel']}-{event['ts']}", stream,
-                        work.SLACK_MESSAGE, message_payload(event))
+                        work.SLACK_MESSAGE, payload)
+
+    def accept_change(event: dict[str, Any], body: dict[str, Any]) -> None:
+        """A thread message edited or deleted: on the thread's edit stream (never behind a waiting reply)."""
+        message, previous = event.get("message") or {}, event.get("previous_message") or {}
+        thread_ts = message.get("thread_ts") or previous.get("thread_ts") or ""
+        ts = message.get("ts") or previous.get("ts") or event.get("deleted_ts") or ""
+        if event.get("channel") not in triage_channels or not thread_ts or not ts or ts == thread_ts:
+            return
+        if message.get("bot_id") or previous.get("bot_id") or message.get("subtype") == "bot_message":
+            return
+        payload = {"op": "delete" if event["subtype"] == "message_deleted" else "edit", "channel": event["channel"],
+                   "ts": ts, "thread_ts": thread_ts, "text": message.get("text") or "",
+                   "previous_text": previous.get("text") or "", "user": message.get("user") or previous.get("user") or ""}
+        rt.inbox.accept("slack", body.get("event_id") or f"{event['channel']}-{ts}-{event.get('event_ts')}",
+                        work.slack_edit_stream(event["channel"], thread_ts), work.SLACK_EDIT, payload)
 
     def on_reaction(event: dict[str, Any], body: dict[str, Any], removed: bool) -> None:
         item = event.get("item") or {}

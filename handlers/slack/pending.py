@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from bridge.runtime import Runtime
+from bridge.slack_ui.quota import quota_block
+from bridge.store.meter import read_meter
 from bridge.slack_ui.pending import PendingFilter, render_pending
 from handlers.slack.ops import permalink_for
 
@@ -11,5 +13,12 @@ def pending_response(rt: Runtime, filt: PendingFilter, visible: list[str], team_
     lang = rt.settings.language
     page = rt.backlog.query(**filt.query_kwargs(), accounts=filt.scoped(visible))
     more = filt.next_page().encode() if page.has_more else None
-    return render_pending(page, rt.marks, lang, permalink_for=permalink_for(rt, team_domain),
-                          filters_text=filt.describe(rt.marks, lang), more_value=more)
+    text, blocks = render_pending(page, rt.marks, lang, permalink_for=permalink_for(rt, team_domain),
+                                  filters_text=filt.describe(rt.marks, lang), more_value=more)
+    accounts = filt.scoped(visible)
+    meters = [(rt.accounts.require(a).name if len(accounts) > 1 else "", m) for a in accounts
+              if (m := read_meter(rt.store, a))]
+    quota = quota_block(meters, lang)
+    if quota and blocks:
+        blocks.insert(1, quota)  # under the title: the month's message quota and usage
+    return text, blocks

@@ -1,0 +1,127 @@
+"""LINE → Slack media: images, videos, voice messages and files appear in the thread as files.
+
+Content is downloaded from LINE's api-data host (videos and audio only once LINE says
+their transcoding succeeded), streamed to a temporary file and uploaded with the
+files_upload_v2 flow into the conversation's thread, attributed to the friend in the
+accompanying text. An ``imageSet`` (several photos sent at once) is collected until all its
+images arrived and then becomes one Slack message with all of them, in their order.
+
+LINE deletes content after a while, so this runs in the relay job itself; transient
+failures are retried by the inbox, and a failure that persists (or content LINE no longer
+has) leaves a ⚠️ line in the thread with the reason: never a silent gap.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from typing import Any
+
+from bridge.i18n import MESSAGES, t
+from bridge.model import Conversation, DeliveryFailed, InboundMessage, RetryLater
+from bridge.services import Component
+from bridge.store.media import collect_image_set, count_media_attempt
+
+log = logging.getLogger(__name__)
+
+MEDIA_KINDS = ("image", "video", "audio", "file")
+SLACK_MAX_BYTES = 1024 ** 3          # Slack's file size limit (1 GB)
+MAX_ATTEMPTS = 6                     # transient failures before the ⚠️ line
+TRANSCODING_PATIENCE = 15 * 60       # s after the message before "still processing" counts as failed
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp", "video/mp4": "mp4",
+              "audio/x-m4a": "m4a", "audio/mp4": "m4a", "audio/m4a": "m4a", "audio/aac": "aac", "audio/mpeg": "mp3"}
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+class MediaIn(Component):
+    def handles(self, msg: InboundMessage) -> bool:
+        return msg.kind in MEDIA_KINDS
+
+    @staticmethod
+    def line_message(msg: InboundMessage) -> dict[str, Any]:
+        return _dict(msg.extra.get("line_message"))
+
+    def external_text(self, msg: InboundMessage) -> str | None:
+        """``contentProvider.type == "external"``: shown from its URLs, nothing downloaded."""
+        provider = _dict(self.line_message(msg).get("contentProvider"))
+        if provider.get("type") != "external":
+            return None
+        urls = [u for u in (provider.get("originalContentUrl"), provider.get("previewImageUrl"))
+                if isinstance(u, str) and u.startswith("https://")]
+        return t("media.external", self.lang, what=msg.text, url="\n".join(dict.fromkeys(urls)))
+
+    def relay(self, conv: Conversation, msg: InboundMessage, sender_name: str) -> tuple[str, list[str]] | None:
+        """Upload the content into the thread. Returns (Slack ts or "", LINE message ids shown),
+        or None while an imageSet is still incomplete."""
+        m = self.line_message(msg)
+        image_set = _dict(m.get("imageSet"))
+        ids = [msg.message_id]
+        what = msg.text
+        if msg.kind == "image" and image_set.get("id") and isinstance(image_set.get("total"), int) and image_set["total"] > 1:
+            members = collect_image_set(self.store, msg.account, str(image_set["id"]), int(image_set.get("index") or 0), msg.message_id)
+            if len(members) < image_set["total"]:
+                return None
+            ids = [members[i] for i in sorted(members)]
+            what = t("media.image_set", self.lang, count=len(ids))
+        key = f"{msg.account}-{ids[0]}"
+        record = self.store.get_record("media", key)
+        if record.get("state") in ("done", "failed"):
+            return record.get("ts") or "", ids
+        try:
+            file_ids = self._upload(conv, msg, ids, sender_name, what)
+        except RetryLater as exc:
+            attempts = count_media_attempt(self.store, key)
+            if exc.throttled or attempts < MAX_ATTEMPTS:
+                raise
+            return self._give_up(conv, msg, key, sender_name, "other", exc.reason), ids
+        except DeliveryFailed as exc:
+            return self._give_up(conv, msg, key, sender_name, exc.reason, exc.detail), ids
+        ts = self.slack.file_share_ts(file_ids[0], conv.channel) if file_ids else ""
+        for mid in reversed(ids):  # every image of a set finds the upload (unsend, quotes); the first one last
+            self.store.set_record("media", f"{msg.account}-{mid}", state="done", files=",".join(file_ids), ts=ts)
+        return ts, ids
+
+    def files_of(self, account: str, message_id: str) -> tuple[str, list[str]]:
+        """(Slack ts, Slack file ids) of the upload showing a LINE message (ts looked up if it was not known yet)."""
+        record = self.store.get_record("media", f"{account}-{message_id}")
+        files = [f for f in (record.get("files") or "").split(",") if f]
+        return record.get("ts") or "", files
+
+    # -- internals ---------------------------------------------------------------------------
+    def _upload(self, conv: Conversation, msg: InboundMessage, ids: list[str], sender_name: str, what: str) -> list[str]:
+        line = self.line_of(conv)
+        m = self.line_message(msg)
+        with tempfile.TemporaryDirectory(prefix="lsb-media-") as tmp:
+            files = []
+            for n, mid in enumerate(ids):
+                if msg.kind in ("video", "audio"):
+                    status = line.transcoding_status(mid)
+                    if status == "failed":
+                        raise DeliveryFailed("transcoding_failed")
+                    if status != "succeeded":
+                        if msg.timestamp_ms and time.time() - msg.timestamp_ms / 1000 > TRANSCODING_PATIENCE:
+                            raise DeliveryFailed("transcoding_failed", status)
+                        raise RetryLater(f"LINE content {mid} is still {status or 'processing'}", delay=3, throttled=True)
+                path = os.path.join(tmp, f"{n}")
+                with open(path, "wb") as fh:
+                    ctype, _size = line.download_content(mid, fh, SLACK_MAX_BYTES)
+                name = m.get("fileName") if msg.kind == "file" and isinstance(m.get("fileName"), str) else ""
+                name = (name or f"{msg.kind}-{mid}.{EXTENSIONS.get(ctype, 'bin')}")[:200]
+                files.append({"path": path, "filename": name, "title": name})
+            comment = t("media.comment", self.lang, name=sender_name, what=what)
+            return self.slack.upload_files(conv.channel, conv.thread_ts, files, comment)
+
+    def _give_up(self, conv: Conversation, msg: InboundMessage, key: str, sender_name: str, reason: str, detail: str) -> str:
+        if "media.reason." + reason in MESSAGES:
+            why = t("media.reason." + reason, self.lang, detail=detail)
+        else:
+            why = t("media.reason.other", self.lang, detail=f"{reason} {detail}".strip())
+        log.warning("media %s not relayed: %s %s", key, reason, detail)
+        text = t("media.failed", self.lang, name=sender_name, what=t(f"media.kind.{msg.kind}", self.lang), reason=why)
+        ts = self.slack.post_once(f"media-failed-{key}", conv.channel, text, thread_ts=conv.thread_ts)
+        self.store.set_record("media", key, state="failed", reason=reason, ts=ts)
+        return ts

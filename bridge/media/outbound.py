@@ -1,0 +1,102 @@
+"""Slack → LINE media: the files of a staff reply become LINE image, video and audio messages.
+
+LINE fetches media from HTTPS URLs, so each message points at the bridge's own signed,
+expiring ``/media/<token>`` links (:mod:`bridge.media.sign`), streamed from Slack on
+demand (:mod:`bridge.media.serve`). LINE's limits are checked here, before sending; what
+cannot be sent as LINE needs it gets a clear line in the thread instead of vanishing.
+Other files (PDF, Excel…) become a text with a signed download link.
+https://developers.line.biz/en/reference/messaging-api/#image-message
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from typing import Any
+
+from bridge.i18n import t
+from bridge.media.probe import mp4_duration_ms
+from bridge.media.sign import media_url
+from bridge.model import DeliveryFailed
+from bridge.services import Component
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+IMAGE_MAX = 10 * MB            # LINE: image ≤ 10 MB (JPEG/PNG)
+CONVERTIBLE_IMAGE_MAX = 50 * MB  # larger or other formats are re-encoded as JPEG up to this size
+VIDEO_MAX = AUDIO_MAX = 200 * MB
+LINE_IMAGE_TYPES = ("image/jpeg", "image/png")
+LINE_VIDEO_TYPES = ("video/mp4",)
+MP4_AUDIO_TYPES = ("audio/x-m4a", "audio/mp4", "audio/m4a", "audio/aac")
+AUDIO_TYPES = MP4_AUDIO_TYPES + ("audio/mpeg",)
+
+
+class NotSent(Exception):
+    def __init__(self, key: str, **params: Any):
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+class MediaOut(Component):
+    def line_messages(self, files: list[dict[str, Any]]) -> tuple[list[str | dict], list[str]]:
+        """(LINE messages for ``files``, in order; one explanatory line per file that is not sent)."""
+        messages: list[str | dict] = []
+        problems: list[str] = []
+        for f in files:
+            name = str(f.get("name") or f.get("id") or "file")
+            try:
+                info = self.slack.file_info(str(f.get("id") or ""))
+                name = info.get("name") or name
+                messages.append(self._message(info))
+            except NotSent as exc:
+                problems.append(t("media.not_sent", self.lang, name=name, reason=t(exc.key, self.lang, **exc.params)))
+            except DeliveryFailed as exc:
+                problems.append(t("media.not_sent", self.lang, name=name,
+                                  reason=t("media.out.unavailable", self.lang, detail=exc.reason)))
+        return messages, problems
+
+    def _url(self, info: dict[str, Any], variant: str, name: str = "") -> str:
+        return media_url(self.settings, info["id"], variant, name)
+
+    def _message(self, info: dict[str, Any]) -> str | dict:
+        mime = (info.get("mimetype") or "").lower()
+        size = int(info.get("size") or 0)
+        mb = f"{size / MB:.1f} MB"
+        if mime.startswith("image/") and mime != "image/svg+xml":
+            if mime in LINE_IMAGE_TYPES and size <= IMAGE_MAX:
+                return {"type": "image", "originalContentUrl": self._url(info, "orig"),
+                        "previewImageUrl": self._url(info, "preview")}
+            if size > CONVERTIBLE_IMAGE_MAX:
+                raise NotSent("media.out.too_large", size=mb, limit="10 MB")
+            return {"type": "image", "originalContentUrl": self._url(info, "jpeg"), "previewImageUrl": self._url(info, "preview")}
+        if mime.startswith("video/"):
+            if mime not in LINE_VIDEO_TYPES:
+                raise NotSent("media.out.format", kind="MP4", got=info.get("filetype") or mime)
+            if size > VIDEO_MAX:
+                raise NotSent("media.out.too_large", size=mb, limit="200 MB")
+            return {"type": "video", "originalContentUrl": self._url(info, "orig"), "previewImageUrl": self._url(info, "still")}
+        if mime.startswith("audio/"):
+            if mime not in AUDIO_TYPES:
+                raise NotSent("media.out.format", kind="M4A / MP3", got=info.get("filetype") or mime)
+            if size > AUDIO_MAX:
+                raise NotSent("media.out.too_large", size=mb, limit="200 MB")
+            duration = int(info.get("duration_ms") or 0) or self._duration(info, mime)
+            if not duration:
+                raise NotSent("media.out.no_duration")
+            return {"type": "audio", "originalContentUrl": self._url(info, "orig"), "duration": duration}
+        name = info.get("name") or "file"
+        return t("media.out.download", self.lang, name=name, url=self._url(info, "dl", name))
+
+    def _duration(self, info: dict[str, Any], mime: str) -> int:
+        """An M4A's duration, read from its ``moov/mvhd`` box (the file streamed to a temporary file)."""
+        if mime not in MP4_AUDIO_TYPES:
+            return 0
+        resp = self.slack.open_private(info.get("url_private_download") or info["url_private"])
+        with tempfile.TemporaryFile() as fh:
+            try:
+                for chunk in resp.iter_content(64 * 1024):
+                    fh.write(chunk)
+            finally:
+                resp.close()
+            return mp4_duration_ms(fh) or 0

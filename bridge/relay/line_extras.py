@@ -1,0 +1,87 @@
+"""LINE → Slack details: stickers as images, quotes of earlier messages, and unsend.
+
+* A sticker is shown as its image from LINE's sticker CDN (by ``stickerId``; animated and
+  sound stickers as their still image), with its keywords as alt text.
+* A message quoting an earlier one (``quotedMessageId``) starts with a quote of the earlier
+  Slack copy and a link to it.
+* Unsend: LINE asks services not to keep showing unsent content, so the Slack copy is
+  replaced by 「送信取り消しされました」, its files are deleted from Slack, and the text the
+  bridge kept for quotes is forgotten.
+  https://developers.line.biz/en/docs/messaging-api/receiving-messages/#unsend-event
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bridge.i18n import t
+from bridge.media.inbound import MediaIn
+from bridge.model import Conversation, DeliveryFailed, InboundMessage
+from bridge.services import Component, Services
+from bridge.store.media import forget_line_text
+
+log = logging.getLogger(__name__)
+
+STICKER_URL = "https://stickershop.line-scdn.net/stickershop/v1/sticker/{sticker_id}/android/sticker.png"
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line for line in (text or " ").splitlines()[:5])
+
+
+class LineExtras(Component):
+    def __init__(self, services: Services, media: MediaIn):
+        super().__init__(services)
+        self.media = media
+
+    def sticker_blocks(self, msg: InboundMessage, text: str) -> list[dict[str, Any]] | None:
+        m = msg.extra.get("line_message") or {}
+        sticker_id = str(m.get("stickerId") or "")
+        if msg.kind != "sticker" or not sticker_id.isdigit():
+            return None
+        keywords = [k for k in (m.get("keywords") or []) if isinstance(k, str)] if isinstance(m.get("keywords"), list) else []
+        alt = t("sticker.alt", self.lang, keywords=" ".join(keywords[:5])).strip()[:1900]
+        return [{"type": "image", "image_url": STICKER_URL.format(sticker_id=sticker_id), "alt_text": alt or "sticker"},
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:2900] or alt}]}]
+
+    def quote_prefix(self, conv: Conversation, msg: InboundMessage) -> str:
+        """``> earlier text`` and a link to the earlier Slack copy, for a message that quotes one."""
+        m = msg.extra.get("line_message") or {}
+        quoted = m.get("quotedMessageId")
+        if not isinstance(quoted, str) or not quoted:
+            return ""
+        earlier = self.store.get_line_message(msg.account, quoted)
+        media_ts, files = self.media.files_of(msg.account, quoted)
+        # Slack lists an upload's share asynchronously: look it up now if it was not known yet.
+        ts = earlier.get("slack_ts") or media_ts or (self.slack.file_share_ts(files[0], conv.channel) if files else "")
+        if not ts:
+            return ""
+        link = ""
+        try:
+            base = self.slack.workspace_archive_url(conv.channel, ts)
+            link = f"<{base}{conv.channel}/p{ts.replace('.', '')}?thread_ts={conv.thread_ts}&cid={conv.channel}|{t('quote.link', self.lang)}>"
+        except Exception as exc:  # a link is a nicety; the quote itself still shows
+            log.info("no permalink for quoted message %s: %s", quoted, exc)
+        return f"{_quote(earlier.get('preview') or '…')}\n{link}\n".replace("\n\n", "\n")
+
+    def unsend(self, conv: Conversation, msg: InboundMessage) -> bool:
+        """Replace the Slack copy of an unsent message. False if the bridge never showed it."""
+        event = msg.extra.get("event") or {}
+        message_id = (event.get("unsend") or {}).get("messageId")
+        if not isinstance(message_id, str) or not message_id:
+            return False
+        record = self.store.get_line_message(msg.account, message_id)
+        ts = record.get("slack_ts") or ""
+        media_ts, files = self.media.files_of(msg.account, message_id)
+        for file_id in files:
+            try:
+                self.slack.delete_file(file_id)
+            except DeliveryFailed as exc:
+                log.warning("could not delete Slack file %s of unsent message %s: %s", file_id, message_id, exc)
+        ts = ts or media_ts or (self.slack.file_share_ts(files[0], conv.channel) if files else "")
+        if not ts:
+            return bool(files)
+        text = "🚫 " + t("unsent.copy", self.lang)
+        self.slack.update(conv.channel, ts, text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+        forget_line_text(self.store, msg.account, message_id)
+        return True

@@ -1,0 +1,124 @@
+"""The undo window: a staff reply waits ``BRIDGE_SEND_DELAY_SECONDS`` before it goes to LINE.
+
+The web handler stamps each Slack message item with ``send_at``; the relay keeps the item at
+the head of its thread's stream until then (:class:`~bridge.model.RetryLater`, throttled: the
+inbox holds the stream and schedules a wake-up), showing ⏳ on the message and LINE's loading
+animation to the friend (1:1 chats). The item stays in Redis while it waits, so a worker
+restart does not lose it, and the stream lock plus an atomic claim
+(:class:`~bridge.store.held.HeldSends`) send it exactly once with several workers.
+
+Edits and deletions arrive on a separate stream per thread (a waiting reply must not hold
+them up): in time, they change or cancel what will be sent (confirmed in the thread); too
+late, the editor gets an ephemeral answer — LINE messages cannot be retracted — with a
+button that sends the edited text as a correction.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from typing import Any
+
+from bridge.i18n import t
+from bridge.model import Conversation, DeliveryFailed, RetryLater
+from bridge.relay.delivery import Delivery
+from bridge.relay.slack_in import is_internal_note
+from bridge.services import Component, Services
+from bridge.slack_ui.correction import correction_offer
+from bridge.store.held import HeldSends
+from bridge.text import slack_to_line, split_for_line
+
+log = logging.getLogger(__name__)
+
+REACTION_WAITING = "hourglass_flowing_sand"   # ⏳ a staff reply in its undo window
+REACTION_FREE = "free"                        # 🆓 delivered with the reply token (free of charge)
+REACTION_COUNTED = "1234"                     # 🔢 delivered as a push (counts toward the monthly quota)
+RECENT = 120  # s: edits of older messages the bridge never saw are not ours to confirm
+
+
+class Undo(Component):
+    def __init__(self, services: Services, delivery: Delivery):
+        super().__init__(services)
+        self.delivery = delivery
+        self.held = HeldSends(self.store.r, self.store.keys)
+
+    # -- the waiting send ----------------------------------------------------------------
+    def wait(self, conv: Conversation, event: dict[str, Any]) -> None:
+        """Raise RetryLater until the message's ``send_at``; the first time, show that it waits."""
+        remaining = float(event.get("send_at") or 0) - time.time()
+        if remaining <= 0:
+            return
+        channel, ts = event["channel"], event["ts"]
+        if not self.store.get_slack_message(channel, ts).get("held_at"):
+            self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
+                                          held_at=repr(time.time()))
+            self.slack.react(channel, ts, REACTION_WAITING)
+            if conv.is_one_to_one and not conv.blocked:
+                try:
+                    self.line_of(conv).show_loading(conv.line_id, max(5, min(60, 5 * math.ceil(remaining / 5))))
+                except (DeliveryFailed, RetryLater) as exc:
+                    log.info("no loading animation for %s: %s", conv.conv_id, exc)
+        raise RetryLater("undo window", delay=remaining, throttled=True)
+
+    def settled(self, channel: str, ts: str, waited: bool) -> None:
+        """The message is no longer waiting (sent or failed): take ⏳ away."""
+        if waited:
+            try:
+                self.slack.unreact(channel, ts, REACTION_WAITING)
+            except (DeliveryFailed, RetryLater) as exc:
+                log.info("⏳ not removed from %s: %s", ts, exc)
+
+    def delivered(self, channel: str, ts: str, thread_ts: str, via: str, waited: bool) -> None:
+        self.settled(channel, ts, waited)
+        # Next to 📤: 🆓 a free reply (reply token), 🔢 a push counted against the monthly quota.
+        self.slack.react(channel, ts, REACTION_FREE if via == "reply" else REACTION_COUNTED)
+
+    # -- edits, deletions, corrections ----------------------------------------------------
+    def handle_item(self, payload: dict[str, Any]) -> None:
+        channel, ts, thread_ts = payload.get("channel", ""), payload.get("ts", ""), payload.get("thread_ts", "")
+        conv = self.store.get_by_thread(channel, thread_ts)
+        if conv is None or not ts:
+            return
+        record = self.store.get_slack_message(channel, ts)
+        if record.get("kind") not in (None, "", "staff"):
+            return  # notes, friends' messages, failure notices…
+        op = payload.get("op")
+        if op == "correct":
+            self._send_correction(conv, channel, ts, record, payload.get("user", ""))
+            return
+        text = payload.get("text") or ""
+        if is_internal_note(text or payload.get("previous_text") or ""):
+            return
+        if not record and time.time() - float(ts or 0) > self.settings.send_delay + RECENT:
+            return
+        if op == "edit" and text == payload.get("previous_text"):
+            return  # e.g. an unfurl or a file change, not a text edit
+        result = self.held.change(channel, ts, "delete" if op == "delete" else "edit", text)
+        editor = payload.get("user") or record.get("author") or ""
+        if result == "changed":
+            key = "undo.cancelled" if op == "delete" else "undo.edited"
+            digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+            self.slack.post_once(f"undo-{op}-{channel}-{ts}-{digest}", channel, t(key, self.lang), thread_ts=thread_ts)
+        elif result in ("sending", "sent") and editor:
+            if op == "delete":
+                self.slack.post_ephemeral(channel, editor, t("undo.too_late_delete", self.lang), thread_ts=thread_ts)
+                return
+            self.held.set(channel, ts, correction_text=text)
+            offer, blocks = correction_offer(channel, ts, thread_ts, self.lang)
+            self.slack.post_ephemeral(channel, editor, offer, blocks=blocks, thread_ts=thread_ts)
+
+    def _send_correction(self, conv: Conversation, channel: str, ts: str, record: dict[str, str], user: str) -> None:
+        text = record.get("correction_text") or ""
+        if not text:
+            return
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        texts = split_for_line(t("undo.correction_prefix", self.lang) + slack_to_line(text, self.slack.user_name))
+        try:
+            if conv.blocked:
+                raise DeliveryFailed("blocked")
+            self.delivery.deliver_to_line(conv, f"{channel}-{ts}-fix-{digest}", list(texts))
+        except DeliveryFailed as exc:
+            self.delivery.report_failure(channel, ts, conv.thread_ts, exc)
+            return
+        self.slack.post_once(f"fix-{channel}-{ts}-{digest}", channel, t("undo.correction_sent", self.lang), thread_ts=conv.thread_ts)

@@ -1,0 +1,99 @@
+"""Slack files: uploads (the files_upload_v2 flow, streamed), deletion, lookups, private downloads.
+
+Mixed into :class:`bridge.slack.gateway.SlackGateway`. The API calls go through the SDK's
+WebClient; the upload itself (to the URL ``files.getUploadURLExternal`` returns) and the
+``url_private`` download are plain HTTPS requests that stream the body, so a 200 MB video
+never sits in a worker's memory (``WebClient.files_upload_v2`` reads whole files).
+https://docs.slack.dev/messaging/working-with-files#upload
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import requests
+
+from bridge.model import DeliveryFailed, RetryLater
+
+log = logging.getLogger(__name__)
+
+UPLOAD_TIMEOUT = (10, 120)
+
+
+class SlackFilesMixin:
+    client: Any
+    _call: Any
+
+    def _token(self) -> str:
+        return self.client.token or ""
+
+    def upload_files(self, channel: str, thread_ts: str, files: list[dict], comment: str) -> list[str]:
+        """Upload ``files`` ({"path", "filename", "title", "alt_txt"?}) as ONE message in the thread; returns file ids."""
+        ids: list[dict[str, str]] = []
+        for f in files:
+            size = os.path.getsize(f["path"])
+            kwargs: dict[str, Any] = {"filename": f["filename"], "length": size}
+            if f.get("alt_txt"):
+                kwargs["alt_txt"] = f["alt_txt"][:1000]
+            got = self._call("files.getUploadURLExternal", self.client.files_getUploadURLExternal, **kwargs)
+            with open(f["path"], "rb") as fh:
+                try:
+                    resp = requests.post(got["upload_url"], data=fh, timeout=UPLOAD_TIMEOUT,
+                                         headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
+                except requests.RequestException as exc:
+                    raise RetryLater(f"Slack upload: {type(exc).__name__}", delay=5) from exc
+            if resp.status_code == 429:
+                raise RetryLater("Slack upload: rate limited", delay=float(resp.headers.get("Retry-After") or 5), throttled=True)
+            if resp.status_code >= 500:
+                raise RetryLater(f"Slack upload: HTTP {resp.status_code}", delay=5)
+            if resp.status_code >= 400:
+                raise DeliveryFailed("upload_failed", f"HTTP {resp.status_code}", resp.status_code)
+            ids.append({"id": got["file_id"], "title": f.get("title") or f["filename"]})
+        kwargs = {"files": ids, "channel_id": channel, "initial_comment": comment}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        self._call("files.completeUploadExternal", self.client.files_completeUploadExternal, **kwargs)
+        return [i["id"] for i in ids]
+
+    def delete_file(self, file_id: str) -> None:
+        try:
+            self._call("files.delete", self.client.files_delete, file=file_id)
+        except DeliveryFailed as exc:
+            if exc.reason not in ("file_deleted", "file_not_found"):
+                raise
+
+    def file_info(self, file_id: str) -> dict[str, Any]:
+        return self._call("files.info", self.client.files_info, file=file_id)["file"]
+
+    def file_share_ts(self, file_id: str, channel: str) -> str:
+        """The ts of the message that shared ``file_id`` in ``channel`` ("" if Slack has not listed it yet)."""
+        try:
+            info = self.file_info(file_id)
+        except DeliveryFailed:
+            return ""
+        for kind in (info.get("shares") or {}).values():
+            for share in kind.get(channel) or []:
+                return share.get("ts") or ""
+        return ""
+
+    def open_private(self, url: str) -> requests.Response:
+        """Stream a ``url_private`` file with the bot token (the caller closes the response)."""
+        try:
+            resp = requests.get(url, headers={"Authorization": f"Bearer {self._token()}"}, stream=True, timeout=(10, 60))
+        except requests.RequestException as exc:
+            raise RetryLater(f"Slack file download: {type(exc).__name__}", delay=5) from exc
+        if resp.status_code != 200:
+            resp.close()
+            if resp.status_code >= 500 or resp.status_code == 429:
+                raise RetryLater(f"Slack file download: HTTP {resp.status_code}", delay=5)
+            raise DeliveryFailed("file_unavailable", f"HTTP {resp.status_code}", resp.status_code)
+        return resp
+
+    def unreact(self, channel: str, ts: str, name: str) -> None:
+        """Remove one of the bridge's reactions (already gone is fine)."""
+        try:
+            self._call("reactions.remove", self.client.reactions_remove, channel=channel, timestamp=ts, name=name)
+        except DeliveryFailed as exc:
+            if exc.reason != "no_reaction":
+                raise

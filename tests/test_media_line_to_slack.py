@@ -1,0 +1,144 @@
+"""LINE → Slack media, end to end: content downloaded from the LINE emulator, uploaded into the thread."""
+from __future__ import annotations
+
+from emulators.line_media import make_m4a, make_mp4, make_png
+from tests.conftest import HANAKO, wait_until
+
+
+def files_in_thread(h, thread):
+    return [m for m in h.thread_messages(thread) if m.get("files")]
+
+
+def open_thread(h):
+    h.friend_says(HANAKO, "写真を送ります")
+    thread = h.thread_of(HANAKO)
+    assert wait_until(lambda: len(h.thread_messages(thread)) == 1)
+    return thread
+
+
+def test_image_video_audio_and_file_are_uploaded_into_the_thread_with_the_friends_name(h):
+    thread = open_thread(h)
+    png, mp4, m4a = make_png(), make_mp4(), make_m4a()
+    h.send_line(h.webhooks.image(HANAKO, data=png, content_type="image/png"))
+    h.send_line(h.webhooks.video(HANAKO, data=mp4))
+    h.send_line(h.webhooks.audio(HANAKO, data=m4a))
+    h.send_line(h.webhooks.file(HANAKO, "見積書.pdf", data=b"%PDF-1.4 tiny"))
+    assert wait_until(lambda: len(files_in_thread(h, thread)) == 4, timeout=20)
+    uploads = files_in_thread(h, thread)
+    assert all("山田 花子" in m["text"] for m in uploads)
+    got = [h.slack.file_content(m["files"][0]["id"]) for m in uploads]
+    assert got == [png, mp4, m4a, b"%PDF-1.4 tiny"]
+    assert uploads[3]["files"][0]["name"] == "見積書.pdf"
+    assert uploads[0]["files"][0]["name"].endswith(".png")
+
+
+def test_video_is_downloaded_only_after_transcoding_succeeded(h):
+    thread = open_thread(h)
+    h.line.fail_next("getMessageContentTranscodingByMessageId", 200, times=2, body={"status": "processing"})
+    mp4 = make_mp4(5000)
+    h.send_line(h.webhooks.video(HANAKO, data=mp4))
+    assert wait_until(lambda: files_in_thread(h, thread), timeout=30)
+    assert len(h.line.requests_for("getMessageContentTranscodingByMessageId")) >= 3
+    assert h.slack.file_content(files_in_thread(h, thread)[0]["files"][0]["id"]) == mp4
+
+
+def test_image_set_becomes_one_message_with_all_images_in_order(h):
+    thread = open_thread(h)
+    images = [make_png(rgb=(i * 40, 0, 0)) for i in range(1, 4)]
+    events = [h.webhooks.image(HANAKO, data=img, content_type="image/png",
+                               image_set={"id": "SET1", "index": i + 1, "total": 3}) for i, img in enumerate(images)]
+    h.send_line(events[2])  # LINE may deliver them in separate webhooks, in any order
+    h.send_line(events[0], events[1])
+    assert wait_until(lambda: files_in_thread(h, thread), timeout=20)
+    assert wait_until(lambda: len(files_in_thread(h, thread)[0]["files"]) == 3)
+    upload = files_in_thread(h, thread)
+    assert len(upload) == 1
+    assert [h.slack.file_content(f["id"]) for f in upload[0]["files"]] == images
+    assert "3" in upload[0]["text"]
+
+
+def test_external_content_is_shown_from_its_urls_without_downloading(h):
+    thread = open_thread(h)
+    event = h.webhooks.image(HANAKO, data=None, original_url="https://cdn.example.com/photo.jpg")
+    h.send_line(event)
+    assert wait_until(lambda: len(h.thread_messages(thread)) == 2)
+    assert "https://cdn.example.com/photo.jpg" in h.thread_messages(thread)[1]["text"]
+    assert not h.line.requests_for("getMessageContent")
+
+
+def test_content_line_no_longer_has_leaves_a_clear_line_in_the_thread(h):
+    thread = open_thread(h)
+    h.send_line(h.webhooks.image(HANAKO, data=None))  # never stored: LINE answers 404
+    assert wait_until(lambda: len(h.thread_messages(thread)) == 2, timeout=20)
+    line = h.thread_messages(thread)[1]["text"]
+    assert "⚠️" in line and "画像" in line and "保存期間" in line
+
+
+def test_failed_upload_is_retried(h):
+    thread = open_thread(h)
+    h.slack.fail_next("files.completeUploadExternal", error="internal_error")
+    png = make_png()
+    h.send_line(h.webhooks.image(HANAKO, data=png, content_type="image/png"))
+    assert wait_until(lambda: files_in_thread(h, thread), timeout=30)
+    assert len(files_in_thread(h, thread)) == 1
+
+
+def test_sticker_is_shown_as_its_image_with_keywords_as_alt_text(h):
+    thread = open_thread(h)
+    h.send_line(h.webhooks.sticker(HANAKO, "446", "1988", keywords=["OK", "Thanks"]))
+    assert wait_until(lambda: len(h.thread_messages(thread)) == 2)
+    blocks = h.thread_messages(thread)[1].get("blocks") or []
+    image = next(b for b in blocks if b["type"] == "image")
+    assert image["image_url"].endswith("/sticker/1988/android/sticker.png")
+    assert "OK" in image["alt_text"] and "Thanks" in image["alt_text"]
+
+
+def test_quote_shows_the_earlier_message_and_links_to_it(h):
+    first = h.friend_says(HANAKO, "明日の予約は 10 時です")
+    thread = h.thread_of(HANAKO)
+    assert wait_until(lambda: len(h.thread_messages(thread)) == 1)
+    h.friend_says(HANAKO, "やっぱり 11 時にできますか", quoted_message_id=first["message"]["id"])
+    assert wait_until(lambda: len(h.thread_messages(thread)) == 2)
+    text = h.thread_messages(thread)[1]["text"]
+    assert text.startswith("> 明日の予約は 10 時です")
+    assert "/archives/" in text and "やっぱり 11 時にできますか" in text
+
+
+def test_unsent_message_is_replaced_and_its_files_deleted(h):
+    thread = open_thread(h)
+    said = h.friend_says(HANAKO, "間違えて送ったメッセージ")
+    img = h.webhooks.image(HANAKO, data=make_png(), content_type="image/png")
+    h.send_line(img)
+    assert wait_until(lambda: len(h.thread_messages(thread)) == 3 and files_in_thread(h, thread), timeout=20)
+    file_id = files_in_thread(h, thread)[0]["files"][0]["id"]
+    h.send_line(h.webhooks.unsend(HANAKO, said["message"]["id"]))
+    h.send_line(h.webhooks.unsend(HANAKO, img["message"]["id"]))
+    assert wait_until(lambda: sum("送信取り消しされました" in m["text"] for m in h.thread_messages(thread)) == 2, timeout=20)
+    texts = [m["text"] for m in h.thread_messages(thread)]
+    assert not any("間違えて送ったメッセージ" in x for x in texts)
+    assert h.slack.file_content(file_id) is None
+    assert len(texts) == 3  # replaced in place, no extra notices
+
+
+def test_line_emoji_show_their_fallback_text_and_mentions_show_as_at_name(h):
+    group = "C" + "b" * 32
+    h.line.add_group(group, "テスト班", members={HANAKO: "山田 花子"})
+    event = h.webhooks.text(group, "@佐藤 おはよう (love)", source_type="group", user_id=HANAKO)
+    event["message"]["emojis"] = [{"index": 10, "length": 6, "productId": "5ac1bfd5040ab15980c9b435", "emojiId": "001"}]
+    event["message"]["mention"] = {"mentionees": [{"index": 0, "length": 3, "type": "user", "userId": "U" + "9" * 32}]}
+    h.send_line(event)
+    thread = h.thread_of(group)
+    assert wait_until(lambda: h.thread_messages(thread))
+    assert h.thread_messages(thread)[0]["text"] == "@佐藤 おはよう (love)"
+
+
+def test_unsending_one_image_of_a_set_replaces_the_set_and_deletes_its_files(h):
+    thread = open_thread(h)
+    events = [h.webhooks.image(HANAKO, data=make_png(rgb=(i, 9, 9)), content_type="image/png",
+                               image_set={"id": "SET2", "index": i + 1, "total": 2}) for i in range(2)]
+    h.send_line(*events)
+    assert wait_until(lambda: files_in_thread(h, thread) and len(files_in_thread(h, thread)[0]["files"]) == 2, timeout=20)
+    ids = [f["id"] for f in files_in_thread(h, thread)[0]["files"]]
+    h.send_line(h.webhooks.unsend(HANAKO, events[1]["message"]["id"]))
+    assert wait_until(lambda: any("送信取り消しされました" in m["text"] for m in h.thread_messages(thread)), timeout=20)
+    assert all(h.slack.file_content(i) is None for i in ids)

@@ -1,0 +1,158 @@
+"""The undo window, end to end: held staff replies, edits and deletions in and after the window,
+corrections, a worker restart while a reply waits, and exactly-once with two workers."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import HANAKO, ROOT, STAFF, TRIAGE, wait_until
+
+
+@pytest.fixture()
+def delay(bridge_server):
+    """Set BRIDGE_SEND_DELAY_SECONDS of the running web process (the handler stamps send_at)."""
+    rt = bridge_server.server.app.config["BRIDGE_RUNTIME"]
+    original = rt.settings
+
+    def set_delay(seconds: float) -> None:
+        rt.settings = dataclasses.replace(original, send_delay=seconds)
+    yield set_delay
+    rt.settings = original
+
+
+def open_thread(h):
+    h.friend_says(HANAKO, "予約できますか")
+    thread = h.thread_of(HANAKO)
+    assert wait_until(lambda: len(h.thread_messages(thread)) == 1)
+    return thread
+
+
+def reactions(h, ts):
+    return {r["name"] for r in (h.slack.message(TRIAGE, ts) or {}).get("reactions") or []}
+
+
+def edit(h, thread, message, new_text):
+    event = {"type": "message", "subtype": "message_changed", "channel": TRIAGE, "hidden": True,
+             "ts": f"{time.time():.6f}", "event_ts": f"{time.time():.6f}",
+             "message": {**{k: v for k, v in message.items() if k != "reactions"}, "text": new_text, "thread_ts": thread,
+                         "edited": {"user": message["user"], "ts": f"{time.time():.6f}"}},
+             "previous_message": {k: v for k, v in message.items() if k != "reactions"}}
+    assert h.slack_sender.send_event(event).status_code == 200
+
+
+def delete(h, thread, message):
+    event = {"type": "message", "subtype": "message_deleted", "channel": TRIAGE, "hidden": True,
+             "ts": f"{time.time():.6f}", "event_ts": f"{time.time():.6f}", "deleted_ts": message["ts"],
+             "previous_message": {**{k: v for k, v in message.items() if k != "reactions"}, "thread_ts": thread}}
+    assert h.slack_sender.send_event(event).status_code == 200
+
+
+def test_reply_waits_with_hourglass_and_loading_animation_then_is_sent_once(h, delay):
+    delay(3)
+    thread = open_thread(h)
+    msg = h.staff_says(thread, "はい、できます")
+    assert wait_until(lambda: "hourglass_flowing_sand" in reactions(h, msg["ts"]))
+    assert h.line.delivered_texts(HANAKO) == []
+    assert wait_until(lambda: h.line.loading_animations and h.line.loading_animations[0][0] == HANAKO)
+    assert wait_until(lambda: h.line.delivered_texts(HANAKO) == ["はい、できます"], timeout=20)
+    assert wait_until(lambda: {"outbox_tray", "free"} <= reactions(h, msg["ts"]))
+    assert wait_until(lambda: "hourglass_flowing_sand" not in reactions(h, msg["ts"]))
+    assert h.line.delivered_texts(HANAKO) == ["はい、できます"]
+
+
+def test_editing_within_the_window_changes_what_is_sent(h, delay):
+    delay(4)
+    thread = open_thread(h)
+    msg = h.staff_says(thread, "明日の 10 時でどうでしょう")
+    edit(h, thread, msg, "明日の 11 時でどうでしょう")
+    assert wait_until(lambda: any("編集後の内容を送ります" in m["text"] for m in h.thread_messages(thread)))
+    assert wait_until(lambda: h.line.delivered_texts(HANAKO), timeout=20)
+    assert h.line.delivered_texts(HANAKO) == ["明日の 11 時でどうでしょう"]
+
+
+def test_deleting_within_the_window_cancels_the_send(h, delay):
+    delay(4)
+    thread = open_thread(h)
+    msg = h.staff_says(thread, "間違えて送信")
+    h.staff_says(thread, "こちらが正しい返事です")
+    delete(h, thread, msg)
+    assert wait_until(lambda: any("LINE には送信しません" in m["text"] for m in h.thread_messages(thread)))
+    assert wait_until(lambda: h.line.delivered_texts(HANAKO), timeout=25)
+    assert h.line.delivered_texts(HANAKO) == ["こちらが正しい返事です"]
+
+
+def test_after_delivery_an_edit_offers_a_correction_and_a_delete_explains(h, delay):
+    delay(0)
+    thread = open_thread(h)
+    msg = h.staff_says(thread, "料金は 3000 円です")
+    assert wait_until(lambda: h.line.delivered_texts(HANAKO) == ["料金は 3000 円です"])
+    assert wait_until(lambda: "outbox_tray" in reactions(h, msg["ts"]))
+    edit(h, thread, msg, "料金は 3500 円です")
+    assert wait_until(lambda: h.slack.ephemerals(TRIAGE, STAFF))
+    offer = h.slack.ephemerals(TRIAGE, STAFF)[-1]
+    assert "取り消し・編集できません" in offer["text"]
+    button = offer["blocks"][1]["elements"][0]
+    h.slack_sender.block_action(STAFF, TRIAGE, msg["ts"], button["action_id"], button["value"], thread_ts=thread)
+    assert wait_until(lambda: h.line.delivered_texts(HANAKO) == ["料金は 3000 円です", "【訂正】料金は 3500 円です"])
+    assert wait_until(lambda: any("訂正を LINE に送信しました" in m["text"] for m in h.thread_messages(thread)))
+    delete(h, thread, msg)
+    assert wait_until(lambda: any("取り消せません" in e["text"] for e in h.slack.ephemerals(TRIAGE, STAFF)))
+    assert len(h.line.delivered_texts(HANAKO)) == 2
+
+
+def _start_workers(env: dict, namespace: str, count: int) -> list[subprocess.Popen]:
+    procs = []
+    for i in range(count):
+        log = open(ROOT / ".run" / f"test-undo-worker-{i}.log", "w")
+        procs.append(subprocess.Popen(
+            [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--worker-class", "bridge.worker.BridgeWorker",
+             "--serializer", "json", "--url", env["REDIS_URL"], "--name", f"{namespace}-restarted-{i}-{time.time_ns()}",
+             namespace, namespace + "-low"],
+            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+    return procs
+
+
+def test_a_waiting_reply_survives_a_restart_of_every_worker_and_is_sent_once(h, delay, workers, bridge_env):
+    delay(3)
+    thread = open_thread(h)
+    msg = h.staff_says(thread, "再起動をまたいでも届きます")
+    assert wait_until(lambda: "hourglass_flowing_sand" in reactions(h, msg["ts"]))
+    old = list(workers)
+    for p in old:  # stop every worker while the reply waits
+        os.killpg(p.pid, signal.SIGTERM)
+    for p in old:
+        p.wait(timeout=30)
+    assert h.line.delivered_texts(HANAKO) == []
+    env = {**os.environ, **bridge_env, "PYTHONUNBUFFERED": "1"}
+    workers[:] = _start_workers(env, bridge_env["BRIDGE_NAMESPACE"], len(old))  # the session's teardown stops these
+    assert wait_until(lambda: h.line.delivered_texts(HANAKO) == ["再起動をまたいでも届きます"], timeout=40)
+    assert wait_until(lambda: "hourglass_flowing_sand" not in reactions(h, msg["ts"]), timeout=20)
+    assert h.line.delivered_texts(HANAKO) == ["再起動をまたいでも届きます"]
+
+
+def test_replies_in_the_window_keep_their_order_and_each_is_sent_once_with_two_workers(h, delay):
+    delay(2)
+    thread = open_thread(h)
+    sent = [h.staff_says(thread, f"返信 {i}") for i in range(4)]
+    assert wait_until(lambda: len(h.line.delivered_texts(HANAKO)) == 4, timeout=40)
+    assert wait_until(lambda: all("outbox_tray" in reactions(h, m["ts"]) for m in sent), timeout=20)
+    assert h.line.delivered_texts(HANAKO) == [f"返信 {i}" for i in range(4)]
+
+
+def test_a_waiting_reply_that_line_refuses_shows_x_and_loses_its_hourglass(h, delay):
+    delay(2)
+    thread = open_thread(h)
+    h.line.expire_reply_tokens()
+    h.line.fail_next("pushMessage", 400, body={"message": "The request body has 1 error(s)"})
+    msg = h.staff_says(thread, "届かない返信")
+    assert wait_until(lambda: "hourglass_flowing_sand" in reactions(h, msg["ts"]))
+    assert wait_until(lambda: "x" in reactions(h, msg["ts"]), timeout=20)
+    assert wait_until(lambda: "hourglass_flowing_sand" not in reactions(h, msg["ts"]))
+    assert any("⚠️" in m["text"] for m in h.thread_messages(thread))
