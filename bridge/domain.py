@@ -10,6 +10,8 @@ import time
 from typing import Any, Callable
 
 from bridge import work
+from bridge.automation import Automation
+from bridge.automation.config import AutomationConfig
 from bridge.model import DeliveryFailed
 from bridge.ports import ForwardPort
 from bridge.relay.delivery import Delivery
@@ -26,7 +28,8 @@ log = logging.getLogger(__name__)
 class Domain:
     """One instance per process (see :mod:`bridge.runtime`)."""
 
-    def __init__(self, services: Services, forward_port: ForwardPort | None = None):
+    def __init__(self, services: Services, forward_port: ForwardPort | None = None,
+                 automation: AutomationConfig | None = None, accept: Callable[..., bool] | None = None):
         self.services = services
         self.portals = Portals(services)
         self.triage = Triage(services, self.portals.request_parent_refresh)
@@ -34,11 +37,16 @@ class Domain:
         self.line_in = LineIn(services, self.portals, self.triage)
         self.slack_in = SlackIn(services, self.portals, self.delivery)
         self.forwarder = Forwarder(services, forward_port)
+        # Business hours, auto-replies, SLA alerts (bridge/automation): hooked into the relay and the parent.
+        self.automation = Automation(services, automation or AutomationConfig(), accept, self.portals.request_parent_refresh)
+        self.line_in.automation = self.automation
+        self.portals.automation = self.automation
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
             work.SLACK_OP: self.triage.handle_item,
             work.FORWARD: self.forwarder.handle_item,
+            work.SLA_ALERT: self.automation.sla.handle_item,
         }
 
     def process_item(self, item: dict[str, Any]) -> None:

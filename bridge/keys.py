@@ -43,6 +43,14 @@ KINDS: dict[str, str] = {
     "line_bots": "line-bots",                         # hash: account key -> its LINE bot user id (webhook destination)
     "forward_status": "forward:{account}:{target}",   # hash: a forwarding target's failures (first_failure_at, alerted…)
     "migration": "migration:{name}",                  # string: a data migration is done ("done") or running (lock)
+    # automation (business hours, SLA, reminders: bridge/automation/)
+    "clock": "test-clock",                            # string: fixed "now" of a test run (read only with BRIDGE_TEST_CLOCK=1)
+    "closed_reply": "closed-reply:{conv_id}:{period}",  # string: the closed period's auto-reply was sent (event id)
+    "sweep_tick": "automation:tick",                  # string: a worker enqueued the periodic sweep (lock, TTL = interval)
+    "sweep_lock": "automation:sweep-lock",            # string: a sweep is running
+    "hours_state": "automation:hours-state",          # hash: account -> "open"/"closed" seen by the last sweep
+    "sla_breaches": "sla-breaches:{account}",         # zset: "<conv_id>:<level>:<waiting_since>" -> when alerted (stats)
+    "reminder": "reminder:{conv_id}",                 # hash: 返信待ち reminders: count, last period, off
 }
 
 

@@ -14,10 +14,12 @@ LINE_EVENT = "line_event"        # a LINE webhook event: {"account", "event"}
 SLACK_MESSAGE = "slack_message"  # a Slack message event in a triage thread
 SLACK_OP = "slack_op"            # a triage change (claim, mark, …) from a reaction, button, command or modal
 FORWARD = "forward"              # a verified LINE webhook to forward to another tool
+SLA_ALERT = "sla_alert"          # a first-response target was exceeded (queued by the automation sweep)
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"
 JOB_REFRESH_PARENT = "bridge.jobs.refresh_parent"
+JOB_SWEEP = "bridge.automation.jobs.sweep"   # periodic: SLA breaches, opening/closing, reminders
 
 
 def line_stream(conv_id: str) -> str:

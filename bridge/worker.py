@@ -20,7 +20,10 @@ class BridgeWorker(Worker):
             settings = Settings.from_env()
             from bridge.triage.marks import load_marks
 
-            load_marks(settings.config_path)  # a broken BRIDGE_CONFIG stops start-up, naming file:line
+            marks = load_marks(settings.config_path)  # a broken BRIDGE_CONFIG stops start-up, naming file:line
+            from bridge.automation.config import load_automation
+
+            load_automation(settings.config_path, settings.account_set.keys(), marks)
         except (SettingsError, ValueError) as exc:
             print(f"worker not started: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
@@ -36,3 +39,6 @@ class BridgeWorker(Worker):
         from bridge.runtime import get_runtime
 
         get_runtime().prepare()
+        from bridge.automation import ticker
+
+        self.automation_ticker = ticker.start(get_runtime())  # enqueues the periodic sweep (SLA, hours)

@@ -26,6 +26,7 @@ class LineIn(Component):
         super().__init__(services)
         self.portals = portals
         self.triage = triage
+        self.automation = None  # bridge.automation.Automation, wired by the domain
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A work item: {"account": key, "event": <LINE webhook event>}."""
@@ -74,7 +75,9 @@ class LineIn(Component):
             changes["mark_as_read_token"] = msg.mark_as_read_token
         self.store.update_conversation(conv.conv_id, **changes)
         self.backlog.reindex(conv.conv_id)
-        if self._keeps_reply_token(msg):
+        if self.automation is not None and self.automation.on_friend_message(conv, msg, sent_at):
+            pass  # an auto-reply used the reply token (it is single use)
+        elif self._keeps_reply_token(msg):
             # Reply tokens are single-use and expire quickly; the age counts from LINE's timestamp.
             self.store.save_reply_token(conv.conv_id, msg.reply_token, sent_at)
         self.portals.request_parent_refresh(conv.conv_id)

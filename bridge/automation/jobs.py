@@ -1,0 +1,27 @@
+"""rq job of the automation: the periodic sweep (enqueued by :mod:`bridge.automation.ticker`)."""
+from __future__ import annotations
+
+import logging
+import os
+
+from bridge import clock
+from bridge.runtime import get_runtime
+
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK_MS = 300_000
+
+
+def sweep() -> dict:
+    """SLA breaches → alerts, parents at opening/closing. One sweep at a time; idempotent anyway."""
+    rt = get_runtime()
+    lock = rt.keys.sweep_lock()
+    if not rt.redis.set(lock, str(os.getpid()), nx=True, px=SWEEP_LOCK_MS):
+        return {"skipped": True}
+    try:
+        stats = rt.domain.automation.sweep(clock.now())
+    finally:
+        rt.redis.delete(lock)
+    if stats.get("queued"):
+        log.info("automation sweep: %s", stats)
+    return stats

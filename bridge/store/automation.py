@@ -1,0 +1,81 @@
+"""Redis state of the automation (business hours, SLA sweep, 返信待ち reminders).
+
+Keys come from :mod:`bridge.keys`; the SLA candidates are read straight from the
+/pending indexes (:mod:`bridge.store.backlog`), whose per-mark sorted sets are scored
+``rank * 1e11 + waiting_since``: "waiting since at most X" is one ZRANGEBYSCORE.
+"""
+from __future__ import annotations
+
+import redis
+
+from bridge.keys import Keys
+from bridge.store.backlog import NOT_WAITING_OFFSET, RANK_STRIDE, Backlog
+
+BREACH_TTL = 400 * 24 * 3600
+
+
+class AutomationStore:
+    def __init__(self, r: redis.Redis, keys: Keys, backlog: Backlog):
+        self.r = r
+        self.keys = keys
+        self.backlog = backlog
+
+    # -- once-only claims --------------------------------------------------------------
+    def claim_once(self, key: str, owner: str, ttl: int) -> bool:
+        """True for the first claimant of ``key`` — and again for the same ``owner`` (a retried job)."""
+        if self.r.set(key, owner, nx=True, ex=max(1, int(ttl))):
+            return True
+        return self.r.get(key) == owner
+
+    def try_lock(self, key: str, ttl_ms: int, owner: str = "1") -> bool:
+        return bool(self.r.set(key, owner, nx=True, px=max(1, int(ttl_ms))))
+
+    def unlock(self, key: str) -> None:
+        self.r.delete(key)
+
+    # -- SLA ----------------------------------------------------------------------------
+    def waiting_between(self, account: str, mark: str, after: float, upto: float) -> list[tuple[str, float]]:
+        """Conversations of ``account`` with effective mark ``mark`` waiting since a time in (after, upto]."""
+        if upto <= 0 or upto <= after:
+            return []
+        base = self.backlog.marks.rank(mark) * RANK_STRIDE  # the mark's score band
+        lo, hi = self.backlog.score(mark, max(after, 1e-3)), self.backlog.score(mark, upto)
+        rows = self.r.zrangebyscore(self.keys.backlog_mark(account=account, mark=mark), f"({lo}", hi, withscores=True)
+        return [(conv_id, score - base) for conv_id, score in rows]
+
+    def record_breach(self, account: str, conv_id: str, level: int, waiting_since: float, at: float) -> None:
+        key = self.keys.sla_breaches(account=account)
+        pipe = self.r.pipeline()
+        pipe.zadd(key, {f"{conv_id}:{level}:{waiting_since!r}": at})
+        pipe.zremrangebyscore(key, "-inf", at - BREACH_TTL)
+        pipe.execute()
+
+    def breaches(self, account: str, since: float, until: float) -> list[tuple[str, float]]:
+        return self.r.zrangebyscore(self.keys.sla_breaches(account=account), since, until, withscores=True)
+
+    # -- business hours transitions -----------------------------------------------------------
+    def swap_hours_state(self, account: str, state: str) -> str:
+        """Record ``state`` ("open"/"closed") for ``account``; returns the previous one ("" the first time)."""
+        key = self.keys.hours_state()
+        pipe = self.r.pipeline()
+        pipe.hget(key, account)
+        pipe.hset(key, account, state)
+        return pipe.execute()[0] or ""
+
+    def waiting_in(self, account: str, mark: str) -> list[str]:
+        """Conversations of ``mark`` somebody waits in (the parents that show 営業時間外)."""
+        return [c for c, _ in self.waiting_between(account, mark, 0.0, NOT_WAITING_OFFSET - 1)]
+
+    # -- 返信待ち reminders -----------------------------------------------------------------
+    def reminder_state(self, conv_id: str) -> dict[str, str]:
+        return self.r.hgetall(self.keys.reminder(conv_id=conv_id))
+
+    def set_reminder_state(self, conv_id: str, **fields: object) -> None:
+        self.r.hset(self.keys.reminder(conv_id=conv_id), mapping={k: str(v) for k, v in fields.items()})
+
+    def reset_reminders(self, conv_id: str) -> None:
+        """The friend wrote or the mark changed: the reminder count starts again (the off switch stays)."""
+        self.r.hdel(self.keys.reminder(conv_id=conv_id), "count", "period", "since")
+
+    def members_of_mark(self, account: str, mark: str) -> list[str]:
+        return self.r.zrange(self.keys.backlog_mark(account=account, mark=mark), 0, -1)
