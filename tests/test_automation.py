@@ -256,3 +256,31 @@ def test_catching_up_after_downtime_one_alert_per_breach(h, rt):
     # one message for Hanako's breach (the escalation, not alert + escalation), none for Taro
     assert len(alerts(h, hanako, "🚨")) == 1 and alerts(h, hanako) == []
     assert alerts(h, taro) == [] and alerts(h, taro, "🚨") == []
+
+
+def pending(h, text: str = "") -> str:
+    resp = h.slack_sender.command("/pending", text, user_id=STAFF, channel_id=TRIAGE)
+    assert resp.status_code == 200
+    return json.dumps(resp.json(), ensure_ascii=False)
+
+
+def test_pending_shows_closed_hours_time_left_and_overdue_filter(h):
+    set_now(h, FRIDAY_EVENING)
+    friend_says_at(h, HANAKO, "壊れていました", FRIDAY_EVENING)
+    friend_says_at(h, TARO, "質問です", FRIDAY_EVENING)
+    set_mark(h, h.thread_of(HANAKO), "rage", "complaint", HANAKO)
+    assert wait_until(lambda: h.conv(TARO) is not None and h.conv(TARO).thread_ts)
+    # Saturday: closed; nothing counts yet
+    set_now(h, jst(2026, 11, 21, 12, 0))
+    body = pending(h)
+    assert "🌙 営業時間外（次の営業開始 11月24日(火) 10:00）" in body
+    assert "残り 1時間" in body and "残り 1日" in body        # クレーム 1 h, 要対応 24 h, in business hours
+    # Tuesday 11:30: the complaint is 30 min over; Taro's 要対応 still has 22 h 30 min
+    set_now(h, jst(2026, 11, 24, 11, 30))
+    body = pending(h)
+    assert "営業時間外" not in body
+    assert "⏰ 30分超過" in body and "残り 22時間30分" in body
+    overdue = pending(h, "overdue")
+    assert "⏰ 期限超過のみ" in overdue and "山田 花子" in overdue and "Taro Tanaka" not in overdue
+    assert "Taro Tanaka" not in pending(h, "期限超過")
+    assert "山田 花子" not in pending(h, "overdue mine")

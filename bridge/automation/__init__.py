@@ -10,10 +10,8 @@ from typing import Any, Callable
 
 from bridge.automation.autoreply import AutoReply
 from bridge.automation.config import AutomationConfig
-from bridge.automation.hours import Schedules, format_when
 from bridge.automation.sla import Sla
-from bridge.humanize import waited
-from bridge.i18n import t
+from bridge.automation.views import Timekeeper
 from bridge.model import Conversation, InboundMessage
 from bridge.services import Component, Services
 from bridge.store.automation import AutomationStore
@@ -26,7 +24,8 @@ class Automation(Component):
                  request_parent_refresh: Callable[[str], None]):
         super().__init__(services)
         self.config = config
-        self.schedules = Schedules(config)
+        self.timekeeper = Timekeeper(config, self.marks, self.lang)
+        self.schedules = self.timekeeper.schedules
         self.state = AutomationStore(self.store.r, self.store.keys, self.backlog)
         self.request_parent_refresh = request_parent_refresh
         self.autoreply = AutoReply(services, config, self.schedules)
@@ -63,33 +62,6 @@ class Automation(Component):
                         refreshed += 1
         return refreshed
 
-    # -- what the parent and /pending show -------------------------------------------------------
-    def closed_notice(self, account: str, now: float) -> str:
-        """「🌙 営業時間外（次の営業開始: 月 10:00）」 while the account is closed, else ""."""
-        schedule = self.schedules.of(account)
-        if schedule.is_open(now):
-            return ""
-        opens = schedule.next_open(now)
-        when = format_when(opens, schedule, self.lang) if opens else t("hours.unknown_open", self.lang)
-        return t("hours.closed_badge", self.lang, next_open=when)
-
+    # -- what the parent shows -------------------------------------------------------------------
     def badges(self, conv: Conversation, now: float) -> list[str]:
-        """Extra parts of the parent's status line: ⏰ overdue, 🌙 closed."""
-        out = []
-        left = self.sla.remaining(conv, now)
-        if left is not None and left <= 0:
-            out.append(t("sla.overdue_badge", self.lang, by=waited(-left, self.lang)))
-        if conv.waiting_since and self.marks.state(conv.mark) == "open":
-            notice = self.closed_notice(conv.account, now)
-            if notice:
-                out.append(notice)
-        return out
-
-    def sla_text(self, conv: Conversation, now: float) -> str:
-        """/pending's row: 「残り3時間」 / 「⏰ 2時間超過」 ("" when no target applies)."""
-        left = self.sla.remaining(conv, now)
-        if left is None:
-            return ""
-        if left <= 0:
-            return t("sla.exceeded", self.lang, by=waited(-left, self.lang))
-        return t("sla.remaining", self.lang, left=waited(left, self.lang))
+        return self.timekeeper.badges(conv, now)

@@ -110,13 +110,3 @@ class Sla(Component):
         if not people or (level > 1 and not group):
             people.append("<!here>")
         return " ".join(people)
-
-    # -- what views show ----------------------------------------------------------------
-    def remaining(self, conv: Conversation, now: float) -> float | None:
-        """Business seconds left before the target (negative: exceeded by that much); None: no target."""
-        cfg = self.automation.of(conv.account).sla
-        mark = self.marks.effective(conv.mark)
-        if not cfg.enabled or not conv.waiting_since or mark.state != "open":
-            return None
-        schedule = self.schedules.of(conv.account)
-        return cfg.target_seconds(mark.key) - schedule.business_seconds(conv.waiting_since, now)

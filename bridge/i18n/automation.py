@@ -41,4 +41,5 @@ MESSAGES = {
     "sla.overdue_badge": {"ja": "⏰ 期限超過（{by}）", "en": "⏰ Overdue by {by}"},
     "sla.exceeded": {"ja": "⏰ {by}超過", "en": "⏰ {by} over"},
     "sla.remaining": {"ja": "残り {left}", "en": "{left} left"},
+    "pending.filter.overdue": {"ja": "⏰ 期限超過のみ", "en": "⏰ overdue only"},
 }
