@@ -47,6 +47,8 @@ class Domain:
             work.SLACK_OP: self.triage.handle_item,
             work.FORWARD: self.forwarder.handle_item,
             work.SLA_ALERT: self.automation.sla.handle_item,
+            work.REMINDER: self.automation.reminders.handle_item,
+            work.AUTOMATION_OP: self.automation.reminders.switch,
         }
 
     def process_item(self, item: dict[str, Any]) -> None:

@@ -15,6 +15,8 @@ SLACK_MESSAGE = "slack_message"  # a Slack message event in a triage thread
 SLACK_OP = "slack_op"            # a triage change (claim, mark, …) from a reaction, button, command or modal
 FORWARD = "forward"              # a verified LINE webhook to forward to another tool
 SLA_ALERT = "sla_alert"          # a first-response target was exceeded (queued by the automation sweep)
+REMINDER = "reminder"            # a 返信待ち reminder is due (queued by the automation sweep)
+AUTOMATION_OP = "automation_op"  # a person switched a conversation's reminders on/off (parent button)
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"

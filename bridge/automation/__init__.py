@@ -10,10 +10,12 @@ from typing import Any, Callable
 
 from bridge.automation.autoreply import AutoReply
 from bridge.automation.config import AutomationConfig
+from bridge.automation.reminders import Reminders
 from bridge.automation.sla import Sla
 from bridge.automation.views import Timekeeper
 from bridge.model import Conversation, InboundMessage
 from bridge.services import Component, Services
+from bridge.slack_ui.automation import reminder_switch
 from bridge.store.automation import AutomationStore
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ class Automation(Component):
         self.request_parent_refresh = request_parent_refresh
         self.autoreply = AutoReply(services, config, self.schedules)
         self.sla = Sla(services, config, self.schedules, self.state, accept, request_parent_refresh)
+        self.reminders = Reminders(services, config, self.schedules, self.state, accept, request_parent_refresh)
 
     # -- relay hook -------------------------------------------------------------------------
     def on_friend_message(self, conv: Conversation, msg: InboundMessage, sent_at: float) -> bool:
@@ -44,6 +47,7 @@ class Automation(Component):
     def sweep(self, now: float) -> dict[str, Any]:
         stats: dict[str, Any] = dict(self.sla.sweep(now))
         stats["refreshed"] = self._hours_transitions(now)
+        stats["reminders"] = self.reminders.sweep(now)
         return stats
 
     def _hours_transitions(self, now: float) -> int:
@@ -63,5 +67,9 @@ class Automation(Component):
         return refreshed
 
     # -- what the parent shows -------------------------------------------------------------------
-    def badges(self, conv: Conversation, now: float) -> list[str]:
-        return self.timekeeper.badges(conv, now)
+    def parent_extras(self, conv: Conversation, now: float) -> tuple[list[str], list[dict]]:
+        """(status-line badges ⏰/🌙, extra controls: the 返信待ち reminder switch)."""
+        elements = []
+        if conv.mark == self.marks.waiting and self.reminders.enabled(conv.account):
+            elements.append(reminder_switch(conv.conv_id, self.reminders.is_off(conv.conv_id), self.lang))
+        return self.timekeeper.badges(conv, now), elements

@@ -28,8 +28,9 @@ targets = { complaint = 1 }     # per mark key
 enabled = true
 weekday = "mon"
 time = "10:00"
-max = 3
+max = 3                         # per conversation, counted again after the friend writes
 text = "{name}様、その後いかがでしょうか。"
+catch_up_minutes = 360          # after downtime, a missed slot is still sent within this long
 
 [[auto_replies]]                # keyword auto-replies (応答メッセージ)
 account = "default"             # optional: every account when missing
@@ -55,7 +56,7 @@ _PLACEHOLDERS = {"name", "next_open", "number"}
 
 HOURS_FIELDS = {"timezone", "holidays", "closed", "special", "auto_reply", "auto_reply_text", *DAYS}
 SLA_FIELDS = {"enabled", "hours", "escalate_factor", "mention_group", "targets"}
-REMINDER_FIELDS = {"enabled", "weekday", "time", "max", "text"}
+REMINDER_FIELDS = {"enabled", "weekday", "time", "max", "text", "catch_up_minutes"}
 RULE_FIELDS = {"account", "match", "keywords", "keyword", "text"}
 
 
@@ -96,6 +97,7 @@ class ReminderConfig:
     minute: int = 600
     max: int = 3
     text: str = ""
+    catch_up: float = 6 * 3600.0   # a bridge down at the slot still reminds within this long after it
 
 
 @dataclass(frozen=True)
@@ -336,7 +338,8 @@ def _reminders(t: dict, section: str, where, errors: list[str]) -> ReminderConfi
         err_for("max")("must be an integer between 1 and 52")
         count = 3
     text = _text(t["text"], err_for("text")) if "text" in t else ""
-    return ReminderConfig(enabled, DAYS.index(day), minute, count, text)
+    catch_up = _number(t.get("catch_up_minutes", 360), err_for("catch_up_minutes"), 0.1, 7 * 24 * 60) or 360.0
+    return ReminderConfig(enabled, DAYS.index(day), minute, count, text, catch_up * 60)
 
 
 def _rules(entries: Any, lines: _Lines, source: str, accounts: list[str], errors: list[str]) -> list[AutoReplyRule]:

@@ -41,5 +41,15 @@ MESSAGES = {
     "sla.overdue_badge": {"ja": "⏰ 期限超過（{by}）", "en": "⏰ Overdue by {by}"},
     "sla.exceeded": {"ja": "⏰ {by}超過", "en": "⏰ {by} over"},
     "sla.remaining": {"ja": "残り {left}", "en": "{left} left"},
+    # 返信待ち reminders
+    "reminder.text": {"ja": "{name}様、その後いかがでしょうか。ご不明な点がございましたら、このトークにお気軽にご返信ください。",
+                      "en": "Hi {name}, just checking in: if anything is still unclear, simply reply here."},
+    "reminder.sent": {"ja": "🔔 返信待ちリマインドを送信しました（{n}/{max}回目・プッシュ送信のため通数にカウントされます）:",
+                      "en": "🔔 Sent a waiting-for-reply reminder ({n} of {max}; a push message: it counts toward the monthly quota):"},
+    "reminder.failed": {"ja": "⚠️ 返信待ちリマインドを送信できませんでした（{reason}）。", "en": "⚠️ The reminder could not be sent ({reason})."},
+    "reminder.button_off": {"ja": "🔕 リマインド停止", "en": "🔕 Stop reminders"},
+    "reminder.button_on": {"ja": "🔔 リマインド再開", "en": "🔔 Resume reminders"},
+    "reminder.switched_off": {"ja": "🔕 {actor} がこの会話の返信待ちリマインドを停止しました", "en": "🔕 {actor} switched reminders off for this chat"},
+    "reminder.switched_on": {"ja": "🔔 {actor} がこの会話の返信待ちリマインドを再開しました", "en": "🔔 {actor} switched reminders back on for this chat"},
     "pending.filter.overdue": {"ja": "⏰ 期限超過のみ", "en": "⏰ overdue only"},
 }

@@ -52,8 +52,9 @@ class Portals(Component):
         account = self.accounts.get(conv.account)
         label = account.name if account and self.accounts.shares_channel(conv.account) else ""
         now = clock.now()
-        badges = self.automation.badges(conv, now) if getattr(self, "automation", None) else []
-        return parent_message(conv, self.marks, self.lang, now=now, account_label=label, badges=badges)
+        badges, extra = self.automation.parent_extras(conv, now) if getattr(self, "automation", None) else ([], [])
+        return parent_message(conv, self.marks, self.lang, now=now, account_label=label, badges=badges,
+                              extra_elements=extra)
 
     def chat_identity(self, msg: InboundMessage) -> Profile:
         """The name and picture shown on the thread parent."""

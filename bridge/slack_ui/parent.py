@@ -46,7 +46,8 @@ def status_line(conv: Conversation, marks: MarkSet, lang: str, now: float | None
 
 
 def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | None = None,
-                   account_label: str = "", badges: list[str] | None = None) -> tuple[str, list[dict]]:
+                   account_label: str = "", badges: list[str] | None = None,
+                   extra_elements: list[dict] | None = None) -> tuple[str, list[dict]]:
     """The thread parent: who the chat is with, its number, a live status line and controls.
 
     ``account_label`` names the LINE account when several accounts share the triage channel.
@@ -91,6 +92,7 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
         # LINE's loading animation exists for 1:1 chats only.
         actions["elements"].insert(2, {"type": "button", "action_id": ACTION_TYPING, "value": conv.conv_id,
                                        "text": {"type": "plain_text", "text": t("control.typing", lang)}})
+    actions["elements"].extend(extra_elements or ())  # e.g. the 返信待ち reminder switch (bridge.automation)
     blocks = [section, actions, {"type": "context", "elements": [{"type": "mrkdwn", "text": t("parent.hint", lang)}]}]
     fallback = f"{title} — {current.label(lang)}" + (f" ({account_label})" if account_label else "")
     return fallback, blocks

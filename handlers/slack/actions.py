@@ -5,7 +5,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bridge import work
 from bridge.i18n import t
+from bridge.slack_ui.automation import ACTION_REMINDERS
 from bridge.runtime import Runtime
 from bridge.slack_ui.parent import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
 from bridge.slack_ui.pending import MORE_ACTION_ID, PendingFilter
@@ -39,6 +41,16 @@ def register(app: App, rt: Runtime) -> None:
 
     for action_id, op in ((ACTION_CLAIM, "claim"), (ACTION_RESOLVE, "resolve"), (ACTION_TYPING, "typing")):
         app.action(action_id)(button(op))
+
+    @app.action(ACTION_REMINDERS)
+    def handle_reminder_switch(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        value, _, conv_id = (action.get("value") or "").partition(":")
+        conv_id = conv_id or conv_of(body) or ""
+        if value in ("on", "off") and conv_id:
+            op_id = _op_id(body, action)
+            rt.inbox.accept("slack-op", op_id, work.line_stream(conv_id), work.AUTOMATION_OP,
+                            {"op_id": op_id, "conv_id": conv_id, "actor": body["user"]["id"], "value": value})
 
     @app.action(ACTION_MARK)
     def handle_mark_select(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
