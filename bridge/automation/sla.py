@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 LOOKBACK = 36 * 3600   # s of wall-clock time; below the inbox's 3-day dedupe memory
 
 
+def breach_id(conv_id: str, mark: str, waiting_since: float, level: int) -> str:
+    return f"{conv_id}-{mark}-{waiting_since!r}-{level}"
+
+
 class Sla(Component):
     def __init__(self, services: Services, automation, schedules: Schedules, state: AutomationStore,
                  accept: Callable[..., bool] | None, request_parent_refresh: Callable[[str], None]):
@@ -44,8 +48,9 @@ class Sla(Component):
 
     # -- the sweep ----------------------------------------------------------------------
     def sweep(self, now: float) -> dict[str, int]:
-        """Queue an alert for every new breach. Returns counts (found, queued, redis calls)."""
-        stats = {"candidates": 0, "queued": 0, "queries": 0}
+        """Queue an alert for every new breach. Returns counts (candidates, queued, kicked, queries)."""
+        stats = {"candidates": 0, "queued": 0, "kicked": 0, "queries": 0}
+        found: list[tuple[str, str, float, int, float]] = []
         for account in self.accounts.keys():
             cfg = self.automation.of(account).sla
             if not cfg.enabled:
@@ -64,15 +69,27 @@ class Sla(Component):
                     for conv_id, ws in self.state.waiting_between(account, mark.key, after, upto):
                         if level == 1 and ws <= escalated_upto:
                             continue  # already past the escalation too: one alert, not two
-                        stats["candidates"] += 1
-                        if self._queue(conv_id, mark.key, ws, level, target * (1.0 if level == 1 else cfg.escalate_factor)):
-                            stats["queued"] += 1
+                        found.append((conv_id, mark.key, ws, level,
+                                      target * (1.0 if level == 1 else cfg.escalate_factor)))
+        stats["candidates"] = len(found)
+        if not found or self.accept is None:
+            return stats
+        # Breaches queued by an earlier sweep cost one EXISTS each (pipelined): calling the
+        # inbox again would re-enqueue a drain job for every stream still holding its alert.
+        breaches = [breach_id(c, m, ws, lv) for c, m, ws, lv, _ in found]
+        seen = self.state.already_queued("sla", breaches)
+        old = [f for f, s in zip(found, seen) if s]
+        stranded = self.state.stranded([work.line_stream(f[0]) for f in old]) if old else []
+        for (conv_id, mark, ws, level, target), breach, queued in zip(found, breaches, seen):
+            if not queued and self._queue(breach, conv_id, mark, ws, level, target):
+                stats["queued"] += 1
+        for (conv_id, mark, ws, level, target), is_stranded in zip(old, stranded):
+            if is_stranded:  # accepted, but the worker died before enqueueing the drain: kick it
+                self._queue(breach_id(conv_id, mark, ws, level), conv_id, mark, ws, level, target)
+                stats["kicked"] += 1
         return stats
 
-    def _queue(self, conv_id: str, mark: str, ws: float, level: int, target: float) -> bool:
-        if self.accept is None:
-            return False
-        breach = f"{conv_id}-{mark}-{ws!r}-{level}"
+    def _queue(self, breach: str, conv_id: str, mark: str, ws: float, level: int, target: float) -> bool:
         payload = {"conv_id": conv_id, "mark": mark, "waiting_since": ws, "level": level, "target": target,
                    "breach": breach}
         return self.accept("sla", breach, work.line_stream(conv_id), work.SLA_ALERT, payload)

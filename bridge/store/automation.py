@@ -13,12 +13,34 @@ from bridge.store.backlog import NOT_WAITING_OFFSET, RANK_STRIDE, Backlog
 
 BREACH_TTL = 400 * 24 * 3600
 
+# ARGV[1] key prefix, ARGV[2..] suffixes -> 1/0 per suffix
+_EXISTS_MANY = """
+local out = {}
+for i = 2, #ARGV do out[i - 1] = redis.call('EXISTS', ARGV[1] .. ARGV[i]) end
+return out
+"""
+# ARGV[1..3] prefixes of inbox / drain-queued / lock keys, ARGV[4..] streams -> 1 when stranded
+_STRANDED = """
+local out = {}
+for i = 4, #ARGV do
+  local s = ARGV[i]
+  local stranded = 0
+  if redis.call('LLEN', ARGV[1] .. s) > 0 and redis.call('EXISTS', ARGV[2] .. s) == 0
+     and redis.call('EXISTS', ARGV[3] .. s) == 0 then stranded = 1 end
+  out[i - 3] = stranded
+end
+return out
+"""
+
 
 class AutomationStore:
     def __init__(self, r: redis.Redis, keys: Keys, backlog: Backlog):
         self.r = r
         self.keys = keys
         self.backlog = backlog
+        # Like the backlog's script, these build key names from prefixes (standalone Redis, or a hash tag).
+        self._exists_many = r.register_script(_EXISTS_MANY)
+        self._stranded = r.register_script(_STRANDED)
 
     # -- once-only claims --------------------------------------------------------------
     def claim_once(self, key: str, owner: str, ttl: int) -> bool:
@@ -42,6 +64,21 @@ class AutomationStore:
         lo, hi = self.backlog.score(mark, max(after, 1e-3)), self.backlog.score(mark, upto)
         rows = self.r.zrangebyscore(self.keys.backlog_mark(account=account, mark=mark), f"({lo}", hi, withscores=True)
         return [(conv_id, score - base) for conv_id, score in rows]
+
+    def already_queued(self, origin: str, event_ids: list[str]) -> list[bool]:
+        """Which of these work items the inbox has accepted already (its dedupe keys): one script call."""
+        if not event_ids:
+            return []
+        found = self._exists_many(args=[self.keys.dedupe(origin=origin, event_id=""), *event_ids])
+        return [bool(x) for x in found]
+
+    def stranded(self, streams: list[str]) -> list[bool]:
+        """Streams holding work with no drain job queued and nobody draining them (a worker died
+        between accepting and enqueueing): they need a kick. One script call."""
+        if not streams:
+            return []
+        prefixes = [self.keys.inbox(stream=""), self.keys.inbox_drain_queued(stream=""), self.keys.inbox_lock(stream="")]
+        return [bool(x) for x in self._stranded(args=[*prefixes, *streams])]
 
     def record_breach(self, account: str, conv_id: str, level: int, waiting_since: float, at: float) -> None:
         key = self.keys.sla_breaches(account=account)
