@@ -49,6 +49,7 @@ class Domain:
             work.SLA_ALERT: self.automation.sla.handle_item,
             work.REMINDER: self.automation.reminders.handle_item,
             work.AUTOMATION_OP: self.automation.reminders.switch,
+            work.AUTO_ASSIGN: self.automation.assignment.handle_item,
         }
 
     def process_item(self, item: dict[str, Any]) -> None:

@@ -51,6 +51,8 @@ KINDS: dict[str, str] = {
     "hours_state": "automation:hours-state",          # hash: account -> "open"/"closed" seen by the last sweep
     "sla_breaches": "sla-breaches:{account}",         # zset: "<conv_id>:<level>:<waiting_since>" -> when alerted (stats)
     "reminder": "reminder:{conv_id}",                 # hash: 返信待ち reminders: count, last period, off
+    "duty": "duty",                                   # hash: Slack user id -> "off" when off duty (fair assignment)
+    "assign_turn": "assign-turn:{account}",           # int: round-robin pointer of an account's on-duty list
 }
 
 

@@ -17,6 +17,7 @@ FORWARD = "forward"              # a verified LINE webhook to forward to another
 SLA_ALERT = "sla_alert"          # a first-response target was exceeded (queued by the automation sweep)
 REMINDER = "reminder"            # a 返信待ち reminder is due (queued by the automation sweep)
 AUTOMATION_OP = "automation_op"  # a person switched a conversation's reminders on/off (parent button)
+AUTO_ASSIGN = "auto_assign"      # fair assignment of a new (or newly marked) conversation
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"

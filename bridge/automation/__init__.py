@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+from bridge.automation.assignment import Assignment
 from bridge.automation.autoreply import AutoReply
 from bridge.automation.config import AutomationConfig
 from bridge.automation.reminders import Reminders
@@ -33,10 +34,15 @@ class Automation(Component):
         self.autoreply = AutoReply(services, config, self.schedules)
         self.sla = Sla(services, config, self.schedules, self.state, accept, request_parent_refresh)
         self.reminders = Reminders(services, config, self.schedules, self.state, accept, request_parent_refresh)
+        self.assignment = Assignment(services, config, self.state, accept, request_parent_refresh)
 
     # -- relay hook -------------------------------------------------------------------------
     def on_friend_message(self, conv: Conversation, msg: InboundMessage, sent_at: float) -> bool:
         """A friend message was shown in the thread. True when its reply token was used."""
+        try:
+            self.assignment.on_friend_message(conv)
+        except Exception:  # noqa: BLE001 - never block relaying the message
+            log.exception("auto-assignment of %s failed", conv.conv_id)
         try:
             return self.autoreply.on_friend_message(conv, msg, sent_at)
         except Exception:  # noqa: BLE001 - an auto-reply must never block relaying the message
@@ -48,6 +54,7 @@ class Automation(Component):
         stats: dict[str, Any] = dict(self.sla.sweep(now))
         stats["refreshed"] = self._hours_transitions(now)
         stats["reminders"] = self.reminders.sweep(now)
+        stats["assigned"] = self.assignment.sweep()
         return stats
 
     def _hours_transitions(self, now: float) -> int:

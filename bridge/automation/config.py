@@ -32,6 +32,12 @@ max = 3                         # per conversation, counted again after the frie
 text = "{name}様、その後いかがでしょうか。"
 catch_up_minutes = 360          # after downtime, a missed slot is still sent within this long
 
+[assignment]                    # fair assignment (round-robin among the on-duty list)
+on = ["new", "complaint"]       # new conversations, and unassigned ones given these marks
+members = ["U0123ABCD", "U0456EFGH"]
+max_open = 10                   # skip people with this many open conversations (0 = no limit)
+skip_away = true                # skip people whose Slack presence is away
+
 [[auto_replies]]                # keyword auto-replies (応答メッセージ)
 account = "default"             # optional: every account when missing
 match = "contains"              # "exact" | "contains"
@@ -58,6 +64,8 @@ HOURS_FIELDS = {"timezone", "holidays", "closed", "special", "auto_reply", "auto
 SLA_FIELDS = {"enabled", "hours", "escalate_factor", "mention_group", "targets"}
 REMINDER_FIELDS = {"enabled", "weekday", "time", "max", "text", "catch_up_minutes"}
 RULE_FIELDS = {"account", "match", "keywords", "keyword", "text"}
+ASSIGN_FIELDS = {"enabled", "on", "members", "max_open", "skip_away"}
+_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 class AutomationConfigError(ValueError):
@@ -115,11 +123,22 @@ class AutoReplyRule:
 
 
 @dataclass(frozen=True)
+class AssignmentConfig:
+    enabled: bool = False
+    new: bool = True                    # new conversations
+    marks: tuple[str, ...] = ()         # …and unassigned conversations given one of these marks
+    members: tuple[str, ...] = ()       # the on-duty list (Slack user ids), in rotation order
+    max_open: int = 0                   # skip people with this many open conversations (0 = no limit)
+    skip_away: bool = True              # skip people whose Slack presence is away
+
+
+@dataclass(frozen=True)
 class AccountAutomation:
     hours: HoursConfig = HoursConfig()
     sla: SlaConfig = SlaConfig()
     reminders: ReminderConfig = ReminderConfig()
     rules: tuple[AutoReplyRule, ...] = ()
+    assignment: AssignmentConfig = AssignmentConfig()
 
 
 @dataclass
@@ -342,6 +361,39 @@ def _reminders(t: dict, section: str, where, errors: list[str]) -> ReminderConfi
     return ReminderConfig(enabled, DAYS.index(day), minute, count, text, catch_up * 60)
 
 
+def _assignment(t: dict, section: str, where, errors: list[str], marks) -> AssignmentConfig:
+    def err_for(key: str):
+        return lambda msg: errors.append(f"{where(section, key)}: [{section}] {key}: {msg}")
+
+    enabled = t.get("enabled", True)
+    if not isinstance(enabled, bool):
+        err_for("enabled")("must be true or false")
+        enabled = False
+    on = t.get("on", ["new"])
+    if not isinstance(on, list) or not all(isinstance(x, str) for x in on):
+        err_for("on")('must be a list such as ["new", "complaint"]')
+        on = ["new"]
+    for key in on:
+        if key != "new" and marks is not None and marks.get(key) is None:
+            err_for("on")(f'{key!r} is neither "new" nor a mark key')
+    members = t.get("members", [])
+    if not isinstance(members, list) or not all(isinstance(m, str) and _USER_RE.match(m) for m in members):
+        err_for("members")("must be a list of Slack user IDs such as \"U0123ABCD\"")
+        members = []
+    if enabled and not members:
+        err_for("members")("give the on-duty list (Slack user IDs)")
+    limit = t.get("max_open", 0)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        err_for("max_open")("must be a whole number (0 = no limit)")
+        limit = 0
+    away = t.get("skip_away", True)
+    if not isinstance(away, bool):
+        err_for("skip_away")("must be true or false")
+        away = True
+    return AssignmentConfig(enabled, "new" in on, tuple(k for k in on if k != "new"), tuple(dict.fromkeys(members)),
+                            limit, away)
+
+
 def _rules(entries: Any, lines: _Lines, source: str, accounts: list[str], errors: list[str]) -> list[AutoReplyRule]:
     if not isinstance(entries, list):
         errors.append(f"{source}: `auto_replies` must be an array of tables ([[auto_replies]])")
@@ -385,7 +437,8 @@ def parse_automation(text: str, source: str, accounts: list[str], marks=None) ->
         return f"{source}:{line}" if line else source
 
     tables = {}
-    for name, fields in (("hours", HOURS_FIELDS), ("sla", SLA_FIELDS), ("reminders", REMINDER_FIELDS)):
+    for name, fields in (("hours", HOURS_FIELDS), ("sla", SLA_FIELDS), ("reminders", REMINDER_FIELDS),
+                         ("assignment", ASSIGN_FIELDS)):
         raw = data.get(name, {})
         if not isinstance(raw, dict):
             errors.append(f"{where(name)}: `{name}` must be a table ([{name}])")
@@ -403,8 +456,12 @@ def parse_automation(text: str, source: str, accounts: list[str], marks=None) ->
         present, base, per = tables["reminders"]
         reminders = (_reminders({**base, **per.get(account, {})}, f"reminders.{account}" if account in per else "reminders",
                                 where, errors) if present else ReminderConfig())
+        present, base, per = tables["assignment"]
+        section = f"assignment.{account}" if account in per else "assignment"
+        assignment = (_assignment({**base, **per.get(account, {})}, section, where, errors, marks)
+                      if present else AssignmentConfig())
         out[account] = AccountAutomation(hours, sla, reminders,
-                                         tuple(r for r in rules if not r.account or r.account == account))
+                                         tuple(r for r in rules if not r.account or r.account == account), assignment)
     if errors:
         # the same base field is checked once per account: report each problem once
         raise AutomationConfigError(list(dict.fromkeys(errors)))

@@ -51,5 +51,9 @@ MESSAGES = {
     "reminder.button_on": {"ja": "🔔 リマインド再開", "en": "🔔 Resume reminders"},
     "reminder.switched_off": {"ja": "🔕 {actor} がこの会話の返信待ちリマインドを停止しました", "en": "🔕 {actor} switched reminders off for this chat"},
     "reminder.switched_on": {"ja": "🔔 {actor} がこの会話の返信待ちリマインドを再開しました", "en": "🔔 {actor} switched reminders back on for this chat"},
+    # fair assignment
+    "assign.done": {"ja": "🎯 自動割り当て（順番制）: {assignee} が担当になりました", "en": "🎯 Auto-assigned (round-robin): {assignee} now owns this chat"},
+    "assign.nobody": {"ja": "🎯 自動割り当てできませんでした: 対応可能な担当者がいません（全員が離席中・対応停止中・上限到達）",
+                      "en": "🎯 Could not auto-assign: nobody on duty is available (away, off duty or at the limit)"},
     "pending.filter.overdue": {"ja": "⏰ 期限超過のみ", "en": "⏰ overdue only"},
 }

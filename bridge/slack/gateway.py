@@ -84,6 +84,14 @@ class SlackGateway:
         self.store.r.set(key, name, ex=USER_CACHE_TTL)
         return name or None
 
+    def presence(self, user_id: str) -> str:
+        """"active" or "away" (users.getPresence); "active" when Slack cannot tell (never blocks assignment)."""
+        try:
+            resp = self._call("users.getPresence", self.client.users_getPresence, user=user_id)
+        except (DeliveryFailed, RetryLater):
+            return "active"
+        return str(resp.get("presence") or "active")
+
     # -- posting --------------------------------------------------------------------------
     def post_once(self, post_key: str, channel: str, text: str, *, blocks: list[dict] | None = None,
                   thread_ts: str | None = None, username: str | None = None, icon_url: str | None = None,

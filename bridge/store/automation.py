@@ -9,7 +9,7 @@ from __future__ import annotations
 import redis
 
 from bridge.keys import Keys
-from bridge.store.backlog import NOT_WAITING_OFFSET, RANK_STRIDE, Backlog
+from bridge.store.backlog import NOT_WAITING_OFFSET, RANK_STRIDE, UNASSIGNED, Backlog
 
 BREACH_TTL = 400 * 24 * 3600
 
@@ -113,6 +113,26 @@ class AutomationStore:
     def reset_reminders(self, conv_id: str) -> None:
         """The friend wrote or the mark changed: the reminder count starts again (the off switch stays)."""
         self.r.hdel(self.keys.reminder(conv_id=conv_id), "count", "period", "since")
+
+    # -- fair assignment ------------------------------------------------------------------------
+    def unassigned_in(self, account: str, mark: str) -> list[str]:
+        """Open conversations of ``mark`` nobody owns (the mark's band of the "unassigned" index)."""
+        base = self.backlog.marks.rank(mark) * RANK_STRIDE
+        return self.r.zrangebyscore(self.keys.backlog_assignee(account=account, assignee=UNASSIGNED),
+                                    base, f"({base + RANK_STRIDE}")
+
+    def next_turn(self, account: str) -> int:
+        return int(self.r.incr(self.keys.assign_turn(account=account))) - 1
+
+    def off_duty(self, people: list[str]) -> set[str]:
+        values = self.r.hmget(self.keys.duty(), people) if people else []
+        return {p for p, v in zip(people, values) if v == "off"}
+
+    def set_duty(self, person: str, on: bool) -> None:
+        if on:
+            self.r.hdel(self.keys.duty(), person)
+        else:
+            self.r.hset(self.keys.duty(), person, "off")
 
     def members_of_mark(self, account: str, mark: str) -> list[str]:
         return self.r.zrange(self.keys.backlog_mark(account=account, mark=mark), 0, -1)
