@@ -23,6 +23,8 @@ AUTO_ASSIGN = "auto_assign"      # fair assignment of a new (or newly marked) co
 JOB_DRAIN = "bridge.jobs.drain"
 JOB_REFRESH_PARENT = "bridge.jobs.refresh_parent"
 JOB_SWEEP = "bridge.automation.jobs.sweep"   # periodic: SLA breaches, opening/closing, reminders
+JOB_PUBLISH_HOME = "bridge.automation.jobs.publish_home"  # App Home of one person
+JOB_SET_DUTY = "bridge.automation.jobs.set_duty"          # on/off duty switch from App Home
 
 
 def line_stream(conv_id: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 from bridge.automation.assignment import Assignment
 from bridge.automation.autoreply import AutoReply
+from bridge.automation.home import Home
 from bridge.automation.config import AutomationConfig
 from bridge.automation.reminders import Reminders
 from bridge.automation.sla import Sla
@@ -35,6 +36,7 @@ class Automation(Component):
         self.sla = Sla(services, config, self.schedules, self.state, accept, request_parent_refresh)
         self.reminders = Reminders(services, config, self.schedules, self.state, accept, request_parent_refresh)
         self.assignment = Assignment(services, config, self.state, accept, request_parent_refresh)
+        self.home = Home(services, self.timekeeper, self.state)
 
     # -- relay hook -------------------------------------------------------------------------
     def on_friend_message(self, conv: Conversation, msg: InboundMessage, sent_at: float) -> bool:

@@ -25,3 +25,13 @@ def sweep() -> dict:
     if stats.get("queued"):
         log.info("automation sweep: %s", stats)
     return stats
+
+
+def publish_home(user_id: str) -> None:
+    """Render one person's App Home (on app_home_opened)."""
+    get_runtime().domain.automation.home.publish(user_id)
+
+
+def set_duty(user_id: str, on: bool) -> None:
+    """The App Home's on/off duty switch (fair assignment skips people off duty)."""
+    get_runtime().domain.automation.home.set_duty(user_id, bool(on))

@@ -55,5 +55,16 @@ MESSAGES = {
     "assign.done": {"ja": "🎯 自動割り当て（順番制）: {assignee} が担当になりました", "en": "🎯 Auto-assigned (round-robin): {assignee} now owns this chat"},
     "assign.nobody": {"ja": "🎯 自動割り当てできませんでした: 対応可能な担当者がいません（全員が離席中・対応停止中・上限到達）",
                       "en": "🎯 Could not auto-assign: nobody on duty is available (away, off duty or at the limit)"},
+    # App Home
+    "home.title": {"ja": "LINE 対応ダッシュボード", "en": "LINE support dashboard"},
+    "home.duty_on": {"ja": "🟢 *対応中*（自動割り当ての対象です）", "en": "🟢 *On duty* (you get auto-assigned chats)"},
+    "home.duty_off": {"ja": "⚪ *対応停止中*（自動割り当てされません）", "en": "⚪ *Off duty* (no auto-assigned chats)"},
+    "home.go_off": {"ja": "対応停止にする", "en": "Go off duty"},
+    "home.go_on": {"ja": "対応中にする", "en": "Go on duty"},
+    "home.mine": {"ja": "*自分の担当（未完了 {total}件）*", "en": "*My open chats ({total})*"},
+    "home.none": {"ja": "担当中の会話はありません", "en": "No open chats assigned to you"},
+    "home.overdue": {"ja": "*⏰ 期限超過（自分の担当 {total}件）*", "en": "*⏰ Overdue (mine: {total})*"},
+    "home.quota": {"ja": "*今月の LINE メッセージ通数*（プッシュ・リマインドが対象）", "en": "*LINE messages this month* (pushes and reminders count)"},
+    "home.quota_line": {"ja": "• {account}: {usage}", "en": "• {account}: {usage}"},
     "pending.filter.overdue": {"ja": "⏰ 期限超過のみ", "en": "⏰ overdue only"},
 }

@@ -92,6 +92,10 @@ class SlackGateway:
             return "active"
         return str(resp.get("presence") or "active")
 
+    def publish_home(self, user_id: str, view: dict) -> None:
+        """The person's App Home tab (views.publish)."""
+        self._call("views.publish", self.client.views_publish, user_id=user_id, view=view)
+
     # -- posting --------------------------------------------------------------------------
     def post_once(self, post_key: str, channel: str, text: str, *, blocks: list[dict] | None = None,
                   thread_ts: str | None = None, username: str | None = None, icon_url: str | None = None,
