@@ -41,6 +41,8 @@ class Domain:
         self.automation = Automation(services, automation or AutomationConfig(), accept, self.portals.request_parent_refresh)
         self.line_in.automation = self.automation
         self.portals.automation = self.automation
+        self.slack_in.automation = self.automation
+        self.triage.observers = [self.automation.on_triage_change]
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,

@@ -53,6 +53,8 @@ KINDS: dict[str, str] = {
     "reminder": "reminder:{conv_id}",                 # hash: 返信待ち reminders: count, last period, off
     "duty": "duty",                                   # hash: Slack user id -> "off" when off duty (fair assignment)
     "assign_turn": "assign-turn:{account}",           # int: round-robin pointer of an account's on-duty list
+    "stats": "stats:{account}:{what}",                # zset: JSON records (opened/response/resolved) scored by time (/stats)
+    "episode": "episode",                             # hash: conv_id -> when its current open episode began (/stats)
 }
 
 

@@ -50,3 +50,29 @@ def test_home_shows_my_chats_overdue_and_quota_and_switches_duty(h):
     press_duty(h, "on")
     assert wait_until(lambda: "🟢 *対応中*" in home_of(h, STAFF), timeout=20)
     assert h.store.r.hget(h.store.keys.duty(), STAFF) is None
+
+
+def stats(h, text: str = "") -> str:
+    resp = h.slack_sender.command("/stats", text, user_id=STAFF, channel_id=TRIAGE)
+    assert resp.status_code == 200
+    return json.dumps(resp.json(), ensure_ascii=False)
+
+
+def test_stats_first_response_resolution_and_breaches_in_business_hours(h):
+    set_now(h, FRIDAY_EVENING)
+    friend_says_at(h, HANAKO, "壊れていました", FRIDAY_EVENING)
+    thread = h.thread_of(HANAKO)
+    h.slack_sender.reaction(STAFF, TRIAGE, thread, "rage")
+    assert wait_until(lambda: h.conv(HANAKO).mark == "complaint")
+    set_now(h, jst(2026, 11, 24, 11, 30))     # Tuesday: 1 h 30 min of business hours later → one breach
+    assert wait_until(lambda: h.store.r.zcard(h.store.keys.sla_breaches(account="default")) == 1, timeout=20)
+    h.staff_says(thread, "申し訳ございません")
+    assert wait_until(lambda: h.conv(HANAKO).waiting_since == 0)
+    h.slack_sender.reaction(STAFF, TRIAGE, thread, "white_check_mark")
+    assert wait_until(lambda: h.conv(HANAKO).mark == "resolved")
+    set_now(h, None)   # the staff reply is stamped with the real clock: report at real time
+    body = stats(h, "month")
+    assert "直近30日" in body
+    assert "新規 1件 · 解決 1件 · SLA超過 1件" in body
+    assert "初回応答: 中央値" in body and "（1件）" in body and f"<@{STAFF}>" in body
+    assert "使い方" in stats(h, "year")

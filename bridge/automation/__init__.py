@@ -6,11 +6,14 @@ the periodic job calls :meth:`sweep`, the parent and /pending ask :meth:`badges`
 from __future__ import annotations
 
 import logging
+
+from bridge import clock
 from typing import Any, Callable
 
 from bridge.automation.assignment import Assignment
 from bridge.automation.autoreply import AutoReply
 from bridge.automation.home import Home
+from bridge.automation.stats import Stats
 from bridge.automation.config import AutomationConfig
 from bridge.automation.reminders import Reminders
 from bridge.automation.sla import Sla
@@ -37,11 +40,14 @@ class Automation(Component):
         self.reminders = Reminders(services, config, self.schedules, self.state, accept, request_parent_refresh)
         self.assignment = Assignment(services, config, self.state, accept, request_parent_refresh)
         self.home = Home(services, self.timekeeper, self.state)
+        self.stats = Stats(self.state, self.schedules)
 
     # -- relay hook -------------------------------------------------------------------------
     def on_friend_message(self, conv: Conversation, msg: InboundMessage, sent_at: float) -> bool:
         """A friend message was shown in the thread. True when its reply token was used."""
         try:
+            if not conv.last_message_at or self.marks.state(conv.mark) == "closed":
+                self.stats.opened(conv, sent_at)   # a new conversation, or 対応済み reopened
             self.assignment.on_friend_message(conv)
         except Exception:  # noqa: BLE001 - never block relaying the message
             log.exception("auto-assignment of %s failed", conv.conv_id)
@@ -50,6 +56,15 @@ class Automation(Component):
         except Exception:  # noqa: BLE001 - an auto-reply must never block relaying the message
             log.exception("auto-reply for %s failed", conv.conv_id)
             return False
+
+    def on_staff_reply(self, conv: Conversation, staff: str, at: float) -> None:
+        """A staff reply stopped the waiting clock (``conv`` as before the reply): a first response."""
+        if conv.waiting_since:
+            self.stats.responded(conv, staff, conv.waiting_since, at)
+
+    def on_triage_change(self, conv: Conversation, actor: str, changes: dict) -> None:
+        if "mark" in changes and self.marks.state(str(changes["mark"])) == "closed":
+            self.stats.resolved(conv, actor, clock.now())
 
     # -- the periodic sweep --------------------------------------------------------------------
     def sweep(self, now: float) -> dict[str, Any]:

@@ -66,5 +66,17 @@ MESSAGES = {
     "home.overdue": {"ja": "*⏰ 期限超過（自分の担当 {total}件）*", "en": "*⏰ Overdue (mine: {total})*"},
     "home.quota": {"ja": "*今月の LINE メッセージ通数*（プッシュ・リマインドが対象）", "en": "*LINE messages this month* (pushes and reminders count)"},
     "home.quota_line": {"ja": "• {account}: {usage}", "en": "• {account}: {usage}"},
+    # /stats
+    "stats.title": {"ja": "📊 LINE 対応の統計（直近{days}日・営業時間で計測）", "en": "📊 LINE support stats (last {days} days, business hours)"},
+    "stats.team": {"ja": "*チーム*  新規 {opened}件 · 解決 {resolved}件 · SLA超過 {breaches}件\n"
+                         "初回応答: {response}\n解決まで: {resolution}",
+                   "en": "*Team*  opened {opened} · resolved {resolved} · SLA breaches {breaches}\n"
+                         "First response: {response}\nResolution: {resolution}"},
+    "stats.durations": {"ja": "中央値 {median} · p90 {p90}（{n}件）", "en": "median {median} · p90 {p90} ({n})"},
+    "stats.staff_line": {"ja": "{staff}  初回応答 {response}  ·  解決 {resolution}",
+                         "en": "{staff}  first response {response}  ·  resolution {resolution}"},
+    "stats.note": {"ja": "`/stats week` · `/stats month` — 時間は営業時間のみで計測しています",
+                   "en": "`/stats week` · `/stats month` — times count business hours only"},
+    "stats.usage": {"ja": "使い方: `/stats` / `/stats week` / `/stats month`", "en": "Usage: `/stats`, `/stats week`, `/stats month`"},
     "pending.filter.overdue": {"ja": "⏰ 期限超過のみ", "en": "⏰ overdue only"},
 }

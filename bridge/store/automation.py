@@ -6,6 +6,8 @@ Keys come from :mod:`bridge.keys`; the SLA candidates are read straight from the
 """
 from __future__ import annotations
 
+import json
+
 import redis
 
 from bridge.keys import Keys
@@ -113,6 +115,27 @@ class AutomationStore:
     def reset_reminders(self, conv_id: str) -> None:
         """The friend wrote or the mark changed: the reminder count starts again (the off switch stays)."""
         self.r.hdel(self.keys.reminder(conv_id=conv_id), "count", "period", "since")
+
+    # -- /stats records ------------------------------------------------------------------------
+    def record_stat(self, account: str, kind: str, record: dict, at: float) -> None:
+        key = self.keys.stats(account=account, what=kind)
+        pipe = self.r.pipeline()
+        pipe.zadd(key, {json.dumps({**record, "at": at}, separators=(",", ":")): at})
+        pipe.zremrangebyscore(key, "-inf", at - BREACH_TTL)
+        pipe.execute()
+
+    def stats_between(self, account: str, kind: str, since: float, until: float) -> list[tuple[str, float]]:
+        return self.r.zrangebyscore(self.keys.stats(account=account, what=kind), since, until, withscores=True)
+
+    def set_episode(self, conv_id: str, at: float) -> None:
+        self.r.hset(self.keys.episode(), conv_id, repr(at))
+
+    def take_episode(self, conv_id: str) -> float:
+        pipe = self.r.pipeline()
+        pipe.hget(self.keys.episode(), conv_id)
+        pipe.hdel(self.keys.episode(), conv_id)
+        raw = pipe.execute()[0]
+        return float(raw) if raw else 0.0
 
     # -- fair assignment ------------------------------------------------------------------------
     def unassigned_in(self, account: str, mark: str) -> list[str]:
