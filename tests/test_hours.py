@@ -184,3 +184,42 @@ text = "ご予約はこちら"
     rules = cfg.of("shop").rules
     assert rules[0].matches(" 営業時間 ") and not rules[0].matches("営業時間は？")
     assert rules[1].matches("予約したいです") and not rules[1].matches("キャンセル")
+
+
+def test_stats_count_business_hours_median_and_p90():
+    import json
+
+    from bridge.automation.stats import Stats, render_report
+
+    s = schedule()
+
+    class FakeState:
+        def __init__(self):
+            fri = jst(2026, 11, 27, 19, 0)
+            mon = jst(2026, 11, 30, 10, 0)
+            self.rows = {
+                "opened": [("{}", fri), ("{}", mon)],
+                "response": [(json.dumps({"staff": "U1", "from": fri}), jst(2026, 11, 30, 11, 0)),      # 1 h
+                             (json.dumps({"staff": "U2", "from": mon}), jst(2026, 11, 30, 10, 30)),     # 30 min
+                             (json.dumps({"staff": "U1", "from": mon}), jst(2026, 11, 30, 14, 0))],     # 3 h (lunch)
+                "resolved": [(json.dumps({"staff": "U1", "from": fri}), jst(2026, 12, 1, 10, 0))],      # 7 h
+            }
+
+        def stats_between(self, account, kind, since, until):
+            return [r for r in self.rows[kind] if since <= r[1] <= until]
+
+        def breaches(self, account, since, until):
+            return [("x", jst(2026, 11, 30, 12, 0))]
+
+    class OneSchedule:
+        def of(self, account):
+            return s
+
+    rep = Stats(FakeState(), OneSchedule()).report(["default"], 7, now=jst(2026, 12, 2, 12, 0))
+    assert rep.opened == 2 and rep.resolved == 1 and rep.breaches == 1
+    assert sorted(rep.response.values) == [1800, 3600, 3 * 3600]
+    assert rep.resolution.values == [7 * 3600]
+    assert sorted(rep.by_staff) == ["U1", "U2"]
+    _, blocks = render_report(rep, "ja")
+    text = json.dumps(blocks, ensure_ascii=False)
+    assert "中央値 1時間 · p90 3時間（3件）" in text and "新規 2件 · 解決 1件 · SLA超過 1件" in text
