@@ -74,6 +74,7 @@ def test_new_conversations_when_configured(h, settings, tmp_path: Path):
     rt.domain.automation.assignment.accept = lambda *args: queued.append(args) or True
     h.friend_says(HANAKO, "はじめまして")
     h.thread_of(HANAKO)
+    assert wait_until(lambda: h.conv(HANAKO).last_message_at > 0)
     new = h.conv(HANAKO)
     from dataclasses import replace
 
