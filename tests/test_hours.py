@@ -223,3 +223,27 @@ def test_stats_count_business_hours_median_and_p90():
     _, blocks = render_report(rep, "ja")
     text = json.dumps(blocks, ensure_ascii=False)
     assert "中央値 1時間 · p90 3時間（3件）" in text and "新規 2件 · 解決 1件 · SLA超過 1件" in text
+
+
+def test_admin_hours_prints_the_next_14_days(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config = tmp_path / "bridge.toml"
+    config.write_text(f'[hours]\n{WEEKDAYS}\nspecial = {{ "2026-11-21" = ["10:00-15:00"] }}\n', encoding="utf-8")
+    env = {**os.environ, "BRIDGE_CONFIG": str(config), "BRIDGE_TEST_CLOCK": "1",
+           "BRIDGE_FAKE_NOW": str(jst(2026, 11, 20, 19, 0)), "LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t",
+           "SLACK_TRIAGE_CHANNEL": "CTRIAGE01", "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "x",
+           "REDIS_URL": "redis://127.0.0.1:1/0", "PUBLIC_BASE_URL": "http://x", "BRIDGE_LANGUAGE": "ja"}
+    out = subprocess.run([sys.executable, "-m", "bridge.admin", "hours"], env=env, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "アカウント default の営業時間（Asia/Tokyo）"
+    assert lines[1] == "現在: 営業時間外（次の営業開始 11月21日(土) 10:00）"
+    days = [line for line in lines if line.startswith("  20")]
+    assert len(days) == 14
+    assert days[1] == "  2026-11-21 (土)  10:00-15:00  [特別営業日]"
+    assert days[3].startswith("  2026-11-23 (月)  休業  [祝日:")
