@@ -247,3 +247,34 @@ def test_admin_hours_prints_the_next_14_days(tmp_path):
     assert len(days) == 14
     assert days[1] == "  2026-11-21 (土)  10:00-15:00  [特別営業日]"
     assert days[3].startswith("  2026-11-23 (月)  休業  [祝日:")
+
+
+def test_no_auto_reply_with_tokens_that_belong_to_another_tool_or_in_standby():
+    from bridge.accounts import Account, AccountSet
+    from bridge.automation.autoreply import AutoReply
+    from bridge.automation.hours import Schedules
+    from bridge.model import Conversation, InboundMessage
+    from bridge.services import Services
+    from bridge.settings import Settings
+
+    cfg = parse_automation(f"[hours]\n{WEEKDAYS}\n[[auto_replies]]\nkeyword = \"hi\"\ntext = \"hello\"\n",
+                           "b.toml", ["default", "lstep"])
+    settings = Settings(slack_bot_token="xoxb-x", slack_signing_secret="x", redis_url="redis://x", public_base_url="http://x")
+    accounts = AccountSet([Account("default", "A", "C1", "s1", "t1"), Account("lstep", "B", "C2", "s2", "t2", reply_token="other")])
+
+    class NoLine:
+        def of(self, account):
+            raise AssertionError("LINE must not be called")
+
+    services = Services(settings, accounts, None, None, NoLine(), default_marks(), None)
+    auto = AutoReply(services, cfg, Schedules(cfg))
+    friday_night = jst(2026, 11, 27, 22, 0)
+
+    def msg(account, **kw):
+        return InboundMessage(account=account, conv_id=f"{account}-U1", line_id="U1", source_type="user", sender_id="U1",
+                              kind="text", text="hi", reply_token="tok", webhook_event_id="E1", **kw)
+
+    conv = Conversation(conv_id="lstep-U1", source_type="user", number=1, account="lstep", line_id="U1")
+    assert auto.on_friend_message(conv, msg("lstep"), friday_night) is False
+    conv.account, conv.conv_id = "default", "default-U1"
+    assert auto.on_friend_message(conv, msg("default", standby=True), friday_night) is False
