@@ -3,6 +3,7 @@
   status               queue length, backlog counts per mark, dead letters, pending streams and wake-ups
   dead-letters         list the work items that kept failing, with the reason
   replay-dead-letters  put them back on their conversation's stream (idempotent sends make this safe)
+  hours                business hours (応答時間) of every account for the next 14 days
 """
 from __future__ import annotations
 
@@ -62,7 +63,9 @@ def replay(rt) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["status", "dead-letters", "replay-dead-letters"])
+    parser.add_argument("command", choices=["status", "dead-letters", "replay-dead-letters", "hours"])
+    parser.add_argument("--account", help="hours: only this account")
+    parser.add_argument("--days", type=int, default=14, help="hours: how many days (default 14)")
     args = parser.parse_args(argv)
     try:
         rt = get_runtime()
@@ -71,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "status":
         status(rt)
+    elif args.command == "hours":
+        from bridge.automation.admin import print_hours
+
+        return print_hours(rt, args.account, args.days)
     elif args.command == "dead-letters":
         dead_letters(rt)
     else:

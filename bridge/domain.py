@@ -9,6 +9,8 @@ import logging
 from typing import Any, Callable
 
 from bridge import metrics, work
+from bridge.automation import Automation
+from bridge.automation.config import AutomationConfig
 from bridge.logs import TRACE
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.ports import ForwardPort
@@ -34,7 +36,8 @@ POISON = (TypeError, AttributeError, KeyError, IndexError, ValueError, UnicodeEr
 class Domain:
     """One instance per process (see :mod:`bridge.runtime`)."""
 
-    def __init__(self, services: Services, forward_port: ForwardPort | None = None):
+    def __init__(self, services: Services, forward_port: ForwardPort | None = None,
+                 automation: AutomationConfig | None = None, accept: Callable[..., bool] | None = None):
         self.services = services
         self.portals = Portals(services)
         self.triage = Triage(services, self.portals.request_parent_refresh)
@@ -47,12 +50,22 @@ class Domain:
         self.forwarder = Forwarder(services, forward_port)
         self.dead_letters = DeadLetters(services, self.delivery)
         self.batches = FriendBatches(services, self.line_in.handle_messages, self.process_item)
+        # Business hours, auto-replies, SLA alerts (bridge/automation): hooked into the relay and the parent.
+        self.automation = Automation(services, automation or AutomationConfig(), accept, self.portals.request_parent_refresh)
+        self.line_in.automation = self.automation
+        self.portals.automation = self.automation
+        self.slack_in.automation = self.automation
+        self.triage.observers = [self.automation.on_triage_change]
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
             work.SLACK_OP: self.triage.handle_item,
             work.SLACK_EDIT: self.undo.handle_item,
             work.FORWARD: self.forwarder.handle_item,
+            work.SLA_ALERT: self.automation.sla.handle_item,
+            work.REMINDER: self.automation.reminders.handle_item,
+            work.AUTOMATION_OP: self.automation.reminders.switch,
+            work.AUTO_ASSIGN: self.automation.assignment.handle_item,
         }
 
     def process_item(self, item: dict[str, Any]) -> None:

@@ -54,6 +54,18 @@ KINDS: dict[str, str] = {
     "image_set": "image-set:{account}:{set_id}",      # hash: index -> LINE message id of an imageSet being collected
     "quota_warned": "quota-warned:{account}:{month}:{level}",  # string: the 80 %/100 % quota warning was posted
     "quota": "quota:{account}",                       # string: JSON {limit, used, at} of the month's message quota
+    # automation (business hours, SLA, reminders: bridge/automation/)
+    "clock": "test-clock",                            # string: fixed "now" of a test run (read only with BRIDGE_TEST_CLOCK=1)
+    "closed_reply": "closed-reply:{conv_id}:{period}",  # string: the closed period's auto-reply was sent (event id)
+    "sweep_tick": "automation:tick",                  # string: a worker enqueued the periodic sweep (lock, TTL = interval)
+    "sweep_lock": "automation:sweep-lock",            # string: a sweep is running
+    "hours_state": "automation:hours-state",          # hash: account -> "open"/"closed" seen by the last sweep
+    "sla_breaches": "sla-breaches:{account}",         # zset: "<conv_id>:<level>:<waiting_since>" -> when alerted (stats)
+    "reminder": "reminder:{conv_id}",                 # hash: 返信待ち reminders: count, last period, off
+    "duty": "duty",                                   # hash: Slack user id -> "off" when off duty (fair assignment)
+    "assign_turn": "assign-turn:{account}",           # int: round-robin pointer of an account's on-duty list
+    "stats": "stats:{account}:{what}",                # zset: JSON records (opened/response/resolved) scored by time (/stats)
+    "episode": "episode",                             # hash: conv_id -> when its current open episode began (/stats)
 }
 
 

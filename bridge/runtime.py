@@ -42,6 +42,9 @@ class Runtime:
 
     @cached_property
     def store(self) -> Store:
+        from bridge import clock
+
+        clock.install(self.redis, self.keys.clock())  # read only when BRIDGE_TEST_CLOCK=1 (tests)
         return Store(self.redis, self.keys)
 
     @cached_property
@@ -66,6 +69,13 @@ class Runtime:
         from bridge.triage.marks import load_marks
 
         return load_marks(self.settings.config_path)
+
+    @cached_property
+    def automation(self):
+        """[hours], [sla], [reminders], [[auto_replies]] of BRIDGE_CONFIG (bridge/automation/config.py)."""
+        from bridge.automation.config import load_automation
+
+        return load_automation(self.settings.config_path, self.accounts.keys(), self.marks)
 
     @cached_property
     def backlog(self):
@@ -135,7 +145,7 @@ class Runtime:
 
         services = Services(self.settings, self.accounts, self.store, self.slack, self.lines, self.marks, self.backlog,
                             schedule_refresh=self.schedule_refresh)
-        return Domain(services, ForwardClient())
+        return Domain(services, ForwardClient(), automation=self.automation, accept=self.inbox.accept)
 
     def schedule_refresh(self, conv_id: str, delay: float) -> None:
         # On the low-priority queue: after a burst, relaying a new friend's message must not

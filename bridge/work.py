@@ -15,10 +15,17 @@ SLACK_MESSAGE = "slack_message"  # a Slack message event in a triage thread
 SLACK_OP = "slack_op"            # a triage change (claim, mark, …) from a reaction, button, command or modal
 SLACK_EDIT = "slack_edit"        # a staff message edited or deleted in Slack, or a correction asked for
 FORWARD = "forward"              # a verified LINE webhook to forward to another tool
+SLA_ALERT = "sla_alert"          # a first-response target was exceeded (queued by the automation sweep)
+REMINDER = "reminder"            # a 返信待ち reminder is due (queued by the automation sweep)
+AUTOMATION_OP = "automation_op"  # a person switched a conversation's reminders on/off (parent button)
+AUTO_ASSIGN = "auto_assign"      # fair assignment of a new (or newly marked) conversation
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"
 JOB_REFRESH_PARENT = "bridge.jobs.refresh_parent"
+JOB_SWEEP = "bridge.automation.jobs.sweep"   # periodic: SLA breaches, opening/closing, reminders
+JOB_PUBLISH_HOME = "bridge.automation.jobs.publish_home"  # App Home of one person
+JOB_SET_DUTY = "bridge.automation.jobs.set_duty"          # on/off duty switch from App Home
 
 
 def line_stream(conv_id: str) -> str:

@@ -27,9 +27,11 @@ class BridgeWorker(Worker):
             settings = Settings.from_env()
             from bridge.triage.marks import load_marks
 
-            load_marks(settings.config_path)  # a broken BRIDGE_CONFIG stops start-up, naming file:line
+            marks = load_marks(settings.config_path)  # a broken BRIDGE_CONFIG stops start-up, naming file:line
+            from bridge.automation.config import load_automation
             from bridge.slack.ratelimit import limits_from_env
 
+            load_automation(settings.config_path, settings.account_set.keys(), marks)
             limits_from_env()  # a malformed SLACK_RATE_* too
         except (SettingsError, ValueError) as exc:
             print(f"worker not started: {exc}", file=sys.stderr)
@@ -47,6 +49,9 @@ class BridgeWorker(Worker):
 
         get_runtime().prepare()
         get_runtime().learn_bots()
+        from bridge.automation import ticker
+
+        self.automation_ticker = ticker.start(get_runtime())  # enqueues the periodic sweep (SLA, hours)
 
     def work(self, *args, **kwargs):
         # Every worker moves due wake-ups and sweeps stranded streams (bridge.scheduler), so

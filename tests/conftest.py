@@ -106,11 +106,16 @@ def bridge_env(redis_url, line_emu, slack_emu):
         "BRIDGE_LANGUAGE": "ja",
         "LINE_REPLY_TOKEN_TTL": "30",
         "BRIDGE_SEND_DELAY_SECONDS": "0",  # the undo window is tested with the send_delay fixture
+        # business hours / SLA / reminders: a test config, a controllable clock, a fast sweep
+        "BRIDGE_CONFIG": str(ROOT / "tests" / "fixtures" / "automation.toml"),
+        "BRIDGE_TEST_CLOCK": "1",
+        "BRIDGE_SWEEP_INTERVAL": "1",
     }
 
 
 @pytest.fixture(scope="session")
 def settings(bridge_env) -> Settings:
+    os.environ["BRIDGE_TEST_CLOCK"] = "1"  # the in-process web app reads the test clock too
     return Settings.from_env(bridge_env)
 
 
@@ -262,7 +267,7 @@ def wait_until(predicate, timeout: float = 20.0, interval: float = 0.05) -> bool
 
 @pytest.fixture()
 def h(settings, bridge_server, workers, line_emu, slack_emu, store):
-    store.delete_namespace()
+    store.delete_namespace()  # also resets the test clock to the real one
     _seed(line_emu, slack_emu)
     line_emu.add_user("U" + "1" * 32, "山田 花子", picture_url="https://profile.line-scdn.net/hanako")
     line_emu.add_user("U" + "2" * 32, "Taro Tanaka", picture_url="https://profile.line-scdn.net/taro")

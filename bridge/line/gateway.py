@@ -151,6 +151,13 @@ class LineGateway:
             return None
         return Profile(display_name=s.group_name, picture_url=s.picture_url or "")
 
+    def quota(self) -> tuple[int | None, int]:
+        """This month's push quota: (limit or None when unlimited, messages counted so far)."""
+        q = self._call("quota", self.api.get_message_quota)
+        used = self._call("quota consumption", self.api.get_message_quota_consumption)
+        limit = q.value if getattr(q, "type", "") == "limited" else None
+        return limit, int(used.total_usage or 0)
+
     # -- sends ----------------------------------------------------------------------------
     @staticmethod
     def _messages(texts: list[str | dict]) -> list[Message]:
@@ -198,9 +205,3 @@ class LineGateway:
     def download_content(self, message_id: str, dest: Any, max_bytes: int) -> tuple[str, int]:
         return self.content.download(message_id, dest, max_bytes)
 
-    def quota(self) -> tuple[int | None, int]:
-        """(monthly limit or None when unlimited, messages used this month)."""
-        q = self._call("quota", self.api.get_message_quota)
-        used = self._call("quota consumption", self.api.get_message_quota_consumption)
-        limit = q.value if getattr(q, "type", "") == "limited" else None
-        return limit, int(used.total_usage or 0)

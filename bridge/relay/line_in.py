@@ -31,6 +31,7 @@ class LineIn(Component):
         self.triage = triage
         self.media = MediaIn(services)
         self.extras = LineExtras(services, self.media)
+        self.automation = None  # bridge.automation.Automation, wired by the domain
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A work item: {"account": key, "event": <LINE webhook event>}."""
@@ -103,7 +104,12 @@ class LineIn(Component):
             changes["mark_as_read_token"] = token
         self.store.update_conversation(conv.conv_id, **changes)
         self.backlog.reindex(conv.conv_id)
+        used = set()  # messages whose reply token an auto-reply took (single use)
+        if self.automation is not None:
+            used = {m.message_id for m in msgs if self.automation.on_friend_message(conv, m, _sent_at(m))}
         for m in reversed(msgs):
+            if m.message_id in used:
+                break  # the newest token went to an auto-reply; older ones are stale
             if self._keeps_reply_token(m):
                 # Reply tokens are single-use and expire quickly; the age counts from LINE's timestamp.
                 self.store.save_reply_token(conv.conv_id, m.reply_token, _sent_at(m))

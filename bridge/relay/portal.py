@@ -10,6 +10,7 @@ import logging
 import time
 from dataclasses import replace
 
+from bridge import clock
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
 from bridge.services import Component
@@ -55,7 +56,10 @@ class Portals(Component):
     def render_parent(self, conv: Conversation) -> tuple[str, list[dict]]:
         account = self.accounts.get(conv.account)
         label = account.name if account and self.accounts.shares_channel(conv.account) else ""
-        return parent_message(conv, self.marks, self.lang, account_label=label)
+        now = clock.now()
+        badges, extra = self.automation.parent_extras(conv, now) if getattr(self, "automation", None) else ([], [])
+        return parent_message(conv, self.marks, self.lang, now=now, account_label=label, badges=badges,
+                              extra_elements=extra)
 
     def chat_identity(self, msg: InboundMessage) -> Profile:
         """The name and picture shown on the thread parent."""

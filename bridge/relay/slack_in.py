@@ -103,7 +103,9 @@ class SlackIn(Component):
         self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                       delivery="sent", via=via)
         # The reply's own Slack timestamp decides which friend messages it answers.
-        self.store.staff_replied(conv.conv_id, float(ts))
+        stopped = self.store.staff_replied(conv.conv_id, float(ts))
+        if stopped and getattr(self, "automation", None):  # a first response (/stats)
+            self.automation.on_staff_reply(conv, event.get("user", ""), float(ts))
         self.backlog.reindex(conv.conv_id)
         self.slack.react(channel, ts, REACTION_SENT)
         self.undo.delivered(channel, ts, conv.thread_ts, via, waited=bool(existing.get("held_at")))

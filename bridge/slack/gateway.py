@@ -122,6 +122,18 @@ class SlackGateway(SlackFilesMixin):
         self.store.cache_set(key, name, USER_CACHE_TTL)
         return name or None
 
+    def presence(self, user_id: str) -> str:
+        """"active" or "away" (users.getPresence); "active" when Slack cannot tell (never blocks assignment)."""
+        try:
+            resp = self._call("users.getPresence", self.client.users_getPresence, user=user_id)
+        except (DeliveryFailed, RetryLater):
+            return "active"
+        return str(resp.get("presence") or "active")
+
+    def publish_home(self, user_id: str, view: dict) -> None:
+        """The person's App Home tab (views.publish)."""
+        self._call("views.publish", self.client.views_publish, user_id=user_id, view=view)
+
     # -- posting --------------------------------------------------------------------------
     def post_once(self, post_key: str, channel: str, text: str, *, blocks: list[dict] | None = None,
                   thread_ts: str | None = None, username: str | None = None, icon_url: str | None = None,

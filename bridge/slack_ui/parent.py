@@ -28,7 +28,8 @@ def slack_date(ts: float, lang: str) -> str:
     return f"<!date^{int(ts)}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def status_line(conv: Conversation, marks: MarkSet, lang: str, now: float | None = None) -> str:
+def status_line(conv: Conversation, marks: MarkSet, lang: str, now: float | None = None,
+                badges: list[str] | None = None) -> str:
     now = now or time.time()
     mark = marks.effective(conv.mark)
     assignee = f"<@{conv.assignee}>" if conv.assignee else t("parent.nobody", lang)
@@ -40,11 +41,13 @@ def status_line(conv: Conversation, marks: MarkSet, lang: str, now: float | None
         parts.append(t("parent.last_message", lang, when=slack_date(conv.last_message_at, lang)))
     if conv.blocked:
         parts.append(t("parent.blocked", lang))
+    parts.extend(badges or ())  # ⏰ overdue, 🌙 outside business hours (bridge.automation)
     return "  ·  ".join(parts)
 
 
 def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | None = None,
-                   account_label: str = "") -> tuple[str, list[dict]]:
+                   account_label: str = "", badges: list[str] | None = None,
+                   extra_elements: list[dict] | None = None) -> tuple[str, list[dict]]:
     """The thread parent: who the chat is with, its number, a live status line and controls.
 
     ``account_label`` names the LINE account when several accounts share the triage channel.
@@ -58,7 +61,7 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
     section: dict = {
         "type": "section",
         "text": {"type": "mrkdwn", "text": f"*{title}*  ·  {kind}\n"
-                                           f"{status_line(conv, marks, lang, now)}"},
+                                           f"{status_line(conv, marks, lang, now, badges)}"},
     }
     if conv.picture_url:
         section["accessory"] = {"type": "image", "image_url": conv.picture_url, "alt_text": name[:2000] or "LINE"}
@@ -89,6 +92,7 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
         # LINE's loading animation exists for 1:1 chats only.
         actions["elements"].insert(2, {"type": "button", "action_id": ACTION_TYPING, "value": conv.conv_id,
                                        "text": {"type": "plain_text", "text": t("control.typing", lang)}})
+    actions["elements"].extend(extra_elements or ())  # e.g. the 返信待ち reminder switch (bridge.automation)
     blocks = [section, actions, {"type": "context", "elements": [{"type": "mrkdwn", "text": t("parent.hint", lang)}]}]
     fallback = f"{title} — {current.label(lang)}" + (f" ({account_label})" if account_label else "")
     return fallback, blocks

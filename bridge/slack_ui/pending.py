@@ -82,6 +82,7 @@ class PendingFilter:
     limit: int = DEFAULT_LIMIT
     error: str | None = None
     accounts: tuple[str, ...] = ()   # LINE accounts to list ("account:<key>"); () = every account in scope
+    overdue: bool = False            # only conversations past their first-response target (bridge.automation)
 
     def query_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :meth:`bridge.store.backlog.Backlog.query` (accounts are scoped by the caller)."""
@@ -107,6 +108,8 @@ class PendingFilter:
             parts.append(_t("pending.filter.marks", lang, marks=", ".join(names)))
         if self.accounts:
             parts.append(_t("pending.filter.account", lang, accounts=", ".join(self.accounts)))
+        if self.overdue:
+            parts.append(_t("pending.filter.overdue", lang))
         return " · ".join(parts) if parts else _t("pending.filter.all", lang)
 
     def encode(self) -> str:
@@ -122,6 +125,8 @@ class PendingFilter:
             parts.append("m=" + ",".join(self.marks))
         if self.accounts:
             parts.append("c=" + ",".join(self.accounts))
+        if self.overdue:
+            parts.append("v=1")
         if self.offset:
             parts.append(f"o={self.offset}")
         if self.limit != DEFAULT_LIMIT:
@@ -152,6 +157,8 @@ class PendingFilter:
                 kwargs["marks"] = tuple(raw.split(","))
             elif name == "c" and raw and all(_ACCOUNT_KEY_RE.match(k) for k in raw.split(",")):
                 kwargs["accounts"] = tuple(raw.split(","))
+            elif name == "v" and raw == "1":
+                kwargs["overdue"] = True
             elif name == "o" and raw.isdigit() and raw.isascii():
                 kwargs["offset"] = int(raw)
             elif name == "l" and raw.isdigit() and raw.isascii() and 1 <= int(raw) <= MAX_ROWS:
@@ -168,6 +175,7 @@ _MINE = {"mine", "me", "my", "自分", "私", "わたし", "自分の", "じぶ�
 _UNASSIGNED = {"unassigned", "none", "nobody", "未割り当て", "未割当", "未割当て", "未割り当", "担当なし", "なし"}
 _ALL = {"all", "すべて", "全て", "全部", "ぜんぶ"}
 _HELP = {"help", "?", "ヘルプ", "使い方"}
+_OVERDUE = {"overdue", "late", "期限超過", "超過", "期限切れ", "sla"}
 _MAX_WORDS_PER_NAME = 6
 
 
@@ -199,6 +207,7 @@ def parse_pending_args(text: str, marks: MarkSet, requester: str, lang: str = "j
     unassigned = False
     chosen: list[str] = []
     accounts: list[str] = []
+    overdue = False
 
     def fail(message: str) -> PendingFilter:
         return PendingFilter(error=f"{message}\n{_usage(marks, lang)}")
@@ -231,6 +240,10 @@ def parse_pending_args(text: str, marks: MarkSet, requester: str, lang: str = "j
                 return fail(err)
             i += 1
             continue
+        if word in _OVERDUE:
+            overdue = True
+            i += 1
+            continue
         if word in _ALL:
             chosen.extend(m.key for m in marks.backlog_marks())
             i += 1
@@ -255,7 +268,7 @@ def parse_pending_args(text: str, marks: MarkSet, requester: str, lang: str = "j
             return fail(_t("pending.error.unknown", lang, word=line_to_slack(_clip(words[i], 50))))
 
     return PendingFilter(assignee=assignee, unassigned=unassigned, marks=tuple(dict.fromkeys(chosen)),
-                         accounts=tuple(dict.fromkeys(accounts)))
+                         accounts=tuple(dict.fromkeys(accounts)), overdue=overdue)
 
 
 # ---------------------------------------------------------------------------
@@ -272,7 +285,7 @@ def _counts_line(page: BacklogPage, marks: MarkSet, lang: str) -> str:
     return " · ".join(parts)
 
 
-def _row_text(row: BacklogRow, marks: MarkSet, lang: str, now: float, permalink: str) -> str:
+def _row_text(row: BacklogRow, marks: MarkSet, lang: str, now: float, permalink: str, note: str = "") -> str:
     name = line_to_slack(preview(row.name, 40)) if row.name.strip() else i18n.t("unknown_name", lang)
     who = f"<@{row.assignee}>" if row.assignee else _t("pending.unassigned", lang)
     head = [f"*#{row.number} {name}*", marks.effective(row.mark).display(lang), _t("pending.assignee", lang, who=who)]
@@ -280,6 +293,8 @@ def _row_text(row: BacklogRow, marks: MarkSet, lang: str, now: float, permalink:
         head.append(_t("pending.waiting", lang, duration=waited(now - row.waiting_since, lang)))
     elif row.last_message_at > 0:
         head.append(_t("pending.last", lang, when=ago(row.last_message_at, now, lang)))
+    if note:
+        head.append(note)  # SLA: time left / exceeded (bridge.automation)
     body = line_to_slack(preview(row.last_message_preview, 80)) if row.last_message_preview.strip() \
         else _t("pending.no_preview", lang)
     second = f"> {body}"
@@ -290,7 +305,8 @@ def _row_text(row: BacklogRow, marks: MarkSet, lang: str, now: float, permalink:
 
 def render_pending(page: BacklogPage, marks: MarkSet, lang: str = "ja", *,
                    permalink_for: Callable[[BacklogRow], str], filters_text: str = "",
-                   more_value: str | None = None) -> tuple[str, list[dict]]:
+                   more_value: str | None = None, row_note: Callable[[BacklogRow], str] | None = None,
+                   notice: str = "") -> tuple[str, list[dict]]:
     """Render one backlog page. Returns (fallback text, blocks).
 
     Layout: title (+ ``filters_text``), counts per mark, divider, one section per row
@@ -305,6 +321,8 @@ def render_pending(page: BacklogPage, marks: MarkSet, lang: str = "ja", *,
     now = page.now
     blocks: list[dict] = []
     filters = f"  ·  {filters_text}" if filters_text else ""
+    if notice:  # e.g. 🌙 outside business hours
+        filters += f"\n{notice}"
 
     if page.total == 0:
         empty = _t("pending.empty", lang)
@@ -322,7 +340,8 @@ def render_pending(page: BacklogPage, marks: MarkSet, lang: str = "ja", *,
     blocks.append({"type": "divider"})
     for row in page.rows:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": _row_text(row, marks, lang, now, permalink_for(row) or "")}})
+                                                   "text": _row_text(row, marks, lang, now, permalink_for(row) or "",
+                                                                     row_note(row) if row_note else "")}})
     if page.rows:
         footer = _t("pending.range", lang, first=page.offset + 1, last=page.offset + len(page.rows), total=page.total)
     else:

@@ -98,6 +98,8 @@ class Triage(Component):
             return
         self.store.update_conversation(conv.conv_id, **changes)
         self.backlog.reindex(conv.conv_id)
+        for observer in getattr(self, "observers", ()):  # e.g. /stats records resolutions (bridge.automation)
+            observer(conv, op.actor, changes)
         self.store.add_event(conv.conv_id, {"at": time.time(), "actor": op.actor, "action": op.action, "value": op.value,
                                             "source": op.source, "changes": changes})
         if conv.thread_ts:

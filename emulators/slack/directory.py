@@ -36,6 +36,16 @@ def _users_info(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str
     return {"user": copy.deepcopy(emu.users[user_id])}
 
 
+@_method("users.getPresence", "users:read")
+def _users_get_presence(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    """``presence`` is "active" unless a test set the user "away" (``emu.presence[user] = "away"``)."""
+    user_id = args.get("user")
+    if not user_id or user_id not in emu.users:
+        raise _ApiError("user_not_found")
+    presence = getattr(emu, "presence", {}).get(user_id, "active")
+    return {"presence": presence, "online": presence == "active", "auto_away": False, "manual_away": presence == "away"}
+
+
 def _channel_scope_check(emu: SlackEmulator, channel: str, kind: str) -> None:
     info = emu.channels[channel]
     prefix = "im" if info["is_im"] else "groups" if info["is_private"] else "channels"

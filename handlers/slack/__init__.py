@@ -14,7 +14,7 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bridge.runtime import Runtime
-from handlers.slack import actions, commands, events, shortcuts
+from handlers.slack import actions, commands, events, home, shortcuts
 
 log = logging.getLogger(__name__)
 
@@ -44,5 +44,6 @@ def create_bolt_app(rt: Runtime) -> App:
     actions.register(app, rt)
     commands.register(app, rt)
     shortcuts.register(app, rt)
+    home.register(app, rt)  # App Home dashboard and the on-duty switch (bridge.automation)
     events.register(app, rt)  # last: it ends with a catch-all for unhandled event types
     return app

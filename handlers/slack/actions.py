@@ -7,6 +7,7 @@ from slack_bolt import Ack, App, Respond
 
 from bridge import work
 from bridge.i18n import t
+from bridge.slack_ui.automation import ACTION_REMINDERS
 from bridge.runtime import Runtime
 from bridge.slack_ui.correction import ACTION_CORRECTION
 from bridge.slack_ui.parent import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
@@ -50,6 +51,16 @@ def register(app: App, rt: Runtime) -> None:
         if channel in rt.accounts.channels() and ts and thread_ts:
             rt.inbox.accept("slack-fix", _op_id(body, action), work.slack_edit_stream(channel, thread_ts), work.SLACK_EDIT,
                             {"op": "correct", "channel": channel, "ts": ts, "thread_ts": thread_ts, "user": body["user"]["id"]})
+
+    @app.action(ACTION_REMINDERS)
+    def handle_reminder_switch(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        value, _, conv_id = (action.get("value") or "").partition(":")
+        conv_id = conv_id or conv_of(body) or ""
+        if value in ("on", "off") and conv_id:
+            op_id = _op_id(body, action)
+            rt.inbox.accept("slack-op", op_id, work.line_stream(conv_id), work.AUTOMATION_OP,
+                            {"op_id": op_id, "conv_id": conv_id, "actor": body["user"]["id"], "value": value})
 
     @app.action(ACTION_MARK)
     def handle_mark_select(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

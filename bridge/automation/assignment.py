@@ -1,0 +1,98 @@
+"""Fair assignment: new conversations (and unassigned ones given marks such as クレーム) go
+round-robin to the account's on-duty list, skipping people who switched themselves off duty,
+people whose Slack presence is away and people at the open-conversation limit.
+
+Triggers queue an ``auto_assign`` item on the conversation's own stream (ordered with its
+LINE traffic and with people's claims; the item re-checks that nobody owns it). New
+conversations are queued by the relay on their first message; marked ones by the sweep
+(one ZRANGEBYSCORE per configured mark over the "unassigned" index), deduplicated per
+(conversation, mark) by the inbox. The rotation pointer is one INCR per assignment.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from bridge import clock, work
+from bridge.i18n import t
+from bridge.model import Conversation
+from bridge.services import Component, Services
+from bridge.store.automation import AutomationStore
+
+log = logging.getLogger(__name__)
+
+
+class Assignment(Component):
+    def __init__(self, services: Services, automation, state: AutomationStore, accept: Callable[..., bool] | None,
+                 request_parent_refresh: Callable[[str], None]):
+        super().__init__(services)
+        self.automation = automation
+        self.state = state
+        self.accept = accept
+        self.request_parent_refresh = request_parent_refresh
+
+    # -- triggers -------------------------------------------------------------------------------
+    def on_friend_message(self, conv: Conversation) -> None:
+        """The relay: ``conv`` as it was before this message (last_message_at 0 = a new conversation)."""
+        cfg = self.automation.of(conv.account).assignment
+        if cfg.enabled and cfg.new and not conv.assignee and not conv.last_message_at and self.accept:
+            self.accept("assign", f"{conv.conv_id}-new", work.line_stream(conv.conv_id), work.AUTO_ASSIGN,
+                        {"conv_id": conv.conv_id, "reason": "new"})
+
+    def sweep(self) -> int:
+        queued = 0
+        for account in self.accounts.keys():
+            cfg = self.automation.of(account).assignment
+            if not cfg.enabled or not self.accept:
+                continue
+            for mark in cfg.marks:
+                for conv_id in self.state.unassigned_in(account, mark):
+                    if self.accept("assign", f"{conv_id}-{mark}", work.line_stream(conv_id), work.AUTO_ASSIGN,
+                                   {"conv_id": conv_id, "reason": mark}):
+                        queued += 1
+        return queued
+
+    # -- the assignment (on the conversation's stream) ---------------------------------------------
+    def handle_item(self, payload: dict[str, Any]) -> None:
+        conv = self.store.get_conversation(str(payload.get("conv_id") or ""))
+        if conv is None or conv.assignee or not conv.thread_ts or self.marks.state(conv.mark) == "closed":
+            return
+        reason = str(payload.get("reason") or "new")
+        if reason != "new" and self.marks.effective(conv.mark).key != reason:
+            return  # the mark changed again meanwhile
+        person = self.pick(conv.account)
+        if not person:
+            self.slack.post_once(f"assign-{conv.conv_id}-{reason}-none", conv.channel, t("assign.nobody", self.lang),
+                                 thread_ts=conv.thread_ts)
+            return
+        self.store.update_conversation(conv.conv_id, assignee=person)
+        self.backlog.reindex(conv.conv_id)
+        ts = self.slack.post_once(f"assign-{conv.conv_id}-{reason}", conv.channel,
+                                  t("assign.done", self.lang, assignee=f"<@{person}>"), thread_ts=conv.thread_ts)
+        self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
+        self.store.add_event(conv.conv_id, {"at": clock.now(), "actor": "bridge", "action": "assign", "value": person,
+                                            "source": "auto_assign", "changes": {"assignee": person}})
+        self.request_parent_refresh(conv.conv_id)
+
+    def pick(self, account: str) -> str:
+        """The next on-duty person in rotation who is on duty, not away and under the limit ("" = nobody)."""
+        cfg = self.automation.of(account).assignment
+        members = list(cfg.members)
+        if not members:
+            return ""
+        start = self.state.next_turn(account)
+        off = self.state.off_duty(members)
+        for i in range(len(members)):
+            person = members[(start + i) % len(members)]
+            if person in off:
+                continue
+            if cfg.max_open and self.open_count(account, person) >= cfg.max_open:
+                continue
+            if cfg.skip_away and self.slack.presence(person) == "away":
+                continue
+            return person
+        return ""
+
+    def open_count(self, account: str, person: str) -> int:
+        counts = self.backlog.counts(assignee=person, accounts=[account])
+        return sum(n for key, n in counts.items() if self.marks.state(key) == "open")

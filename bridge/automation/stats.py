@@ -1,0 +1,111 @@
+"""``/stats [week|month]``: first-response and resolution times (median, p90) per staff member and
+for the team, conversations opened and resolved, SLA breaches — all in business hours.
+
+Recorded as they happen (one ZADD each, per account, scored by time):
+
+* ``opened``: a friend's first message of a new conversation, or one that reopens 対応済み;
+* ``response``: a staff reply that stopped the waiting clock (who, waiting since, replied at);
+* ``resolved``: 対応済み set by someone (who, the episode's opening time, resolved at);
+* SLA breaches come from ``sla-breaches:<account>`` (written by the alerts).
+
+Reading a period is one ZRANGEBYSCORE per kind and account; the business-time arithmetic
+runs on the records of the period only.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+
+from bridge import clock
+from bridge.humanize import waited
+from bridge.i18n import t
+from bridge.model import Conversation
+from bridge.store.automation import AutomationStore
+
+PERIODS = {"week": 7, "month": 30, "週": 7, "月": 30, "": 7}
+
+
+def p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(0.9 * (len(ordered) - 1)))))]
+
+
+@dataclass
+class Durations:
+    values: list[float] = field(default_factory=list)
+
+    def text(self, lang: str) -> str:
+        if not self.values:
+            return "—"
+        return t("stats.durations", lang, median=waited(statistics.median(self.values), lang),
+                 p90=waited(p90(self.values), lang), n=len(self.values))
+
+
+@dataclass
+class Report:
+    days: int
+    opened: int = 0
+    resolved: int = 0
+    breaches: int = 0
+    response: Durations = field(default_factory=Durations)
+    resolution: Durations = field(default_factory=Durations)
+    by_staff: dict[str, tuple[Durations, Durations]] = field(default_factory=dict)
+
+    def staff(self, user: str) -> tuple[Durations, Durations]:
+        return self.by_staff.setdefault(user, (Durations(), Durations()))
+
+
+class Stats:
+    def __init__(self, state: AutomationStore, schedules):
+        self.state = state
+        self.schedules = schedules
+
+    # -- recording -------------------------------------------------------------------------------
+    def opened(self, conv: Conversation, at: float) -> None:
+        self.state.record_stat(conv.account, "opened", {"conv": conv.conv_id}, at)
+        self.state.set_episode(conv.conv_id, at)
+
+    def responded(self, conv: Conversation, staff: str, waiting_since: float, at: float) -> None:
+        self.state.record_stat(conv.account, "response", {"conv": conv.conv_id, "staff": staff, "from": waiting_since}, at)
+
+    def resolved(self, conv: Conversation, staff: str, at: float) -> None:
+        started = self.state.take_episode(conv.conv_id) or conv.created_at or at
+        self.state.record_stat(conv.account, "resolved", {"conv": conv.conv_id, "staff": staff, "from": started}, at)
+
+    # -- the report --------------------------------------------------------------------------------
+    def report(self, accounts: list[str], days: int, now: float | None = None) -> Report:
+        now = clock.now() if now is None else now
+        since = now - days * 86400
+        rep = Report(days)
+        for account in accounts:
+            schedule = self.schedules.of(account)
+            rep.opened += len(self.state.stats_between(account, "opened", since, now))
+            rep.breaches += len(self.state.breaches(account, since, now))
+            for raw, at in self.state.stats_between(account, "response", since, now):
+                rec = json.loads(raw)
+                took = schedule.business_seconds(float(rec["from"]), at)
+                rep.response.values.append(took)
+                rep.staff(rec.get("staff") or "?")[0].values.append(took)
+            for raw, at in self.state.stats_between(account, "resolved", since, now):
+                rec = json.loads(raw)
+                took = schedule.business_seconds(float(rec["from"]), at)
+                rep.resolved += 1
+                rep.resolution.values.append(took)
+                rep.staff(rec.get("staff") or "?")[1].values.append(took)
+        return rep
+
+
+def render_report(rep: Report, lang: str) -> tuple[str, list[dict]]:
+    title = t("stats.title", lang, days=rep.days)
+    team = t("stats.team", lang, opened=rep.opened, resolved=rep.resolved, breaches=rep.breaches,
+             response=rep.response.text(lang), resolution=rep.resolution.text(lang))
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": title}},
+                          {"type": "section", "text": {"type": "mrkdwn", "text": team}}]
+    if rep.by_staff:
+        lines = [t("stats.staff_line", lang, staff=f"<@{user}>" if user != "?" else "?", response=resp.text(lang),
+                   resolution=reso.text(lang))
+                 for user, (resp, reso) in sorted(rep.by_staff.items(), key=lambda kv: -len(kv[1][0].values))]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t("stats.note", lang)}]})
+    return title, blocks

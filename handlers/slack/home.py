@@ -1,0 +1,44 @@
+"""App Home (``app_home_opened``, the on-duty switch: both only enqueue a job) and ``/stats``
+(read-only, answered within Slack's 3 seconds from the recorded stats)."""
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bridge.automation.stats import PERIODS, Stats, render_report
+from bridge.automation.views import timekeeper_of
+from bridge.i18n import t
+from bridge.runtime import Runtime
+from bridge.store.automation import AutomationStore
+from bridge.slack_ui.home import ACTION_DUTY
+from bridge.work import JOB_PUBLISH_HOME, JOB_SET_DUTY
+from handlers.slack.ops import visible_accounts
+
+
+def register(app: App, rt: Runtime) -> None:
+    @app.event("app_home_opened")
+    def handle_app_home_opened(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") == "home" and event.get("user"):
+            rt.low_queue.enqueue(JOB_PUBLISH_HOME, event["user"], result_ttl=60, failure_ttl=86400)
+
+    @app.action(ACTION_DUTY)
+    def handle_duty_switch(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        rt.queue.enqueue(JOB_SET_DUTY, body["user"]["id"], action.get("value") == "on", result_ttl=60, failure_ttl=86400)
+
+    @app.command("/stats")
+    def handle_stats_command(ack: Ack, command: dict[str, Any]) -> None:
+        lang = rt.settings.language
+        visible = visible_accounts(rt, command["user_id"], command.get("channel_id", ""))
+        if not visible:
+            ack(text=t("op.refused", lang, channel=", ".join(f"<#{c}>" for c in sorted(rt.accounts.channels()))),
+                response_type="ephemeral")
+            return
+        word = (command.get("text") or "").strip().lower()
+        if word not in PERIODS:
+            ack(text=t("stats.usage", lang), response_type="ephemeral")
+            return
+        stats = Stats(AutomationStore(rt.redis, rt.keys, rt.backlog), timekeeper_of(rt).schedules)
+        text, blocks = render_report(stats.report(visible, PERIODS[word]), lang)
+        ack(text=text, blocks=blocks, response_type="ephemeral")

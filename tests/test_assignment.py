@@ -1,0 +1,85 @@
+"""Fair assignment end to end: round-robin among the on-duty list, skipping people who are away,
+off duty or at the open-conversation limit. The test config assigns conversations marked
+アカウントトラブル (account_trouble) among USTAFF01 and USTAFF02, at most 2 open each."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from bridge.runtime import Runtime
+from bridge.settings import Settings
+from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until
+from tests.test_automation import settle, texts
+
+JIRO = "U" + "3" * 32
+SABURO = "U" + "4" * 32
+
+
+def trouble(h, user: str, text: str = "ログインできません") -> str:
+    h.friend_says(user, text)
+    thread = h.thread_of(user)
+    h.slack_sender.reaction(STAFF, TRIAGE, thread, "warning")
+    assert wait_until(lambda: h.conv(user).mark == "account_trouble")
+    return thread
+
+
+def assigned(h, user: str, timeout: float = 20) -> str:
+    assert wait_until(lambda: h.conv(user).assignee, timeout=timeout)
+    return h.conv(user).assignee
+
+
+def test_round_robin_with_a_mention_in_the_thread(h):
+    first = trouble(h, HANAKO)
+    assert assigned(h, HANAKO) == STAFF
+    assert wait_until(lambda: any(f"自動割り当て（順番制）: <@{STAFF}>" in t for t in texts(h, first)))
+    trouble(h, TARO)
+    assert assigned(h, TARO) == STAFF2
+    h.line.add_user(JIRO, "次郎")
+    trouble(h, JIRO)
+    assert assigned(h, JIRO) == STAFF
+
+
+def test_skips_away_off_duty_and_full(h, settings):
+    rt = Runtime(settings)
+    h.slack.presence = {STAFF: "away"}
+    try:
+        trouble(h, HANAKO)
+        assert assigned(h, HANAKO) == STAFF2          # USTAFF01 is away
+    finally:
+        h.slack.presence = {}
+    rt.domain.automation.state.set_duty(STAFF2, False)  # USTAFF02 switched off duty
+    try:
+        trouble(h, TARO)
+        assert assigned(h, TARO) == STAFF
+    finally:
+        rt.domain.automation.state.set_duty(STAFF2, True)
+    # USTAFF01 has 1 open, USTAFF02 1: one more each, then both are at the limit of 2
+    for user, name in ((JIRO, "次郎"), (SABURO, "三郎")):
+        h.line.add_user(user, name)
+        trouble(h, user)
+        assigned(h, user)
+    assert sorted(h.conv(u).assignee for u in (HANAKO, TARO, JIRO, SABURO)) == [STAFF, STAFF, STAFF2, STAFF2]
+    fifth = "U" + "5" * 32
+    h.line.add_user(fifth, "五郎")
+    thread = trouble(h, fifth)
+    assert wait_until(lambda: any("対応可能な担当者がいません" in t for t in texts(h, thread)), timeout=20)
+    settle(h)
+    assert h.conv(fifth).assignee == ""
+
+
+def test_new_conversations_when_configured(h, settings, tmp_path: Path):
+    config = tmp_path / "bridge.toml"
+    config.write_text('[assignment]\non = ["new"]\nmembers = ["USTAFF02"]\n', encoding="utf-8")
+    rt = Runtime(Settings(**{**settings.__dict__, "config_path": str(config)}))
+    queued = []
+    rt.domain.automation.assignment.accept = lambda *args: queued.append(args) or True
+    h.friend_says(HANAKO, "はじめまして")
+    h.thread_of(HANAKO)
+    assert wait_until(lambda: h.conv(HANAKO).last_message_at > 0)
+    new = h.conv(HANAKO)
+    from dataclasses import replace
+
+    rt.domain.automation.assignment.on_friend_message(replace(new, last_message_at=0.0))
+    rt.domain.automation.assignment.on_friend_message(new)   # not new any more: nothing
+    assert len(queued) == 1 and queued[0][3] == "auto_assign"
+    rt.domain.automation.assignment.handle_item(queued[0][4])
+    assert h.conv(HANAKO).assignee == STAFF2
