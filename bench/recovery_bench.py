@@ -157,14 +157,21 @@ def main() -> int:
         before = relayed()
         pending = [f for f in friends if len(before[f]) < len(texts[f])]
         # The worker whose work horse holds a stream lock right now (lock value "<horse pid>-…").
-        victim = next(iter(workers))
-        for f in friends:
-            token = store.r.get(store.keys.inbox_lock(stream=f"line-{conv_key('default', f)}"))
-            pid = int(token.split("-")[0]) if token else 0
-            owner = [name for name, proc in workers.items() if pid and pid in descendants(proc.pid)]
-            if owner:
-                victim = owner[0]
+        def lock_holder() -> str | None:
+            for f in friends:
+                token = store.r.get(store.keys.inbox_lock(stream=f"line-{conv_key('default', f)}"))
+                pid = int(token.split("-")[0]) if token else 0
+                owner = [name for name, proc in workers.items() if pid and pid in descendants(proc.pid)]
+                if owner:
+                    return owner[0]
+            return None
+
+        victim = None
+        for _ in range(100):  # between two drains nobody holds a lock: look again
+            victim = lock_holder()
+            if victim:
                 break
+        victim = victim or next(iter(workers))
         victim_pids = {workers[victim].pid, *descendants(workers[victim].pid)}
         t_kill = time.time()
         kill(victim)
