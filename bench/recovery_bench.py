@@ -157,15 +157,23 @@ def main() -> int:
         before = relayed()
         pending = [f for f in friends if len(before[f]) < len(texts[f])]
         # The worker whose work horse holds a stream lock right now (lock value "<horse pid>-…").
-        victim = next(iter(workers))
-        for f in friends:
-            token = store.r.get(store.keys.inbox_lock(stream=f"line-{conv_key('default', f)}"))
-            pid = int(token.split("-")[0]) if token else 0
-            owner = [name for name, proc in workers.items() if pid and pid in descendants(proc.pid)]
-            if owner:
-                victim = owner[0]
+        def lock_holder() -> str | None:
+            for f in friends:
+                token = store.r.get(store.keys.inbox_lock(stream=f"line-{conv_key('default', f)}"))
+                pid = int(token.split("-")[0]) if token else 0
+                owner = [name for name, proc in workers.items() if pid and pid in descendants(proc.pid)]
+                if owner:
+                    return owner[0]
+            return None
+
+        victim = None
+        for _ in range(100):  # between two drains nobody holds a lock: look again
+            victim = lock_holder()
+            if victim:
                 break
+        victim = victim or next(iter(workers))
         victim_pids = {workers[victim].pid, *descendants(workers[victim].pid)}
+        at_kill = {f: store.r.llen(store.keys.inbox(stream=f"line-{conv_key('default', f)}")) for f in pending}
         t_kill = time.time()
         kill(victim)
         start_worker(wait=False)  # a process manager restarting the Procfile line
@@ -176,17 +184,19 @@ def main() -> int:
                 held.append(f)
         moved: dict[str, float] = {}
 
-        by_thread = {threads[f]: f for f in pending}
+        def backlog(f: str) -> int:
+            return store.r.llen(store.keys.inbox(stream=f"line-{conv_key('default', f)}"))
+
+        at_kill.update({f: backlog(f) for f in held})  # the killed drainer popped nothing since
 
         def check() -> bool:
-            # "Moves again": a chat.postMessage for the stream's thread that *arrived* after the kill
-            # (the killed drain's in-flight call, answered later, does not count).
-            for call in slack.calls_for("chat.postMessage"):
-                f = by_thread.get(str(call.args.get("thread_ts")))
-                if f and f not in moved and call.time > t_kill:
-                    moved[f] = call.time - t_kill
+            # "Moves again": an item of the stream was completed (popped) after the kill; only a
+            # live drainer can do that (the killed one's in-flight post, answered later, does not count).
+            for f in pending:
+                if f not in moved and backlog(f) < at_kill[f]:
+                    moved[f] = time.time() - t_kill
             now_rel = relayed()
-            return all(len(now_rel[f]) >= len(texts[f]) for f in friends)
+            return all(len(now_rel[f]) >= len(texts[f]) for f in friends) and len(moved) == len(pending)
 
         done = wait_for(check, 180, interval=0.05)
         t_end = time.time()
@@ -200,7 +210,7 @@ def main() -> int:
               f"{sum(map(len, before.values()))} of {args.messages} relayed; {len(pending)} stream(s) had pending items")
         for f in held:
             print(f"  the killed drain's stream moved again {moved.get(f, float('nan')):.1f}s after the kill "
-                  f"(lock TTL 10 s + sweep every 3 s + wait for the in-flight post to settle)")
+                  f"(lock TTL 10 s, sweep every 3 s, the in-flight post's settle time)")
         if moved:
             values = sorted(moved.values())
             print(f"  every stream with pending items moving again after the kill: median {values[len(values) // 2]:.1f}s, "

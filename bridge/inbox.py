@@ -160,9 +160,10 @@ class Inbox:
             self._enqueue_flagged(stream, job_id)
         return True
 
-    def _enqueue_flagged(self, stream: str, job_id: str) -> None:
+    def _enqueue_flagged(self, stream: str, job_id: str, at_front: bool = False) -> None:
         try:
-            self.queue.enqueue(JOB_DRAIN, stream, job_id=job_id, result_ttl=60, failure_ttl=7 * 24 * 3600)
+            self.queue.enqueue(JOB_DRAIN, stream, job_id=job_id, result_ttl=60, failure_ttl=7 * 24 * 3600,
+                               at_front=at_front)
         except Exception:
             # Let the next event, LINE's redelivery or the sweeper enqueue it.
             self._delete_if(keys=[self.keys.inbox_drain_queued(stream=stream)], args=[job_id])
@@ -192,12 +193,15 @@ class Inbox:
                 self.kick(stream)  # as in accept(): a duplicate may find its drain lost
         return [res != 0 for res in results]
 
-    def kick(self, stream: str) -> bool:
-        """Make sure a drain of ``stream`` waits in the rq queue (at most one). True if one was enqueued."""
+    def kick(self, stream: str, at_front: bool = False) -> bool:
+        """Make sure a drain of ``stream`` waits in the rq queue (at most one). True if one was enqueued.
+
+        ``at_front``: a stream that waited (a back-off, a dead drainer) goes before fresh work.
+        """
         job_id = new_job_id()
         if not self.r.set(self.keys.inbox_drain_queued(stream=stream), job_id, nx=True, ex=DRAIN_QUEUED_TTL):
             return False
-        self._enqueue_flagged(stream, job_id)
+        self._enqueue_flagged(stream, job_id, at_front=at_front)
         return True
 
     def schedule_wakeup(self, stream: str, delay: float) -> None:
@@ -239,7 +243,7 @@ class Inbox:
             elif locked or hold_ms > 0:
                 continue
             elif flag is None:
-                if self.kick(stream):
+                if self.kick(stream, at_front=True):
                     kicked.append(stream)
             elif DRAIN_QUEUED_TTL - flag_ms / 1000 > FLAG_TRUST_S:
                 suspects.append((stream, flag))
@@ -248,7 +252,7 @@ class Inbox:
             for stream, flag in suspects:
                 if flag not in queued:
                     self._delete_if(keys=[self.keys.inbox_drain_queued(stream=stream)], args=[flag])
-                    if self.kick(stream):
+                    if self.kick(stream, at_front=True):
                         kicked.append(stream)
         if kicked:
             log.info("sweeper: %d stranded stream(s) re-enqueued: %s", len(kicked), ", ".join(kicked[:10]))

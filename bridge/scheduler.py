@@ -126,7 +126,7 @@ class Ticker:
         for kind, target, leased in self.inbox.due.claim():
             try:
                 if kind == DRAIN:
-                    self.inbox.kick(target)
+                    self.inbox.kick(target, at_front=True)  # it has waited already
                 elif kind == REFRESH:
                     self.refresh(target)
                 else:

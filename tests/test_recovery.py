@@ -7,12 +7,10 @@ SIGKILL and restart. The emulators are the session's.
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
