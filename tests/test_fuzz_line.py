@@ -74,6 +74,11 @@ def test_hostile_events_never_5xx_and_never_block_the_friend(h, workers):
 
 
 def test_hostile_bodies_are_refused_or_accepted_never_5xx(h):
+    # While the bot's user id is not known yet, a hostile destination must not be learned (or crash storing it).
+    for destination in ("\ud800", "x" * 10_000, "U1 2"):
+        resp = _post(h, json.dumps({"destination": destination, "events": []}).encode())
+        assert resp.status_code == 400, resp.text
+    assert h.store.bot_account_id("default") in ("", h.webhooks.destination)
     @FUZZ
     @given(payload=st.one_of(HOSTILE, st.fixed_dictionaries({"destination": HOSTILE, "events": HOSTILE}),
                              st.fixed_dictionaries({"events": st.lists(HOSTILE, max_size=5)})))
