@@ -63,6 +63,8 @@ def create_blueprint(rt: Runtime) -> Blueprint:
     def destination_ok(account: Account, destination: Any) -> bool:
         if not isinstance(destination, str) or not destination:
             return True  # very old payloads carry no destination
+        if len(destination) > 64 or not destination.isascii() or not destination.isalnum():
+            return False  # not a LINE user id: never learned or stored
         known = account.bot_user_id or rt.store.bot_account_id(account.key)
         if not known:
             # Learn the bot user id from the first verified webhook (also learned via GET /v2/bot/info).

@@ -78,6 +78,11 @@ def test_hostile_events_never_5xx_and_never_block_the_friend(h, workers):
 
 
 def test_hostile_bodies_are_refused_or_accepted_never_5xx(h):
+    # While the bot's user id is not known yet, a hostile destination must not be learned (or crash storing it).
+    for destination in ("\ud800", "x" * 10_000, "U1 2"):
+        resp = _post(h, json.dumps({"destination": destination, "events": []}).encode())
+        assert resp.status_code == 400, resp.text
+    assert h.store.bot_account_id("default") in ("", h.webhooks.destination)
     @FUZZ
     @given(payload=st.one_of(HOSTILE, st.fixed_dictionaries({"destination": HOSTILE, "events": HOSTILE}),
                              st.fixed_dictionaries({"events": st.lists(HOSTILE, max_size=5)})))
@@ -135,3 +140,32 @@ def test_events_for_another_friend_in_the_same_body_are_unaffected(h):
     good = h.webhooks.text(TARO, "元気です")
     assert _post(h, h.webhooks.body([poison, good])).status_code == 200
     assert wait_until(lambda: _relayed(h, "元気です", TARO), timeout=30)
+
+
+
+def test_an_item_the_domain_cannot_process_is_dead_lettered_at_once(settings):
+    """Whatever slips past the defensive readers and makes the domain raise TypeError/KeyError/… is set aside
+    at once (dead letter, reason malformed_input), not retried for minutes: the next item runs right after."""
+    import dataclasses
+    import uuid
+
+    from bridge.runtime import Runtime
+
+    rt = Runtime(dataclasses.replace(settings, namespace="lsbpoison" + uuid.uuid4().hex[:6]))
+    processed = []
+    rt.domain.handlers["test_poison"] = lambda payload: payload["text"].upper()  # KeyError / AttributeError
+    rt.domain.handlers["test_ok"] = processed.append
+    stream = "line-default-Upoison"
+    try:
+        for i, (kind, payload) in enumerate((("test_poison", {"text": 12345}), ("test_poison", {}), ("test_ok", {"n": 1}))):
+            rt.redis.rpush(rt.keys.inbox(stream=stream), json.dumps({"id": f"t:{i}", "stream": stream, "kind": kind,
+                                                                     "payload": payload, "accepted_at": time.time()}))
+        started = time.monotonic()
+        rt.inbox.drain(stream, rt.domain.process_item, rt.domain.dead_letter)
+        assert processed == [{"n": 1}] and time.monotonic() - started < 30  # no backoff waited
+        dead = [json.loads(d) for d in rt.redis.lrange(rt.keys.dead_letters(), 0, -1)]
+        assert [d["id"] for d in dead] == ["t:0", "t:1"] and all("malformed_input" in d["reason"] for d in dead)
+        assert not rt.redis.exists(rt.keys.inbox(stream=stream), rt.keys.inbox_attempts(stream=stream))
+    finally:
+        for key in rt.redis.scan_iter(match=rt.keys.prefix + "*"):
+            rt.redis.delete(key)
