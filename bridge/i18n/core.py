@@ -53,8 +53,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "op.unassign": {"ja": "👤 {actor} が担当者を外しました", "en": "👤 {actor} removed the assignee"},
     "op.mark": {"ja": "🏷️ {actor} がマークを「{mark}」にしました", "en": "🏷️ {actor} set the mark to \"{mark}\""},
     "op.resolve": {"ja": "✅ {actor} が対応済みにしました", "en": "✅ {actor} marked this resolved"},
-    "op.refused": {"ja": "この操作はトリアージチャンネル <#{channel}> のメンバーだけができます。チャンネルに参加してからもう一度お試しください。",
-                   "en": "Only members of the triage channel <#{channel}> can do this. Join the channel and try again."},
+    "op.refused": {"ja": "この操作はトリアージチャンネル {channel} のメンバーだけができます。チャンネルに参加してからもう一度お試しください。",
+                   "en": "Only members of the triage channel {channel} can do this. Join the channel and try again."},
     "op.done": {"ja": "#{number} {name}: {what}", "en": "#{number} {name}: {what}"},
     # -- slash commands --
     "cmd.usage.claim": {"ja": "使い方: `/claim 12`（会話番号）", "en": "Usage: `/claim 12` (conversation number)"},

@@ -84,7 +84,7 @@ class Triage(Component):
             log.info("op %s for unknown conversation %s ignored", op.op_id, op.conv_id)
             return
         if not self.is_member(op.actor, conv.channel):
-            self.tell(op, t("op.refused", self.lang, channel=conv.channel), conv.channel)
+            self.tell(op, t("op.refused", self.lang, channel=f"<#{conv.channel}>"), conv.channel)
             return
         if op.action == "typing":
             # "A reply is being prepared": the friend sees the loading animation; no state changes.
