@@ -24,7 +24,7 @@ def test_manifest_matches_the_listeners(slack_emu, settings):
     assert set(urls) == {"https://bridge.example.jp/slack/events"}
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "chat:write.customize", "reactions:read", "reactions:write", "channels:history", "commands"} <= scopes
-    assert "files:write" not in scopes  # media upload is not built yet: don't ask for it
+    assert {"files:read", "files:write"} <= scopes  # media both ways: staff attachments, friends' photos
 
 
 def _matches_command(listener, name):
