@@ -95,7 +95,7 @@ def test_friday_evening_message_gets_one_auto_reply_until_tuesday(h):
     # Tuesday, open: the parent drops 営業時間外 (refreshed at opening), no auto-reply any more
     tuesday = jst(2026, 11, 24, 10, 5)
     set_now(h, tuesday)
-    assert wait_until(lambda: "営業時間外" not in parent(h, thread), timeout=20)
+    assert wait_until(lambda: "営業時間外" not in parent(h, thread), timeout=45)
     friend_says_at(h, HANAKO, "おはようございます", tuesday)
     assert wait_until(lambda: "おはようございます" in texts(h, thread))
     settle(h)
