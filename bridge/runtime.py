@@ -67,6 +67,13 @@ class Runtime:
         return load_marks(self.settings.config_path)
 
     @cached_property
+    def crm(self):
+        """友だち情報 fields, 定型文 and admins (bridge.friends.config), validated at start-up."""
+        from bridge.friends.config import load_crm
+
+        return load_crm(self.settings.config_path, tuple(self.accounts.keys()))
+
+    @cached_property
     def backlog(self):
         from bridge.store.backlog import Backlog
 
@@ -78,6 +85,7 @@ class Runtime:
         from bridge.migrate import migrate
 
         migrate(self.redis, self.settings.namespace, self.queue)
+        _ = self.crm  # an invalid [[fields]]/[[canned]]/[admins] stops the process here
         self.prepare_backlog()
 
     def prepare_backlog(self) -> bool:

@@ -14,6 +14,7 @@ LINE_EVENT = "line_event"        # a LINE webhook event: {"account", "event"}
 SLACK_MESSAGE = "slack_message"  # a Slack message event in a triage thread
 SLACK_OP = "slack_op"            # a triage change (claim, mark, …) from a reaction, button, command or modal
 FORWARD = "forward"              # a verified LINE webhook to forward to another tool
+FRIEND_EDIT = "friend_edit"      # 友だち情報 submitted from the modal (bridge.friends.ops)
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"

@@ -103,6 +103,7 @@ def bridge_env(redis_url, line_emu, slack_emu):
         "BRIDGE_NAMESPACE": namespace,
         "BRIDGE_LANGUAGE": "ja",
         "LINE_REPLY_TOKEN_TTL": "30",
+        "BRIDGE_CONFIG": str(ROOT / "tests" / "fixtures" / "crm.toml"),   # 友だち情報 fields, 定型文, admins
     }
 
 

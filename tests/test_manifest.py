@@ -13,10 +13,10 @@ def test_manifest_matches_the_listeners(slack_emu, settings):
     manifest = yaml.safe_load(render("https://bridge.example.jp"))
     app = create_bolt_app(Runtime(settings))
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {"/pending", "/claim", "/assign", "/mark", "/resolve"}
+    assert commands == {"/pending", "/claim", "/assign", "/mark", "/resolve", "/friend", "/canned"}
     for name in commands:  # every command in the manifest has a listener
         assert any(_matches_command(l, name) for l in app._listeners), name
-    assert {s["callback_id"] for s in manifest["features"]["shortcuts"]} == {"conversation_actions"}
+    assert {s["callback_id"] for s in manifest["features"]["shortcuts"]} == {"conversation_actions", "friend_info"}
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
         "message.channels", "message.groups", "reaction_added", "reaction_removed"}
     urls = [manifest["settings"]["event_subscriptions"]["request_url"], manifest["settings"]["interactivity"]["request_url"],

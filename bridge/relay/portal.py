@@ -10,6 +10,7 @@ import logging
 import time
 from dataclasses import replace
 
+from bridge.friends.ops import index_friend_name
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
 from bridge.services import Component
@@ -33,6 +34,7 @@ class Portals(Component):
                 created_at=time.time(), mark=self.marks.default_open,
             ))
             if created:
+                index_friend_name(self.services, conv)
                 log.info("new conversation #%d for %s %s (%s)", conv.number, msg.source_type, msg.line_id, msg.account)
         if not conv.thread_ts:
             text, blocks = self.render_parent(conv)
@@ -50,7 +52,10 @@ class Portals(Component):
     def render_parent(self, conv: Conversation) -> tuple[str, list[dict]]:
         account = self.accounts.get(conv.account)
         label = account.name if account and self.accounts.shares_channel(conv.account) else ""
-        return parent_message(conv, self.marks, self.lang, account_label=label)
+        from bridge.friends.ops import friend_summary
+
+        return parent_message(conv, self.marks, self.lang, account_label=label,
+                              friend_line=friend_summary(self.services, conv, self.lang))
 
     def chat_identity(self, msg: InboundMessage) -> Profile:
         """The name and picture shown on the thread parent."""

@@ -5,6 +5,7 @@ import logging
 import time
 from typing import Any
 
+from bridge.friends.ops import expand_canned, show_canned
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed
 from bridge.relay.delivery import Delivery
@@ -76,7 +77,8 @@ class SlackIn(Component):
                 raise DeliveryFailed("blocked")
             if conv.left:
                 raise DeliveryFailed("left")
-            texts = split_for_line(slack_to_line(event.get("text") or "", self.slack.user_name))
+            text, canned = expand_canned(self.services, conv, event)  # 定型文: !key
+            texts = split_for_line(slack_to_line(text, self.slack.user_name))
             if not texts:
                 raise DeliveryFailed("files_unsupported" if event.get("files") else "empty")
             via = self.delivery.deliver_to_line(conv, f"{channel}-{ts}", texts)
@@ -91,6 +93,8 @@ class SlackIn(Component):
         self.store.staff_replied(conv.conv_id, float(ts))
         self.backlog.reindex(conv.conv_id)
         self.slack.react(channel, ts, REACTION_SENT)
+        if canned:  # staff see what the friend received
+            show_canned(self.services, conv, f"{channel}-{ts}", texts)
         if event.get("files"):
             # The text went out; the attachments could not (media relay is not built yet).
             self.slack.post_once(f"files-{channel}-{ts}", channel, t("delivery.files_not_sent", self.lang),

@@ -17,6 +17,7 @@ ACTION_ASSIGN = "conv_assign"
 ACTION_TYPING = "conv_typing"
 SHORTCUT_ACTIONS = "conversation_actions"
 MODAL_ACTIONS = "conversation_actions_modal"
+ACTION_FRIEND = "conv_friend"      # opens the 友だち情報 modal (handlers/slack/friends.py)
 
 
 def slack_date(ts: float, lang: str) -> str:
@@ -44,7 +45,7 @@ def status_line(conv: Conversation, marks: MarkSet, lang: str, now: float | None
 
 
 def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | None = None,
-                   account_label: str = "") -> tuple[str, list[dict]]:
+                   account_label: str = "", friend_line: str = "") -> tuple[str, list[dict]]:
     """The thread parent: who the chat is with, its number, a live status line and controls.
 
     ``account_label`` names the LINE account when several accounts share the triage channel.
@@ -89,7 +90,11 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
         # LINE's loading animation exists for 1:1 chats only.
         actions["elements"].insert(2, {"type": "button", "action_id": ACTION_TYPING, "value": conv.conv_id,
                                        "text": {"type": "plain_text", "text": t("control.typing", lang)}})
+    actions["elements"].append({"type": "button", "action_id": ACTION_FRIEND, "value": conv.conv_id,
+                                "text": {"type": "plain_text", "text": t("control.friend", lang)}})
     blocks = [section, actions, {"type": "context", "elements": [{"type": "mrkdwn", "text": t("parent.hint", lang)}]}]
+    if friend_line:  # 友だち情報 (tags, fields, note), compact
+        blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": line_to_slack(friend_line)}]})
     fallback = f"{title} — {current.label(lang)}" + (f" ({account_label})" if account_label else "")
     return fallback, blocks
 
