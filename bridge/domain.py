@@ -10,6 +10,7 @@ import time
 from typing import Any, Callable
 
 from bridge import work
+from bridge.friends.broadcast import Broadcasts
 from bridge.friends.ops import Friends
 from bridge.model import DeliveryFailed
 from bridge.ports import ForwardPort
@@ -36,12 +37,14 @@ class Domain:
         self.slack_in = SlackIn(services, self.portals, self.delivery)
         self.forwarder = Forwarder(services, forward_port)
         self.friends = Friends(services, self.portals.request_parent_refresh)
+        self.broadcasts = Broadcasts(services)
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
             work.SLACK_OP: self.triage.handle_item,
             work.FORWARD: self.forwarder.handle_item,
             work.FRIEND_EDIT: self.friends.handle_item,
+            work.BROADCAST: self.broadcasts.handle_item,
         }
 
     def process_item(self, item: dict[str, Any]) -> None:

@@ -122,6 +122,10 @@ class Inbox:
         if not coalesce or self.r.set(self.keys.inbox_wakeup(stream=stream), "1", nx=True, px=max(1000, int(delay * 1000))):
             self._enqueue_drain(stream, delay=max(delay, 0.01))
 
+    def kick(self, stream: str) -> None:
+        """Enqueue a drain of ``stream`` now (a no-op when it is empty or drained elsewhere)."""
+        self._enqueue_drain(stream)
+
     def hold(self, stream: str, delay: float) -> None:
         """Pause the stream for ``delay`` seconds (a platform asked us to back off) and wake it up then."""
         self.r.set(self.keys.inbox_hold(stream=stream), repr(time.time() + delay), px=max(1, int(delay * 1000)))

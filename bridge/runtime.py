@@ -85,6 +85,9 @@ class Runtime:
         from bridge.migrate import migrate
 
         migrate(self.redis, self.settings.namespace, self.queue)
+        from bridge.friends.broadcast import resume_broadcasts
+
+        resume_broadcasts(self.redis, self.keys, self.inbox)  # a restart mid-broadcast resumes it
         _ = self.crm  # an invalid [[fields]]/[[canned]]/[admins] stops the process here
         self.prepare_backlog()
 

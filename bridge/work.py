@@ -15,6 +15,7 @@ SLACK_MESSAGE = "slack_message"  # a Slack message event in a triage thread
 SLACK_OP = "slack_op"            # a triage change (claim, mark, …) from a reaction, button, command or modal
 FORWARD = "forward"              # a verified LINE webhook to forward to another tool
 FRIEND_EDIT = "friend_edit"      # 友だち情報 submitted from the modal (bridge.friends.ops)
+BROADCAST = "broadcast"          # a confirmed segment broadcast (bridge.friends.broadcast)
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"
@@ -29,6 +30,11 @@ def line_stream(conv_id: str) -> str:
 def slack_stream(channel: str, thread_ts: str) -> str:
     """The stream of Slack→LINE work for one Slack thread."""
     return f"slack-{channel}-{thread_ts}"
+
+
+def broadcast_stream(bid: str) -> str:
+    """The stream of one segment broadcast (its chunks are sent in order by one worker at a time)."""
+    return f"bc-{bid}"
 
 
 def forward_stream(account: str, target: str) -> str:

@@ -12,6 +12,7 @@ from linebot.v3.messaging import (
     Configuration,
     MarkMessagesAsReadByTokenRequest,
     MessagingApi,
+    MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
     ShowLoadingAnimationRequest,
@@ -159,6 +160,25 @@ class LineGateway:
                 return headers.get("x-line-accepted-request-id", ""), True
             raise
         return (resp.headers or {}).get("x-line-request-id", ""), False
+
+    def multicast(self, to: list[str], texts: list[str], retry_key: str) -> tuple[str, bool]:
+        """Multicast up to 5 texts to at most 500 user ids with an ``X-Line-Retry-Key``;
+        returns (request id, was_duplicate). A 409 (retry key already accepted) is success, as for push."""
+        try:
+            resp = self._call("multicast", self.api.multicast_with_http_info,
+                              MulticastRequest(to=to, messages=self._messages(texts)), x_line_retry_key=retry_key)
+        except DeliveryFailed as exc:
+            if exc.status == 409:
+                headers = getattr(exc.__cause__, "headers", None) or {}
+                return headers.get("x-line-accepted-request-id", ""), True
+            raise
+        return (resp.headers or {}).get("x-line-request-id", ""), False
+
+    def quota(self) -> tuple[int | None, int]:
+        """(the month's message limit or None when unlimited, messages used this month)."""
+        limit = self._call("quota", self.api.get_message_quota)
+        used = self._call("quota", self.api.get_message_quota_consumption)
+        return (int(limit.value) if limit.type == "limited" and limit.value is not None else None), int(used.total_usage)
 
     def mark_as_read(self, mark_as_read_token: str) -> None:
         self._call("markAsRead", self.api.mark_messages_as_read_by_token,
