@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from bridge import work
 from bridge.friends.broadcast import Broadcasts
+from bridge.friends.exports import Exports
 from bridge.friends.ops import Friends
 from bridge.model import DeliveryFailed
 from bridge.ports import ForwardPort
@@ -38,6 +39,7 @@ class Domain:
         self.forwarder = Forwarder(services, forward_port)
         self.friends = Friends(services, self.portals.request_parent_refresh)
         self.broadcasts = Broadcasts(services)
+        self.exports = Exports(services)
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
@@ -45,6 +47,7 @@ class Domain:
             work.FORWARD: self.forwarder.handle_item,
             work.FRIEND_EDIT: self.friends.handle_item,
             work.BROADCAST: self.broadcasts.handle_item,
+            work.EXPORT: self.exports.handle_item,
         }
 
     def process_item(self, item: dict[str, Any]) -> None:

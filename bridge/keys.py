@@ -48,6 +48,7 @@ KINDS: dict[str, str] = {
     "friend_field": "friend-field:{account}:{field}:{value}",  # set: conv_ids whose field has this (normalized) value
     "friend_names": "friend-names:{account}",         # zset (lex, score 0): "<normalized name>\0<conv_id>" for prefix search
     "friend_tmp": "friend-tmp:{token}",               # short-lived set/zset: intersections for /pending and /broadcast
+    "transcript": "transcript:{conv_id}",             # zset: the chat history (JSON entries, score = time) for /export
     "canned": "canned:{account}",                     # hash: 定型文 key -> text managed from Slack (/canned)
     "broadcast": "broadcast:{bid}",                   # hash: one segment broadcast (status, counts, message)
     "broadcast_recipients": "broadcast:{bid}:to",     # list: the broadcast's LINE user ids, frozen when confirmed

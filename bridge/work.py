@@ -16,6 +16,7 @@ SLACK_OP = "slack_op"            # a triage change (claim, mark, …) from a rea
 FORWARD = "forward"              # a verified LINE webhook to forward to another tool
 FRIEND_EDIT = "friend_edit"      # 友だち情報 submitted from the modal (bridge.friends.ops)
 BROADCAST = "broadcast"          # a confirmed segment broadcast (bridge.friends.broadcast)
+EXPORT = "export"                # a history export to upload to the person who asked (bridge.friends.exports)
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"
@@ -35,6 +36,11 @@ def slack_stream(channel: str, thread_ts: str) -> str:
 def broadcast_stream(bid: str) -> str:
     """The stream of one segment broadcast (its chunks are sent in order by one worker at a time)."""
     return f"bc-{bid}"
+
+
+def export_stream(export_id: str) -> str:
+    """The stream of one history export."""
+    return f"export-{export_id}"
 
 
 def forward_stream(account: str, target: str) -> str:

@@ -13,7 +13,7 @@ def test_manifest_matches_the_listeners(slack_emu, settings):
     manifest = yaml.safe_load(render("https://bridge.example.jp"))
     app = create_bolt_app(Runtime(settings))
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {"/pending", "/claim", "/assign", "/mark", "/resolve", "/friend", "/canned", "/broadcast"}
+    assert commands == {"/pending", "/claim", "/assign", "/mark", "/resolve", "/friend", "/canned", "/broadcast", "/export"}
     for name in commands:  # every command in the manifest has a listener
         assert any(_matches_command(l, name) for l in app._listeners), name
     assert {s["callback_id"] for s in manifest["features"]["shortcuts"]} == {"conversation_actions", "friend_info"}
@@ -24,7 +24,7 @@ def test_manifest_matches_the_listeners(slack_emu, settings):
     assert set(urls) == {"https://bridge.example.jp/slack/events"}
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "chat:write.customize", "reactions:read", "reactions:write", "channels:history", "commands"} <= scopes
-    assert "files:write" not in scopes  # media upload is not built yet: don't ask for it
+    assert {"files:write", "im:write"} <= scopes  # /export uploads the files to the requester's DM
 
 
 def _matches_command(listener, name):

@@ -67,6 +67,12 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "📣 Segment broadcast by {actor} finished: sent {sent} · failed {failed} · left out (blocked) {blocked}"},
     "broadcast.refused_quota": {"ja": "📣 セグメント配信を中止しました: 今月の上限 {limit}通のうち {used}通を使用済みで、残り {left}通に対し {total}通が必要です。何も送信していません。",
                                 "en": "📣 Segment broadcast refused: {used} of this month's {limit} messages are used, {left} left, {total} needed. Nothing was sent."},
+    # -- history export --
+    "export.usage": {"ja": "使い方: `/export 12`（会話番号）または `/export 2026-01-01 2026-01-31`（全会話・管理者のみ）",
+                     "en": "Usage: `/export 12` (conversation number) or `/export 2026-01-01 2026-01-31` (all conversations, admins only)"},
+    "export.started": {"ja": "チャット履歴を書き出しています。できあがったら DM でお送りします。", "en": "Exporting the chat history; it will arrive in a DM."},
+    "export.done": {"ja": "チャット履歴（{what}）: {count}件のメッセージ（CSV と JSON）", "en": "Chat history ({what}): {count} messages (CSV and JSON)"},
+    "export.failed": {"ja": "チャット履歴をアップロードできませんでした（{reason}）。", "en": "The chat history could not be uploaded ({reason})."},
     "admin.only": {"ja": "この操作は管理者だけができます（設定ファイルの [admins] users）。", "en": "Only admins can do this ([admins] users in the config file)."},
     "reason.canned_unknown": {"ja": "定型文 `!{detail}` はありません（`/canned list` で確認）", "en": "there is no canned reply `!{detail}` (see `/canned list`)"},
 }

@@ -5,6 +5,7 @@ import logging
 import time
 from typing import Any
 
+from bridge.friends.transcript import record_inbound
 from bridge.i18n import t
 from bridge.line.events import inbound_from_line, member_ids
 from bridge.model import InboundMessage
@@ -68,6 +69,7 @@ class LineIn(Component):
                                          mark_as_read_token=msg.mark_as_read_token)
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
                                       sender=msg.sender_id)
+        record_inbound(self.services, conv, msg, sender.display_name, ts)  # chat history for /export
         changes["last_message_preview"] = preview(msg.text)
         if msg.mark_as_read_token and not msg.standby:
             # Kept until a person claims the chat: 既読 then means a human read it.

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from bridge.friends.ops import expand_canned, show_canned
+from bridge.friends.transcript import record_outbound
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed
 from bridge.relay.delivery import Delivery
@@ -93,6 +94,7 @@ class SlackIn(Component):
         self.store.staff_replied(conv.conv_id, float(ts))
         self.backlog.reindex(conv.conv_id)
         self.slack.react(channel, ts, REACTION_SENT)
+        record_outbound(self.services, conv, event, texts)  # chat history for /export
         if canned:  # staff see what the friend received
             show_canned(self.services, conv, f"{channel}-{ts}", texts)
         if event.get("files"):

@@ -11,7 +11,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bridge.runtime import Runtime
-from handlers.slack import actions, broadcast, canned, commands, events, friends, shortcuts
+from handlers.slack import actions, broadcast, canned, commands, events, export, friends, shortcuts
 
 
 def create_bolt_app(rt: Runtime) -> App:
@@ -30,5 +30,6 @@ def create_bolt_app(rt: Runtime) -> App:
     friends.register(app, rt)
     canned.register(app, rt)
     broadcast.register(app, rt)
+    export.register(app, rt)
     events.register(app, rt)  # last: it ends with a catch-all for unhandled event types
     return app
