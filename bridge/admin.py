@@ -3,6 +3,8 @@
   status               queue length, backlog counts per mark, dead letters
   dead-letters         list the work items that kept failing, with the reason
   replay-dead-letters  put them back on their conversation's stream (idempotent sends make this safe)
+  friends export|import  友だち情報 as CSV (see bridge/friends/cli.py)
+  export               chat history as CSV + JSON (see bridge/friends/cli.py)
 """
 from __future__ import annotations
 
@@ -45,6 +47,15 @@ def replay(rt) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("friends", "export"):
+        from bridge.friends.cli import main as crm_main
+
+        try:
+            return crm_main(get_runtime(), argv)
+        except SettingsError as exc:
+            print(exc, file=sys.stderr)
+            return 2
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["status", "dead-letters", "replay-dead-letters"])
     args = parser.parse_args(argv)
