@@ -56,34 +56,59 @@ def decode_terms(encoded: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(k, v) for k, _, v in (x.partition(":") for x in encoded)]
 
 
-def find(store: Store, crm: CrmConfig, accounts: list[str], query: str) -> list[str]:
-    """The conversation ids (of ``accounts``) matching ``query``; terms AND free text."""
+CAP = 200     # candidates read per source (name prefix, a tag's members…): answers stay O(CAP), not O(matches)
+
+
+def _some(r, key: str, n: int) -> list[str]:
+    """Up to ``n`` members of a set without reading all of it."""
+    out: list[str] = []
+    for member in r.sscan_iter(key, count=max(n, 100)):
+        out.append(member)
+        if len(out) >= n:
+            break
+    return out
+
+
+def find(store: Store, crm: CrmConfig, accounts: list[str], query: str, limit: int = 50) -> tuple[list[str], int]:
+    """Conversation ids (of ``accounts``) matching ``query`` — terms AND free text — at most ``limit`` of
+    them, and how many match in all (for free text: among the first candidates of each source)."""
     friends = FriendStore(store.r, store.keys)
     terms, free = split_terms(query, crm, accounts)
     free = free.strip()
-    found: set[str] = set()
+    found: list[str] = []
+    total = 0
     for account in accounts:
-        matched: set[str] | None = friends.members(account, terms) if terms else None
-        if free:
-            hits: set[str] = set(friends.by_name_prefix(account, free, limit=200))
-            m = NUMBER.match(unicodedata.normalize("NFKC", free))
-            if m:
-                conv = store.get_by_number(m.group(1))
-                if conv is not None and conv.account == account:
-                    hits.add(conv.conv_id)
-            pipe = store.r.pipeline(transaction=False)
-            for fdef in crm.fields_of(account):
-                pipe.smembers(friends.term_key(account, (fdef.key, free)))
-            pipe.smembers(friends.term_key(account, ("tag", free)))
-            for members in pipe.execute():
-                hits |= set(members)
-            matched = hits if matched is None else matched & hits
-        found |= matched or set()
-    return sorted(found)
+        restrict = friends.restriction(account, terms) if terms else None
+        if not free:
+            total += int(store.r.scard(restrict))
+            found += _some(store.r, restrict, limit)
+            continue
+        hits: dict[str, None] = dict.fromkeys(friends.by_name_prefix(account, free, limit=CAP))
+        m = NUMBER.match(unicodedata.normalize("NFKC", free))
+        if m:
+            conv_id = store.r.hget(store.keys.conv_by_number(), m.group(1))
+            if conv_id and conv_id.startswith(f"{account}-"):
+                hits[conv_id] = None
+        keys = [friends.term_key(account, (f.key, free)) for f in crm.fields_of(account)]
+        keys.append(friends.term_key(account, ("tag", free)))
+        for key in keys:
+            hits.update(dict.fromkeys(_some(store.r, key, CAP)))
+        candidates = list(hits)
+        if restrict and candidates:
+            candidates = [c for c, ok in zip(candidates, store.r.smismember(restrict, candidates)) if ok]
+        total += len(candidates)
+        found += candidates
+    return found[:limit], total
 
 
 def load_rows(store: Store, conv_ids: list[str]) -> list[tuple[Any, FriendData]]:
+    """The conversations and their 友だち情報, in one round trip, ordered by number."""
+    from bridge.model import Conversation
+
+    pipe = store.r.pipeline(transaction=False)
+    for conv_id in conv_ids:
+        pipe.hgetall(store.keys.conv(conv_id=conv_id))
+    convs = [Conversation.from_hash(d) if d else None for d in pipe.execute()]
     friends = FriendStore(store.r, store.keys)
-    convs = [store.get_conversation(c) for c in conv_ids]
     pairs = [(c, d) for c, d in zip(convs, friends.get_many(conv_ids)) if c is not None]
     return sorted(pairs, key=lambda p: p[0].number)

@@ -73,8 +73,8 @@ def register(app: App, rt: Runtime) -> None:
             ack(text=t("op.refused", lang, channel=", ".join(f"<#{c}>" for c in sorted(rt.accounts.channels()))),
                 response_type="ephemeral")
             return
-        ids = find(rt.store, rt.crm, visible, query)
-        rows = load_rows(rt.store, ids[:50])
+        ids, total = find(rt.store, rt.crm, visible, query)
+        rows = load_rows(rt.store, ids)
         text, blocks = friend_results(rows, rt.crm.fields_of, permalink_for(rt, command.get("team_domain", "")),
-                                      lang, query, len(ids))
+                                      lang, query, total)
         ack(text=text, blocks=blocks, response_type="ephemeral")
