@@ -143,7 +143,7 @@ def main() -> int:
 
         for label, seg in (("broadcast audience tag:VIP", Segment("default", (("tag", "VIP"),))),
                            ("broadcast audience tag:会員", Segment("default", (("tag", "会員"),)))):
-            p50, p99, aud = timed(lambda: audience(store, seg), max(5, args.runs // 20))
+            p50, p99, aud = timed(lambda: audience(store, seg, marks=default_marks()), max(5, args.runs // 20))
             print(f"{label:44} {len(aud.user_ids):>8,} {p50:>8.2f} {p99:>8.2f}")
 
         # history export

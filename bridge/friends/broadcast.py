@@ -53,7 +53,7 @@ class Broadcasts(Component):
     # -- 1. freeze ---------------------------------------------------------------------
     def freeze(self, bid: str, payload: dict[str, Any]) -> dict[str, str]:
         segment = Segment.from_json(payload["segment"])
-        aud: Audience = audience(self.store, segment, lambda k: self.marks.effective(k).key)
+        aud: Audience = audience(self.store, segment, lambda k: self.marks.effective(k).key, self.marks)
         line = self.services.lines.of(segment.account)
         limit, used = line.quota()
         rec = {"status": "sending", "account": segment.account, "actor": payload.get("actor", ""),

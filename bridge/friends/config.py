@@ -31,7 +31,7 @@ FIELD_TYPES = ("text", "number", "date", "choice")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 CANNED_KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,39}$")
 USER_RE = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-RESERVED = {"name", "staff", "number", "tags", "note", "tag"}   # placeholders / filters the bridge defines itself
+RESERVED = {"name", "staff", "number", "tags", "note", "tag", "account"}   # placeholders / filters the bridge defines itself
 
 
 class CrmConfigError(ValueError):

@@ -12,6 +12,29 @@ from bridge.store import Store
 
 BATCH = 1000
 
+# Filter a set of conversation ids server-side (one round trip instead of one HMGET per
+# candidate): KEYS[1] the set; ARGV: conv key prefix, account, "m" when marks filter,
+# "1" when unknown marks count as allowed (they act as default_open), #allowed, allowed…, known…
+# Returns {blocked count, line ids…}.
+_FILTER = """
+local n = tonumber(ARGV[5])
+local allowed, known = {}, {}
+for i = 6, 5 + n do allowed[ARGV[i]] = true end
+for i = 6 + n, #ARGV do known[ARGV[i]] = true end
+local out, blocked = {0}, 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local v = redis.call('HMGET', ARGV[1] .. id, 'source_type', 'blocked', 'mark', 'line_id', 'account')
+  if v[1] == 'user' and v[4] and v[4] ~= '' and v[5] == ARGV[2] then
+    local m = v[3] or ''
+    if ARGV[3] ~= 'm' or allowed[m] or (ARGV[4] == '1' and not known[m]) then
+      if v[2] == '1' then blocked = blocked + 1 else out[#out + 1] = v[4] end
+    end
+  end
+end
+out[1] = blocked
+return out
+"""
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -34,9 +57,19 @@ class Audience:
     blocked: int = 0                                     # matched but blocked the account: not sent, never counted
 
 
-def audience(store: Store, segment: Segment, effective_mark=lambda k: k) -> Audience:
-    """The segment's recipients now. Cost: one SINTER for the terms (or a SCAN of the account's
-    conversations without terms) and one pipelined HMGET per 1,000 candidates."""
+def audience(store: Store, segment: Segment, effective_mark=lambda k: k, marks=None) -> Audience:
+    """The segment's recipients now. With terms: the terms' intersection filtered by one Lua
+    script (one round trip; Redis is busy ~1 µs per candidate). Without terms: a SCAN of the
+    account's conversations and one pipelined HMGET per 1,000 of them. ``marks`` (the MarkSet)
+    lets the script treat unknown mark keys as ``default_open``, as everywhere else."""
+    if segment.terms and marks is not None:
+        restrict = FriendStore(store.r, store.keys).restriction(segment.account, list(segment.terms))
+        chosen = list(segment.marks)
+        known = [m.key for m in marks.ordered()]
+        unknown_ok = "1" if marks.default_open in chosen else "0"
+        got = store.r.eval(_FILTER, 1, restrict, store.keys.conv(conv_id=""), segment.account,
+                           "m" if chosen else "", unknown_ok, len(chosen), *chosen, *known)
+        return Audience(user_ids=sorted(got[1:]), blocked=int(got[0]))
     if segment.terms:
         candidates = sorted(FriendStore(store.r, store.keys).members(segment.account, list(segment.terms)))
     else:

@@ -22,6 +22,9 @@ BID_NS = uuid.UUID("0b0d3a3e-8a51-4a7e-9d6e-5a3c1f2b7c90")
 
 def register(app: App, rt: Runtime) -> None:
     lang = rt.settings.language
+    # The confirm step reads the LINE quota inside Slack's 3-second window: import the LINE SDK
+    # (its models take seconds to import) when the app starts, not on the first /broadcast.
+    import bridge.line.gateway  # noqa: F401
 
     @app.command("/broadcast")
     def handle_broadcast_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
@@ -54,7 +57,7 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_action="errors", errors={"message": t("broadcast.too_long", lang, max=MAX_TEXT)})
             return
         segment = Segment(account=account, terms=tuple(terms), marks=tuple(values["marks"]))
-        aud = audience(rt.store, segment, lambda k: rt.marks.effective(k).key)
+        aud = audience(rt.store, segment, lambda k: rt.marks.effective(k).key, rt.marks)
         if not aud.user_ids:
             ack(response_action="errors", errors={"conditions": t("broadcast.nobody", lang)})
             return
