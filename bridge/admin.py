@@ -4,6 +4,8 @@
   dead-letters         list the work items that kept failing, with the reason
   replay-dead-letters  put them back on their conversation's stream (idempotent sends make this safe)
   hours                business hours (応答時間) of every account for the next 14 days
+  friends export|import  友だち情報 as CSV (see bridge/friends/cli.py)
+  export               chat history as CSV + JSON (see bridge/friends/cli.py)
 """
 from __future__ import annotations
 
@@ -62,6 +64,15 @@ def replay(rt) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("friends", "export"):
+        from bridge.friends.cli import main as crm_main
+
+        try:
+            return crm_main(get_runtime(), argv)
+        except SettingsError as exc:
+            print(exc, file=sys.stderr)
+            return 2
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["status", "dead-letters", "replay-dead-letters", "hours"])
     parser.add_argument("--account", help="hours: only this account")

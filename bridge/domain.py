@@ -11,6 +11,9 @@ from typing import Any, Callable
 from bridge import metrics, work
 from bridge.automation import Automation
 from bridge.automation.config import AutomationConfig
+from bridge.friends.broadcast import Broadcasts
+from bridge.friends.exports import Exports
+from bridge.friends.ops import Friends
 from bridge.logs import TRACE
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.ports import ForwardPort
@@ -56,6 +59,9 @@ class Domain:
         self.portals.automation = self.automation
         self.slack_in.automation = self.automation
         self.triage.observers = [self.automation.on_triage_change]
+        self.friends = Friends(services, self.portals.request_parent_refresh)
+        self.broadcasts = Broadcasts(services)
+        self.exports = Exports(services)
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
@@ -66,6 +72,9 @@ class Domain:
             work.REMINDER: self.automation.reminders.handle_item,
             work.AUTOMATION_OP: self.automation.reminders.switch,
             work.AUTO_ASSIGN: self.automation.assignment.handle_item,
+            work.FRIEND_EDIT: self.friends.handle_item,
+            work.BROADCAST: self.broadcasts.handle_item,
+            work.EXPORT: self.exports.handle_item,
         }
 
     def process_item(self, item: dict[str, Any]) -> None:

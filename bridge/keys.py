@@ -66,6 +66,16 @@ KINDS: dict[str, str] = {
     "assign_turn": "assign-turn:{account}",           # int: round-robin pointer of an account's on-duty list
     "stats": "stats:{account}:{what}",                # zset: JSON records (opened/response/resolved) scored by time (/stats)
     "episode": "episode",                             # hash: conv_id -> when its current open episode began (/stats)
+    "friend": "friend:{conv_id}",                     # hash: 友だち情報 of a conversation (f.<field>, tags JSON, note)
+    "friend_tag": "friend-tag:{account}:{tag}",       # set: conv_ids carrying a tag (normalized)
+    "friend_field": "friend-field:{account}:{field}:{value}",  # set: conv_ids whose field has this (normalized) value
+    "friend_names": "friend-names:{account}",         # zset (lex, score 0): "<normalized name>\0<conv_id>" for prefix search
+    "friend_tmp": "friend-tmp:{token}",               # short-lived set/zset: intersections for /pending and /broadcast
+    "transcript": "transcript:{conv_id}",             # zset: the chat history (JSON entries, score = time) for /export
+    "canned": "canned:{account}",                     # hash: 定型文 key -> text managed from Slack (/canned)
+    "broadcast": "broadcast:{bid}",                   # hash: one segment broadcast (status, counts, message)
+    "broadcast_recipients": "broadcast:{bid}:to",     # list: the broadcast's LINE user ids, frozen when confirmed
+    "broadcast_chunk": "broadcast:{bid}:chunk:{index}",  # hash: one chunk's result (status, sent, request id)
 }
 
 

@@ -78,6 +78,13 @@ class Runtime:
         return load_automation(self.settings.config_path, self.accounts.keys(), self.marks)
 
     @cached_property
+    def crm(self):
+        """友だち情報 fields, 定型文 and admins (bridge.friends.config), validated at start-up."""
+        from bridge.friends.config import load_crm
+
+        return load_crm(self.settings.config_path, tuple(self.accounts.keys()))
+
+    @cached_property
     def backlog(self):
         from bridge.store.backlog import Backlog
 
@@ -89,6 +96,10 @@ class Runtime:
         from bridge.migrate import migrate
 
         migrate(self.redis, self.settings.namespace, self.queue)
+        from bridge.friends.broadcast import resume_broadcasts
+
+        resume_broadcasts(self.redis, self.keys, self.inbox)  # a restart mid-broadcast resumes it
+        _ = self.crm  # an invalid [[fields]]/[[canned]]/[admins] stops the process here
         self.prepare_backlog()
 
     def learn_bots(self) -> None:

@@ -19,6 +19,9 @@ SLA_ALERT = "sla_alert"          # a first-response target was exceeded (queued 
 REMINDER = "reminder"            # a 返信待ち reminder is due (queued by the automation sweep)
 AUTOMATION_OP = "automation_op"  # a person switched a conversation's reminders on/off (parent button)
 AUTO_ASSIGN = "auto_assign"      # fair assignment of a new (or newly marked) conversation
+FRIEND_EDIT = "friend_edit"      # 友だち情報 submitted from the modal (bridge.friends.ops)
+BROADCAST = "broadcast"          # a confirmed segment broadcast (bridge.friends.broadcast)
+EXPORT = "export"                # a history export to upload to the person who asked (bridge.friends.exports)
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"
@@ -46,6 +49,16 @@ def message_stream(channel: str, ts: str) -> str:
 def slack_edit_stream(channel: str, thread_ts: str) -> str:
     """Edits/deletions of one thread's messages: separate, so a reply waiting in its undo window never holds them up."""
     return f"slack-edit-{channel}-{thread_ts}"
+
+
+def broadcast_stream(bid: str) -> str:
+    """The stream of one segment broadcast (its chunks are sent in order by one worker at a time)."""
+    return f"bc-{bid}"
+
+
+def export_stream(export_id: str) -> str:
+    """The stream of one history export."""
+    return f"export-{export_id}"
 
 
 def forward_stream(account: str, target: str) -> str:

@@ -107,7 +107,8 @@ def bridge_env(redis_url, line_emu, slack_emu):
         "LINE_REPLY_TOKEN_TTL": "30",
         "BRIDGE_SEND_DELAY_SECONDS": "0",  # the undo window is tested with the send_delay fixture
         # business hours / SLA / reminders: a test config, a controllable clock, a fast sweep
-        "BRIDGE_CONFIG": str(ROOT / "tests" / "fixtures" / "automation.toml"),
+        # + 友だち情報 fields, 定型文, admins (tests/fixtures/crm.toml): one config file, as in production
+        "BRIDGE_CONFIG": str(ROOT / "tests" / "fixtures" / "bridge-test.toml"),
         "BRIDGE_TEST_CLOCK": "1",
         "BRIDGE_SWEEP_INTERVAL": "1",
     }

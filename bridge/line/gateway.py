@@ -13,6 +13,7 @@ from linebot.v3.messaging import (
     Message,
     MarkMessagesAsReadByTokenRequest,
     MessagingApi,
+    MulticastRequest,
     PushMessageRequest,
     ReplyMessageRequest,
     ShowLoadingAnimationRequest,
@@ -184,6 +185,19 @@ class LineGateway:
             if exc.status == 409:
                 cause = exc.__cause__
                 headers = getattr(cause, "headers", None) or {}
+                return headers.get("x-line-accepted-request-id", ""), True
+            raise
+        return (resp.headers or {}).get("x-line-request-id", ""), False
+
+    def multicast(self, to: list[str], texts: list[str], retry_key: str) -> tuple[str, bool]:
+        """Multicast up to 5 texts to at most 500 user ids with an ``X-Line-Retry-Key``;
+        returns (request id, was_duplicate). A 409 (retry key already accepted) is success, as for push."""
+        try:
+            resp = self._call("multicast", self.api.multicast_with_http_info,
+                              MulticastRequest(to=to, messages=self._messages(texts)), x_line_retry_key=retry_key)
+        except DeliveryFailed as exc:
+            if exc.status == 409:
+                headers = getattr(exc.__cause__, "headers", None) or {}
                 return headers.get("x-line-accepted-request-id", ""), True
             raise
         return (resp.headers or {}).get("x-line-request-id", ""), False

@@ -5,6 +5,7 @@ import logging
 import time
 from typing import Any
 
+from bridge.friends.transcript import record_inbound
 from bridge.i18n import t
 from bridge.line.events import inbound_from_line, member_ids
 from bridge.media.inbound import MediaIn
@@ -97,6 +98,8 @@ class LineIn(Component):
             extra = {"line_message_ids": ",".join(m.message_id for m in msgs)} if len(msgs) > 1 else {}
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
                                           sender=msg.sender_id, **extra)
+            for m in msgs:
+                record_inbound(self.services, conv, m, sender.display_name, ts)  # chat history for /export
         changes["last_message_preview"] = preview(last.text)
         token = next((m.mark_as_read_token for m in reversed(msgs) if m.mark_as_read_token and not m.standby), "")
         if token:

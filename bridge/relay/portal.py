@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 
 from bridge import clock
+from bridge.friends.ops import index_friend_name
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
 from bridge.services import Component
@@ -35,6 +36,7 @@ class Portals(Component):
                 created_at=time.time(), mark=self.marks.default_open,
             ))
             if created:
+                index_friend_name(self.services, conv)
                 log.info("new conversation #%d for %s %s (%s)", conv.number, msg.source_type, msg.line_id, msg.account)
         if not conv.thread_ts:
             text, blocks = self.render_parent(conv)
@@ -58,8 +60,10 @@ class Portals(Component):
         label = account.name if account and self.accounts.shares_channel(conv.account) else ""
         now = clock.now()
         badges, extra = self.automation.parent_extras(conv, now) if getattr(self, "automation", None) else ([], [])
+        from bridge.friends.ops import friend_summary
+
         return parent_message(conv, self.marks, self.lang, now=now, account_label=label, badges=badges,
-                              extra_elements=extra)
+                              extra_elements=extra, friend_line=friend_summary(self.services, conv, self.lang))
 
     def chat_identity(self, msg: InboundMessage) -> Profile:
         """The name and picture shown on the thread parent."""

@@ -6,6 +6,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bridge.media.outbound import MediaOut
+from bridge.friends.ops import expand_canned, show_canned
+from bridge.friends.transcript import record_outbound
 from bridge.model import Conversation, DeliveryFailed
 from bridge.relay.delivery import Delivery
 from bridge.relay.portal import Portals
@@ -85,7 +87,7 @@ class SlackIn(Component):
             state, edited = self.undo.held.claim(channel, ts)
             if state != "sending":
                 return  # deleted in time (confirmed in the thread by the undo component)
-            text = edited or event.get("text") or ""
+            text, canned = expand_canned(self.services, conv, {**event, "text": edited or event.get("text") or ""})  # !key
             texts: list[str | dict] = list(split_for_line(slack_to_line(text, self.slack.user_name)))
             # Text first, then the files in their order, as Slack shows them.
             media, problems = self.media.line_messages(event.get("files") or [])
@@ -109,4 +111,8 @@ class SlackIn(Component):
         self.backlog.reindex(conv.conv_id)
         self.slack.react(channel, ts, REACTION_SENT)
         self.undo.delivered(channel, ts, conv.thread_ts, via, waited=bool(existing.get("held_at")))
+        sent_texts = [x for x in texts if isinstance(x, str)]
+        record_outbound(self.services, conv, event, sent_texts)  # chat history for /export
+        if canned:  # staff see what the friend received
+            show_canned(self.services, conv, f"{channel}-{ts}", sent_texts)
         self.portals.request_parent_refresh(conv.conv_id)

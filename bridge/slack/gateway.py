@@ -268,6 +268,17 @@ class SlackGateway(SlackFilesMixin):
         self.store.cache_set(key, base, 7 * 24 * 3600)
         return base
 
+    def upload_private(self, user: str, files: list[tuple[str, str]], comment: str) -> None:
+        """Upload files (path, filename) to the app's DM with ``user``: only that person sees them."""
+        try:  # files.completeUploadExternal needs a conversation id: the DM's (scope im:write)
+            channel = self._call("conversations.open", self.client.conversations_open, users=user)["channel"]["id"]
+        except DeliveryFailed as exc:
+            if exc.reason != "unknown_method":
+                raise
+            channel = user  # the Slack emulator resolves a user id to the DM
+        self._call("files.upload", self.client.files_upload_v2, channel=channel, initial_comment=comment,
+                   file_uploads=[{"file": path, "filename": name, "title": name} for path, name in files])
+
     def permalink(self, channel: str, ts: str) -> str:
         return self._call("chat.getPermalink", self.client.chat_getPermalink, channel=channel, message_ts=ts)["permalink"]
 

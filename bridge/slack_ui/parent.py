@@ -17,6 +17,7 @@ ACTION_ASSIGN = "conv_assign"
 ACTION_TYPING = "conv_typing"
 SHORTCUT_ACTIONS = "conversation_actions"
 MODAL_ACTIONS = "conversation_actions_modal"
+ACTION_FRIEND = "conv_friend"      # opens the 友だち情報 modal (handlers/slack/friends.py)
 
 
 def slack_date(ts: float, lang: str) -> str:
@@ -47,7 +48,7 @@ def status_line(conv: Conversation, marks: MarkSet, lang: str, now: float | None
 
 def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | None = None,
                    account_label: str = "", badges: list[str] | None = None,
-                   extra_elements: list[dict] | None = None) -> tuple[str, list[dict]]:
+                   extra_elements: list[dict] | None = None, friend_line: str = "") -> tuple[str, list[dict]]:
     """The thread parent: who the chat is with, its number, a live status line and controls.
 
     ``account_label`` names the LINE account when several accounts share the triage channel.
@@ -93,7 +94,11 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
         actions["elements"].insert(2, {"type": "button", "action_id": ACTION_TYPING, "value": conv.conv_id,
                                        "text": {"type": "plain_text", "text": t("control.typing", lang)}})
     actions["elements"].extend(extra_elements or ())  # e.g. the 返信待ち reminder switch (bridge.automation)
+    actions["elements"].append({"type": "button", "action_id": ACTION_FRIEND, "value": conv.conv_id,
+                                "text": {"type": "plain_text", "text": t("control.friend", lang)}})
     blocks = [section, actions, {"type": "context", "elements": [{"type": "mrkdwn", "text": t("parent.hint", lang)}]}]
+    if friend_line:  # 友だち情報 (tags, fields, note), compact
+        blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": line_to_slack(friend_line)}]})
     fallback = f"{title} — {current.label(lang)}" + (f" ({account_label})" if account_label else "")
     return fallback, blocks
 

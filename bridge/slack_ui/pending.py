@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import quote, unquote
 
 from bridge import i18n
 from bridge.store.backlog import BacklogPage, BacklogRow
@@ -83,6 +84,7 @@ class PendingFilter:
     error: str | None = None
     accounts: tuple[str, ...] = ()   # LINE accounts to list ("account:<key>"); () = every account in scope
     overdue: bool = False            # only conversations past their first-response target (bridge.automation)
+    friend: tuple[str, ...] = ()     # 友だち情報 terms ("tag:VIP", "<field>:<value>"; bridge.friends.search)
 
     def query_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :meth:`bridge.store.backlog.Backlog.query` (accounts are scoped by the caller)."""
@@ -110,6 +112,7 @@ class PendingFilter:
             parts.append(_t("pending.filter.account", lang, accounts=", ".join(self.accounts)))
         if self.overdue:
             parts.append(_t("pending.filter.overdue", lang))
+        parts.extend(f"`{term}`" for term in self.friend)
         return " · ".join(parts) if parts else _t("pending.filter.all", lang)
 
     def encode(self) -> str:
@@ -127,6 +130,8 @@ class PendingFilter:
             parts.append("c=" + ",".join(self.accounts))
         if self.overdue:
             parts.append("v=1")
+        if self.friend:
+            parts.append("x=" + ",".join(quote(term, safe=":") for term in self.friend))
         if self.offset:
             parts.append(f"o={self.offset}")
         if self.limit != DEFAULT_LIMIT:
@@ -159,6 +164,8 @@ class PendingFilter:
                 kwargs["accounts"] = tuple(raw.split(","))
             elif name == "v" and raw == "1":
                 kwargs["overdue"] = True
+            elif name == "x" and raw:
+                kwargs["friend"] = tuple(unquote(term) for term in raw.split(","))
             elif name == "o" and raw.isdigit() and raw.isascii():
                 kwargs["offset"] = int(raw)
             elif name == "l" and raw.isdigit() and raw.isascii() and 1 <= int(raw) <= MAX_ROWS:

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -301,7 +302,7 @@ class Backlog:
 
     def query(self, *, assignee: str | None = None, unassigned: bool = False, marks: list[str] | None = None,
               offset: int = 0, limit: int = 20, now: float | None = None,
-              accounts: list[str] | None = None) -> BacklogPage:
+              accounts: list[str] | None = None, within: dict[str, str] | None = None) -> BacklogPage:
         """One page of the backlog, most urgent first.
 
         Filters combine: ``accounts`` (default: every account), ``assignee`` (a Slack user
@@ -310,16 +311,25 @@ class Backlog:
         ``marks``; "closed" or unknown keys in ``marks`` match nothing. Rows whose hash
         disappeared are skipped. Cost per account: O(B log N + offset + limit) for B bands,
         2-3 round trips.
+
+        ``within`` (account -> key of a set of conversation ids, e.g. a tag's set) restricts
+        the result to those conversations: each set read is first intersected with it into
+        a short-lived sorted set (ZINTERSTORE, cost O(smaller set)), scores kept.
         """
         offset = max(0, int(offset))
         limit = max(1, int(limit))
         token = self._assignee_token(assignee, unassigned)
         chosen = list(accounts if accounts is not None else self.accounts)
-        counts = self.counts(assignee, unassigned, chosen)
+        if within is not None:   # 友だち情報 filters: only accounts with a restricting set
+            chosen = [a for a in chosen if within.get(a)]
+        counts = self.counts(assignee, unassigned, chosen) if within is None else \
+            self._within_counts(token, chosen, within)
         scored: list[tuple[float, str]] = []
         total = 0
         for account in chosen:
             segments = self._segments(account, token, marks)
+            if within is not None:
+                segments = self._intersected(segments, within[account])
             if not segments:
                 continue
             # One account: read just the page. Several: each account's first offset+limit, merged by score.
@@ -347,6 +357,34 @@ class Backlog:
             scored = scored[offset:offset + limit]
         rows = self._rows([conv_id for _, conv_id in scored])
         return BacklogPage(rows=rows, total=total, offset=offset, limit=limit, counts=counts, now=now or time.time())
+
+    def _intersected(self, segments: list[tuple[str, str, str]], restrict: str) -> list[tuple[str, str, str]]:
+        """The same ranges, read from temporary intersections of each set with ``restrict``."""
+        temp: dict[str, str] = {}
+        pipe = self.r.pipeline(transaction=False)
+        for key, _, _ in segments:
+            if key not in temp:
+                temp[key] = self.keys.friend_tmp(token=uuid.uuid4().hex)
+                pipe.zinterstore(temp[key], {key: 1, restrict: 0})
+                pipe.expire(temp[key], 30)
+        pipe.execute()
+        return [(temp[key], lo, hi) for key, lo, hi in segments]
+
+    def _within_counts(self, token: str | None, accounts: list[str], within: dict[str, str]) -> dict[str, int]:
+        """Like :meth:`counts`, for the conversations in the ``within`` sets only."""
+        out = {m.key: 0 for m in self.marks.backlog_marks()}
+        for account in accounts:
+            keys = list(out)
+            if token is None:
+                segments = [(self._mark_prefix(account) + k, "-inf", "+inf") for k in keys]
+            else:
+                segments = [(self._assignee_prefix(account) + token, *self._band(self.marks.rank(k))) for k in keys]
+            pipe = self.r.pipeline(transaction=False)
+            for key, lo, hi in self._intersected(segments, within[account]):
+                pipe.zcount(key, lo, hi)
+            for k, n in zip(keys, pipe.execute()):
+                out[k] += int(n)
+        return out
 
     def _rows(self, ids: list[str]) -> list[BacklogRow]:
         if not ids:

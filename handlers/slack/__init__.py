@@ -14,7 +14,7 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bridge.runtime import Runtime
-from handlers.slack import actions, commands, events, home, shortcuts
+from handlers.slack import actions, broadcast, canned, commands, events, export, friends, home, shortcuts
 
 log = logging.getLogger(__name__)
 
@@ -45,5 +45,9 @@ def create_bolt_app(rt: Runtime) -> App:
     commands.register(app, rt)
     shortcuts.register(app, rt)
     home.register(app, rt)  # App Home dashboard and the on-duty switch (bridge.automation)
+    friends.register(app, rt)
+    canned.register(app, rt)
+    broadcast.register(app, rt)
+    export.register(app, rt)
     events.register(app, rt)  # last: it ends with a catch-all for unhandled event types
     return app

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App
 
+from bridge.friends.search import encode_terms, split_terms
 from bridge.i18n import t
 from bridge.slack_ui.pending import parse_pending_args
 from bridge.runtime import Runtime
@@ -87,7 +89,10 @@ def register(app: App, rt: Runtime) -> None:
             ack(text=t("op.refused", lang, channel=", ".join(f"<#{c}>" for c in sorted(rt.accounts.channels()))),
                 response_type="ephemeral")
             return
-        filt = parse_pending_args(command.get("text") or "", rt.marks, command["user_id"], lang, rt.accounts.keys())
+        # tag:VIP / 会員番号:123 filter by 友だち情報; the rest are /pending's own words.
+        terms, rest = split_terms(command.get("text") or "", rt.crm, visible)
+        filt = parse_pending_args(rest, rt.marks, command["user_id"], lang, rt.accounts.keys())
+        filt = replace(filt, friend=encode_terms(terms)) if terms and not filt.error else filt
         if filt.error:
             ack(text=filt.error, response_type="ephemeral")
             return

@@ -1,0 +1,137 @@
+"""Segment broadcast (セグメント配信) with multicast, resumable after a crash.
+
+A confirmed broadcast is one ``broadcast`` work item on its own stream. Processing it:
+
+1. *Freeze* (once): compute the audience, check the month's quota (refuse with the numbers
+   when it would not fit), store the recipient list and the broadcast record.
+2. *Send* chunk by chunk (500 ids, LINE's multicast limit), each with its own
+   ``X-Line-Retry-Key`` = uuid5(broadcast id, chunk index) and a per-chunk record written
+   after LINE accepted it. A retried item (crash, timeout, 5xx) skips recorded chunks; a
+   chunk sent but not recorded (crash in between) is answered 409 by LINE, counted as sent.
+3. *Report*: progress and the final numbers (sent, failed, blocked) in one Slack message.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from bridge.friends.segment import Audience, Segment, audience
+from bridge.i18n import t
+from bridge.model import DeliveryFailed
+from bridge.services import Component
+
+log = logging.getLogger(__name__)
+
+CHUNK = 500                    # LINE multicast: at most 500 user ids per request
+RETRY_NS = uuid.UUID("6f1c2a51-3d0e-4c8b-9a57-2b8f0f6a1c11")
+
+
+def retry_key(bid: str, index: int) -> str:
+    return str(uuid.uuid5(RETRY_NS, f"{bid}:{index}"))
+
+
+def n(x: int | str) -> str:
+    return f"{int(x):,}"
+
+
+class Broadcasts(Component):
+    def handle_item(self, payload: dict[str, Any]) -> None:
+        """{"bid", "segment": Segment JSON, "text", "actor", "channel"}."""
+        bid = payload["bid"]
+        key = self.store.keys.broadcast(bid=bid)
+        rec = self.store.r.hgetall(key)
+        if rec.get("status") in ("done", "refused"):
+            return
+        if not rec:
+            rec = self.freeze(bid, payload)
+            if rec.get("status") == "refused":
+                return
+        self.send(bid, rec)
+
+    # -- 1. freeze ---------------------------------------------------------------------
+    def freeze(self, bid: str, payload: dict[str, Any]) -> dict[str, str]:
+        segment = Segment.from_json(payload["segment"])
+        aud: Audience = audience(self.store, segment, lambda k: self.marks.effective(k).key, self.marks)
+        line = self.services.lines.of(segment.account)
+        limit, used = line.quota()
+        rec = {"status": "sending", "account": segment.account, "actor": payload.get("actor", ""),
+               "channel": payload.get("channel", ""), "text": payload["text"], "total": str(len(aud.user_ids)),
+               "blocked": str(aud.blocked), "chunks": str((len(aud.user_ids) + CHUNK - 1) // CHUNK),
+               "sent": "0", "failed": "0", "created_at": repr(time.time())}
+        if limit is not None and used + len(aud.user_ids) > limit:
+            rec.update(status="refused", limit=str(limit), used=str(used))
+            self.store.r.hset(self.store.keys.broadcast(bid=bid), mapping=rec)
+            self.report(bid, rec, t("broadcast.refused_quota", self.lang, total=n(len(aud.user_ids)), limit=n(limit),
+                                    used=n(used), left=n(max(0, limit - used))), final=True)
+            return rec
+        to_key = self.store.keys.broadcast_recipients(bid=bid)
+        tx = self.store.r.pipeline(transaction=True)
+        tx.delete(to_key)
+        for i in range(0, len(aud.user_ids), 5000):
+            tx.rpush(to_key, *aud.user_ids[i:i + 5000])
+        tx.hset(self.store.keys.broadcast(bid=bid), mapping=rec)
+        tx.execute()
+        return rec
+
+    # -- 2. send -------------------------------------------------------------------------
+    def send(self, bid: str, rec: dict[str, str]) -> None:
+        r, keys = self.store.r, self.store.keys
+        line = self.services.lines.of(rec["account"])
+        chunks = int(rec["chunks"])
+        self.report(bid, rec, self.progress_text(rec, 0, chunks))
+        for index in range(chunks):
+            chunk_key = keys.broadcast_chunk(bid=bid, index=index)
+            if r.hget(chunk_key, "status") in ("sent", "failed"):
+                continue
+            to = r.lrange(keys.broadcast_recipients(bid=bid), index * CHUNK, (index + 1) * CHUNK - 1)
+            try:
+                request_id, duplicate = line.multicast(to, [rec["text"]], retry_key(bid, index))
+                outcome = {"status": "sent", "request_id": request_id, "duplicate": "1" if duplicate else "0"}
+                counter = "sent"
+            except DeliveryFailed as exc:   # permanent (quota used up meanwhile, invalid request): not retried
+                log.warning("broadcast %s chunk %d failed: %s", bid, index, exc)
+                outcome, counter = {"status": "failed", "reason": exc.reason}, "failed"
+            # RetryLater propagates: the inbox retries the item later and recorded chunks are skipped.
+            tx = r.pipeline(transaction=True)
+            tx.hset(chunk_key, mapping={**outcome, "n": str(len(to)), "at": repr(time.time())})
+            tx.hincrby(keys.broadcast(bid=bid), counter, len(to))
+            tx.execute()
+            self.report(bid, r.hgetall(keys.broadcast(bid=bid)), self.progress_text(rec, index + 1, chunks))
+        r.hset(keys.broadcast(bid=bid), mapping={"status": "done", "finished_at": repr(time.time())})
+        final = r.hgetall(keys.broadcast(bid=bid))
+        self.report(bid, final, t("broadcast.done", self.lang, sent=n(final["sent"]), failed=n(final["failed"]),
+                                  blocked=n(final["blocked"]), actor=f"<@{final['actor']}>"), final=True)
+
+    def progress_text(self, rec: dict[str, str], done: int, chunks: int) -> str:
+        return t("broadcast.progress", self.lang, done=done, chunks=chunks, total=n(rec["total"]),
+                 actor=f"<@{rec['actor']}>")
+
+    # -- 3. report -----------------------------------------------------------------------
+    def report(self, bid: str, rec: dict[str, str], text: str, final: bool = False) -> None:
+        """One message per broadcast in the reporting channel, updated as chunks go out."""
+        channel = rec.get("channel") or self.accounts.require(rec["account"]).channel
+        preview = "\n".join("> " + line for line in rec.get("text", "").splitlines()[:5])
+        body = f"{text}\n{preview}"
+        ts = self.store.r.hget(self.store.keys.broadcast(bid=bid), "report_ts")
+        try:
+            if ts:
+                self.slack.update(channel, ts, body)
+            else:
+                ts = self.slack.post_once(f"broadcast-{bid}", channel, body)
+                self.store.r.hset(self.store.keys.broadcast(bid=bid), "report_ts", ts)
+        except DeliveryFailed as exc:
+            log.warning("broadcast %s report failed: %s", bid, exc)
+
+
+def resume_broadcasts(r, keys, inbox) -> int:
+    """At process start: kick every broadcast stream that still has work (its drain job may have
+    died with a killed worker; a stream still locked by a dead worker is retried when the lock expires)."""
+    prefix = keys.inbox(stream="")
+    kicked = 0
+    for key in r.scan_iter(match=keys.inbox(stream="bc-*"), count=1000):
+        if r.llen(key):
+            inbox.kick(key[len(prefix):])
+            kicked += 1
+    return kicked

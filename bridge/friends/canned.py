@@ -1,0 +1,102 @@
+"""定型文 (canned replies): defined in the config or managed from Slack, used as ``!key`` in a thread reply.
+
+``!key`` alone or inside a reply is replaced by the reply's text before it is sent to LINE;
+placeholders in that text are filled in: ``{name}`` (the friend's LINE name), ``{staff}``
+(the replying person's Slack name) and ``{<field key>}`` (a 友だち情報 field). Unknown
+placeholders stay as written. A reply that is only ``!key`` with an unknown key is refused
+(not sent); an unknown ``!word`` inside other text is sent as written.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import redis
+
+from bridge.friends.config import CANNED_KEY_RE, CrmConfig
+from bridge.friends.store import FriendStore
+from bridge.keys import Keys
+from bridge.model import Conversation, DeliveryFailed
+
+# "!key" at the start or after anything but an ASCII word character or "!" (so "wow!nice" stays text)
+BANG = re.compile(r"(?<![A-Za-z0-9_!])!([A-Za-z0-9][A-Za-z0-9_\-]{0,39})")
+PLACEHOLDER = re.compile(r"\{([^{}\s]{1,40})\}")
+
+
+class CannedStore:
+    """The Slack-managed 定型文 of each account (the config's are fixed; Slack cannot shadow them)."""
+
+    def __init__(self, r: redis.Redis, keys: Keys, crm: CrmConfig):
+        self.r = r
+        self.keys = keys
+        self.crm = crm
+
+    def all(self, account: str) -> dict[str, tuple[str, str]]:
+        """key -> (text, origin "config" | "slack"), config first."""
+        out = {k: (v, "config") for k, v in self.crm.canned_of(account).items()}
+        for k, v in sorted(self.r.hgetall(self.keys.canned(account=account)).items()):
+            out.setdefault(k, (v, "slack"))
+        return out
+
+    def texts(self, account: str) -> dict[str, str]:
+        return {k: v for k, (v, _) in self.all(account).items()}
+
+    def add(self, account: str, key: str, text: str) -> str:
+        """"added", "config" (defined in the config: refused) or "bad_key"."""
+        if not CANNED_KEY_RE.match(key):
+            return "bad_key"
+        if key in self.crm.canned_of(account):
+            return "config"
+        self.r.hset(self.keys.canned(account=account), key, text)
+        return "added"
+
+    def remove(self, account: str, key: str) -> str:
+        """"removed", "config" or "not_found"."""
+        if key in self.crm.canned_of(account):
+            return "config"
+        return "removed" if self.r.hdel(self.keys.canned(account=account), key) else "not_found"
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def expand(text: str, replies: dict[str, str], values: Callable[[], dict[str, str]]) -> tuple[str, list[str]]:
+    """``text`` (Slack markup) with every known ``!key`` replaced; returns (text, keys used).
+
+    Raises ``DeliveryFailed("canned_unknown")`` when the whole text is one unknown ``!key``.
+    """
+    stripped = text.strip()
+    whole = BANG.fullmatch(stripped)
+    if whole and whole.group(1) not in replies:
+        raise DeliveryFailed("canned_unknown", whole.group(1))
+    used: list[str] = []
+    cache: dict[str, str] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key not in replies:
+            return m.group(0)
+        if not cache:
+            cache.update(values())
+        used.append(key)
+        return _slack_escape(fill(replies[key], cache))
+
+    return BANG.sub(sub, text), used
+
+
+def expand_reply(r: redis.Redis, keys: Keys, crm: CrmConfig, conv: Conversation, text: str,
+                 staff_name: Callable[[], str]) -> tuple[str, list[str]]:
+    """The reply as it is sent: ``!key`` expanded with the conversation's placeholders."""
+    if "!" not in text:
+        return text, []
+
+    def values() -> dict[str, str]:
+        data = FriendStore(r, keys).get(conv.conv_id)
+        return {**data.fields, "name": conv.name, "staff": staff_name(), "number": str(conv.number)}
+
+    return expand(text, CannedStore(r, keys, crm).texts(conv.account), values)

@@ -1,0 +1,42 @@
+"""The export job: build the CSV and JSON transcript files in a temporary directory, upload them privately."""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from typing import Any
+
+from bridge.friends.export import export_to_files
+from bridge.i18n import t
+from bridge.model import DeliveryFailed
+from bridge.services import Component
+
+log = logging.getLogger(__name__)
+
+
+class Exports(Component):
+    def handle_item(self, payload: dict[str, Any]) -> None:
+        """{"export_id", "requester", "conv_id" | "since"/"until" (epoch), "label"}."""
+        requester = payload["requester"]
+        done_key = f"export-{payload['export_id']}"
+        if self.store.get_record("slack_post", done_key):
+            return  # uploaded already (a retried item)
+        archive = self.store.r.get(self.store.keys.workspace_url()) or ""
+        label = payload.get("label") or "all"
+        with tempfile.TemporaryDirectory(prefix="lsb-export-") as tmp:
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+            csv_name, json_name = f"line-history-{label}-{stamp}.csv", f"line-history-{label}-{stamp}.json"
+            n = export_to_files(self.store, os.path.join(tmp, csv_name), os.path.join(tmp, json_name),
+                                conv_id=payload.get("conv_id") or None, since=payload.get("since"), until=payload.get("until"),
+                                archive_url=archive)
+            try:
+                self.slack.upload_private(requester, [(os.path.join(tmp, csv_name), csv_name),
+                                                      (os.path.join(tmp, json_name), json_name)],
+                                          t("export.done", self.lang, count=f"{n:,}", what=label))
+            except DeliveryFailed as exc:
+                log.warning("export %s could not be uploaded: %s", payload["export_id"], exc)
+                self.slack.post_once(f"export-failed-{payload['export_id']}", requester,
+                                     t("export.failed", self.lang, reason=exc.reason))
+                return
+        self.store.set_record("slack_post", done_key, at=time.time(), rows=n)

@@ -1,0 +1,143 @@
+"""友だち情報 edits applied by a worker: validated, saved with their index sets, audited, shown in the thread.
+
+An edit arrives as a ``friend_edit`` work item on the conversation's own stream (so it
+is ordered with the conversation's other changes), always with the acting Slack user.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from bridge.access import is_channel_member
+from bridge.friends.config import CrmConfig, load_crm
+from bridge.friends.store import FriendStore
+from bridge.friends.values import FriendData, ValueError_, parse_tags, parse_value, summary
+from bridge.i18n import t
+from bridge.model import Conversation, DeliveryFailed
+from bridge.services import Component, Services
+
+log = logging.getLogger(__name__)
+
+
+def crm_of(services: Services) -> CrmConfig:
+    return load_crm(services.settings.config_path, tuple(services.accounts.keys()))
+
+
+def parse_submission(crm: CrmConfig, account: str, raw: dict[str, Any], lang: str) -> tuple[FriendData, dict[str, str]]:
+    """The 友だち情報 a person submitted (raw strings by field key, "tags", "note"); errors by field key."""
+    data = FriendData()
+    errors: dict[str, str] = {}
+    for fdef in crm.fields_of(account):
+        try:
+            value = parse_value(fdef, str((raw.get("fields") or {}).get(fdef.key) or ""))
+        except ValueError_ as exc:
+            errors[fdef.key] = t("friend.error." + exc.code, lang, **exc.params)
+            continue
+        if value:
+            data.fields[fdef.key] = value
+    try:
+        data.tags = parse_tags(raw.get("tags") or "")
+    except ValueError_ as exc:
+        errors["tags"] = t("friend.error." + exc.code, lang, **exc.params)
+    data.note = str(raw.get("note") or "").strip()[:3000]
+    return data, errors
+
+
+def describe_changes(crm: CrmConfig, account: str, changes: dict, lang: str) -> str:
+    """"会員番号: 123 → 456 · タグ +VIP −新規 · ノートを更新"."""
+    parts: list[str] = []
+    labels = {f.key: f.label(lang) for f in crm.fields_of(account)}
+    empty = t("friend.empty_value", lang)
+    for key, (old, new) in sorted((changes.get("fields") or {}).items()):
+        parts.append(f"{labels.get(key, key)}: {old or empty} → {new or empty}")
+    tags = [f"+{x}" for x in changes.get("tags_added", [])] + [f"−{x}" for x in changes.get("tags_removed", [])]
+    if tags or changes.get("tags_renamed"):
+        parts.append(t("friend.tags", lang) + " " + (" ".join(tags) or ", ".join(changes.get("tags_renamed", []))))
+    if changes.get("note"):
+        parts.append(t("friend.note_changed", lang))
+    return " · ".join(parts)
+
+
+def friend_summary(services: Services, conv: Conversation, lang: str) -> str:
+    """The compact line shown on the thread parent ("" when there is nothing to show)."""
+    crm = crm_of(services)
+    data = FriendStore(services.store.r, services.store.keys).get(conv.conv_id)
+    return summary(data, crm.fields_of(conv.account), lang)
+
+
+class Friends(Component):
+    def __init__(self, services: Services, request_parent_refresh):
+        super().__init__(services)
+        self.request_parent_refresh = request_parent_refresh
+        self.friends = FriendStore(self.store.r, self.store.keys)
+
+    @property
+    def crm(self) -> CrmConfig:
+        return crm_of(self.services)
+
+    def handle_item(self, payload: dict[str, Any]) -> None:
+        """A ``friend_edit`` work item: {op_id, conv_id, actor, values: {fields, tags, note}, source, channel}."""
+        conv = self.store.get_conversation(payload.get("conv_id", ""))
+        if conv is None:
+            return
+        actor = payload.get("actor", "")
+        if not is_channel_member(self.store, self.slack, actor, conv.channel):
+            self._tell(actor, payload, t("op.refused", self.lang, channel=conv.channel), conv)
+            return
+        data, errors = parse_submission(self.crm, conv.account, payload.get("values") or {}, self.lang)
+        if errors:  # the modal checked already; a config change in between can still make a value invalid
+            self._tell(actor, payload, t("friend.rejected", self.lang, errors="; ".join(errors.values())), conv)
+            return
+        self.save(conv, data, actor, payload.get("source", "modal"), payload.get("op_id", ""))
+
+    def save(self, conv: Conversation, data: FriendData, actor: str, source: str, op_id: str) -> dict:
+        """Store the 友だち情報 and record the change (audit trail, a line in the thread, the parent)."""
+        changes = self.friends.save(conv.account, conv.conv_id, data, actor)
+        if not changes:
+            return {}
+        self.store.add_event(conv.conv_id, {"at": time.time(), "actor": actor, "action": "friend", "source": source,
+                                            "changes": changes})
+        what = describe_changes(self.crm, conv.account, changes, self.lang)
+        if conv.thread_ts and op_id:
+            ts = self.slack.post_once(f"friend-{op_id}", conv.channel,
+                                      t("friend.audit", self.lang, actor=f"<@{actor}>", what=what), thread_ts=conv.thread_ts)
+            self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
+        self.request_parent_refresh(conv.conv_id)
+        return changes
+
+    def _tell(self, actor: str, payload: dict[str, Any], text: str, conv: Conversation) -> None:
+        try:
+            try:
+                self.slack.post_ephemeral(payload.get("channel") or conv.channel, actor, text)
+            except DeliveryFailed:
+                self.slack.post_once(f"tell-{payload.get('op_id', '')}", actor, text)
+        except DeliveryFailed as exc:
+            log.warning("could not answer %s: %s", actor, exc)
+
+
+def index_friend_name(services: Services, conv: Conversation) -> None:
+    """A new conversation becomes findable by name with /friend."""
+    if conv.name:
+        FriendStore(services.store.r, services.store.keys).index_name(conv.account, conv.conv_id, conv.name)
+
+
+def expand_canned(services: Services, conv: Conversation, event: dict[str, Any]) -> tuple[str, list[str]]:
+    """A staff reply with its 定型文 (``!key``) expanded: (text, keys used). See :mod:`bridge.friends.canned`."""
+    from bridge.friends.canned import expand_reply
+
+    user = event.get("user", "")
+    return expand_reply(services.store.r, services.store.keys, crm_of(services), conv, event.get("text") or "",
+                        lambda: services.slack.user_name(user) or "")
+
+
+def show_canned(services: Services, conv: Conversation, key: str, texts: list[str]) -> None:
+    """Under a reply that used 定型文: the text the friend actually received."""
+    lang = services.settings.language
+    from bridge.text import line_to_slack
+
+    body = line_to_slack("\n".join(texts))
+    quoted = "\n".join("> " + line for line in body.splitlines()) or ">"
+    ts = services.slack.post_once(f"canned-{key}", conv.channel, t("canned.sent", lang, text=quoted),
+                                  thread_ts=conv.thread_ts)
+    services.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")

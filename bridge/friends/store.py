@@ -1,0 +1,153 @@
+"""Redis state of 友だち情報: one hash per conversation plus the sets that make it searchable.
+
+Keys (:mod:`bridge.keys`)::
+
+    friend(conv_id)                      hash: f.<field> -> value, tags -> JSON list, note, updated_at, updated_by
+    friend_tag(account, tag)             set of conv_ids (tag normalized: NFKC + casefold)
+    friend_field(account, field, value)  set of conv_ids (value normalized)
+    friend_names(account)                zset, all scores 0: "<normalized name>\\0<conv_id>" (prefix search by ZRANGEBYLEX)
+
+A save rewrites the hash and moves the conversation between index sets in one
+MULTI/EXEC guarded by WATCH, so the sets always match the hashes.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+import redis
+
+from bridge.friends.values import FriendData, norm
+from bridge.keys import Keys
+
+TMP_TTL = 30   # seconds an intersection used by one query lives
+
+
+class FriendStore:
+    def __init__(self, r: redis.Redis, keys: Keys):
+        self.r = r
+        self.keys = keys
+
+    # -- reading ------------------------------------------------------------------------
+    def get(self, conv_id: str) -> FriendData:
+        return self._decode(self.r.hgetall(self.keys.friend(conv_id=conv_id)))
+
+    def get_many(self, conv_ids: list[str]) -> list[FriendData]:
+        pipe = self.r.pipeline(transaction=False)
+        for conv_id in conv_ids:
+            pipe.hgetall(self.keys.friend(conv_id=conv_id))
+        return [self._decode(raw) for raw in pipe.execute()]
+
+    @staticmethod
+    def _decode(raw: dict[str, str]) -> FriendData:
+        fields = {k[2:]: v for k, v in raw.items() if k.startswith("f.") and v}
+        return FriendData(fields=fields, tags=json.loads(raw.get("tags") or "[]"), note=raw.get("note", ""))
+
+    # -- writing ------------------------------------------------------------------------
+    def save(self, account: str, conv_id: str, new: FriendData, actor: str, now: float | None = None) -> dict:
+        """Replace the conversation's 友だち情報 with ``new``; returns what changed (empty: nothing).
+
+        ``{"fields": {key: [old, new]}, "tags_added": [...], "tags_removed": [...], "note": bool}``
+        """
+        key = self.keys.friend(conv_id=conv_id)
+        with self.r.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    old = self._decode(pipe.hgetall(key))
+                    changes = diff(old, new)
+                    if not changes:
+                        pipe.unwatch()
+                        return {}
+                    pipe.multi()
+                    self._write(pipe, account, conv_id, old, new, actor, now or time.time())
+                    pipe.execute()
+                    return changes
+                except redis.WatchError:
+                    continue
+
+    def _write(self, pipe, account: str, conv_id: str, old: FriendData, new: FriendData, actor: str, now: float) -> None:
+        key = self.keys.friend(conv_id=conv_id)
+        pipe.delete(key)
+        mapping = {f"f.{k}": v for k, v in new.fields.items() if v}
+        mapping.update({"tags": json.dumps(new.tags, ensure_ascii=False), "note": new.note, "account": account,
+                        "updated_at": repr(now), "updated_by": actor})
+        pipe.hset(key, mapping=mapping)
+        old_tags, new_tags = {norm(t) for t in old.tags}, {norm(t) for t in new.tags}
+        for tag in old_tags - new_tags:
+            pipe.srem(self.keys.friend_tag(account=account, tag=tag), conv_id)
+        for tag in new_tags - old_tags:
+            pipe.sadd(self.keys.friend_tag(account=account, tag=tag), conv_id)
+        for fkey in set(old.fields) | set(new.fields):
+            before, after = norm(old.fields.get(fkey, "")), norm(new.fields.get(fkey, ""))
+            if before == after:
+                continue
+            if before:
+                pipe.srem(self.keys.friend_field(account=account, field=fkey, value=before), conv_id)
+            if after:
+                pipe.sadd(self.keys.friend_field(account=account, field=fkey, value=after), conv_id)
+
+    def index_name(self, account: str, conv_id: str, name: str, old_name: str = "") -> None:
+        """Make the conversation findable by (the start of) its name."""
+        zkey = self.keys.friend_names(account=account)
+        pipe = self.r.pipeline(transaction=True)
+        if old_name and norm(old_name) != norm(name):
+            pipe.zrem(zkey, f"{norm(old_name)}\0{conv_id}")
+        if name:
+            pipe.zadd(zkey, {f"{norm(name)}\0{conv_id}": 0})
+        pipe.execute()
+
+    # -- searching -------------------------------------------------------------------------
+    def by_name_prefix(self, account: str, prefix: str, limit: int = 50) -> list[str]:
+        p = norm(prefix)
+        if not p:
+            return []
+        found = self.r.zrangebylex(self.keys.friend_names(account=account), f"[{p}", f"[{p}\xff", start=0, num=limit)
+        return [m.rpartition("\0")[2] for m in found]
+
+    def term_key(self, account: str, term: tuple[str, str]) -> str:
+        """The index set of one filter term: ("tag", "VIP") or (field key, value)."""
+        kind, value = term
+        if kind == "tag":
+            return self.keys.friend_tag(account=account, tag=norm(value))
+        return self.keys.friend_field(account=account, field=kind, value=norm(value))
+
+    def members(self, account: str, terms: list[tuple[str, str]]) -> set[str]:
+        """The conversations of ``account`` matching every term (SINTER of the index sets)."""
+        if not terms:
+            return set()
+        return set(self.r.sinter([self.term_key(account, t) for t in terms]))
+
+    def restriction(self, account: str, terms: list[tuple[str, str]]) -> str:
+        """A set key holding the conversations that match every term: the index set itself for one
+        term, else a short-lived SINTERSTORE of them (used to intersect the /pending indexes)."""
+        keys = [self.term_key(account, t) for t in terms]
+        if len(keys) == 1:
+            return keys[0]
+        tmp = self.keys.friend_tmp(token=secrets.token_hex(8))
+        pipe = self.r.pipeline(transaction=False)
+        pipe.sinterstore(tmp, keys)
+        pipe.expire(tmp, TMP_TTL)
+        pipe.execute()
+        return tmp
+
+
+def diff(old: FriendData, new: FriendData) -> dict:
+    changes: dict = {}
+    fields = {k: [old.fields.get(k, ""), new.fields.get(k, "")] for k in set(old.fields) | set(new.fields)
+              if old.fields.get(k, "") != new.fields.get(k, "")}
+    if fields:
+        changes["fields"] = fields
+    old_n, new_n = {norm(t): t for t in old.tags}, {norm(t): t for t in new.tags}
+    added = [t for n, t in new_n.items() if n not in old_n]
+    removed = [t for n, t in old_n.items() if n not in new_n]
+    if added:
+        changes["tags_added"] = added
+    if removed:
+        changes["tags_removed"] = removed
+    if old.tags != new.tags and not added and not removed:
+        changes["tags_renamed"] = new.tags
+    if old.note != new.note:
+        changes["note"] = True
+    return changes

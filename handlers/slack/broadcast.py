@@ -1,0 +1,91 @@
+"""/broadcast: compose → confirm (with the recipient count and a preview) → enqueued. Admins only."""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bridge import work
+from bridge.friends.search import split_terms
+from bridge.friends.segment import Segment, audience
+from bridge.i18n import t
+from bridge.model import DeliveryFailed, RetryLater
+from bridge.runtime import Runtime
+from bridge.slack_ui.broadcast import COMPOSE, CONFIRM, MAX_TEXT, compose_modal, compose_values, confirm_view
+from handlers.slack.ops import visible_accounts
+
+BID_NS = uuid.UUID("0b0d3a3e-8a51-4a7e-9d6e-5a3c1f2b7c90")
+
+
+def register(app: App, rt: Runtime) -> None:
+    lang = rt.settings.language
+    # The confirm step reads the LINE quota inside Slack's 3-second window: import the LINE SDK
+    # (its models take seconds to import) when the app starts, not on the first /broadcast.
+    import bridge.line.gateway  # noqa: F401
+
+    @app.command("/broadcast")
+    def handle_broadcast_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        user, channel = command["user_id"], command.get("channel_id", "")
+        if not rt.crm.is_admin(user):
+            ack(text=t("admin.only", lang), response_type="ephemeral")
+            return
+        visible = visible_accounts(rt, user, channel)
+        if not visible:
+            ack(text=t("op.refused", lang, channel=", ".join(f"<#{c}>" for c in sorted(rt.accounts.channels()))),
+                response_type="ephemeral")
+            return
+        accounts = [(a, rt.accounts.require(a).name or a) for a in visible]
+        client.views_open(trigger_id=command["trigger_id"], view=compose_modal(accounts, rt.marks, lang, channel))
+        ack()
+
+    @app.view(COMPOSE)
+    def handle_broadcast_compose(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        values = compose_values(view)
+        account = values["account"]
+        if not rt.crm.is_admin(user) or account not in visible_accounts(rt, user, ""):
+            ack(response_action="errors", errors={"message": t("admin.only", lang)})
+            return
+        terms, rest = split_terms(values["conditions"], rt.crm, [account])
+        if rest.strip():
+            ack(response_action="errors", errors={"conditions": t("broadcast.bad_term", lang, word=rest.split()[0])})
+            return
+        if len(values["message"]) > MAX_TEXT or not values["message"]:
+            ack(response_action="errors", errors={"message": t("broadcast.too_long", lang, max=MAX_TEXT)})
+            return
+        segment = Segment(account=account, terms=tuple(terms), marks=tuple(values["marks"]))
+        aud = audience(rt.store, segment, lambda k: rt.marks.effective(k).key, rt.marks)
+        if not aud.user_ids:
+            ack(response_action="errors", errors={"conditions": t("broadcast.nobody", lang)})
+            return
+        try:
+            limit, used = rt.lines.of(account).quota()
+            left = None if limit is None else max(0, limit - used)
+        except (DeliveryFailed, RetryLater):
+            left = "?"
+        if isinstance(left, int) and len(aud.user_ids) > left:  # refused before anything is sent
+            ack(response_action="errors", errors={"message": t("broadcast.would_exceed", lang, total=f"{len(aud.user_ids):,}",
+                                                                left=f"{left:,}")})
+            return
+        shown_left = t("broadcast.unlimited", lang) if left is None else (f"{left:,}" if isinstance(left, int) else left)
+        conditions = " ".join(f"`{k}:{v}`" for k, v in terms) or t("broadcast.everyone", lang)
+        if segment.marks:
+            conditions += " · " + ", ".join(rt.marks.effective(m).label(lang) for m in segment.marks)
+        channel = values["channel"] if values["channel"] in rt.accounts.channels() else rt.accounts.require(account).channel
+        meta = {"segment": segment.to_json(), "text": values["message"], "channel": channel}
+        ack(response_action="update", view=confirm_view(meta, len(aud.user_ids), aud.blocked, shown_left, conditions, lang))
+
+    @app.view(CONFIRM)
+    def handle_broadcast_confirm(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        if not rt.crm.is_admin(user):
+            ack(response_action="errors", errors={})
+            return
+        meta = json.loads(view.get("private_metadata") or "{}")
+        bid = uuid.uuid5(BID_NS, f"{view.get('id', '')}:{view.get('hash', '')}").hex[:20]
+        payload = {"bid": bid, "segment": meta["segment"], "text": meta["text"], "actor": user, "channel": meta.get("channel", "")}
+        rt.inbox.accept("slack-broadcast", bid, work.broadcast_stream(bid), work.BROADCAST, payload)
+        ack()
