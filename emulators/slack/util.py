@@ -29,6 +29,7 @@ DEFAULT_SCOPES: frozenset[str] = frozenset(
         "groups:read",
         "im:read",
         "mpim:read",
+        "im:write",
         "files:read",
         "files:write",
         "commands",
