@@ -194,7 +194,7 @@ def test_a_friend_who_blocks_the_account(sandbox: Sandbox):
     sandbox.page.get_by_test_id("line-pane").get_by_role("button", name="ブロック", exact=True).click()
     expect(sandbox.page.get_by_test_id("line-input")).to_be_disabled()
     parent = sandbox.parent(name)
-    expect(parent).to_contain_text("⛔ ブロック中")
+    expect(parent).to_contain_text("🚫 ブロック中")
     sandbox.open_thread(name)
     expect(sandbox.thread).to_contain_text("⛔ ブロックされました")
     sandbox.staff_says("失礼いたしました。")
