@@ -64,3 +64,18 @@ def test_a_blocked_friend_is_not_sent_to_and_staff_are_told_why(ip):
     assert ip.line.deliveries == []
     assert "x" in ip.slack.reactions(TRIAGE, msg["ts"])
     assert any("ブロック" in m["text"] for m in ip.slack.messages(TRIAGE, ip.conv(HANAKO).thread_ts))
+
+
+def test_an_edited_line_message_updates_its_slack_copy_and_says_so(ip):
+    event = ip.friend_says(HANAKO, "明日10時に伺います")
+    thread = ip.conv(HANAKO).thread_ts
+    (copy,) = ip.slack.messages(TRIAGE, thread)
+    edited = {"type": "messageEdited", "mode": "active", "timestamp": event["timestamp"] + 1000,
+              "webhookEventId": "01EDITEDEVENT0000000000000", "deliveryContext": {"isRedelivery": False},
+              "source": {"type": "user", "userId": HANAKO},
+              "message": {"id": event["message"]["id"], "type": "text", "text": "明日11時に伺います"}}
+    ip.line_event(edited)
+    (updated,) = ip.slack.messages(TRIAGE, thread)
+    assert updated["ts"] == copy["ts"]
+    assert "明日11時に伺います" in updated["text"] and "編集済み" in updated["text"]
+    assert "10時" not in updated["text"]

@@ -7,9 +7,9 @@ from typing import Any
 
 from bridge.friends.transcript import record_inbound
 from bridge.i18n import t
-from bridge.line.events import inbound_from_line, member_ids
+from bridge.line.events import inbound_from_line, member_ids, source_of
 from bridge.media.inbound import MediaIn
-from bridge.model import InboundMessage
+from bridge.model import InboundMessage, conv_key
 from bridge.relay.batch import batch_text
 from bridge.relay.line_extras import LineExtras
 from bridge.relay.portal import Portals
@@ -40,6 +40,9 @@ class LineIn(Component):
         if self.accounts.get(account) is None or not isinstance(event, dict):
             log.warning("LINE event for unknown account %r or malformed; dropped", account)
             return
+        if event.get("type") == "messageEdited":
+            self.handle_edit(account, event)
+            return
         inbound = inbound_from_line(account, event, self.lang)
         if inbound is None:
             log.info("LINE event %s (%s) acknowledged, nothing to show", str(event.get("type"))[:40],
@@ -49,6 +52,24 @@ class LineIn(Component):
             self.handle_notice(inbound)
         else:
             self.handle_message(inbound)
+
+    def handle_edit(self, account: str, event: dict[str, Any]) -> None:
+        """A friend edited a text (``messageEdited``, group chats): the Slack copy is updated and
+        marked as edited; a copy that shares its post with other messages gets a line in the thread."""
+        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        message_id, text = message.get("id"), message.get("text")
+        _, chat_id, _ = source_of(event)
+        conv = self.store.get_conversation(conv_key(account, chat_id)) if chat_id else None
+        if conv is None or not conv.thread_ts or not isinstance(message_id, str) or not isinstance(text, str):
+            log.info("messageEdited for a message the bridge never showed: nothing to update")
+            return
+        ts = self.store.get_line_message(account, message_id).get("slack_ts") or ""
+        if ts and not self.store.get_slack_message(conv.channel, ts).get("line_message_ids"):
+            shown = f"{line_to_slack(text)}\n_{t('edited.copy', self.lang)}_"
+            self.slack.update(conv.channel, ts, shown, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": shown}}])
+        else:
+            self.slack.post_once(f"edit-{account}-{event.get('webhookEventId') or message_id}", conv.channel,
+                                 t("edited.notice", self.lang, text=line_to_slack(text)), thread_ts=conv.thread_ts)
 
     def _keeps_reply_token(self, msg: InboundMessage) -> bool:
         """Staff may use the event's reply token: not in standby, and not when another tool answers with it."""
