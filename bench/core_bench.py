@@ -757,6 +757,9 @@ def main(argv: list[str] | None = None) -> int:
             "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SLACK_SECRET, "SLACK_TRIAGE_CHANNEL": CHANNEL,
             "PUBLIC_BASE_URL": "http://127.0.0.1", "BRIDGE_NAMESPACE": bench.ns, "WEB_CONCURRENCY": "2",
             "PYTHONUNBUFFERED": "1", "BRIDGE_SEND_DELAY_SECONDS": "0",  # relay latency, not the undo window
+            # The emulator here has no rate limit: measure the relay, not Slack's 1 post/s ceiling
+            # (bench/ratelimit_bench.py measures that one, with the pacing on).
+            "SLACK_RATE_LIMITS": "off",
         })
         for k in ("PORT", "BRIDGE_CONFIG", "LINE_REPLY_TOKEN_TTL", "BRIDGE_LANGUAGE", "LOG_LEVEL"):
             env.pop(k, None)

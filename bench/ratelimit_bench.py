@@ -83,6 +83,9 @@ class RateBench:
                           slack_cmd]
         if not wait_for(lambda: requests.get(self.line_url + "/_emulator/deliveries", timeout=1).ok, 20, procs):
             raise RuntimeError("LINE emulator did not start")
+        # Webhooks carry the bot's user id as `destination`, as LINE's do (the bridge checks it).
+        bot = requests.get(self.line_url + "/v2/bot/info", headers={"Authorization": f"Bearer {LINE_TOKEN}"}, timeout=5)
+        self.factory.destination = bot.json()["userId"]
         if not wait_for(lambda: requests.get(self.slack_url + "/_emulator/rate_limits", timeout=1).ok, 20, procs):
             raise RuntimeError("Slack emulator did not start")
         web, self.worker_cmd = Bench.procfile()
