@@ -77,6 +77,12 @@ def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
     return bool(predicate())
 
 
+def _texts(text: str) -> list[str]:
+    if not text.startswith("<!date^"):
+        return [text]
+    return [line.split(">  ", 1)[1] for line in text.split("\n") if line.startswith("<!date^") and ">  " in line]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--friends", type=int, default=20)
@@ -143,7 +149,8 @@ def main() -> int:
         slack.fail_next("chat.postMessage", delay=args.slack_delay, times=10 ** 6)
 
         def relayed() -> dict[str, list[str]]:
-            return {f: [m["text"] for m in slack.messages(TRIAGE, threads[f]) if m["text"].startswith("burst ")]
+            # friend messages that waited together share one post (bridge.relay.batch): one line each
+            return {f: [t for m in slack.messages(TRIAGE, threads[f]) for t in _texts(m["text"]) if t.startswith("burst ")]
                     for f in friends}
 
         t0 = time.time()
