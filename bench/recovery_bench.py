@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bridge.keys import Keys  # noqa: E402
+from bridge.relay.batch import texts_of_post  # noqa: E402
 from bridge.model import conv_key  # noqa: E402
 from bridge.settings import Settings  # noqa: E402
 from bridge.store import Store  # noqa: E402
@@ -75,12 +76,6 @@ def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
             return True
         time.sleep(interval)
     return bool(predicate())
-
-
-def _texts(text: str) -> list[str]:
-    if not text.startswith("<!date^"):
-        return [text]
-    return [line.split(">  ", 1)[1] for line in text.split("\n") if line.startswith("<!date^") and ">  " in line]
 
 
 def main() -> int:
@@ -150,7 +145,7 @@ def main() -> int:
 
         def relayed() -> dict[str, list[str]]:
             # friend messages that waited together share one post (bridge.relay.batch): one line each
-            return {f: [t for m in slack.messages(TRIAGE, threads[f]) for t in _texts(m["text"]) if t.startswith("burst ")]
+            return {f: [t for m in slack.messages(TRIAGE, threads[f]) for t in texts_of_post(m["text"]) if t.startswith("burst ")]
                     for f in friends}
 
         t0 = time.time()

@@ -348,16 +348,7 @@ def ip(settings, line_emu, slack_emu):
 
 def relayed_texts(messages: list[dict]) -> list[str]:
     """The texts shown in a thread, one per LINE message: friend messages that waited together are
-    relayed as one Slack message with one ``<!date^…|…>  text`` line each (bridge.relay.batch)."""
-    out: list[str] = []
-    for m in messages:
-        text = m.get("text") or ""
-        if not text.startswith("<!date^"):
-            out.append(text)
-            continue
-        for line in text.split("\n"):
-            if line.startswith("<!date^") and ">  " in line:
-                out.append(line.split(">  ", 1)[1])
-            elif out:
-                out[-1] += "\n" + line
-    return out
+    relayed as one Slack message (bridge.relay.batch)."""
+    from bridge.relay.batch import texts_of_post
+
+    return [t for m in messages for t in texts_of_post(m.get("text") or "")]

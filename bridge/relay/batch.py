@@ -42,6 +42,20 @@ def batch_text(msgs: list[InboundMessage], texts: list[str]) -> str:
     return "\n".join(lines)
 
 
+def texts_of_post(text: str) -> list[str]:
+    """The friend texts a Slack post shows: one for a single message, one per line group for a
+    batch made by :func:`batch_text` (the inverse, for readers such as tests and benchmarks)."""
+    if not text.startswith("<!date^"):
+        return [text]
+    out: list[str] = []
+    for line in text.split("\n"):
+        if line.startswith("<!date^") and ">  " in line:
+            out.append(line.split(">  ", 1)[1])
+        elif out:
+            out[-1] += "\n" + line
+    return out
+
+
 class FriendBatches(Component):
     def __init__(self, services: Services, handle_messages: Callable[[list[InboundMessage]], None],
                  process_item: Callable[[dict[str, Any]], None]):
