@@ -101,6 +101,9 @@ class Runtime:
         resume_broadcasts(self.redis, self.keys, self.inbox)  # a restart mid-broadcast resumes it
         _ = self.crm  # an invalid [[fields]]/[[canned]]/[admins] stops the process here
         self.prepare_backlog()
+        from bridge.friends.store import FriendStore
+
+        FriendStore(self.redis, self.keys).backfill_names()  # conversations older than /friend
 
     def learn_bots(self) -> None:
         """Ask LINE (GET /v2/bot/info) for each account's bot user id, the ``destination`` of its

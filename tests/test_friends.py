@@ -171,3 +171,21 @@ def test_canned_managed_from_slack_by_admins_only(h):
     assert "設定ファイル" in h.slack_sender.command("/canned", "remove hours", user_id=STAFF, channel_id=TRIAGE).json()["text"]
     assert "削除" in h.slack_sender.command("/canned", "remove thanks", user_id=STAFF, channel_id=TRIAGE).json()["text"]
     assert "!thanks" not in h.slack_sender.command("/canned", "list", user_id=STAFF, channel_id=TRIAGE).json()["text"]
+
+
+def test_conversations_older_than_the_name_index_are_found_after_a_restart(h):
+    """Conversations created before /friend existed had no name index: start-up backfills it once."""
+    from bridge.friends.store import FriendStore
+
+    open_thread(h, HANAKO)
+    keys = h.store.keys
+    h.store.r.delete(keys.friend_names(account="default"), keys.migration(name="friend-names"))  # an older layout
+
+    def found(text):
+        return json.dumps(h.slack_sender.command("/friend", text, user_id=STAFF, channel_id=TRIAGE).json(), ensure_ascii=False)
+
+    hanako = f"#{h.conv(HANAKO).number} 山田 花子"
+    assert hanako not in found("山田")
+    assert FriendStore(h.store.r, keys).backfill_names() >= 1     # what Runtime.prepare() runs at start-up
+    assert hanako in found("山田")
+    assert FriendStore(h.store.r, keys).backfill_names() == 0     # once per namespace

@@ -98,6 +98,42 @@ class FriendStore:
             pipe.zadd(zkey, {f"{norm(name)}\0{conv_id}": 0})
         pipe.execute()
 
+    def backfill_names(self, scan_count: int = 2000) -> int:
+        """Index the names of conversations created before /friend existed (once per namespace).
+
+        Run at start-up by every process (:meth:`bridge.runtime.Runtime.prepare`): one takes the
+        ``migration:friend-names`` lock and indexes; the others go on (a name indexed twice is the
+        same ZADD). Returns how many names this call indexed."""
+        done = self.keys.migration(name="friend-names")
+        if self.r.get(done) == "done" or not self.r.set(done, "running", nx=True, ex=300):
+            return 0
+        conv_prefix = self.keys.conv(conv_id="")
+        count, ids = 0, []
+
+        def flush() -> int:
+            read = self.r.pipeline(transaction=False)
+            for conv_id in ids:
+                read.hmget(conv_prefix + conv_id, "name", "account")
+            write = self.r.pipeline(transaction=False)
+            n = 0
+            for conv_id, (name, account) in zip(ids, read.execute()):
+                if name:
+                    write.zadd(self.keys.friend_names(account=account or conv_id.partition("-")[0]),
+                               {f"{norm(name)}\0{conv_id}": 0})
+                    n += 1
+            write.execute()
+            ids.clear()
+            return n
+
+        for key in self.r.scan_iter(match=conv_prefix + "*", count=scan_count):
+            ids.append(key[len(conv_prefix):])
+            if len(ids) >= scan_count:
+                count += flush()
+                self.r.expire(done, 300)  # still alive
+        count += flush()
+        self.r.set(done, "done")
+        return count
+
     # -- searching -------------------------------------------------------------------------
     def by_name_prefix(self, account: str, prefix: str, limit: int = 50) -> list[str]:
         p = norm(prefix)
