@@ -56,7 +56,9 @@ def check_redis(rt: Runtime, lang: str) -> list[Check]:
         rt.redis.ping()
     except Exception as exc:  # noqa: BLE001
         return [Check(False, t("doctor.redis.bad", lang, error=_error(exc)))]
-    url = rt.settings.redis_url.split("@")[-1]  # never print a password
+    from bridge.redisconn import redacted
+
+    url = redacted(rt.settings.redis_url)  # never print a password
     out = [Check(True, t("doctor.redis.ok", lang, url=url))]
     try:
         aof = int(rt.redis.info("persistence").get("aof_enabled", 0)) == 1

@@ -17,6 +17,7 @@ from rq.serializers import JSONSerializer
 from bridge.accounts import AccountSet
 from bridge.inbox import Inbox
 from bridge.keys import Keys
+from bridge.redisconn import connect
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.scheduler import REFRESH, Ticker
@@ -30,11 +31,11 @@ class Runtime:
     @cached_property
     def redis(self) -> redis.Redis:
         """Our client (str values). rq needs its own bytes client: :attr:`rq_redis`."""
-        return redis.Redis.from_url(self.settings.redis_url, decode_responses=True, health_check_interval=30)
+        return connect(self.settings.redis_url, decode_responses=True, health_check_interval=30)
 
     @cached_property
     def rq_redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.settings.redis_url, health_check_interval=30)
+        return connect(self.settings.redis_url, health_check_interval=30)
 
     @cached_property
     def keys(self) -> Keys:

@@ -85,7 +85,13 @@ class Settings:
         }
         if values["slack_bot_token"] and not values["slack_bot_token"].startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
-        check_url("REDIS_URL", values["redis_url"], ("redis", "rediss", "unix"))
+        from bridge.redisconn import SCHEMES, parse_sentinel, redacted
+
+        check_url("REDIS_URL", redacted(values["redis_url"]), SCHEMES)  # never print its password
+        try:
+            parse_sentinel(values["redis_url"])
+        except ValueError as exc:
+            problems.append(f"REDIS_URL: {exc}")
         check_url("PUBLIC_BASE_URL", values["public_base_url"], ("http", "https"))
 
         line_base = (env.get("LINE_API_BASE_URL") or "").strip().rstrip("/")

@@ -88,6 +88,54 @@ class PrivateRedis:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class PrivateSentinel:
+    """A Redis Sentinel (``redis-server --sentinel``) watching the Redis at ``master_url``.
+
+    :attr:`url` is the ``redis+sentinel://`` URL of that master (service ``lsb``, same db),
+    for tests that run the bridge through Sentinel (see :mod:`bridge.redisconn`)."""
+
+    SERVICE = "lsb"
+
+    def __init__(self, master_url: str) -> None:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(master_url)
+        self.port = _free_port()
+        self.dir = tempfile.mkdtemp(prefix="lsb-sentinel-")
+        conf = os.path.join(self.dir, "sentinel.conf")
+        lines = [f"port {self.port}", "bind 127.0.0.1", f"dir {self.dir}",
+                 f"sentinel monitor {self.SERVICE} {parts.hostname or '127.0.0.1'} {parts.port or 6379} 1"]
+        if parts.password:
+            lines.append(f"sentinel auth-pass {self.SERVICE} {parts.password}")
+        Path(conf).write_text("\n".join(lines) + "\n")
+        db = (parts.path or "/0").strip("/") or "0"
+        auth = f":{parts.password}@" if parts.password else ""
+        self.url = f"redis+sentinel://{auth}127.0.0.1:{self.port}/{self.SERVICE}/{db}"
+        self.proc = subprocess.Popen([find_redis_server(), conf, "--sentinel", "--logfile", os.path.join(self.dir, "log")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
+                    s.sendall(f"SENTINEL get-master-addr-by-name {self.SERVICE}\r\n".encode())
+                    if s.recv(64).startswith(b"*2"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis sentinel did not start (see {self.dir}/log)")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def main() -> None:  # `python -m devtools.devredis` prints a URL and keeps the server running
     server = PrivateRedis()
     print(server.url, flush=True)

@@ -133,9 +133,9 @@ token_env = "UMEDA_LINE_TOKEN"
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
         if self.namespace and self.env.get("REDIS_URL"):
-            import redis as redis_lib
+            from bridge.redisconn import connect
 
-            r = redis_lib.Redis.from_url(self.env["REDIS_URL"])
+            r = connect(self.env["REDIS_URL"])
             for key in r.scan_iter(match=f"{self.namespace}:*"):
                 r.delete(key)
         for srv in self._servers:

@@ -28,6 +28,18 @@ def test_malformed_variables_are_named(bridge_env):
     assert "SLACK_TRIAGE_CHANNEL" in text and "REDIS_URL" in text and "BRIDGE_LANGUAGE" in text
 
 
+def test_a_bad_redis_url_is_named_without_its_password(bridge_env):
+    for url in ("http://:hunter2@redis.example:6379/0", "redis+sentinel://:hunter2@s1:26379,s2:26379"):
+        with pytest.raises(SettingsError) as err:
+            Settings.from_env({**bridge_env, "REDIS_URL": url})
+        assert "REDIS_URL" in str(err.value) and "hunter2" not in str(err.value)
+    sentinel = Settings.from_env({**bridge_env, "REDIS_URL": "redis+sentinel://:pw@s1:26379,s2/lsb/3"})
+    from bridge.redisconn import parse_sentinel
+
+    parsed = parse_sentinel(sentinel.redis_url)
+    assert (parsed.instances, parsed.service, parsed.db, parsed.password) == ([("s1", 26379), ("s2", 26379)], "lsb", 3, "pw")
+
+
 def test_web_and_worker_refuse_to_start_without_configuration(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "SLACK_", "BRIDGE_"))}
     env.pop("REDIS_URL", None)
