@@ -19,6 +19,17 @@ from handlers.slack import actions, broadcast, canned, commands, events, export,
 log = logging.getLogger(__name__)
 
 
+class _TokenUnused(logging.Filter):
+    """bolt warns at every start that the SLACK_BOT_TOKEN it finds in the environment is unused when
+    a client is given; that is what we want (our client points at SLACK_API_BASE_URL): not a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_TokenUnused())
+
+
 def answer_error(error: Exception) -> BoltResponse:
     """A listener or middleware raised. Redis down: 503, so Slack retries later. Anything
     else comes from a (signed) request whose shape we don't understand: retrying cannot
