@@ -39,10 +39,14 @@ def submit(h, view, *, member_no="", visit=None, budget="", wish=None, tags="", 
 
 
 def edit_friend(h, user_id, **values):
+    """Edit in the modal and wait until the worker saved it (each friend's save runs on its own stream)."""
     thread = h.thread_of(user_id)
+    key = h.store.keys.friend(conv_id=cid(user_id))
+    before = h.store.r.hget(key, "updated_at")
     view = open_friend_modal(h, thread)
     resp = submit(h, view, **values)
     assert resp.status_code == 200 and not resp.text, resp.text
+    assert wait_until(lambda: h.store.r.hget(key, "updated_at") not in (None, before)), "the edit was not saved"
     return thread
 
 

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -359,32 +358,14 @@ class Backlog:
         return BacklogPage(rows=rows, total=total, offset=offset, limit=limit, counts=counts, now=now or time.time())
 
     def _intersected(self, segments: list[tuple[str, str, str]], restrict: str) -> list[tuple[str, str, str]]:
-        """The same ranges, read from temporary intersections of each set with ``restrict``."""
-        temp: dict[str, str] = {}
-        pipe = self.r.pipeline(transaction=False)
-        for key, _, _ in segments:
-            if key not in temp:
-                temp[key] = self.keys.friend_tmp(token=uuid.uuid4().hex)
-                pipe.zinterstore(temp[key], {key: 1, restrict: 0})
-                pipe.expire(temp[key], 30)
-        pipe.execute()
-        return [(temp[key], lo, hi) for key, lo, hi in segments]
+        from bridge.store.backlog_within import intersected
+
+        return intersected(self, segments, restrict)
 
     def _within_counts(self, token: str | None, accounts: list[str], within: dict[str, str]) -> dict[str, int]:
-        """Like :meth:`counts`, for the conversations in the ``within`` sets only."""
-        out = {m.key: 0 for m in self.marks.backlog_marks()}
-        for account in accounts:
-            keys = list(out)
-            if token is None:
-                segments = [(self._mark_prefix(account) + k, "-inf", "+inf") for k in keys]
-            else:
-                segments = [(self._assignee_prefix(account) + token, *self._band(self.marks.rank(k))) for k in keys]
-            pipe = self.r.pipeline(transaction=False)
-            for key, lo, hi in self._intersected(segments, within[account]):
-                pipe.zcount(key, lo, hi)
-            for k, n in zip(keys, pipe.execute()):
-                out[k] += int(n)
-        return out
+        from bridge.store.backlog_within import within_counts
+
+        return within_counts(self, token, accounts, within)
 
     def _rows(self, ids: list[str]) -> list[BacklogRow]:
         if not ids:
