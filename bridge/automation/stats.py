@@ -147,7 +147,7 @@ class StatsChart(Component):
         rows = [ChartRow(team, *rep.response.summary())]
         people = sorted(((u, resp) for u, (resp, _) in rep.by_staff.items() if resp.values),
                         key=lambda kv: (-len(kv[1].values), kv[0]))
-        rows += [ChartRow(staff_labels(u, self.slack.user_name, self.slack.user_handle, fonts[0]), *resp.summary())
+        rows += [ChartRow(staff_labels(u, self._name, self.slack.user_handle, fonts[0]), *resp.summary())
                  for u, resp in people]
         png = render_chart(rows, days, self.lang, fonts)
         name = f"line-stats-{days}d-{time.strftime('%Y%m%d-%H%M', time.gmtime(now))}.png"
@@ -161,3 +161,9 @@ class StatsChart(Component):
                 log.warning("/stats chart for %s could not be uploaded: %s", user, exc)
                 return False
         return True
+
+    def _name(self, user: str) -> str | None:
+        try:
+            return self.slack.user_name(user)
+        except RetryLater:   # rate limited: the handle (or the id) will do
+            return None
