@@ -30,6 +30,9 @@ KINDS: dict[str, str] = {
     "parent_refresh": "parent-refresh:{conv_id}",      # string: a parent refresh job is queued
     "profile": "profile:{conv_id}:{user_id}",         # string: cached LINE profile JSON
     "slack_user": "slack-user:{user_id}",             # string: cached Slack user display name
+    "slack_handle": "slack-handle:{user_id}",         # string: cached Slack user handle (ASCII labels of the /stats chart)
+    "usergroup": "usergroup:{group}",                 # string: JSON members of a Slack user group (brief TTL: refreshed on expiry)
+    "usergroup_last": "usergroup-last:{group}",       # string: JSON last members read successfully (fallback when Slack fails)
     "dead_letters": "dead-letters",                   # list of JSON items given up on (kept for inspection)
     "metrics": "metrics",                             # hash: worker-side counters for /metrics ("name|label=value…" -> n)
     "metrics_quota": "metrics-quota:{account}",       # string: LINE messages used this month (cached for /metrics)

@@ -45,6 +45,7 @@ class Settings:
     send_delay: float = 10.0          # BRIDGE_SEND_DELAY_SECONDS: the undo window of staff replies (0: at once)
     media_secret: str = field(default="", repr=False)  # BRIDGE_MEDIA_SECRET: signs /media links (default: derived)
     media_link_ttl: int = 14 * 24 * 3600  # BRIDGE_MEDIA_LINK_TTL: seconds a /media link stays valid
+    chart_font: str = ""              # BRIDGE_CHART_FONT: font file of the /stats chart (default: a CJK font found)
 
     @property
     def account_set(self) -> AccountSet:
@@ -140,6 +141,8 @@ class Settings:
             problems.append(f"BRIDGE_FORWARD_ALERT_AFTER must be a number of seconds (got {alert_raw!r})")
             forward_alert_after = 600.0
 
+        chart_font = _chart_font(env, problems)
+
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -153,6 +156,7 @@ class Settings:
             config_path=config_path,
             accounts=tuple(accounts),
             forward_alert_after=forward_alert_after,
+            chart_font=chart_font,
             **media,
         )
 
@@ -172,3 +176,20 @@ def _media_settings(env: Mapping[str, str], problems: list[str]) -> dict:
             value = float(default)
         out[key] = value if key == "send_delay" else int(value)
     return out
+
+
+def _chart_font(env: Mapping[str, str], problems: list[str]) -> str:
+    """BRIDGE_CHART_FONT: a TrueType/OpenType file Pillow can load (see bridge.automation.chart)."""
+    path = (env.get("BRIDGE_CHART_FONT") or "").strip()
+    if not path:
+        return ""
+    if not os.path.isfile(path):
+        problems.append(f"BRIDGE_CHART_FONT points to {path!r}, which is not a file")
+        return ""
+    from PIL import ImageFont
+
+    try:
+        ImageFont.truetype(path, 12)
+    except OSError as exc:
+        problems.append(f"BRIDGE_CHART_FONT {path!r} is not a font Pillow can load ({exc})")
+    return path

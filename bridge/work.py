@@ -29,6 +29,7 @@ JOB_REFRESH_PARENT = "bridge.jobs.refresh_parent"
 JOB_SWEEP = "bridge.automation.jobs.sweep"   # periodic: SLA breaches, opening/closing, reminders
 JOB_PUBLISH_HOME = "bridge.automation.jobs.publish_home"  # App Home of one person
 JOB_SET_DUTY = "bridge.automation.jobs.set_duty"          # on/off duty switch from App Home
+JOB_STATS_CHART = "bridge.automation.jobs.stats_chart"    # the /stats chart, uploaded to the asker's DM
 
 
 def line_stream(conv_id: str) -> str:

@@ -83,3 +83,52 @@ def test_new_conversations_when_configured(h, settings, tmp_path: Path):
     assert len(queued) == 1 and queued[0][3] == "auto_assign"
     rt.domain.automation.assignment.handle_item(queued[0][4])
     assert h.conv(HANAKO).assignee == STAFF2
+
+
+def test_round_robin_among_a_slack_user_group(h, settings, tmp_path: Path, monkeypatch):
+    """``duty_group``: the on-duty list is the group's members (usergroups.users.list through the SDK),
+    read again when the brief cache expires; when Slack fails, the last known members are used."""
+    monkeypatch.setenv("SLACK_RATE_LIMITS", "off")   # this in-process runtime posts without pacing (no retry loop here)
+    config = tmp_path / "bridge.toml"
+    config.write_text('[assignment]\non = ["new"]\nduty_group = "S0DUTY01"\n', encoding="utf-8")
+    rt = Runtime(Settings(**{**settings.__dict__, "config_path": str(config)}))
+    h.slack.add_usergroup("S0DUTY01", "line-duty", [STAFF2, STAFF])
+    assignment = rt.domain.automation.assignment
+    queued = []
+    assignment.accept = lambda *args: queued.append(args) or True
+
+    def new_conversation(user: str, name: str) -> str:
+        h.line.add_user(user, name)
+        h.friend_says(user, "はじめまして")
+        h.thread_of(user)
+        assert wait_until(lambda: h.conv(user).last_message_at > 0)
+        from dataclasses import replace
+
+        queued.clear()
+        assignment.on_friend_message(replace(h.conv(user), last_message_at=0.0))
+        assignment.handle_item(queued[0][4])
+        return h.conv(user).assignee
+
+    assert [new_conversation(u, n) for u, n in ((HANAKO, "花子"), (TARO, "太郎"), (JIRO, "次郎"))] == [STAFF2, STAFF, STAFF2]
+    assert len(h.slack.calls_for("usergroups.users.list")) == 1            # cached between assignments
+    h.slack.add_usergroup("S0DUTY01", "line-duty", [STAFF2])               # STAFF left the group…
+    h.store.r.delete(h.store.keys.usergroup(group="S0DUTY01"))             # …and the cache expired
+    assert new_conversation(SABURO, "三郎") == STAFF2
+    h.store.r.delete(h.store.keys.usergroup(group="S0DUTY01"))
+    h.slack.fail_next("usergroups.users.list", status=500)                # Slack fails: the last known list
+    fifth = "U" + "5" * 32
+    assert new_conversation(fifth, "五郎") == STAFF2
+    assert len(h.slack.calls_for("usergroups.users.list")) == 3
+
+
+def test_duty_group_must_be_a_user_group_id():
+    from bridge.automation.config import AutomationConfigError, parse_automation
+
+    ok = parse_automation('[assignment]\nduty_group = "S0DUTY01"\n', "bridge.toml", ["default"])
+    assert ok.of("default").assignment.duty_group == "S0DUTY01" and ok.of("default").assignment.members == ()
+    try:
+        parse_automation('[assignment]\non = ["new"]\nduty_group = "@duty"\n', "bridge.toml", ["default"])
+    except AutomationConfigError as exc:
+        errors = "\n".join(exc.errors)
+    assert "bridge.toml:3: [assignment] duty_group: must be a Slack user group ID" in errors
+    assert "duty_group (a Slack user group ID)" in errors   # and then there is no on-duty list at all

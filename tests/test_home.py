@@ -1,11 +1,19 @@
 """App Home end to end: my open chats with links, counts per mark, overdue ones, the LINE quota,
-and the on-duty switch that fair assignment honours."""
+and the on-duty switch that fair assignment honours; /stats and its chart (a PNG in the asker's DM)."""
 from __future__ import annotations
 
+import io
 import json
+import os
 
-from tests.conftest import HANAKO, STAFF, TRIAGE, wait_until
-from tests.test_automation import FRIDAY_EVENING, friend_says_at, jst, set_now
+import pytest
+from PIL import Image
+
+from bridge.automation import chart
+from bridge.runtime import Runtime
+from bridge.settings import Settings, SettingsError
+from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until
+from tests.test_automation import FRIDAY_EVENING, friend_says_at, jst, set_now, settle
 
 
 def home_of(h, user: str) -> str:
@@ -76,3 +84,82 @@ def test_stats_first_response_resolution_and_breaches_in_business_hours(h):
     assert "新規 1件 · 解決 1件 · SLA超過 1件" in body
     assert "初回応答: 中央値" in body and "（1件）" in body and f"<@{STAFF}>" in body
     assert "使い方" in stats(h, "year")
+
+
+def uploads_for(h, user: str) -> list[dict]:
+    return [m for m in h.slack.messages(h.slack.dm_channel(user)) if m.get("files")]
+
+
+def bar_widths(img: Image.Image, color: tuple[int, int, int]) -> list[int]:
+    """Widths of the bars of one colour, top to bottom (below the title and legend)."""
+    px, widths, inside = img.load(), [], False
+    for y in range(chart.TOP, img.height):
+        width = sum(1 for x in range(chart.LEFT, img.width) if px[x, y] == color)
+        if width and not inside:
+            widths.append(width)
+        elif width:
+            widths[-1] = max(widths[-1], width)
+        inside = bool(width)
+    return widths
+
+
+def test_stats_chart_is_uploaded_privately_with_a_bar_per_person(h, settings):
+    body = stats(h, "week")                                 # nothing recorded yet: no chart, and it says so
+    assert "グラフなし" in body and "DM で送ります" not in body
+    settle(h)
+    assert not uploads_for(h, STAFF)
+    set_now(h, FRIDAY_EVENING)
+    friend_says_at(h, HANAKO, "壊れていました", FRIDAY_EVENING)
+    first = h.thread_of(HANAKO)
+    tuesday = jst(2026, 11, 24, 11, 0)
+    set_now(h, tuesday)
+    friend_says_at(h, TARO, "質問があります", tuesday)
+    second = h.thread_of(TARO)
+    set_now(h, None)   # staff replies are stamped with the real clock: report at real time
+    h.staff_says(first, "お待たせしました")
+    h.staff_says(second, "ご質問ありがとうございます", user=STAFF2)
+    assert wait_until(lambda: h.conv(HANAKO).waiting_since == 0 and h.conv(TARO).waiting_since == 0)
+    body = stats(h, "month")
+    assert "DM で送ります" in body and "グラフなし" not in body
+    assert wait_until(lambda: uploads_for(h, STAFF), timeout=20)
+    message = uploads_for(h, STAFF)[0]
+    assert "初回応答時間" in message.get("text", "")
+    (f,) = message["files"]
+    assert f["name"].endswith(".png")
+    img = Image.open(io.BytesIO(h.slack.files[f["id"]]["content"]))
+    assert img.format == "PNG"
+    img = img.convert("RGB")
+    assert img.width == chart.WIDTH and img.height == chart.TOP + 3 * chart.ROW + chart.BOTTOM  # team + 2 people
+    # the bars are proportional to the report's values (team: median of both, p90 = the longer wait)
+    rep = Runtime(settings).domain.automation.stats.report(["default"], 30)
+    hanako_wait, taro_wait = rep.by_staff[STAFF][0].values[0], rep.by_staff[STAFF2][0].values[0]
+    assert hanako_wait > taro_wait > 0
+    expected_median = [(hanako_wait + taro_wait) / 2, hanako_wait, taro_wait]
+    expected_p90 = [hanako_wait, hanako_wait, taro_wait]
+    for color, values in ((chart.MEDIAN_COLOR, expected_median), (chart.P90_COLOR, expected_p90)):
+        widths = bar_widths(img, color)
+        assert len(widths) == 3, widths
+        for width, value in zip(widths, values):
+            assert abs(width - chart.BAR_AREA * value / hanako_wait) <= 2, (widths, values)
+    assert not uploads_for(h, STAFF2)                       # only the person who asked gets it
+
+
+def test_chart_labels_never_need_glyphs_the_font_lacks():
+    latin = chart.ChartFont("", 15)                          # Pillow's built-in font: no CJK glyphs
+    assert not latin.drawable("佐藤") and latin.drawable("sato (3)")
+    assert chart.staff_labels("USTAFF01", lambda u: "佐藤", lambda u: "sato", latin) == ("sato", "USTAFF01")
+    assert latin.pick("佐藤", "sato") == "sato" and latin.pick("チーム", "Team") == "Team"
+    png = chart.render_chart([chart.ChartRow(("チーム", "Team"), 60, 120, 2)], 7, "ja", (latin, chart.ChartFont("", 19)))
+    assert Image.open(io.BytesIO(png)).size == (chart.WIDTH, chart.TOP + chart.ROW + chart.BOTTOM)
+    cjk = next((p for p in chart.CJK_FONTS if os.path.isfile(p)), None)
+    if cjk:
+        assert chart.ChartFont(cjk).drawable("佐藤 花子")
+
+
+def test_chart_font_setting_fails_fast(bridge_env, tmp_path):
+    with pytest.raises(SettingsError, match="BRIDGE_CHART_FONT"):
+        Settings.from_env({**bridge_env, "BRIDGE_CHART_FONT": str(tmp_path / "missing.ttf")})
+    junk = tmp_path / "junk.ttf"
+    junk.write_bytes(b"not a font")
+    with pytest.raises(SettingsError, match="not a font"):
+        Settings.from_env({**bridge_env, "BRIDGE_CHART_FONT": str(junk)})

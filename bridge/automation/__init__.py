@@ -13,7 +13,7 @@ from typing import Any, Callable
 from bridge.automation.assignment import Assignment
 from bridge.automation.autoreply import AutoReply
 from bridge.automation.home import Home
-from bridge.automation.stats import Stats
+from bridge.automation.stats import Stats, StatsChart
 from bridge.automation.config import AutomationConfig
 from bridge.automation.reminders import Reminders
 from bridge.automation.sla import Sla
@@ -41,6 +41,7 @@ class Automation(Component):
         self.assignment = Assignment(services, config, self.state, accept, request_parent_refresh)
         self.home = Home(services, self.timekeeper, self.state)
         self.stats = Stats(self.state, self.schedules)
+        self.stats_chart = StatsChart(services, self.stats)
 
     # -- relay hook -------------------------------------------------------------------------
     def on_friend_message(self, conv: Conversation, msg: InboundMessage, sent_at: float) -> bool:

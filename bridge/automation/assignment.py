@@ -1,5 +1,6 @@
 """Fair assignment: new conversations (and unassigned ones given marks such as クレーム) go
-round-robin to the account's on-duty list, skipping people who switched themselves off duty,
+round-robin to the account's on-duty list (configured user ids and/or a Slack user group's
+members, ``duty_group``), skipping people who switched themselves off duty,
 people whose Slack presence is away and people at the open-conversation limit.
 
 Triggers queue an ``auto_assign`` item on the conversation's own stream (ordered with its
@@ -77,7 +78,7 @@ class Assignment(Component):
     def pick(self, account: str) -> str:
         """The next on-duty person in rotation who is on duty, not away and under the limit ("" = nobody)."""
         cfg = self.automation.of(account).assignment
-        members = list(cfg.members)
+        members = self.on_duty_list(cfg)
         if not members:
             return ""
         start = self.state.next_turn(account)
@@ -92,6 +93,13 @@ class Assignment(Component):
                 continue
             return person
         return ""
+
+    def on_duty_list(self, cfg) -> list[str]:
+        """The configured members, then the duty group's (read through a brief cache; see usergroup_members)."""
+        members = list(cfg.members)
+        if cfg.duty_group:
+            members += [u for u in self.slack.usergroup_members(cfg.duty_group) if u not in members]
+        return members
 
     def open_count(self, account: str, person: str) -> int:
         counts = self.backlog.counts(assignee=person, accounts=[account])

@@ -35,6 +35,7 @@ catch_up_minutes = 360          # after downtime, a missed slot is still sent wi
 [assignment]                    # fair assignment (round-robin among the on-duty list)
 on = ["new", "complaint"]       # new conversations, and unassigned ones given these marks
 members = ["U0123ABCD", "U0456EFGH"]
+duty_group = "S0123ABCD"        # and/or a Slack user group's members (usergroups.users.list, cached 5 min)
 max_open = 10                   # skip people with this many open conversations (0 = no limit)
 skip_away = true                # skip people whose Slack presence is away
 

@@ -15,7 +15,7 @@ HOURS_FIELDS = {"timezone", "holidays", "closed", "special", "auto_reply", "auto
 SLA_FIELDS = {"enabled", "hours", "escalate_factor", "mention_group", "targets"}
 REMINDER_FIELDS = {"enabled", "weekday", "time", "max", "text", "catch_up_minutes"}
 RULE_FIELDS = {"account", "match", "keywords", "keyword", "text"}
-ASSIGN_FIELDS = {"enabled", "on", "members", "max_open", "skip_away"}
+ASSIGN_FIELDS = {"enabled", "on", "members", "duty_group", "max_open", "skip_away"}
 _USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -79,6 +79,7 @@ class AssignmentConfig:
     new: bool = True                    # new conversations
     marks: tuple[str, ...] = ()         # …and unassigned conversations given one of these marks
     members: tuple[str, ...] = ()       # the on-duty list (Slack user ids), in rotation order
+    duty_group: str = ""                # …and/or a Slack user group whose members follow (usergroups.users.list)
     max_open: int = 0                   # skip people with this many open conversations (0 = no limit)
     skip_away: bool = True              # skip people whose Slack presence is away
 

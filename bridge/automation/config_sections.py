@@ -242,8 +242,12 @@ def _assignment(t: dict, section: str, where, errors: list[str], marks) -> Assig
     if not isinstance(members, list) or not all(isinstance(m, str) and _USER_RE.match(m) for m in members):
         err_for("members")("must be a list of Slack user IDs such as \"U0123ABCD\"")
         members = []
-    if enabled and not members:
-        err_for("members")("give the on-duty list (Slack user IDs)")
+    group = t.get("duty_group", "")
+    if group and (not isinstance(group, str) or not _GROUP_RE.match(group)):
+        err_for("duty_group")(f"must be a Slack user group ID such as S0123ABCD (got {group!r})")
+        group = ""
+    if enabled and not members and not group:
+        err_for("members")("give the on-duty list (Slack user IDs) or a duty_group (a Slack user group ID)")
     limit = t.get("max_open", 0)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
         err_for("max_open")("must be a whole number (0 = no limit)")
@@ -253,7 +257,7 @@ def _assignment(t: dict, section: str, where, errors: list[str], marks) -> Assig
         err_for("skip_away")("must be true or false")
         away = True
     return AssignmentConfig(enabled, "new" in on, tuple(k for k in on if k != "new"), tuple(dict.fromkeys(members)),
-                            limit, away)
+                            group, limit, away)
 
 
 def _rules(entries: Any, lines: _Lines, source: str, accounts: list[str], errors: list[str]) -> list[AutoReplyRule]:

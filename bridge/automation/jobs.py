@@ -35,3 +35,8 @@ def publish_home(user_id: str) -> None:
 def set_duty(user_id: str, on: bool) -> None:
     """The App Home's on/off duty switch (fair assignment skips people off duty)."""
     get_runtime().domain.automation.home.set_duty(user_id, bool(on))
+
+
+def stats_chart(user_id: str, accounts: list[str], days: int, now: float) -> bool:
+    """The /stats chart: drawn from the same report as the message and uploaded privately to the asker."""
+    return get_runtime().domain.automation.stats_chart.send(user_id, list(accounts), int(days), float(now))

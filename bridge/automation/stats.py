@@ -14,14 +14,22 @@ runs on the records of the period only.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import statistics
+import tempfile
+import time
 from dataclasses import dataclass, field
 
 from bridge import clock
+from bridge.automation.chart import ChartRow, load_fonts, render_chart, staff_labels
 from bridge.humanize import waited
 from bridge.i18n import t
-from bridge.model import Conversation
+from bridge.model import Conversation, DeliveryFailed, RetryLater
+from bridge.services import Component, Services
 from bridge.store.automation import AutomationStore
+
+log = logging.getLogger(__name__)
 
 PERIODS = {"week": 7, "month": 30, "週": 7, "月": 30, "": 7}
 
@@ -34,6 +42,10 @@ def p90(values: list[float]) -> float:
 @dataclass
 class Durations:
     values: list[float] = field(default_factory=list)
+
+    def summary(self) -> tuple[float, float, int]:
+        """(median, p90, count) of non-empty durations."""
+        return statistics.median(self.values), p90(self.values), len(self.values)
 
     def text(self, lang: str) -> str:
         if not self.values:
@@ -96,7 +108,13 @@ class Stats:
         return rep
 
 
-def render_report(rep: Report, lang: str) -> tuple[str, list[dict]]:
+def has_chart(rep: Report) -> bool:
+    """The chart shows first responses: none recorded in the period, no chart."""
+    return bool(rep.response.values)
+
+
+def render_report(rep: Report, lang: str, chart: bool = False) -> tuple[str, list[dict]]:
+    """The message (answered at once); ``chart``: a chart is on its way (else say why there is none)."""
     title = t("stats.title", lang, days=rep.days)
     team = t("stats.team", lang, opened=rep.opened, resolved=rep.resolved, breaches=rep.breaches,
              response=rep.response.text(lang), resolution=rep.resolution.text(lang))
@@ -107,5 +125,45 @@ def render_report(rep: Report, lang: str) -> tuple[str, list[dict]]:
                    resolution=reso.text(lang))
                  for user, (resp, reso) in sorted(rep.by_staff.items(), key=lambda kv: -len(kv[1][0].values))]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t("stats.note", lang)}]})
+    notes = [t("stats.chart_sent" if chart else "stats.chart_none", lang), t("stats.note", lang)]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
     return title, blocks
+
+
+class StatsChart(Component):
+    """The /stats chart (an rq job on the low queue): drawn from the same report as the message,
+    uploaded as a PNG to the app's DM with the person who asked (only they see it)."""
+
+    def __init__(self, services: Services, stats: Stats):
+        super().__init__(services)
+        self.stats = stats
+
+    def send(self, user: str, accounts: list[str], days: int, now: float) -> bool:
+        rep = self.stats.report(accounts, days, now)
+        if not has_chart(rep):
+            return False
+        fonts = load_fonts(self.settings.chart_font)
+        team = t("stats.chart_team", self.lang), t("stats.chart_team", "en")
+        rows = [ChartRow(team, *rep.response.summary())]
+        people = sorted(((u, resp) for u, (resp, _) in rep.by_staff.items() if resp.values),
+                        key=lambda kv: (-len(kv[1].values), kv[0]))
+        rows += [ChartRow(staff_labels(u, self._name, self.slack.user_handle, fonts[0]), *resp.summary())
+                 for u, resp in people]
+        png = render_chart(rows, days, self.lang, fonts)
+        name = f"line-stats-{days}d-{time.strftime('%Y%m%d-%H%M', time.gmtime(now))}.png"
+        with tempfile.TemporaryDirectory(prefix="lsb-stats-") as tmp:
+            path = os.path.join(tmp, name)
+            with open(path, "wb") as fh:
+                fh.write(png)
+            try:
+                self.slack.upload_private(user, [(path, name)], t("stats.chart_comment", self.lang, days=days))
+            except (DeliveryFailed, RetryLater) as exc:
+                log.warning("/stats chart for %s could not be uploaded: %s", user, exc)
+                return False
+        return True
+
+    def _name(self, user: str) -> str | None:
+        try:
+            return self.slack.user_name(user)
+        except RetryLater:   # rate limited: the handle (or the id) will do
+            return None

@@ -18,6 +18,7 @@ already existed.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any, Callable, TypeVar
@@ -37,6 +38,9 @@ T = TypeVar("T")
 
 METADATA_EVENT_TYPE = "lsb_post"
 USER_CACHE_TTL = 24 * 3600
+GROUP_CACHE_TTL = 300          # a user group's members are read again this often (usergroups.users.list)
+GROUP_RETRY_TTL = 60           # after a failed read, the last known members are used this long before retrying
+GROUP_LAST_TTL = 30 * 86400    # the last known members, kept as the fallback
 IN_FLIGHT_S = 17.0      # a call without a recorded outcome may still be running this long (timeout 15 s)
 SETTLE_S = 3.0          # after an error answer, a message that was posted anyway shows in history by then
 SEARCH_MARGIN_S = 60.0  # clock skew between us and Slack
@@ -121,6 +125,40 @@ class SlackGateway(SlackFilesMixin):
         name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
         self.store.cache_set(key, name, USER_CACHE_TTL)
         return name or None
+
+    def user_handle(self, user_id: str) -> str:
+        """A Slack user's handle (``name``, usually ASCII; cached), "" when unknown."""
+        key = self.store.keys.slack_handle(user_id=user_id)
+        cached = self.store.cache_get(key)
+        if cached is not None:
+            return cached
+        try:
+            user = self._call("users.info", self.client.users_info, user=user_id).get("user") or {}
+        except (DeliveryFailed, RetryLater):
+            return ""
+        handle = str(user.get("name") or "")
+        self.store.cache_set(key, handle, USER_CACHE_TTL)
+        return handle
+
+    def usergroup_members(self, group: str) -> list[str]:
+        """Members of a Slack user group (``usergroups.users.list``, scope usergroups:read), cached for
+        ``GROUP_CACHE_TTL``. When Slack fails, the last list read successfully (logged; [] if none)."""
+        key, last_key = self.store.keys.usergroup(group=group), self.store.keys.usergroup_last(group=group)
+        cached = self.store.cache_get(key)
+        if cached is not None:
+            return list(json.loads(cached))
+        try:
+            resp = self._call("usergroups.users.list", self.client.usergroups_users_list, usergroup=group)
+        except (DeliveryFailed, RetryLater) as exc:
+            last = self.store.cache_get(last_key) or "[]"
+            log.warning("user group %s: could not read its members (%s); using the last known list (%d)",
+                        group, exc, len(json.loads(last)))
+            self.store.cache_set(key, last, GROUP_RETRY_TTL)
+            return list(json.loads(last))
+        value = json.dumps([str(u) for u in resp.get("users") or []])
+        self.store.cache_set(key, value, GROUP_CACHE_TTL)
+        self.store.cache_set(last_key, value, GROUP_LAST_TTL)
+        return list(json.loads(value))
 
     def presence(self, user_id: str) -> str:
         """"active" or "away" (users.getPresence); "active" when Slack cannot tell (never blocks assignment)."""

@@ -84,6 +84,8 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _StoreMixin, _RateLi
             self._channel_names: dict[str, str] = {}
             self._members: dict[str, list[str]] = {}
             self.users: dict[str, dict[str, Any]] = {}
+            #: User groups by id: ``{"id", "handle", "name", "users": [...], "date_delete"}`` (add_usergroup).
+            self.usergroups: dict[str, dict[str, Any]] = {}
             self._msgs: dict[str, dict[int, dict[str, Any]]] = {}
             self._top: dict[str, list[int]] = {}
             self._threads: dict[tuple[str, int], list[int]] = {}
@@ -192,6 +194,13 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _StoreMixin, _RateLi
         }
         with self._lock:
             self.users[user_id] = user
+
+    def add_usergroup(self, group_id: str, handle: str, users: list[str], disabled: bool = False) -> None:
+        """Create (or replace) a user group (``usergroups.users.list``); assign ``users`` again to change it."""
+        with self._lock:
+            self.usergroups[group_id] = {"id": group_id, "team_id": self.team_id, "is_usergroup": True,
+                                         "handle": handle, "name": handle, "users": list(users),
+                                         "date_delete": int(time.time()) if disabled else 0}
 
     # ---------------------------------------------------------------- inspection
     def calls_for(self, method: str) -> list[RecordedCall]:

@@ -1,4 +1,4 @@
-"""auth.test, users.info and conversations.* (info, members, history, replies)."""
+"""auth.test, users.info, usergroups.users.list and conversations.* (info, members, history, replies)."""
 from __future__ import annotations
 
 import bisect
@@ -44,6 +44,19 @@ def _users_get_presence(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> 
         raise _ApiError("user_not_found")
     presence = getattr(emu, "presence", {}).get(user_id, "active")
     return {"presence": presence, "online": presence == "active", "auto_away": False, "manual_away": presence == "away"}
+
+
+@_method("usergroups.users.list", "usergroups:read")
+def _usergroups_users_list(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    """https://docs.slack.dev/reference/methods/usergroups.users.list : ``{"users": [...]}``; a disabled
+    group answers only with ``include_disabled``, an unknown one ``no_such_subteam``."""
+    group_id = _opt_str(args, "usergroup")
+    if not group_id:
+        raise _ApiError("invalid_arguments")
+    group = getattr(emu, "usergroups", {}).get(group_id)
+    if group is None or (group.get("date_delete") and not _truthy(args.get("include_disabled"))):
+        raise _ApiError("no_such_subteam")
+    return {"users": list(group["users"])}
 
 
 def _channel_scope_check(emu: SlackEmulator, channel: str, kind: str) -> None:

@@ -33,6 +33,7 @@ DEFAULT_SCOPES: frozenset[str] = frozenset(
         "files:read",
         "files:write",
         "commands",
+        "usergroups:read",
     }
 )
 

@@ -1,18 +1,20 @@
 """App Home (``app_home_opened``, the on-duty switch: both only enqueue a job) and ``/stats``
-(read-only, answered within Slack's 3 seconds from the recorded stats)."""
+(read-only, answered within Slack's 3 seconds from the recorded stats; the chart image is a job
+that uploads it to the asker's DM)."""
 from __future__ import annotations
 
 from typing import Any
 
 from slack_bolt import Ack, App
 
-from bridge.automation.stats import PERIODS, Stats, render_report
+from bridge import clock
+from bridge.automation.stats import PERIODS, Stats, has_chart, render_report
 from bridge.automation.views import timekeeper_of
 from bridge.i18n import t
 from bridge.runtime import Runtime
 from bridge.store.automation import AutomationStore
 from bridge.slack_ui.home import ACTION_DUTY
-from bridge.work import JOB_PUBLISH_HOME, JOB_SET_DUTY
+from bridge.work import JOB_PUBLISH_HOME, JOB_SET_DUTY, JOB_STATS_CHART
 from handlers.slack.ops import visible_accounts
 
 
@@ -40,5 +42,11 @@ def register(app: App, rt: Runtime) -> None:
             ack(text=t("stats.usage", lang), response_type="ephemeral")
             return
         stats = Stats(AutomationStore(rt.redis, rt.keys, rt.backlog), timekeeper_of(rt).schedules)
-        text, blocks = render_report(stats.report(visible, PERIODS[word]), lang)
+        now, days = clock.now(), PERIODS[word]
+        report = stats.report(visible, days, now)
+        chart = has_chart(report)
+        text, blocks = render_report(report, lang, chart=chart)
         ack(text=text, blocks=blocks, response_type="ephemeral")
+        if chart:
+            rt.low_queue.enqueue(JOB_STATS_CHART, command["user_id"], sorted(visible), days, now,
+                                 result_ttl=60, failure_ttl=86400)
