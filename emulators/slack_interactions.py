@@ -156,13 +156,20 @@ class InteractionsMixin:
 
         ``view`` is the view as opened (e.g. ``emulator.views[view_id]`` or the ``views.open``
         response's ``view``). ``values`` is ``{block_id: {action_id: state}}``; a plain string state
-        is wrapped as a ``plain_text_input`` value.
+        is wrapped as a ``plain_text_input`` value. A ``file_input`` state is
+        ``{"type": "file_input", "files": [...]}`` whose entries may be stored file ids, ``{"id"}``
+        or ``{"name", "content", "mimetype"?}`` to upload as the submitting user: the payload
+        carries full Slack file objects (id, name, mimetype, filetype, size, url_private…), as
+        Slack sends them.
         """
         state: dict[str, dict[str, Any]] = {}
         for bid, actions in values.items():
             state[bid] = {}
             for aid, v in actions.items():
-                state[bid][aid] = v if isinstance(v, dict) else {"type": "plain_text_input", "value": v}
+                v = v if isinstance(v, dict) else {"type": "plain_text_input", "value": v}
+                if v.get("type") == "file_input":
+                    v = self._file_input_state(view, bid, aid, v, user_id)
+                state[bid][aid] = v
         full_view = {k: v for k, v in view.items() if not k.startswith("_")}
         full_view.setdefault("id", f"V{secrets.token_hex(5).upper()}")
         full_view.setdefault("team_id", self.team_id)
@@ -189,3 +196,35 @@ class InteractionsMixin:
             "enterprise": None,
         }
         return self._post_payload(payload)
+
+    #: "There is a 10MB file size limit" (file input element reference)
+    FILE_INPUT_MAX_BYTES = 10 * 1024 * 1024
+
+    def _file_input_state(self, view: dict[str, Any], block_id: str, action_id: str, state: dict[str, Any],
+                          user_id: str) -> dict[str, Any]:
+        """The state of a ``file_input``: the files uploaded in the modal, as full file objects.
+
+        What Slack's client does not let a user submit raises ValueError: an element that is not a
+        ``file_input`` of this view, more files than ``max_files``, a file over 10 MB, or a name
+        whose extension is not in ``filetypes``. (Slack calls ``filetypes`` "for convenience only":
+        what the file really contains, and its mimetype, are the app's to check.)
+        """
+        element = next((b.get("element") for b in view.get("blocks") or []
+                        if b.get("type") == "input" and b.get("block_id") == block_id
+                        and (b.get("element") or {}).get("action_id") == action_id), None)
+        if not element or element.get("type") != "file_input":
+            raise ValueError(f"no file_input {block_id}/{action_id} in this view")
+        files = []
+        for f in self._prepare_files(list(state.get("files") or []), user_id):
+            if self.emulator is not None and not (isinstance(f, dict) and "url_private" in f):
+                f = self.emulator._resolve_file(f)
+            files.append(f)
+        if len(files) > int(element.get("max_files") or 10):
+            raise ValueError(f"{len(files)} files, max_files is {element.get('max_files')}")
+        for f in files:
+            if int(f.get("size") or 0) > self.FILE_INPUT_MAX_BYTES:
+                raise ValueError(f"{f.get('name')}: over the file_input limit of 10 MB")
+            ext = str(f.get("name") or "").rsplit(".", 1)[-1].lower()
+            if element.get("filetypes") and ext not in element["filetypes"]:
+                raise ValueError(f"{f.get('name')}: not one of {element['filetypes']}")
+        return {"type": "file_input", "files": files}

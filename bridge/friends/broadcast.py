@@ -3,7 +3,9 @@
 A confirmed broadcast is one ``broadcast`` work item on its own stream. Processing it:
 
 1. *Freeze* (once): compute the audience, check the month's quota (refuse with the numbers
-   when it would not fit), store the recipient list and the broadcast record.
+   when it would not fit), prepare the image if there is one (fetched once from Slack and
+   checked; its signed ``/media`` URLs are recorded, so a resumed broadcast sends the very same
+   message), store the recipient list and the broadcast record.
 2. *Send* chunk by chunk (500 ids, LINE's multicast limit), each with its own
    ``X-Line-Retry-Key`` = uuid5(broadcast id, chunk index) and a per-chunk record written
    after LINE accepted it. A retried item (crash, timeout, 5xx) skips recorded chunks; a
@@ -12,6 +14,7 @@ A confirmed broadcast is one ``broadcast`` work item on its own stream. Processi
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -19,6 +22,7 @@ from typing import Any
 
 from bridge.friends.segment import Audience, Segment, audience
 from bridge.i18n import t
+from bridge.media.outbound import MediaOut, NotSent
 from bridge.model import DeliveryFailed
 from bridge.services import Component
 
@@ -36,9 +40,24 @@ def n(x: int | str) -> str:
     return f"{int(x):,}"
 
 
+def quota_cost(recipients: int) -> int:
+    """Messages a broadcast counts against LINE's monthly quota: one per recipient per request,
+    however many message objects (text + image: still one) the request carries.
+    https://developers.line.biz/en/docs/messaging-api/pricing/"""
+    return recipients
+
+
+def line_messages(rec: dict[str, str]) -> list[str | dict]:
+    """What each recipient gets, in one multicast request: [text?, image?] (≤ 5 objects, LINE's rule)."""
+    messages: list[str | dict] = [rec["text"]] if rec.get("text") else []
+    if rec.get("image"):
+        messages.append(json.loads(rec["image"]))
+    return messages
+
+
 class Broadcasts(Component):
     def handle_item(self, payload: dict[str, Any]) -> None:
-        """{"bid", "segment": Segment JSON, "text", "actor", "channel"}."""
+        """{"bid", "segment": Segment JSON, "text", "image"?: {"id", "name"}, "actor", "channel"}."""
         bid = payload["bid"]
         key = self.store.keys.broadcast(bid=bid)
         rec = self.store.r.hgetall(key)
@@ -57,15 +76,28 @@ class Broadcasts(Component):
         line = self.services.lines.of(segment.account)
         limit, used = line.quota()
         rec = {"status": "sending", "account": segment.account, "actor": payload.get("actor", ""),
-               "channel": payload.get("channel", ""), "text": payload["text"], "total": str(len(aud.user_ids)),
+               "channel": payload.get("channel", ""), "text": payload.get("text") or "", "total": str(len(aud.user_ids)),
                "blocked": str(aud.blocked), "chunks": str((len(aud.user_ids) + CHUNK - 1) // CHUNK),
                "sent": "0", "failed": "0", "created_at": repr(time.time())}
-        if limit is not None and used + len(aud.user_ids) > limit:
+        if payload.get("image"):
+            rec["image_name"] = str(payload["image"].get("name") or "")
+        if limit is not None and used + quota_cost(len(aud.user_ids)) > limit:
             rec.update(status="refused", limit=str(limit), used=str(used))
             self.store.r.hset(self.store.keys.broadcast(bid=bid), mapping=rec)
             self.report(bid, rec, t("broadcast.refused_quota", self.lang, total=n(len(aud.user_ids)), limit=n(limit),
                                     used=n(used), left=n(max(0, limit - used))), final=True)
             return rec
+        if payload.get("image"):
+            try:   # before the first chunk; RetryLater (Slack unreachable) propagates: the item is retried
+                rec["image"] = json.dumps(MediaOut(self.services).checked_image(str(payload["image"].get("id") or "")))
+            except (NotSent, DeliveryFailed) as exc:
+                reason = (t(exc.key, self.lang, **exc.params) if isinstance(exc, NotSent)
+                          else t("media.out.unavailable", self.lang, detail=exc.reason))
+                rec.update(status="refused", reason=reason)
+                self.store.r.hset(self.store.keys.broadcast(bid=bid), mapping=rec)
+                self.report(bid, rec, t("broadcast.refused_image", self.lang, name=rec["image_name"], reason=reason),
+                            final=True)
+                return rec
         to_key = self.store.keys.broadcast_recipients(bid=bid)
         tx = self.store.r.pipeline(transaction=True)
         tx.delete(to_key)
@@ -87,7 +119,7 @@ class Broadcasts(Component):
                 continue
             to = r.lrange(keys.broadcast_recipients(bid=bid), index * CHUNK, (index + 1) * CHUNK - 1)
             try:
-                request_id, duplicate = line.multicast(to, [rec["text"]], retry_key(bid, index))
+                request_id, duplicate = line.multicast(to, line_messages(rec), retry_key(bid, index))
                 outcome = {"status": "sent", "request_id": request_id, "duplicate": "1" if duplicate else "0"}
                 counter = "sent"
             except DeliveryFailed as exc:   # permanent (quota used up meanwhile, invalid request): not retried
@@ -113,6 +145,8 @@ class Broadcasts(Component):
         """One message per broadcast in the reporting channel, updated as chunks go out."""
         channel = rec.get("channel") or self.accounts.require(rec["account"]).channel
         preview = "\n".join("> " + line for line in rec.get("text", "").splitlines()[:5])
+        if "image_name" in rec:
+            preview += ("\n" if preview else "") + "> " + t("broadcast.image_line", self.lang, name=rec["image_name"])
         body = f"{text}\n{preview}"
         ts = self.store.r.hget(self.store.keys.broadcast(bid=bid), "report_ts")
         try:

@@ -67,6 +67,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                        "en": "📣 Segment broadcast by {actor} finished: sent {sent} · failed {failed} · left out (blocked) {blocked}"},
     "broadcast.refused_quota": {"ja": "📣 セグメント配信を中止しました: 今月の上限 {limit}通のうち {used}通を使用済みで、残り {left}通に対し {total}通が必要です。何も送信していません。",
                                 "en": "📣 Segment broadcast refused: {used} of this month's {limit} messages are used, {left} left, {total} needed. Nothing was sent."},
+    "broadcast.image": {"ja": "画像（任意）", "en": "Image (optional)"},
+    "broadcast.image_hint": {"ja": "JPEG または PNG、10 MB まで。テキストの後に送ります。", "en": "JPEG or PNG, up to 10 MB. Sent after the text."},
+    "broadcast.image_line": {"ja": "🖼️ 画像: {name}", "en": "🖼️ Image: {name}"},
+    "broadcast.empty": {"ja": "メッセージか画像を入れてください", "en": "Write a message or add an image"},
+    "broadcast.one_image": {"ja": "画像は1枚だけ送れます", "en": "Only one image can be sent"},
+    "broadcast.refused_image": {"ja": "📣 セグメント配信を中止しました: 画像「{name}」を送れません（{reason}）。何も送信していません。",
+                                "en": "📣 Segment broadcast refused: the image \"{name}\" cannot be sent ({reason}). Nothing was sent."},
     # -- history export --
     "export.usage": {"ja": "使い方: `/export 12`（会話番号）または `/export 2026-01-01 2026-01-31`（全会話・管理者のみ）",
                      "en": "Usage: `/export 12` (conversation number) or `/export 2026-01-01 2026-01-31` (all conversations, admins only)"},

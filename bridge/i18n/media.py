@@ -26,6 +26,7 @@ MESSAGES.update({
     "media.out.too_large": {"ja": "大きすぎます（{size}、LINE の上限は {limit}）", "en": "too large ({size}; LINE allows {limit})"},
     "media.out.format": {"ja": "LINE は {kind} 形式のみ受け付けます（この添付は {got}）",
                          "en": "LINE only accepts {kind} (this attachment is {got})"},
+    "media.out.not_image_data": {"ja": "ファイルの中身が JPEG / PNG ではありません", "en": "the file's contents are not JPEG / PNG"},
     "media.out.no_duration": {"ja": "音声の長さを読み取れませんでした", "en": "the length of the audio could not be read"},
     "media.out.unavailable": {"ja": "Slack からファイルを取得できませんでした（{detail}）",
                               "en": "the file could not be read from Slack ({detail})"},

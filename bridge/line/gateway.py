@@ -189,8 +189,8 @@ class LineGateway:
             raise
         return (resp.headers or {}).get("x-line-request-id", ""), False
 
-    def multicast(self, to: list[str], texts: list[str], retry_key: str) -> tuple[str, bool]:
-        """Multicast up to 5 texts to at most 500 user ids with an ``X-Line-Retry-Key``;
+    def multicast(self, to: list[str], texts: list[str | dict], retry_key: str) -> tuple[str, bool]:
+        """Multicast up to 5 messages (texts or message objects) to at most 500 user ids with an ``X-Line-Retry-Key``;
         returns (request id, was_duplicate). A 409 (retry key already accepted) is success, as for push."""
         try:
             resp = self._call("multicast", self.api.multicast_with_http_info,

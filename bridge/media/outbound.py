@@ -88,6 +88,31 @@ class MediaOut(Component):
         name = info.get("name") or "file"
         return t("media.out.download", self.lang, name=name, url=self._url(info, "dl", name))
 
+    def checked_image(self, file_id: str) -> dict[str, Any]:
+        """A LINE image message for a JPEG/PNG ≤ 10 MB Slack file, sent as is (no conversion).
+
+        The file is fetched once, streamed and counted chunk by chunk (never held whole): its first
+        bytes must really be JPEG/PNG and its length within LINE's limit, whatever Slack's metadata
+        says. :class:`NotSent` otherwise. The message points at the bridge's own signed ``/media``
+        links (original, ≤ 1 MB preview), as every Slack → LINE image does.
+        """
+        info = self.slack.file_info(file_id)
+        check_image_meta(info)
+        resp = self.slack.open_private(info.get("url_private_download") or info["url_private"])
+        head, size = b"", 0
+        try:
+            for chunk in resp.iter_content(64 * 1024):
+                if len(head) < 8:
+                    head += chunk[:8]
+                size += len(chunk)
+                if size > IMAGE_MAX:
+                    raise NotSent("media.out.too_large", size=f"> {IMAGE_MAX // MB} MB", limit="10 MB")
+        finally:
+            resp.close()
+        if not (head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n")):
+            raise NotSent("media.out.not_image_data")
+        return {"type": "image", "originalContentUrl": self._url(info, "orig"), "previewImageUrl": self._url(info, "preview")}
+
     def _duration(self, info: dict[str, Any], mime: str) -> int:
         """An M4A's duration, read from its ``moov/mvhd`` box (the file streamed to a temporary file)."""
         if mime not in MP4_AUDIO_TYPES:
@@ -100,3 +125,13 @@ class MediaOut(Component):
             finally:
                 resp.close()
             return mp4_duration_ms(fh) or 0
+
+
+def check_image_meta(info: dict[str, Any]) -> None:
+    """Slack's metadata of a file meant as a LINE image as is: JPEG/PNG, ≤ 10 MB (:class:`NotSent` otherwise)."""
+    mime = str(info.get("mimetype") or "").lower()
+    if mime not in LINE_IMAGE_TYPES:
+        raise NotSent("media.out.format", kind="JPEG / PNG", got=mime or info.get("filetype") or "?")
+    size = int(info.get("size") or 0)
+    if size > IMAGE_MAX:
+        raise NotSent("media.out.too_large", size=f"{size / MB:.1f} MB", limit="10 MB")

@@ -11,6 +11,7 @@ from bridge.triage.marks import MarkSet
 COMPOSE = "broadcast_compose"
 CONFIRM = "broadcast_confirm"
 MAX_TEXT = 2000   # the confirm step carries the message in private_metadata (Slack: ≤ 3000 characters)
+IMAGE_FILETYPES = ["jpg", "jpeg", "png"]   # what LINE shows as an image as is (the bridge checks again)
 
 
 def _plain(text: str, limit: int = 75) -> dict:
@@ -31,8 +32,11 @@ def compose_modal(accounts: list[tuple[str, str]], marks: MarkSet, lang: str, ch
         {"type": "input", "block_id": "marks", "optional": True, "label": _plain(t("broadcast.marks", lang)),
          "element": {"type": "multi_static_select", "action_id": "marks",
                      "options": [{"text": _plain(m.label(lang)), "value": m.key} for m in marks.ordered()][:100]}},
-        {"type": "input", "block_id": "message", "label": _plain(t("broadcast.message", lang)),
+        {"type": "input", "block_id": "message", "optional": True, "label": _plain(t("broadcast.message", lang)),
          "element": {"type": "plain_text_input", "action_id": "message", "multiline": True, "max_length": MAX_TEXT}},
+        {"type": "input", "block_id": "image", "optional": True, "label": _plain(t("broadcast.image", lang)),
+         "hint": _plain(t("broadcast.image_hint", lang), 150),
+         "element": {"type": "file_input", "action_id": "image", "filetypes": IMAGE_FILETYPES, "max_files": 1}},
     ]
     meta = json.dumps({"channel": channel, "account": accounts[0][0] if len(accounts) == 1 else ""})
     return {"type": "modal", "callback_id": COMPOSE, "private_metadata": meta,
@@ -53,11 +57,20 @@ def compose_values(view: dict[str, Any]) -> dict[str, Any]:
         "conditions": get("conditions").get("value") or "",
         "marks": [o["value"] for o in get("marks").get("selected_options") or []],
         "message": (get("message").get("value") or "").strip(),
+        "files": list(get("image").get("files") or []),   # file_input: full Slack file objects
     }
 
 
 def confirm_view(metadata: dict, total: int, blocked: int, left: str, conditions: str, lang: str) -> dict:
-    text = metadata["text"]
+    """``metadata``: {"segment", "text", "image"?: {"id", "name"}, "channel"}; the preview shows the
+    text and the image (an image block showing the Slack file itself), as the friends will get them."""
+    text, image = metadata["text"], metadata.get("image")
+    preview: list[dict] = []
+    if text:
+        preview.append({"type": "section", "text": {"type": "mrkdwn", "text": line_to_slack(text)[:3000]}})
+    if image:
+        preview.append({"type": "image", "slack_file": {"id": image["id"]}, "alt_text": (image.get("name") or "image")[:2000],
+                        "title": _plain(t("broadcast.image_line", lang, name=image.get("name") or ""), 2000)})
     return {
         "type": "modal", "callback_id": CONFIRM, "private_metadata": json.dumps(metadata, ensure_ascii=False),
         "title": _plain(t("broadcast.title", lang), 24), "submit": _plain(t("broadcast.send", lang), 24),
@@ -66,6 +79,6 @@ def confirm_view(metadata: dict, total: int, blocked: int, left: str, conditions
             {"type": "section", "text": {"type": "mrkdwn", "text": t("broadcast.confirm", lang, total=f"{total:,}",
                                                                       blocked=f"{blocked:,}", left=left, conditions=conditions)}},
             {"type": "header", "text": _plain(t("broadcast.preview", lang), 150)},
-            {"type": "section", "text": {"type": "mrkdwn", "text": line_to_slack(text)[:3000]}},
+            *preview,
         ],
     }

@@ -65,6 +65,16 @@ def _check_element(el: Any, ptr: str, errs: list[str], action_ids: set[str]) -> 
             errs.append(f"must be a string of at most 2000 characters [json-pointer:{ptr}/value]")
         if "style" in el and el["style"] not in ("primary", "danger"):
             errs.append(f"must be one of primary, danger [json-pointer:{ptr}/style]")
+    elif etype == "file_input":
+        # https://docs.slack.dev/reference/block-kit/block-elements/file-input-element/
+        filetypes = el.get("filetypes")
+        if filetypes is not None and (not isinstance(filetypes, list)
+                                      or not all(isinstance(f, str) and f for f in filetypes)):
+            errs.append(f"must be an array of file extensions [json-pointer:{ptr}/filetypes]")
+        max_files = el.get("max_files")
+        if max_files is not None and (not isinstance(max_files, int) or isinstance(max_files, bool)
+                                      or not 1 <= max_files <= 10):
+            errs.append(f"must be an integer from 1 to 10 [json-pointer:{ptr}/max_files]")
     elif etype == "image":
         if not el.get("image_url") and not el.get("slack_file"):
             errs.append(f"must provide image_url or slack_file [json-pointer:{ptr}]")
@@ -83,6 +93,20 @@ def _check_element(el: Any, ptr: str, errs: list[str], action_ids: set[str]) -> 
                     errs.append(f"missing required field: value [json-pointer:{ptr}/options/{i}]")
                 else:
                     _check_text_obj(opt.get("text"), f"{ptr}/options/{i}/text", errs, max_len=75)
+
+
+def _check_slack_file(obj: Any, ptr: str, errs: list[str]) -> None:
+    """An image's ``slack_file``: {"id": "F…"} or {"url": "…"} (exactly one)."""
+    if obj is None:
+        return
+    if not isinstance(obj, dict) or len([k for k in ("id", "url") if isinstance(obj.get(k), str) and obj[k]]) != 1:
+        errs.append(f"must provide exactly one of id, url [json-pointer:{ptr}]")
+
+
+def _not_input_only(el: Any, ptr: str, errs: list[str]) -> None:
+    # "The file input element must be used inside the input block"
+    if isinstance(el, dict) and el.get("type") == "file_input":
+        errs.append(f"file_input is only allowed in input blocks [json-pointer:{ptr}/type]")
 
 
 def _validate_blocks(blocks: Any, *, max_blocks: int = 50, ptr: str = "/blocks") -> list[str]:
@@ -124,12 +148,14 @@ def _validate_blocks(blocks: Any, *, max_blocks: int = 50, ptr: str = "/blocks")
                     for j, f in enumerate(fields):
                         _check_text_obj(f, f"{bp}/fields/{j}", errs, max_len=2000)
             if "accessory" in block:
+                _not_input_only(block["accessory"], f"{bp}/accessory", errs)
                 _check_element(block["accessory"], f"{bp}/accessory", errs, action_ids)
         elif btype == "header":
             _check_text_obj(block.get("text"), f"{bp}/text", errs, plain_only=True, max_len=150)
         elif btype == "image":
             if not block.get("image_url") and not block.get("slack_file"):
                 errs.append(f"must provide image_url or slack_file [json-pointer:{bp}]")
+            _check_slack_file(block.get("slack_file"), f"{bp}/slack_file", errs)
             if not isinstance(block.get("alt_text"), str):
                 errs.append(f"missing required field: alt_text [json-pointer:{bp}]")
         elif btype == "context":
@@ -148,6 +174,7 @@ def _validate_blocks(blocks: Any, *, max_blocks: int = 50, ptr: str = "/blocks")
                 errs.append(f"must provide 1-25 elements [json-pointer:{bp}/elements]")
             else:
                 for j, el in enumerate(elements):
+                    _not_input_only(el, f"{bp}/elements/{j}", errs)
                     _check_element(el, f"{bp}/elements/{j}", errs, action_ids)
         elif btype == "input":
             _check_text_obj(block.get("label"), f"{bp}/label", errs, plain_only=True, max_len=2000)

@@ -9,9 +9,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bridge import work
+from bridge.friends.broadcast import quota_cost
 from bridge.friends.search import split_terms
 from bridge.friends.segment import Segment, audience
 from bridge.i18n import t
+from bridge.media.outbound import NotSent, check_image_meta
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.runtime import Runtime
 from bridge.slack_ui.broadcast import COMPOSE, CONFIRM, MAX_TEXT, compose_modal, compose_values, confirm_view
@@ -53,9 +55,23 @@ def register(app: App, rt: Runtime) -> None:
         if rest.strip():
             ack(response_action="errors", errors={"conditions": t("broadcast.bad_term", lang, word=rest.split()[0])})
             return
-        if len(values["message"]) > MAX_TEXT or not values["message"]:
+        if len(values["message"]) > MAX_TEXT:
             ack(response_action="errors", errors={"message": t("broadcast.too_long", lang, max=MAX_TEXT)})
             return
+        image = values["files"][0] if values["files"] else None
+        if not values["message"] and image is None:
+            ack(response_action="errors", errors={"message": t("broadcast.empty", lang)})
+            return
+        if image is not None:
+            # Slack's metadata, checked here so the modal says what is wrong; the worker fetches
+            # the file and checks its bytes before anything is sent.
+            try:
+                if len(values["files"]) > 1:
+                    raise NotSent("broadcast.one_image")
+                check_image_meta(image)
+            except NotSent as exc:
+                ack(response_action="errors", errors={"image": t(exc.key, lang, **exc.params)})
+                return
         segment = Segment(account=account, terms=tuple(terms), marks=tuple(values["marks"]))
         aud = audience(rt.store, segment, lambda k: rt.marks.effective(k).key, rt.marks)
         if not aud.user_ids:
@@ -66,7 +82,7 @@ def register(app: App, rt: Runtime) -> None:
             left = None if limit is None else max(0, limit - used)
         except (DeliveryFailed, RetryLater):
             left = "?"
-        if isinstance(left, int) and len(aud.user_ids) > left:  # refused before anything is sent
+        if isinstance(left, int) and quota_cost(len(aud.user_ids)) > left:  # refused before anything is sent (text + image: still 1 each)
             ack(response_action="errors", errors={"message": t("broadcast.would_exceed", lang, total=f"{len(aud.user_ids):,}",
                                                                 left=f"{left:,}")})
             return
@@ -76,6 +92,8 @@ def register(app: App, rt: Runtime) -> None:
             conditions += " · " + ", ".join(rt.marks.effective(m).label(lang) for m in segment.marks)
         channel = values["channel"] if values["channel"] in rt.accounts.channels() else rt.accounts.require(account).channel
         meta = {"segment": segment.to_json(), "text": values["message"], "channel": channel}
+        if image is not None:
+            meta["image"] = {"id": image["id"], "name": str(image.get("name") or "")[:100]}
         ack(response_action="update", view=confirm_view(meta, len(aud.user_ids), aud.blocked, shown_left, conditions, lang))
 
     @app.view(CONFIRM)
@@ -87,5 +105,7 @@ def register(app: App, rt: Runtime) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         bid = uuid.uuid5(BID_NS, f"{view.get('id', '')}:{view.get('hash', '')}").hex[:20]
         payload = {"bid": bid, "segment": meta["segment"], "text": meta["text"], "actor": user, "channel": meta.get("channel", "")}
+        if meta.get("image"):
+            payload["image"] = meta["image"]
         rt.inbox.accept("slack-broadcast", bid, work.broadcast_stream(bid), work.BROADCAST, payload)
         ack()

@@ -162,3 +162,51 @@ def test_file_share_via_remote_emulator_and_new_content(emu: SlackEmulator, sink
     [g] = sink.bodies[-1]["event"]["files"]
     assert g["user"] == STAFF and _get(g["thumb_360"], emu.bot_token).content == b"\xff\xd8jpeg"
     assert requests.get(f"{emu.url}/_emulator/files/F0NOPE", timeout=5).status_code == 404
+
+
+def _file_modal(**element: Any) -> dict[str, Any]:
+    return {"type": "modal", "callback_id": "upload", "title": {"type": "plain_text", "text": "Upload"},
+            "submit": {"type": "plain_text", "text": "Send"},
+            "blocks": [{"type": "input", "block_id": "pic", "label": {"type": "plain_text", "text": "Picture"},
+                        "element": {"type": "file_input", "action_id": "pic", **element}}]}
+
+
+def test_file_input_modals_are_validated_and_submit_full_file_objects(client: WebClient, emu: SlackEmulator) -> None:
+    for bad in (_file_modal(max_files=0), _file_modal(max_files=11), _file_modal(filetypes="png"),
+                {**_file_modal(), "blocks": [{"type": "actions", "elements": [{"type": "file_input", "action_id": "x"}]}]},
+                {**_file_modal(), "blocks": [{"type": "image", "alt_text": "x", "slack_file": {}}]}):
+        with pytest.raises(SlackApiError) as exc:
+            client.views_open(trigger_id="1.2.abc", view=bad)
+        assert exc.value.response["error"] == "invalid_arguments", bad
+    view = client.views_open(trigger_id="1.2.abc", view=_file_modal(filetypes=["png"], max_files=1))["view"]
+    client.views_update(view_id=view["id"], view={**_file_modal(), "blocks": [
+        {"type": "image", "alt_text": "preview", "slack_file": {"id": "F123"}}]})
+
+    payloads: list[dict[str, Any]] = []
+    app = Flask("interactions")
+
+    @app.route("/slack/events", methods=["POST"])
+    def interactions() -> str:
+        payloads.append(json.loads(request.form["payload"]))
+        return ""
+
+    server = serve_in_thread(app)
+    try:
+        sender = SlackEventSender(server.url + "/slack/events", emu)
+        sender.view_submission(STAFF, view, {"pic": {"pic": {"type": "file_input", "files": [
+            {"name": "map.png", "content": PNG, "mimetype": "image/png"}]}}})
+        (state,) = [p["view"]["state"]["values"]["pic"]["pic"] for p in payloads]
+        (f,) = state["files"]
+        assert state["type"] == "file_input"
+        assert (f["name"], f["mimetype"], f["filetype"], f["size"], f["user"]) == ("map.png", "image/png", "png", len(PNG), STAFF)
+        assert _get(f["url_private"], emu.bot_token).content == PNG                     # the app can download it
+        # a stored file's id is expanded to its file object
+        sender.view_submission(STAFF, view, {"pic": {"pic": {"type": "file_input", "files": [f["id"]]}}})
+        assert payloads[-1]["view"]["state"]["values"]["pic"]["pic"]["files"][0]["url_private"] == f["url_private"]
+        # what Slack's client does not let a user submit
+        for files in ([f["id"], f["id"]], [{"name": "clip.gif", "content": b"GIF89a", "mimetype": "image/gif"}],
+                      [{"name": "huge.png", "content": PNG + b"\0" * (10 * 1024 * 1024), "mimetype": "image/png"}]):
+            with pytest.raises(ValueError):
+                sender.view_submission(STAFF, view, {"pic": {"pic": {"type": "file_input", "files": files}}})
+    finally:
+        server.stop()
