@@ -52,13 +52,15 @@ class LineAccount:
     """One LINE Official Account as its friends see it."""
 
     def __init__(self, account_id: str, emulator: Any, webhook_url: str, channel_secret: str,
-                 avatar: Callable[[str, str], str], bot_user_id: str | None = None) -> None:
+                 avatar: Callable[[str, str], str], bot_user_id: str | None = None,
+                 media: Callable[[str], str] = lambda url: url) -> None:
         self.id = account_id
         self.line = emulator
         self.bot = bot_user_id or emulator.default_channel.bot_user_id   # the account's LINE channel
         self.webhook_url = webhook_url
         self.channel_secret = channel_secret
         self.avatar = avatar  # (emoji, color) -> picture URL
+        self.media = media    # a media URL the bridge sent -> the URL the page loads it from
         self.hooks = WebhookFactory(emulator, channel=self.bot)
         self.people: dict[str, Person] = {}
         self.chats: dict[str, Chat] = {}
@@ -138,8 +140,8 @@ class LineAccount:
             event = self.hooks.sticker(chat.chat_id, package, sticker_id, keywords=keywords, **where)
             entry["sticker"] = icon
         elif kind == "image":
-            # Hook for real image relaying: the bytes are downloadable from the emulator's content API.
-            content_type, data = _data_url(image)
+            # The bridge downloads the bytes from the emulator's content API and uploads them to Slack.
+            content_type, data = decode_data_url(image)
             event = self.hooks.image(chat.chat_id, data=data, content_type=content_type, **where)
             self.images[event["message"]["id"]] = (data, content_type)
             entry["image"] = event["message"]["id"]
@@ -194,7 +196,8 @@ class LineAccount:
                          "read": m["time"] <= read_upto.get(chat.chat_id, 0.0)} for m in chat.sent]
             for d in deliveries:
                 if chat.chat_id in d.to:
-                    timeline += [{"mine": False, "time": d.time, "via": d.via, **_bot_message(m)} for m in d.messages]
+                    timeline += [{"mine": False, "time": d.time, "via": d.via, **_bot_message(m, self.media)}
+                                 for m in d.messages]
             timeline.sort(key=lambda m: m["time"])
             start, end = loading.get(chat.chat_id, (0.0, 0.0))
             # LINE ends the animation when the account's next message arrives.
@@ -206,7 +209,7 @@ class LineAccount:
                 "stickers": [icon for _, _, icon, _ in STICKERS]}
 
 
-def _bot_message(m: dict) -> dict:
+def _bot_message(m: dict, media: Callable[[str], str]) -> dict:
     """One message object pushed/replied by the account, as the page shows it."""
     kind = m.get("type", "")
     if kind in ("text", "textV2"):
@@ -214,13 +217,14 @@ def _bot_message(m: dict) -> dict:
     if kind == "sticker":
         return {"type": "sticker", "sticker": _STICKER_ICON.get((str(m.get("packageId")), str(m.get("stickerId"))), "🧸")}
     if kind == "image":
-        return {"type": "image", "url": m.get("previewImageUrl") or m.get("originalContentUrl", "")}
+        full = m.get("originalContentUrl", "")
+        return {"type": "image", "url": media(m.get("previewImageUrl") or full), "full": media(full)}
     return {"type": "other", "text": m.get("altText") or f"[{kind}]"}
 
 
-def _data_url(value: str) -> tuple[str, bytes]:
-    """``data:image/png;base64,...`` -> (content type, bytes)."""
+def decode_data_url(value: str) -> tuple[str, bytes]:
+    """``data:image/png;base64,...`` (what the page's FileReader gives) -> (content type, bytes)."""
     head, _, payload = (value or "").partition(",")
     if not head.startswith("data:") or not payload:
-        raise ValueError("image must be a data: URL")
+        raise ValueError("a file must be sent as a data: URL")
     return head[5:].split(";")[0] or "application/octet-stream", base64.b64decode(payload)

@@ -1,9 +1,12 @@
 """The sandbox page's server: a small Flask app in the demo process.
 
-It holds the emulator objects (through :class:`World`), serves ``static/index.html`` and
-``static/sandbox.js``, answers ``GET /api/state`` (everything both panes show, polled by
-the page) and forwards what the person does on the page to the bridge's web process as
-signed LINE webhooks and Slack events/commands/actions.
+It holds the emulator objects (through :class:`World`), serves ``static/index.html``,
+``static/sandbox.js`` and ``static/slack_pane.js``, answers ``GET /api/state`` (everything
+both panes show, polled by the page) and forwards what the person does on the page to the bridge's web process as
+signed LINE webhooks and Slack events/commands/actions. Media: files in Slack messages are
+served from the Slack emulator's store (``/api/slack/files/<id>``), images the bridge sends to
+LINE through ``/api/bridge-media`` (the bridge serves them under its ``PUBLIC_BASE_URL``, which
+the browser may not reach, e.g. with ``--host 0.0.0.0``).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
+import requests
 from flask import Flask, Response, abort, jsonify, request, send_from_directory
 
 from devtools.sandbox.line_side import LineAccount
@@ -28,6 +32,7 @@ class World:
 
     def __init__(self, stack, page_url: str) -> None:
         self.page_url = page_url.rstrip("/")
+        self.bridge_media = stack.base.rstrip("/") + "/media/"  # PUBLIC_BASE_URL/media/<token>
         self.accounts: dict[str, LineAccount] = {}
         self.add_account("default", stack.line, stack.line_webhook_url, stack.line.channel_secret)
         for key, bot, secret in stack.extra_accounts:
@@ -37,13 +42,18 @@ class World:
 
     def add_account(self, account_id: str, emulator, webhook_url: str, channel_secret: str,
                     bot_user_id: str | None = None) -> LineAccount:
-        account = LineAccount(account_id, emulator, webhook_url, channel_secret, self.avatar, bot_user_id)
+        account = LineAccount(account_id, emulator, webhook_url, channel_secret, self.avatar, bot_user_id,
+                              media=self.media)
         self.accounts[account_id] = account
         return account
 
     def avatar(self, emoji: str, color: str) -> str:
         """A picture URL served by this page (the machine may be offline: no external images)."""
         return f"{self.page_url}/avatar.svg?e={quote(emoji[:4])}&c={quote(color.lstrip('#'))}"
+
+    def media(self, url: str) -> str:
+        """A media URL the bridge put in a LINE message, as the page loads it (through this server)."""
+        return f"/api/bridge-media?u={quote(url, safe='')}" if url.startswith(self.bridge_media) else url
 
     def state(self) -> dict:
         return {"line": {"accounts": [{"id": a.id, "name": a.name} for a in self.accounts.values()],
@@ -90,9 +100,9 @@ def create_app(world: World) -> Flask:
     def index():
         return send_from_directory(STATIC, "index.html", max_age=0)
 
-    @app.get("/sandbox.js")
-    def script():
-        return send_from_directory(STATIC, "sandbox.js", max_age=0)
+    @app.get("/<any('sandbox.js', 'slack_pane.js'):name>")
+    def script(name: str):
+        return send_from_directory(STATIC, name, max_age=0)
 
     @app.get("/favicon.ico")
     def favicon():
@@ -147,10 +157,34 @@ def create_app(world: World) -> Flask:
             abort(404)
         return Response(found[0], mimetype=found[1])
 
+    @app.get("/api/bridge-media")
+    def bridge_media():
+        """An image the bridge sent to LINE, fetched from the bridge's /media route as LINE would."""
+        url = request.args.get("u", "")
+        if not url.startswith(world.bridge_media):
+            abort(404)  # not an open proxy: only the bridge's own media links
+        try:
+            r = requests.get(url, timeout=20)
+        except requests.RequestException:
+            abort(502)
+        return Response(r.content, status=r.status_code, mimetype=r.headers.get("Content-Type", "application/octet-stream"))
+
+    @app.get("/api/slack/files/<file_id>")
+    def slack_file(file_id: str):
+        """A file shown in a Slack message: the bytes stored in the Slack emulator."""
+        info, content = world.slack.slack.file_info(file_id), world.slack.slack.file_content(file_id)
+        if info is None or content is None:
+            abort(404)
+        headers = {}
+        if request.args.get("download"):
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(info['name'], safe='')}"
+        return Response(content, mimetype=info.get("mimetype") or "application/octet-stream", headers=headers)
+
     @app.post("/api/slack/message")
     def slack_message():
         b = body()
-        return attempt(world.slack.post, str(b.get("user", "")), str(b.get("text", "")), b.get("thread_ts"))
+        file = b.get("file") if isinstance(b.get("file"), dict) else None
+        return attempt(world.slack.post, str(b.get("user", "")), str(b.get("text", "")), b.get("thread_ts"), file)
 
     @app.post("/api/slack/reaction")
     def slack_reaction():

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import emoji as emoji_lib
 
 from bridge.slack_ui.parent import SHORTCUT_ACTIONS
+from devtools.sandbox.line_side import decode_data_url
 from emulators.slack_events import SlackEventSender
 
 #: (user id, handle, real name, display name, avatar emoji, colour, member of the triage channel)
@@ -74,11 +75,18 @@ class SlackSide:
         return re.sub(rf"(?<![<\w])@({pattern})", lambda m: "<@%s%s>" % (
             names[m.group(1)][0], "|" + names[m.group(1)][1] if command else ""), text)
 
-    def post(self, user: str, text: str, thread_ts: str | None = None) -> dict:
-        if not text.strip():
+    def post(self, user: str, text: str, thread_ts: str | None = None, file: dict | None = None) -> dict:
+        """A message typed by ``user``; with ``file`` ({name, type, data: a data: URL}) an upload as
+        the Slack client makes it: the file stored as ``user``'s, then a ``file_share`` message."""
+        if not text.strip() and not file:
             raise ValueError("empty text")
-        text = self.mentions(slack_escape(text))
-        msg, resp = self.sender.user_message(self.channel, user, text, thread_ts=thread_ts or None)
+        text = self.mentions(slack_escape(text)) if text.strip() else ""
+        files = None
+        if file:
+            content_type, data = decode_data_url(str(file.get("data", "")))
+            name = str(file.get("name") or "file").strip()[:255] or "file"
+            files = [{"name": name, "content": data, "mimetype": str(file.get("type") or content_type)}]
+        msg, resp = self.sender.user_message(self.channel, user, text, thread_ts=thread_ts or None, files=files)
         return {"status": resp.status_code, "ts": msg["ts"]}
 
     def react(self, user: str, ts: str, name: str, removed: bool = False) -> dict:

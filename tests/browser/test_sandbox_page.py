@@ -2,10 +2,11 @@
 channel as staff see it (right), the real bridge in between."""
 from __future__ import annotations
 
-import base64
+import io
 import re
 
-from playwright.sync_api import expect
+from PIL import Image, ImageDraw
+from playwright.sync_api import Locator, expect
 
 from tests.browser.conftest import SCREENSHOTS, Sandbox
 
@@ -204,14 +205,72 @@ def test_a_friend_who_blocks_the_account(sandbox: Sandbox):
     expect(sandbox.line).not_to_contain_text("失礼いたしました。")
 
 
-def test_an_image_from_the_friend(sandbox: Sandbox):
+def png(color: tuple[int, int, int], size: tuple[int, int] = (160, 100)) -> bytes:
+    """A small real PNG (Pillow), so the page's <img> has something to decode."""
+    image = Image.new("RGB", size, color)
+    ImageDraw.Draw(image).ellipse((size[0] // 4, size[1] // 4, size[0] * 3 // 4, size[1] * 3 // 4), fill="white")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def loaded(img: Locator, width: int = 160) -> None:
+    """The <img> is shown and the picture sent actually loaded (a broken image has naturalWidth 0).
+    Retried on the locator: the page re-renders its messages as the state changes."""
+    expect(img).to_be_visible()
+    expect(img).to_have_js_property("naturalWidth", width)
+
+
+def test_an_image_from_the_friend_is_shown_in_the_thread(sandbox: Sandbox):
     name = sandbox.unique("写真 八郎")
     sandbox.add_friend(name)
-    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
-    sandbox.page.locator("#image-file").set_input_files({"name": "photo.png", "mimeType": "image/png", "buffer": png})
-    expect(sandbox.line.locator("img.photo")).to_be_visible()  # the friend sees what they sent
+    with sandbox.page.expect_file_chooser() as chooser:
+        sandbox.page.get_by_title("image", exact=True).click()  # 🖼️ in the friend's composer
+    chooser.value.set_files(files=[{"name": "photo.png", "mimeType": "image/png", "buffer": png((230, 80, 40))}])
+    loaded(sandbox.line.locator("img.photo"))  # the friend sees what they sent
     sandbox.open_thread(name)
-    expect(sandbox.thread).to_contain_text("🖼️ 画像が送信されました")  # the bridge's placeholder (for now)
+    relayed = sandbox.thread.get_by_test_id("slack-message").filter(has_text="🖼️ 画像が送信されました")
+    expect(relayed).to_contain_text(name)  # under the friend's name, with the uploaded file itself
+    image = relayed.get_by_test_id("slack-file-image")
+    loaded(image)
+    expect(image).to_have_js_property("naturalHeight", 100)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sandbox.page.get_by_test_id("slack-pane").screenshot(path=SCREENSHOTS / "sandbox-media-slack.png")
+
+
+def test_an_image_staff_attach_in_the_thread_reaches_the_friend(sandbox: Sandbox):
+    name = sandbox.unique("写真 九子")
+    sandbox.add_friend(name)
+    sandbox.friend_says("お店の地図を送ってもらえますか")
+    sandbox.open_thread(name)
+    sandbox.act_as("@鈴木")
+    sandbox.page.get_by_test_id("thread-input").fill("こちらが地図です")
+    with sandbox.page.expect_file_chooser() as chooser:
+        sandbox.page.get_by_test_id("thread-attach").click()
+    chooser.value.set_files(files=[{"name": "地図.png", "mimeType": "image/png", "buffer": png((40, 120, 220))}])
+
+    upload = sandbox.thread.get_by_test_id("slack-message").filter(has_text="こちらが地図です")
+    expect(upload).to_contain_text("鈴木")  # posted as the chosen staff member, with the text typed so far
+    loaded(upload.get_by_test_id("slack-file-image"))
+    expect(sandbox.line.get_by_test_id("line-bot-message").filter(has_text="こちらが地図です")).to_be_visible()
+    loaded(sandbox.line.get_by_test_id("line-bot-image"))  # the friend sees the picture in their chat
+    expect(upload.get_by_title(re.compile(":outbox_tray:"))).to_be_visible()  # 📤: LINE accepted it
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    sandbox.page.get_by_test_id("line-pane").screenshot(path=SCREENSHOTS / "sandbox-media-line.png")
+
+
+def test_a_file_staff_attach_is_a_link_in_slack_and_on_line(sandbox: Sandbox):
+    name = sandbox.unique("書類 十郎")
+    sandbox.add_friend(name)
+    sandbox.friend_says("見積書をください")
+    sandbox.open_thread(name)
+    with sandbox.page.expect_file_chooser() as chooser:
+        sandbox.page.get_by_test_id("thread-attach").click()
+    chooser.value.set_files(files=[{"name": "見積書.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 " + b"x" * 2048}])
+
+    link = sandbox.thread.get_by_test_id("slack-file").filter(has_text="見積書.pdf")
+    expect(link).to_contain_text("PDF · 2 KB")  # no text typed: just the file, as Slack shows it
+    expect(sandbox.line.get_by_test_id("line-bot-message").filter(has_text="📎 見積書.pdf")).to_be_visible()
 
 
 def test_a_second_account_has_its_own_friends_and_its_threads_name_it(sandbox):

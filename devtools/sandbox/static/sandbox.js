@@ -15,6 +15,7 @@ const I18N = {
     failed: "送信失敗", members: "メンバー:", group: "グループ", account: "公式アカウント",
     block: "ブロック", unblock: "ブロック解除", blocked: "この公式アカウントをブロックしています",
     addReaction: "リアクションを追加", bot: "アプリ", sentImage: "画像", shortcut: "会話の操作",
+    attach: "画像・ファイルを添付（入力中のテキストも一緒に送ります）", fileDeleted: "このファイルは削除されました",
   },
   en: {
     title: "LINE–Slack Bridge sandbox", newFriend: "+ Friend", newGroup: "+ Group",
@@ -28,6 +29,7 @@ const I18N = {
     failed: "Not delivered", members: "Members:", group: "Group", account: "Official account",
     block: "Block", unblock: "Unblock", blocked: "You blocked this official account",
     addReaction: "Add reaction", bot: "APP", sentImage: "Image", shortcut: "Conversation",
+    attach: "Attach an image or file (sent with the text typed so far)", fileDeleted: "This file was deleted",
   },
 };
 const AVATARS = ["🙂", "🌸", "🐱", "🐶", "🐰", "🍙", "⚽", "🎸", "👵", "👨‍💼"];
@@ -69,6 +71,7 @@ function render() {
   document.documentElement.lang = ui.lang;
   document.querySelectorAll("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n)));
   document.querySelectorAll("[data-i18n-ph]").forEach((el) => (el.placeholder = t(el.dataset.i18nPh)));
+  document.querySelectorAll("[data-i18n-title]").forEach((el) => (el.title = t(el.dataset.i18nTitle)));
   document.querySelectorAll("[data-lang]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.lang === ui.lang)));
   if (!ui.state) return;
   renderLine();
@@ -112,8 +115,8 @@ function lineTimeline(acct, chat) {
   const rows = chat.timeline.map((m) => {
     let body;
     if (m.type === "sticker") body = `<div class="bubble sticker">${esc(m.sticker)}</div>`;
-    else if (m.type === "image" && m.mine) body = `<div class="bubble"><img class="photo" alt="${t("sentImage")}" src="/api/line/${esc(acct.id)}/content/${esc(m.image)}"></div>`;
-    else if (m.type === "image") body = `<div class="bubble">🖼️ <a href="${esc(m.url)}" target="_blank">${t("sentImage")}</a></div>`;
+    else if (m.type === "image" && m.mine) body = `<div class="bubble image"><img class="photo" alt="${t("sentImage")}" src="/api/line/${esc(acct.id)}/content/${esc(m.image)}"></div>`;
+    else if (m.type === "image") body = `<div class="bubble image"><a href="${esc(m.full || m.url)}" target="_blank"><img class="photo" data-testid="line-bot-image" alt="${t("sentImage")}" src="${esc(m.url)}"></a></div>`;
     else body = `<div class="bubble">${esc(m.text)}</div>`;
     if (!m.mine) return `<div class="lm" data-testid="line-bot-message"><img class="avatar" src="${botIcon}" alt="">${body}<div class="meta">${clock(m.time)}</div></div>`;
     const who = chat.kind === "group" ? `<div class="who">${esc(acct.people[m.from]?.name ?? "")}</div>` : "";
@@ -123,156 +126,6 @@ function lineTimeline(acct, chat) {
   });
   if (chat.loading) rows.push(`<div class="lm loading" data-testid="line-loading"><img class="avatar" src="${botIcon}" alt=""><div class="bubble">•••</div></div>`);
   return rows.join("") || `<div class="empty">${esc(chat.name)}</div>`;
-}
-
-// ------------------------------------------------------------------ Slack: mrkdwn and Block Kit
-const unent = (s) => s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-function emo(name) { return ui.state.slack.emoji[name] || ui.state.slack.emoji[name.split("::")[0]]; }
-function userName(id) { return ui.state.slack.users[id]?.name ?? id; }
-function mrkdwn(text) {
-  return String(text ?? "").split(/(<[^<>\n]+>)/).map((p, i) => (i % 2 ? token(p.slice(1, -1)) : inline(p))).join("");
-}
-function inline(s) {
-  return esc(unent(s))
-    .replace(/```([\s\S]*?)```/g, "<pre>$1</pre>").replace(/`([^`\n]+)`/g, "<code>$1</code>")
-    .replace(/(^|[^\w*])\*([^*\n]+)\*(?!\w)/g, "$1<b>$2</b>").replace(/(^|[^\w])_([^_\n]+)_(?!\w)/g, "$1<i>$2</i>")
-    .replace(/(^|[^\w~])~([^~\n]+)~(?!\w)/g, "$1<s>$2</s>")
-    .replace(/:([a-z0-9_+\-]+(?:::skin-tone-[2-6])?):/g, (m, n) => emo(n) || m).replace(/\n/g, "<br>");
-}
-function token(inner) {
-  const [target, label] = [inner.split("|")[0], inner.split("|").slice(1).join("|")];
-  if (target.startsWith("@")) return `<span class="mention">@${esc(label || userName(target.slice(1)))}</span>`;
-  if (target.startsWith("#")) return `<span class="mention">#${esc(label || (target.slice(1) === ui.state.slack.channel.id ? ui.state.slack.channel.name : target.slice(1)))}</span>`;
-  if (target.startsWith("!date^")) {
-    const sec = Number(target.split("^")[1]);
-    return esc(new Date(sec * 1000).toLocaleString(ui.lang === "ja" ? "ja-JP" : "en-US", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }));
-  }
-  if (target.startsWith("!")) return `<span class="mention">@${esc(label || target.slice(1).split("^")[0])}</span>`;
-  const permalink = /\/archives\/[A-Z0-9]+\/p(\d{10})(\d{6})(?:\?thread_ts=([\d.]+))?/.exec(unent(target));
-  if (permalink) return `<a href="#" data-act="open-thread" data-ts="${esc(permalink[3] || `${permalink[1]}.${permalink[2]}`)}">${inline(label || target)}</a>`;
-  return `<a href="${esc(unent(target))}" target="_blank" rel="noreferrer">${inline(label || target)}</a>`;
-}
-const textObj = (o) => (!o ? "" : o.type === "plain_text" ? esc(o.text).replace(/:([a-z0-9_+\-]+):/g, (m, n) => (o.emoji !== false && emo(n)) || m) : mrkdwn(o.text));
-function imgSrc(url) { return !url || /\.invalid\//.test(url) ? "/avatar.svg?e=%F0%9F%A4%96&c=4a154b" : url; }
-
-function element(el, ctx) {
-  const data = `data-ts="${esc(ctx.ts)}" data-eph="${esc(ctx.eph || "")}" data-action-id="${esc(el.action_id || "")}"`;
-  if (el.type === "button") return `<button class="bk-btn ${esc(el.style || "")}" data-act="button" data-value="${esc(el.value ?? "")}" ${data}>${textObj(el.text)}</button>`;
-  if (el.type === "static_select" || el.type === "overflow") {
-    const opts = (el.options || []).concat(...(el.option_groups || []).map((g) => g.options));
-    const chosen = el.initial_option?.value;
-    return `<select data-act="select" ${data}><option value="">${textObj(el.placeholder) || "…"}</option>` +
-      opts.map((o) => `<option value="${esc(o.value)}"${o.value === chosen ? " selected" : ""}>${esc(o.text.text)}</option>`).join("") + "</select>";
-  }
-  if (el.type === "users_select") {
-    const users = Object.entries(ui.state.slack.users).filter(([, u]) => !u.bot);
-    return `<select data-act="users" ${data}><option value="">${textObj(el.placeholder) || "…"}</option>` +
-      users.map(([id, u]) => `<option value="${esc(id)}"${id === el.initial_user ? " selected" : ""}>@${esc(u.name)}</option>`).join("") + "</select>";
-  }
-  if (el.type === "image") return `<img class="bk-acc-img" src="${esc(imgSrc(el.image_url))}" alt="${esc(el.alt_text)}">`;
-  return `<span class="bk-unknown">[${esc(el.type)}]</span>`;
-}
-function blocks(list, ctx) {
-  return list.map((b) => {
-    switch (b.type) {
-      case "section": {
-        const fields = b.fields ? `<div class="bk-fields">${b.fields.map((f) => `<div>${textObj(f)}</div>`).join("")}</div>` : "";
-        return `<div class="bk-section"><div class="bk-text">${textObj(b.text)}${fields}</div>${b.accessory ? element(b.accessory, ctx) : ""}</div>`;
-      }
-      case "header": return `<div class="bk-header">${textObj(b.text)}</div>`;
-      case "divider": return `<hr class="bk-divider">`;
-      case "context": return `<div class="bk-context">${b.elements.map((e) => (e.type === "image" ? `<img src="${esc(imgSrc(e.image_url))}" alt="">` : `<span>${textObj(e)}</span>`)).join("")}</div>`;
-      case "actions": return `<div class="bk-actions">${b.elements.map((e) => element(e, ctx)).join("")}</div>`;
-      case "image": return `<div class="bk-image">${b.title ? `<div>${textObj(b.title)}</div>` : ""}<img src="${esc(imgSrc(b.image_url))}" alt="${esc(b.alt_text)}"></div>`;
-      default: return `<div class="bk-unknown">[${esc(b.type)}]</div>`;
-    }
-  }).join("");
-}
-function body(m, ctx) {
-  const bs = (m.blocks || []).filter((b) => b.type !== "rich_text");
-  return bs.length ? blocks(bs, ctx) : `<div class="text">${mrkdwn(m.text)}</div>`;
-}
-
-// ------------------------------------------------------------------ Slack: messages
-function author(m) {
-  const u = ui.state.slack.users[m.user];
-  if (m.username) return { name: m.username, icon: m.icon_url || m.icons?.image_48, app: true };
-  return { name: u?.name ?? m.user, icon: u?.image, app: Boolean(m.bot_id) };
-}
-function message(m, inThread) {
-  const a = author(m);
-  const mine = (r) => r.users.includes(ui.me);
-  const rx = (m.reactions || []).map((r) => `<button class="rx${mine(r) ? " mine" : ""}" data-act="toggle-rx" data-ts="${esc(m.ts)}" data-name="${esc(r.name)}" data-mine="${mine(r)}" title="${esc(r.users.map(userName).join(", "))} :${esc(r.name)}:">${emo(r.name) || ":" + esc(r.name) + ":"} ${r.count}</button>`).join("");
-  const add = `<button class="rx add" data-act="pick-rx" data-ts="${esc(m.ts)}" title="${t("addReaction")}">☺＋</button>` +
-    `<button class="rx add" data-act="shortcut" data-ts="${esc(m.ts)}" title="${t("shortcut")}">⋯</button>`;
-  const thread = !inThread && m.subtype !== "thread_broadcast"
-    ? `<button class="replies" data-act="open-thread" data-ts="${esc(m.ts)}">${m.reply_count ? "💬 " + t("replies", { n: m.reply_count }) : t("replyInThread")}</button>` : "";
-  const bc = m.subtype === "thread_broadcast" ? `<div class="broadcast">↪ ${t("broadcast")}</div>` : "";
-  const cls = !inThread && m.ts === ui.thread ? " open" : "";
-  return `<div class="sm${cls}" data-testid="slack-message" data-ts="${esc(m.ts)}"><img class="avatar" src="${esc(imgSrc(a.icon))}" alt="">` +
-    `<div class="main"><div><span class="name">${esc(a.name)}</span>${a.app ? `<span class="app">${t("bot")}</span>` : ""}` +
-    `<span class="time">${clock(Number(m.ts))}</span></div>${bc}${body(m, { ts: m.ts })}<div class="rxs">${rx}${add}</div>${thread}</div></div>`;
-}
-function ephemeral(e) {
-  const cmd = e.command ? `<div class="text"><code>${esc(e.command)}</code></div>` : "";
-  return `<div class="sm ephemeral" data-testid="ephemeral"><img class="avatar" src="${imgSrc("")}" alt=""><div class="main">` +
-    `<div class="eph-note">${e.dm ? "✉️ " + t("dm") : "👁 " + t("onlyYou")}</div>${cmd}${body(e, { ts: "", eph: e.id })}</div></div>`;
-}
-function timeline(msgs, ephs, inThread) {
-  const rows = msgs.map((m) => [Number(m.ts), message(m, inThread)]).concat(ephs.map((e) => [e.time, ephemeral(e)]));
-  return rows.sort((a, b) => a[0] - b[0]).map((r) => r[1]).join("");
-}
-function renderSlack() {
-  const s = ui.state.slack;
-  setHTML($("me"), options(s.staff.map((id) => [id, `@${s.users[id].name}${s.users[id].member ? "" : ` (${t("notMember")})`}`]), ui.me));
-  $("channel-name").textContent = `#${s.channel.name}`;
-  $("channel-title").textContent = `#${s.channel.name}`;
-  const mine = s.ephemerals.filter((e) => e.user === ui.me);
-  keepBottom($("channel-msgs"), () => setHTML($("channel-msgs"), timeline(s.messages, mine.filter((e) => !e.thread_ts), false)));
-  const parent = s.messages.find((m) => m.ts === ui.thread);
-  const open = Boolean(parent);
-  $("thread-text").disabled = !open;
-  $("thread-compose").querySelector("button").disabled = !open;
-  keepBottom($("thread-msgs"), () => setHTML($("thread-msgs"), open
-    ? message(parent, true) + `<hr class="bk-divider">` + timeline(s.threads[parent.ts] || [], mine.filter((e) => e.thread_ts === parent.ts), true)
-    : `<div class="empty">${t("noThread")}</div>`));
-  renderModal(s.modals.filter((m) => m.user === ui.me).at(-1));
-}
-
-// ------------------------------------------------------------------ Slack: a modal (views.open)
-function modalInput(b) {
-  const e = b.element;
-  const key = `data-block="${esc(b.block_id)}" data-aid="${esc(e.action_id)}" data-type="${esc(e.type)}"`;
-  if (e.type === "checkboxes") return e.options.map((o) => `<label><input type="checkbox" ${key} value="${esc(o.value)}"> ${textObj(o.text)}</label>`).join("<br>");
-  if (e.type === "static_select" || e.type === "users_select") return element(e, { ts: "" }).replace(/data-act="\w+"/, key);
-  return `<input ${key}>`;
-}
-function renderModal(m) {
-  const el = $("modal");
-  if (!m) { el.hidden = true; el._key = null; return; }
-  if (el._key !== m.id + m.hash) {
-    el._key = m.id + m.hash;
-    const inner = m.blocks.map((b) => (b.type === "input" ? `<div class="bk-input"><div>${textObj(b.label)}</div>${modalInput(b)}</div>` : blocks([b], { ts: "" }))).join("");
-    const submit = m.submit ? `<button class="bk-btn primary" data-act="modal-submit" data-view="${esc(m.id)}">${textObj(m.submit)}</button>` : "";
-    el.innerHTML = `<div class="modal"><h2>${textObj(m.title)}</h2>${inner}<div class="foot">` +
-      `<button class="bk-btn" data-act="modal-close" data-view="${esc(m.id)}">${textObj(m.close) || "✕"}</button>${submit}</div></div>`;
-  }
-  el.hidden = false;
-}
-function modalValues() {
-  const values = {};
-  document.querySelectorAll("#modal [data-block]").forEach((el) => {
-    const v = (values[el.dataset.block] ??= {});
-    const aid = el.dataset.aid;
-    const text = (s) => ({ type: "plain_text", text: s });
-    if (el.dataset.type === "checkboxes") {
-      v[aid] ??= { type: "checkboxes", selected_options: [] };
-      if (el.checked) v[aid].selected_options.push({ value: el.value, text: text(el.parentElement.textContent.trim()) });
-    } else if (el.dataset.type === "static_select") v[aid] = { type: "static_select", selected_option: el.value ? { value: el.value, text: text(el.selectedOptions[0].text) } : null };
-    else if (el.dataset.type === "users_select") v[aid] = { type: "users_select", selected_user: el.value || null };
-    else v[aid] = { type: "plain_text_input", value: el.value };
-  });
-  return values;
 }
 
 // ------------------------------------------------------------------ actions
@@ -324,6 +177,16 @@ submitter("line-compose", "line-text", (text) => api(`/api/line/${ui.account}/se
 submitter("channel-compose", "channel-text", (text) => (text.startsWith("/")
   ? api("/api/slack/command", { user: ui.me, text }) : api("/api/slack/message", { user: ui.me, text })));
 submitter("thread-compose", "thread-text", (text) => api("/api/slack/message", { user: ui.me, text, thread_ts: ui.thread }));
+$("thread-attach").addEventListener("click", () => $("thread-file").click());
+$("thread-file").addEventListener("change", (ev) => {  // a staff upload into the thread (Slack's file_share)
+  const file = ev.target.files[0];
+  if (!file || !ui.thread) return;
+  const [thread, text, reader] = [ui.thread, $("thread-text").value.trim(), new FileReader()];
+  $("thread-text").value = "";
+  reader.onload = () => api("/api/slack/message", { user: ui.me, text, thread_ts: thread, file: { name: file.name, type: file.type, data: reader.result } });
+  reader.readAsDataURL(file);
+  ev.target.value = "";
+});
 $("friend-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const r = await api(`/api/line/${ui.account}/friends`, { name: $("friend-name").value, emoji: $("friend-emoji").value, color: $("friend-color").value, follow: $("friend-follow").checked });
