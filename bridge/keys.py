@@ -30,6 +30,8 @@ KINDS: dict[str, str] = {
     "parent_refresh": "parent-refresh:{conv_id}",      # string: a parent refresh job is queued
     "profile": "profile:{conv_id}:{user_id}",         # string: cached LINE profile JSON
     "slack_user": "slack-user:{user_id}",             # string: cached Slack user display name
+    "slack_user_icon": "slack-user-icon:{user_id}",   # string: cached Slack user profile picture URL
+    "canned_pick": "canned-pick:{op_id}",             # hash: a 定型文 picked in the modal: its expanded text, its post's ts
     "dead_letters": "dead-letters",                   # list of JSON items given up on (kept for inspection)
     "metrics": "metrics",                             # hash: worker-side counters for /metrics ("name|label=value…" -> n)
     "metrics_quota": "metrics-quota:{account}",       # string: LINE messages used this month (cached for /metrics)
