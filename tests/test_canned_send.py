@@ -7,7 +7,7 @@ import json
 
 from tests.conftest import HANAKO, STAFF, TRIAGE, cid, wait_until
 from tests.test_friends import edit_friend
-from tests.test_undo_window import delete, reactions
+from tests.test_undo_window import delete, edit, reactions
 
 HOURS = "山田 花子様、営業時間は10時〜19時です。担当: 佐藤"
 
@@ -70,6 +70,17 @@ def test_canned_reply_picked_in_the_modal_waits_in_the_thread_then_is_sent_once(
     assert len(picked_posts(h, thread)) == 1
 
 
+def test_picked_canned_reply_to_a_friend_who_blocked_the_account_fails_visibly(h, delay):
+    delay(1)
+    thread = open_thread(h)
+    h.send_line(h.webhooks.unfollow(HANAKO))
+    assert wait_until(lambda: h.conv(HANAKO).blocked)
+    post = pick(h, thread, "hours")
+    assert wait_until(lambda: any("ブロックされています" in m["text"] for m in h.thread_messages(thread)))
+    assert wait_until(lambda: "送信できませんでした" in json.dumps(h.slack.message(TRIAGE, post["ts"])["blocks"], ensure_ascii=False))
+    assert h.line.deliveries == [] and not buttons(h.slack.message(TRIAGE, post["ts"]))
+
+
 def test_cancel_within_the_window_sends_nothing(h, delay):
     delay(4)
     thread = open_thread(h)
@@ -99,6 +110,18 @@ def test_typed_key_shows_the_author_the_expanded_text_and_sends_exactly_that(h, 
     assert wait_until(lambda: h.line.delivered_texts(HANAKO), timeout=20)
     h.settle()
     assert h.line.delivered_texts(HANAKO) == ["会員番号 A-1001 で承りました。"]
+
+
+def test_editing_a_key_reply_in_the_window_shows_the_new_text_and_sends_it(h, delay):
+    delay(5)
+    thread = open_thread(h)
+    msg = h.staff_says(thread, "!hours")
+    assert wait_until(lambda: any(HOURS in e["text"] for e in h.slack.ephemerals(TRIAGE, STAFF)))
+    edit(h, thread, msg, "!member")
+    assert wait_until(lambda: any("会員番号 {member_no} で承りました。" in e["text"] for e in h.slack.ephemerals(TRIAGE, STAFF)))
+    assert wait_until(lambda: h.line.delivered_texts(HANAKO), timeout=20)
+    h.settle()
+    assert h.line.delivered_texts(HANAKO) == ["会員番号 {member_no} で承りました。"]  # no such field: stays as written
 
 
 def test_unknown_keys_are_shown_to_the_author_before_anything_is_sent(h, delay):

@@ -17,6 +17,8 @@ MESSAGES = {
     "canned.pick.failed": {"ja": "⚠️ LINE に送信できませんでした（理由はスレッドを参照）。", "en": "⚠️ Not sent to LINE (see the thread for why)."},
     "canned.pick.cancelled_by": {"ja": "🗑️ {user} が送信前に取り消したため、LINE には送信しません。",
                                  "en": "🗑️ Cancelled by {user} before sending: nothing is sent to LINE."},
+    "canned.pick.too_late": {"ja": "この定型文はすでに LINE に送信済みのため、取り消せません。",
+                             "en": "This canned reply was already sent to LINE and cannot be cancelled."},
     "canned.pick.unknown": {"ja": "定型文 `!{name}` はもうありません。送信していません。", "en": "The canned reply `!{name}` no longer exists. Nothing was sent."},
     "canned.preview": {"ja": "⏳ {seconds}秒後にこの文面を LINE に送信します（取り消すにはメッセージを削除）:\n{text}",
                        "en": "⏳ In {seconds} s this text goes to LINE (delete your message to cancel):\n{text}"},

@@ -98,7 +98,8 @@ class Undo(Component):
             return  # e.g. an unfurl or a file change, not a text edit
         editor = payload.get("user") or record.get("author") or ""
         # An edit's !key is expanded before the edit can be claimed for sending (what is shown is sent).
-        shown = self.canned.edited(conv, channel, ts, text, editor) if op == "edit" and self.canned else ""
+        waiting = record.get("delivery") not in ("sending", "sent", "failed", "cancelled")
+        shown = self.canned.edited(conv, channel, ts, text, editor) if op == "edit" and waiting and self.canned else ""
         if payload.get("source") == "button" and not is_channel_member(self.store, self.slack, editor, channel):
             return  # 取り消し of a picked 定型文: triage channel members only
         result = self.held.change(channel, ts, "delete" if op == "delete" else "edit", text)
@@ -116,7 +117,8 @@ class Undo(Component):
                 self.canned.tell(conv, editor, shown)
         elif result in ("sending", "sent") and editor:
             if op == "delete":
-                self.slack.post_ephemeral(channel, editor, t("undo.too_late_delete", self.lang), thread_ts=thread_ts)
+                late = "canned.pick.too_late" if payload.get("source") == "button" else "undo.too_late_delete"
+                self.slack.post_ephemeral(channel, editor, t(late, self.lang), thread_ts=thread_ts)
                 return
             self.held.set(channel, ts, correction_text=text)
             offer, blocks = correction_offer(channel, ts, thread_ts, self.lang)
