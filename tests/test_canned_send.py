@@ -51,10 +51,10 @@ def buttons(message):
 def test_canned_reply_picked_in_the_modal_waits_in_the_thread_then_is_sent_once(h, delay):
     delay(3)
     thread = open_thread(h)
-    post = pick(h, thread, "hours", extra="ご来店お待ちしております")
-    expected = HOURS + "\nご来店お待ちしております"
+    post = pick(h, thread, "hours", extra="ご来店お待ちしております <3 !bye")
+    expected = HOURS + "\nご来店お待ちしております <3 !bye"
     # Attributed to the staff member, showing exactly what LINE will get, cancellable while it waits.
-    assert post["text"].startswith(f"<@{STAFF}>（定型文 `!hours`）") and expected in post["text"]
+    assert post["text"].startswith(f"<@{STAFF}>（定型文 `!hours`）") and expected.replace("<", "&lt;") in post["text"]
     assert post.get("username") == "佐藤" and post["icons"]["image_72"] == h.slack.users[STAFF]["profile"]["image_72"]
     assert [b["action_id"] for b in buttons(post)] == ["canned_cancel"]
     assert wait_until(lambda: "hourglass_flowing_sand" in reactions(h, post["ts"]))
@@ -68,6 +68,7 @@ def test_canned_reply_picked_in_the_modal_waits_in_the_thread_then_is_sent_once(
     assert "hourglass_flowing_sand" not in reactions(h, post["ts"])
     assert h.conv(HANAKO).waiting_since == 0  # counts as the staff reply
     assert len(picked_posts(h, thread)) == 1
+    assert h.slack.ephemerals(TRIAGE, STAFF) == []  # the post showed the text; nothing is expanded again
 
 
 def test_picked_canned_reply_to_a_friend_who_blocked_the_account_fails_visibly(h, delay):

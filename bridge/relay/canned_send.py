@@ -75,6 +75,8 @@ class CannedSend(Component):
 
     def preview(self, conv: Conversation, event: dict[str, Any]) -> None:
         """A typed reply enters its undo window: its author sees the exact text LINE will get."""
+        if event.get("picked"):
+            return  # its post in the thread shows it already (and its text is not expanded again)
         send_at = float(event.get("send_at") or 0)
         shown = self.notice(conv, event, event.get("text") or "", send_at - time.time())
         if shown:
