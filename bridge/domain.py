@@ -19,6 +19,7 @@ from bridge.model import DeliveryFailed, RetryLater
 from bridge.ports import ForwardPort
 from bridge.relay.deadletter import DeadLetters
 from bridge.relay.batch import FriendBatches
+from bridge.relay.canned_send import CannedPicks
 from bridge.relay.delivery import Delivery
 from bridge.relay.forward import Forwarder
 from bridge.relay.line_in import LineIn
@@ -50,6 +51,7 @@ class Domain:
         self.line_in = LineIn(services, self.portals, self.triage)
         self.undo = Undo(services, self.delivery)
         self.slack_in = SlackIn(services, self.portals, self.delivery, self.undo)
+        self.canned_picks = CannedPicks(services, self.slack_in)  # 定型文 picked in the shortcut modal
         self.forwarder = Forwarder(services, forward_port)
         self.dead_letters = DeadLetters(services, self.delivery)
         self.batches = FriendBatches(services, self.line_in.handle_messages, self.process_item)
@@ -67,6 +69,7 @@ class Domain:
             work.SLACK_MESSAGE: self.slack_in.handle_item,
             work.SLACK_OP: self.triage.handle_item,
             work.SLACK_EDIT: self.undo.handle_item,
+            work.CANNED_PICK: self.canned_picks.handle_item,
             work.FORWARD: self.forwarder.handle_item,
             work.SLA_ALERT: self.automation.sla.handle_item,
             work.REMINDER: self.automation.reminders.handle_item,

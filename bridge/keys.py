@@ -33,6 +33,8 @@ KINDS: dict[str, str] = {
     "slack_handle": "slack-handle:{user_id}",         # string: cached Slack user handle (ASCII labels of the /stats chart)
     "usergroup": "usergroup:{group}",                 # string: JSON members of a Slack user group (brief TTL: refreshed on expiry)
     "usergroup_last": "usergroup-last:{group}",       # string: JSON last members read successfully (fallback when Slack fails)
+    "slack_user_icon": "slack-user-icon:{user_id}",   # string: cached Slack user profile picture URL
+    "canned_pick": "canned-pick:{op_id}",             # hash: a 定型文 picked in the modal: its expanded text, its post's ts
     "dead_letters": "dead-letters",                   # list of JSON items given up on (kept for inspection)
     "metrics": "metrics",                             # hash: worker-side counters for /metrics ("name|label=value…" -> n)
     "metrics_quota": "metrics-quota:{account}",       # string: LINE messages used this month (cached for /metrics)

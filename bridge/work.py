@@ -22,6 +22,7 @@ AUTO_ASSIGN = "auto_assign"      # fair assignment of a new (or newly marked) co
 FRIEND_EDIT = "friend_edit"      # 友だち情報 submitted from the modal (bridge.friends.ops)
 BROADCAST = "broadcast"          # a confirmed segment broadcast (bridge.friends.broadcast)
 EXPORT = "export"                # a history export to upload to the person who asked (bridge.friends.exports)
+CANNED_PICK = "canned_pick"      # a 定型文 picked in the shortcut modal: posted in the thread, then relayed like a reply
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"

@@ -280,6 +280,20 @@ def h(settings, bridge_server, workers, line_emu, slack_emu, store):
                and not any(store.r.llen(q) for q in queues), timeout=5)
 
 
+@pytest.fixture()
+def delay(bridge_server):
+    """Set BRIDGE_SEND_DELAY_SECONDS of the running web process (the handler stamps send_at)."""
+    import dataclasses
+
+    rt = bridge_server.server.app.config["BRIDGE_RUNTIME"]
+    original = rt.settings
+
+    def set_delay(seconds: float) -> None:
+        rt.settings = dataclasses.replace(original, send_delay=seconds)
+    yield set_delay
+    rt.settings = original
+
+
 def cid(line_id: str, account: str = "default") -> str:
     """The bridge's conversation id of a LINE chat."""
     return conv_key(account, line_id)

@@ -2,7 +2,6 @@
 corrections, a worker restart while a reply waits, and exactly-once with two workers."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
@@ -10,21 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import HANAKO, ROOT, STAFF, TRIAGE, wait_until
-
-
-@pytest.fixture()
-def delay(bridge_server):
-    """Set BRIDGE_SEND_DELAY_SECONDS of the running web process (the handler stamps send_at)."""
-    rt = bridge_server.server.app.config["BRIDGE_RUNTIME"]
-    original = rt.settings
-
-    def set_delay(seconds: float) -> None:
-        rt.settings = dataclasses.replace(original, send_delay=seconds)
-    yield set_delay
-    rt.settings = original
 
 
 def open_thread(h):

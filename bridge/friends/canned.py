@@ -4,7 +4,9 @@
 placeholders in that text are filled in: ``{name}`` (the friend's LINE name), ``{staff}``
 (the replying person's Slack name) and ``{<field key>}`` (a 友だち情報 field). Unknown
 placeholders stay as written. A reply that is only ``!key`` with an unknown key is refused
-(not sent); an unknown ``!word`` inside other text is sent as written.
+(not sent); an unknown ``!word`` inside other text is sent as written. The author sees the
+expanded text while the reply waits, and a 定型文 can be picked in the shortcut's modal:
+:mod:`bridge.relay.canned_send`.
 """
 from __future__ import annotations
 
@@ -87,6 +89,11 @@ def expand(text: str, replies: dict[str, str], values: Callable[[], dict[str, st
         return _slack_escape(fill(replies[key], cache))
 
     return BANG.sub(sub, text), used
+
+
+def unknown_keys(text: str, replies: dict[str, str]) -> list[str]:
+    """The ``!word``s of ``text`` that are no 定型文 (sent as written), in order, once each."""
+    return list(dict.fromkeys(k for k in BANG.findall(text) if k not in replies))
 
 
 def expand_reply(r: redis.Redis, keys: Keys, crm: CrmConfig, conv: Conversation, text: str,

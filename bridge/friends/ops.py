@@ -131,6 +131,13 @@ def expand_canned(services: Services, conv: Conversation, event: dict[str, Any])
                         lambda: services.slack.user_name(user) or "")
 
 
+def canned_texts(services: Services, conv: Conversation) -> dict[str, str]:
+    """The 定型文 of the conversation's account: key -> text (config first)."""
+    from bridge.friends.canned import CannedStore
+
+    return CannedStore(services.store.r, services.store.keys, crm_of(services)).texts(conv.account)
+
+
 def show_canned(services: Services, conv: Conversation, key: str, texts: list[str]) -> None:
     """Under a reply that used 定型文: the text the friend actually received."""
     lang = services.settings.language

@@ -6,9 +6,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from bridge.media.outbound import MediaOut
-from bridge.friends.ops import expand_canned, show_canned
+from bridge.friends.ops import show_canned
 from bridge.friends.transcript import record_outbound
 from bridge.model import Conversation, DeliveryFailed
+from bridge.relay.canned_send import CannedSend
 from bridge.relay.delivery import Delivery
 from bridge.relay.portal import Portals
 from bridge.services import Component, Services
@@ -47,6 +48,8 @@ class SlackIn(Component):
         self.delivery = delivery
         self.undo = undo
         self.media = MediaOut(services)
+        self.canned = CannedSend(services, undo.held)  # !key: expanded once, shown while the reply waits
+        undo.canned = self.canned
 
     def handle_item(self, event: dict[str, Any]) -> None:
         """A message event from Slack: relay staff replies in conversation threads to LINE."""
@@ -83,11 +86,13 @@ class SlackIn(Component):
                 raise DeliveryFailed("blocked")
             if conv.left:
                 raise DeliveryFailed("left")
+            if not existing.get("held_at") and float(event.get("send_at") or 0) > time.time():
+                self.canned.preview(conv, event)  # the author sees the expanded text; unknown !key fails now
             self.undo.wait(conv, event)  # RetryLater while the undo window is open
             state, edited = self.undo.held.claim(channel, ts)
             if state != "sending":
                 return  # deleted in time (confirmed in the thread by the undo component)
-            text, canned = expand_canned(self.services, conv, {**event, "text": edited or event.get("text") or ""})  # !key
+            text, canned = self.canned.expanded(conv, event, edited or event.get("text") or "")  # !key, once
             texts: list[str | dict] = list(split_for_line(slack_to_line(text, self.slack.user_name)))
             # Text first, then the files in their order, as Slack shows them.
             media, problems = self.media.line_messages(event.get("files") or [])

@@ -20,6 +20,7 @@ import math
 import time
 from typing import Any
 
+from bridge.access import is_channel_member
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, RetryLater
 from bridge.relay.delivery import Delivery
@@ -42,6 +43,7 @@ class Undo(Component):
         super().__init__(services)
         self.delivery = delivery
         self.held = HeldSends(self.store.r, self.store.keys)
+        self.canned = None  # bridge.relay.canned_send.CannedSend, set by SlackIn
 
     # -- the waiting send ----------------------------------------------------------------
     def wait(self, conv: Conversation, event: dict[str, Any]) -> None:
@@ -52,7 +54,7 @@ class Undo(Component):
         channel, ts = event["channel"], event["ts"]
         if not self.store.get_slack_message(channel, ts).get("held_at"):
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
-                                          held_at=repr(time.time()))
+                                          held_at=repr(time.time()), send_at=repr(float(event.get("send_at") or 0)))
             self.slack.react(channel, ts, REACTION_WAITING)
             if conv.is_one_to_one and not conv.blocked:
                 try:
@@ -94,15 +96,29 @@ class Undo(Component):
             return
         if op == "edit" and text == payload.get("previous_text"):
             return  # e.g. an unfurl or a file change, not a text edit
-        result = self.held.change(channel, ts, "delete" if op == "delete" else "edit", text)
         editor = payload.get("user") or record.get("author") or ""
+        # An edit's !key is expanded before the edit can be claimed for sending (what is shown is sent).
+        waiting = record.get("delivery") not in ("sending", "sent", "failed", "cancelled")
+        shown = self.canned.edited(conv, channel, ts, text, editor) if op == "edit" and waiting and self.canned else ""
+        if payload.get("source") == "button" and not is_channel_member(self.store, self.slack, editor, channel):
+            return  # 取り消し of a picked 定型文: triage channel members only
+        result = self.held.change(channel, ts, "delete" if op == "delete" else "edit", text)
         if result == "changed":
             key = "undo.cancelled" if op == "delete" else "undo.edited"
+            if payload.get("source") == "button":
+                key = "canned.pick.cancelled_by"
             digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-            self.slack.post_once(f"undo-{op}-{channel}-{ts}-{digest}", channel, t(key, self.lang), thread_ts=thread_ts)
+            self.slack.post_once(f"undo-{op}-{channel}-{ts}-{digest}", channel, t(key, self.lang, user=f"<@{editor}>"),
+                                 thread_ts=thread_ts)
+            if op == "delete" and record.get("picked") and self.canned:  # a picked 定型文 cancelled with its button
+                self.settled(channel, ts, waited=True)
+                self.canned.show_state(channel, ts, record, "cancelled")
+            elif shown:
+                self.canned.tell(conv, editor, shown)
         elif result in ("sending", "sent") and editor:
             if op == "delete":
-                self.slack.post_ephemeral(channel, editor, t("undo.too_late_delete", self.lang), thread_ts=thread_ts)
+                late = "canned.pick.too_late" if payload.get("source") == "button" else "undo.too_late_delete"
+                self.slack.post_ephemeral(channel, editor, t(late, self.lang), thread_ts=thread_ts)
                 return
             self.held.set(channel, ts, correction_text=text)
             offer, blocks = correction_offer(channel, ts, thread_ts, self.lang)

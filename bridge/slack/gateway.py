@@ -111,20 +111,33 @@ class SlackGateway(SlackFilesMixin):
 
     def user_name(self, user_id: str) -> str | None:
         """A Slack user's display name (cached), for turning mentions into plain text."""
-        key = self.store.keys.slack_user(user_id=user_id)
-        cached = self.store.cache_get(key)
-        if cached is not None:
-            return cached or None
+        cached = self.store.cache_get(self.store.keys.slack_user(user_id=user_id))
+        if cached is None:
+            self._fetch_user(user_id)
+            cached = self.store.cache_get(self.store.keys.slack_user(user_id=user_id))
+        return cached or None
+
+    def user_icon(self, user_id: str) -> str | None:
+        """A Slack user's profile picture (cached): posts the bridge makes for a person (定型文 picked in the modal)."""
+        cached = self.store.cache_get(self.store.keys.slack_user_icon(user_id=user_id))
+        if cached is None:
+            self._fetch_user(user_id)
+            cached = self.store.cache_get(self.store.keys.slack_user_icon(user_id=user_id))
+        return cached or None
+
+    def _fetch_user(self, user_id: str) -> None:
+        name_key, icon_key = self.store.keys.slack_user(user_id=user_id), self.store.keys.slack_user_icon(user_id=user_id)
         try:
             resp = self._call("users.info", self.client.users_info, user=user_id)
         except DeliveryFailed:
-            self.store.cache_set(key, "", 300)
-            return None
+            self.store.cache_set(name_key, "", 300)
+            self.store.cache_set(icon_key, "", 300)
+            return
         user = resp.get("user") or {}
         profile = user.get("profile") or {}
         name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
-        self.store.cache_set(key, name, USER_CACHE_TTL)
-        return name or None
+        self.store.cache_set(name_key, name, USER_CACHE_TTL)
+        self.store.cache_set(icon_key, profile.get("image_72") or profile.get("image_48") or "", USER_CACHE_TTL)
 
     def user_handle(self, user_id: str) -> str:
         """A Slack user's handle (``name``, usually ASCII; cached), "" when unknown."""

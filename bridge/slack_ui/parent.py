@@ -5,6 +5,7 @@ import time
 
 from bridge.humanize import waited
 from bridge.i18n import t
+from bridge.slack_ui.canned import picker_blocks
 from bridge.triage.marks import MarkSet
 from bridge.model import Conversation
 from bridge.text import line_to_slack
@@ -103,8 +104,9 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
     return fallback, blocks
 
 
-def actions_modal(conv: Conversation, marks: MarkSet, lang: str) -> dict:
-    """The modal opened by the message shortcut: the same actions as the parent's controls."""
+def actions_modal(conv: Conversation, marks: MarkSet, lang: str, canned: dict[str, str] | None = None) -> dict:
+    """The modal opened by the message shortcut: the same actions as the parent's controls, and a
+    定型文 to send (``canned``: the account's 定型文, key -> text)."""
     mark_options = [{"text": {"type": "plain_text", "text": m.label(lang)[:75]}, "value": m.key} for m in marks.ordered()][:100]
     current = marks.effective(conv.mark)
     mark_element: dict = {"type": "static_select", "action_id": "mark", "options": mark_options}
@@ -134,6 +136,8 @@ def actions_modal(conv: Conversation, marks: MarkSet, lang: str) -> dict:
              "element": mark_element},
             {"type": "input", "block_id": "assignee", "optional": True, "label": {"type": "plain_text", "text": t("control.assign", lang)},
              "element": assignee_element},
+            {"type": "divider"},
+            *picker_blocks(canned or {}, lang),
         ],
     }
 

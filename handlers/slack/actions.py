@@ -9,6 +9,7 @@ from bridge import work
 from bridge.i18n import t
 from bridge.slack_ui.automation import ACTION_REMINDERS
 from bridge.runtime import Runtime
+from bridge.slack_ui.canned import ACTION_CANNED_CANCEL
 from bridge.slack_ui.correction import ACTION_CORRECTION
 from bridge.slack_ui.parent import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
 from bridge.slack_ui.pending import MORE_ACTION_ID, PendingFilter
@@ -51,6 +52,19 @@ def register(app: App, rt: Runtime) -> None:
         if channel in rt.accounts.channels() and ts and thread_ts:
             rt.inbox.accept("slack-fix", _op_id(body, action), work.slack_edit_stream(channel, thread_ts), work.SLACK_EDIT,
                             {"op": "correct", "channel": channel, "ts": ts, "thread_ts": thread_ts, "user": body["user"]["id"]})
+
+    @app.action(ACTION_CANNED_CANCEL)
+    def handle_canned_cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """取り消し on a picked 定型文 waiting in its undo window: cancelled like a deleted reply."""
+        ack()
+        channel = (body.get("channel") or {}).get("id", "")
+        container, message = body.get("container") or {}, body.get("message") or {}
+        ts = container.get("message_ts") or message.get("ts") or ""
+        thread_ts = container.get("thread_ts") or message.get("thread_ts") or ""
+        if channel in rt.accounts.channels() and ts and thread_ts:
+            rt.inbox.accept("slack-fix", _op_id(body, action), work.slack_edit_stream(channel, thread_ts), work.SLACK_EDIT,
+                            {"op": "delete", "channel": channel, "ts": ts, "thread_ts": thread_ts, "text": "",
+                             "previous_text": "", "user": body["user"]["id"], "source": "button"})
 
     @app.action(ACTION_REMINDERS)
     def handle_reminder_switch(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

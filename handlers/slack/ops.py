@@ -16,6 +16,14 @@ def enqueue_op(rt: Runtime, op_id: str, conv_id: str, actor: str, action: str, v
     return rt.inbox.accept("slack-op", op_id, work.line_stream(conv_id), work.SLACK_OP, payload)
 
 
+def enqueue_canned_pick(rt: Runtime, op_id: str, channel: str, thread_ts: str, conv_id: str, user: str,
+                        key: str, extra: str) -> bool:
+    """A 定型文 picked in the modal: on the thread's Slack stream, ordered with typed replies, with the same undo window."""
+    payload = {"op_id": op_id, "conv_id": conv_id, "channel": channel, "thread_ts": thread_ts, "user": user,
+               "key": key, "extra": extra, "send_at": time.time() + rt.settings.send_delay}
+    return rt.inbox.accept("slack-op", op_id, work.slack_stream(channel, thread_ts), work.CANNED_PICK, payload)
+
+
 def enqueue_unresolved_op(rt: Runtime, op_id: str, channel: str, message_ts: str, actor: str, action: str,
                           value: str = "", *, source: str) -> bool:
     """Queue a change aimed at a Slack message not (yet) mapped to a conversation; the worker resolves it."""

@@ -6,10 +6,12 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bridge.friends.canned import CannedStore
 from bridge.i18n import t
 from bridge.runtime import Runtime
+from bridge.slack_ui.canned import BLOCK_CANNED, BLOCK_EXTRA
 from bridge.slack_ui.parent import MODAL_ACTIONS, SHORTCUT_ACTIONS, actions_modal, info_modal
-from handlers.slack.ops import conversation_of_message, enqueue_op
+from handlers.slack.ops import conversation_of_message, enqueue_canned_pick, enqueue_op
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -23,7 +25,8 @@ def register(app: App, rt: Runtime) -> None:
         conv_id = conversation_of_message(rt, channel, message.get("thread_ts") or message.get("ts", "")) \
             or conversation_of_message(rt, channel, message.get("ts", ""))
         conv = rt.store.get_conversation(conv_id) if conv_id else None
-        view = actions_modal(conv, rt.marks, lang) if conv else \
+        canned = CannedStore(rt.redis, rt.keys, rt.crm).texts(conv.account) if conv else {}
+        view = actions_modal(conv, rt.marks, lang, canned) if conv else \
             info_modal(t("modal.title", lang), t("modal.not_a_conversation", lang))
         # views.open must happen while the trigger_id is valid (3 s), so it is called here.
         client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -36,6 +39,8 @@ def register(app: App, rt: Runtime) -> None:
         quick = [o["value"] for o in ((values.get("quick") or {}).get("quick") or {}).get("selected_options") or []]
         mark = (((values.get("mark") or {}).get("mark") or {}).get("selected_option") or {}).get("value")
         assignee = ((values.get("assignee") or {}).get("assignee") or {}).get("selected_user")
+        picked = (((values.get(BLOCK_CANNED) or {}).get(BLOCK_CANNED) or {}).get("selected_option") or {}).get("value")
+        extra = ((values.get(BLOCK_EXTRA) or {}).get(BLOCK_EXTRA) or {}).get("value") or ""
         ops: list[tuple[str, str]] = []
         if "claim" in quick:
             ops.append(("claim", ""))
@@ -49,6 +54,8 @@ def register(app: App, rt: Runtime) -> None:
         conv = rt.store.get_conversation(conv_id) if conv_id else None
         if conv is None:
             return
+        op_id = f"modal-{view.get('id')}-{view.get('hash', '')}".replace(".", "")
         for i, (action, value) in enumerate(ops):
-            enqueue_op(rt, f"modal-{view.get('id')}-{view.get('hash', '')}-{i}".replace(".", ""), conv_id, user,
-                       action, value, source="modal", channel=conv.channel)
+            enqueue_op(rt, f"{op_id}-{i}", conv_id, user, action, value, source="modal", channel=conv.channel)
+        if picked and conv.thread_ts:  # sent like a typed reply: posted in the thread, then the undo window
+            enqueue_canned_pick(rt, f"{op_id}-canned", conv.channel, conv.thread_ts, conv_id, user, picked, extra)

@@ -1,0 +1,27 @@
+"""Strings of 定型文 picked in the modal and shown before sending (bridge.relay.canned_send, bridge.slack_ui.canned)."""
+
+MESSAGES = {
+    "canned.pick.label": {"ja": "定型文を送信", "en": "Send a canned reply"},
+    "canned.pick.hint": {"ja": "選ぶと、展開した文面をスレッドに投稿し、取り消し時間のあと LINE に送信します。",
+                         "en": "The expanded text is posted in the thread and sent to LINE after the undo window."},
+    "canned.pick.placeholder": {"ja": "定型文を選ぶ", "en": "Pick a canned reply"},
+    "canned.pick.extra": {"ja": "追記（任意・定型文のあとに続けて送信）", "en": "Extra text (optional, sent after the canned reply)"},
+    "canned.pick.none": {"ja": "定型文はまだありません（`/canned add`）。", "en": "No canned replies yet (`/canned add`)."},
+    "canned.pick.post": {"ja": "{user}（定型文 `!{name}`）", "en": "{user} (canned reply `!{name}`)"},
+    "canned.pick.waiting": {"ja": "⏳ {seconds}秒後にこの文面を LINE に送信します。取り消すには「取り消し」を押してください。",
+                            "en": "⏳ This text goes to LINE in {seconds} s. Press Cancel to stop it."},
+    "canned.pick.cancel": {"ja": "取り消し", "en": "Cancel"},
+    "canned.pick.sending": {"ja": "📤 LINE に送信しています…", "en": "📤 Sending to LINE…"},
+    "canned.pick.sent": {"ja": "📤 LINE に送信しました。", "en": "📤 Sent to LINE."},
+    "canned.pick.cancelled": {"ja": "🗑️ 取り消されたため、LINE には送信していません。", "en": "🗑️ Cancelled: nothing was sent to LINE."},
+    "canned.pick.failed": {"ja": "⚠️ LINE に送信できませんでした（理由はスレッドを参照）。", "en": "⚠️ Not sent to LINE (see the thread for why)."},
+    "canned.pick.cancelled_by": {"ja": "🗑️ {user} が送信前に取り消したため、LINE には送信しません。",
+                                 "en": "🗑️ Cancelled by {user} before sending: nothing is sent to LINE."},
+    "canned.pick.too_late": {"ja": "この定型文はすでに LINE に送信済みのため、取り消せません。",
+                             "en": "This canned reply was already sent to LINE and cannot be cancelled."},
+    "canned.pick.unknown": {"ja": "定型文 `!{name}` はもうありません。送信していません。", "en": "The canned reply `!{name}` no longer exists. Nothing was sent."},
+    "canned.preview": {"ja": "⏳ {seconds}秒後にこの文面を LINE に送信します（取り消すにはメッセージを削除）:\n{text}",
+                       "en": "⏳ In {seconds} s this text goes to LINE (delete your message to cancel):\n{text}"},
+    "canned.preview_unknown": {"ja": "⚠️ {keys} は登録されていない定型文のため、そのままの文字で送信されます。",
+                               "en": "⚠️ {keys}: no such canned reply, so it is sent as written."},
+}
