@@ -88,9 +88,10 @@ def test_stats_first_response_resolution_and_breaches_in_business_hours(h):
     h.slack_sender.reaction(STAFF, TRIAGE, thread, "white_check_mark")
     assert wait_until(lambda: h.conv(HANAKO).mark == "resolved")
     set_now(h, None)   # the staff reply is stamped with the real clock: report at real time
+    # the records are written right after what the test waited for (the reply, the mark): ask until they are in
+    assert wait_until(lambda: "新規 1件 · 解決 1件 · SLA超過 1件" in stats(h, "month"))
     body = stats(h, "month")
     assert "直近30日" in body
-    assert "新規 1件 · 解決 1件 · SLA超過 1件" in body
     assert "初回応答: 中央値" in body and "（1件）" in body and f"<@{STAFF}>" in body
     assert "使い方" in stats(h, "year")
 
@@ -127,6 +128,9 @@ def test_stats_chart_is_uploaded_privately_with_a_bar_per_person(h, settings):
     h.staff_says(first, "お待たせしました")
     h.staff_says(second, "ご質問ありがとうございます", user=STAFF2)
     assert wait_until(lambda: h.conv(HANAKO).waiting_since == 0 and h.conv(TARO).waiting_since == 0)
+    # each first response is recorded right after its reply stopped the waiting clock
+    stats_of = Runtime(settings).domain.automation.stats
+    assert wait_until(lambda: set(stats_of.report(["default"], 30).by_staff) == {STAFF, STAFF2})
     body = stats(h, "month")
     assert "DM で送ります" in body and "グラフなし" not in body
     assert wait_until(lambda: uploads_for(h, STAFF), timeout=20)

@@ -97,6 +97,9 @@ class LineIn(Component):
         changes: dict[str, Any] = {}
         for m in msgs:
             changes.update(self.triage.on_friend_message(conv, _sent_at(m)))
+        # /pending shows what the friend wrote as soon as staff can see it in the thread (the post
+        # below may wait for Slack's rate limit; the rest of the changes are applied after it).
+        self.store.update_conversation(conv.conv_id, last_message_preview=preview(last.text))
         external = self.media.external_text(msg) if self.media.handles(msg) else None
         if len(msgs) == 1 and self.media.handles(msg) and external is None:
             shown = self.media.relay(conv, msg, sender.display_name)

@@ -118,7 +118,8 @@ def test_pending_answers_only_the_person_who_asked(sandbox: Sandbox):
     name = sandbox.unique("一覧 四郎")
     sandbox.add_friend(name)
     sandbox.friend_says("営業時間を教えてください")
-    expect(sandbox.parent(name)).to_be_visible()
+    sandbox.open_thread(name)  # what staff see: the message in its thread
+    expect(sandbox.thread).to_contain_text("営業時間を教えてください")
 
     sandbox.command("/pending")
     answer = sandbox.channel.get_by_test_id("ephemeral").filter(has_text="/pending").last
