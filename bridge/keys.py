@@ -65,6 +65,7 @@ KINDS: dict[str, str] = {
     "sweep_tick": "automation:tick",                  # string: a worker enqueued the periodic sweep (lock, TTL = interval)
     "sweep_lock": "automation:sweep-lock",            # string: a sweep is running
     "hours_state": "automation:hours-state",          # hash: account -> "open"/"closed" seen by the last sweep
+    "hours_closed_shown": "automation:hours-closed-shown",  # set of accounts with a parent rendered 🌙 営業時間外 since the last opening
     "sla_breaches": "sla-breaches:{account}",         # zset: "<conv_id>:<level>:<waiting_since>" -> when alerted (stats)
     "reminder": "reminder:{conv_id}",                 # hash: 返信待ち reminders: count, last period, off
     "duty": "duty",                                   # hash: Slack user id -> "off" when off duty (fair assignment)

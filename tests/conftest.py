@@ -354,10 +354,14 @@ class InProcess:
 
 @pytest.fixture()
 def ip(settings, line_emu, slack_emu):
+    from bridge import clock
+
+    installed = (clock._redis, clock._key)  # the in-process web app's test clock: given back afterwards
     _seed(line_emu, slack_emu)
     line_emu.add_user(HANAKO, "山田 花子", picture_url="https://profile.line-scdn.net/hanako")
     line_emu.add_user(TARO, "Taro Tanaka")
-    return InProcess(settings, line_emu, slack_emu)
+    yield InProcess(settings, line_emu, slack_emu)
+    clock._redis, clock._key = installed
 
 
 def relayed_texts(messages: list[dict]) -> list[str]:

@@ -285,3 +285,22 @@ def test_pending_shows_closed_hours_time_left_and_overdue_filter(h):
     assert "⏰ 期限超過のみ" in overdue and "山田 花子" in overdue and "Taro Tanaka" not in overdue
     assert "Taro Tanaka" not in pending(h, "期限超過")
     assert "山田 花子" not in pending(h, "overdue mine")
+
+
+def test_a_parent_shown_closed_loses_its_badge_at_opening_even_if_no_sweep_saw_the_closed_period(ip):
+    """The bridge was down (or its sweep late) for the whole closed period: the first sweep after
+    opening still refreshes the parents that were rendered 🌙 営業時間外."""
+    from bridge import clock
+
+    def parent_blocks() -> str:
+        return json.dumps(ip.slack.message(TRIAGE, ip.conv(HANAKO).thread_ts).get("blocks"), ensure_ascii=False)
+
+    clock.set_fake_now(ip.store.r, ip.store.keys.clock(), FRIDAY_EVENING)
+    ip.friend_says(HANAKO, "こんばんは")
+    assert "営業時間外" in parent_blocks()
+    assert ip.store.r.hgetall(ip.store.keys.hours_state()) == {}      # no sweep ran while closed
+    tuesday = jst(2026, 11, 24, 10, 5)
+    clock.set_fake_now(ip.store.r, ip.store.keys.clock(), tuesday)
+    assert ip.domain.automation.sweep(tuesday)["refreshed"] == 1
+    assert "営業時間外" not in parent_blocks()
+    assert ip.domain.automation.sweep(tuesday + 60)["refreshed"] == 0  # once

@@ -84,7 +84,10 @@ class Automation(Component):
                 continue
             state = "open" if schedule.is_open(now) else "closed"
             previous = self.state.swap_hours_state(account, state)
-            if previous and previous != state:
+            # A parent rendered 🌙 while no sweep saw the closed period (the bridge was down, or the
+            # sweep late) must still lose its 🌙 at opening: the render leaves a flag for that.
+            shown_closed = state == "open" and self.state.take_closed_shown(account)
+            if (previous and previous != state) or shown_closed:
                 for mark in self.marks.open_marks():
                     for conv_id in self.state.waiting_in(account, mark.key):
                         self.request_parent_refresh(conv_id)
@@ -97,4 +100,8 @@ class Automation(Component):
         elements = []
         if conv.mark == self.marks.waiting and self.reminders.enabled(conv.account):
             elements.append(reminder_switch(conv.conv_id, self.reminders.is_off(conv.conv_id), self.lang))
-        return self.timekeeper.badges(conv, now), elements
+        badges = self.timekeeper.badges(conv, now)
+        notice = self.timekeeper.closed_notice(conv.account, now) if badges else ""
+        if notice and notice in badges:
+            self.state.note_closed_shown(conv.account)
+        return badges, elements

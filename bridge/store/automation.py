@@ -101,6 +101,14 @@ class AutomationStore:
         pipe.hset(key, account, state)
         return pipe.execute()[0] or ""
 
+    def note_closed_shown(self, account: str) -> None:
+        """A parent of ``account`` was rendered with 🌙 営業時間外: it must be refreshed at the next opening."""
+        self.r.sadd(self.keys.hours_closed_shown(), account)
+
+    def take_closed_shown(self, account: str) -> bool:
+        """Whether a parent was rendered closed since the last opening (and forget it)."""
+        return bool(self.r.srem(self.keys.hours_closed_shown(), account))
+
     def waiting_in(self, account: str, mark: str) -> list[str]:
         """Conversations of ``mark`` somebody waits in (the parents that show 営業時間外)."""
         return [c for c, _ in self.waiting_between(account, mark, 0.0, NOT_WAITING_OFFSET - 1)]
