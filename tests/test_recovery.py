@@ -175,11 +175,15 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(rh, pool
     thread = open_thread(rh)
     rh.slack.fail_next("chat.postMessage", delay=0.6, times=100)  # a slow Slack: every post takes 0.6 s
     burst = [f"連投 {i}" for i in range(6)]
-    for text in burst:
-        rh.friend_says(HANAKO, text)
     lock_key = rh.store.keys.inbox_lock(stream=f"line-{cid(HANAKO)}")
+    # The first message alone, then the rest: waiting messages are batched into one post, so this
+    # makes sure a post is still to come once part of the burst is in Slack.
+    rh.friend_says(HANAKO, burst[0])
+    assert wait_until(lambda: burst[0] in replies(rh, thread), timeout=30)
+    for text in burst[1:]:
+        rh.friend_says(HANAKO, text)
     # Mid-send: part of the burst is in Slack, a drain holds the stream and waits for Slack.
-    assert wait_until(lambda: "連投 1" in replies(rh, thread) and rh.store.r.get(lock_key), timeout=30)
+    assert wait_until(lambda: rh.store.r.get(lock_key) and burst[-1] not in replies(rh, thread), timeout=30)
     holder = pool.name_of_pid(int(rh.store.r.get(lock_key).split("-")[0]))
     pool.kill(holder)
     pool.start()  # restarted from the Procfile line; no new event arrives
