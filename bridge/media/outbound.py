@@ -106,7 +106,7 @@ class MediaOut(Component):
         """
         info = self.slack.file_info(file_id)
         check_image_meta(info)
-        resp = self.slack.open_private(info.get("url_private_download") or info["url_private"])
+        resp = self.slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
         head, size = b"", 0
         try:
             for chunk in resp.iter_content(64 * 1024):
@@ -125,7 +125,7 @@ class MediaOut(Component):
         """An M4A's duration, read from its ``moov/mvhd`` box (the file streamed to a temporary file)."""
         if mime not in MP4_AUDIO_TYPES:
             return 0
-        resp = self.slack.open_private(info.get("url_private_download") or info["url_private"])
+        resp = self.slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
         with tempfile.TemporaryFile() as fh:
             try:
                 for chunk in resp.iter_content(64 * 1024):

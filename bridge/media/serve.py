@@ -106,7 +106,7 @@ def _fetch(slack: Any, file_id: str, variant: str, cache: VariantCache | None) -
             if cache is not None:
                 cache.put(file_id, variant, data, content_type)
             return _image(data, content_type)
-        resp = slack.open_private(info.get("url_private_download") or info["url_private"])
+        resp = slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
         headers = {"Content-Type": info.get("mimetype") or "application/octet-stream"}
         if resp.headers.get("Content-Length"):
             headers["Content-Length"] = resp.headers["Content-Length"]
@@ -129,10 +129,10 @@ def _made(slack: Any, info: dict[str, Any], variant: str) -> tuple[bytes, str]:
     if variant == "still" and not info.get("thumb_video"):
         return still_image(), "image/jpeg"
     if variant == "jpeg":
-        with _spool(slack.open_private(info.get("url_private_download") or info["url_private"])) as spool:
+        with _spool(slack.open_private(info.get("url_private_download") or info.get("url_private") or "")) as spool:
             return to_jpeg(spool, JPEG_MAX_SIDE, IMAGE_MAX_BYTES), "image/jpeg"
     url = info.get("thumb_video") if variant == "still" else next(
-        (info[k] for k in PREVIEW_THUMBS if info.get(k)), info.get("url_private_download"))
+        (info[k] for k in PREVIEW_THUMBS if info.get(k)), info.get("url_private_download") or "")
     with _spool(slack.open_private(url)) as spool:
         data = spool.read(PREVIEW_MAX_BYTES + 1)
         if len(data) <= PREVIEW_MAX_BYTES and data[:3] == b"\xff\xd8\xff":

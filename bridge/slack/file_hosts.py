@@ -52,6 +52,8 @@ class FileHosts:
 
     def refusal(self, url: str) -> str:
         """Why the token must not go to ``url`` ("" when it may)."""
+        if not isinstance(url, str) or not url:
+            return "no URL"
         try:
             parts = urlsplit(url)
             port = parts.port or _default_port(parts.scheme)
