@@ -4,12 +4,51 @@ The configuration is validated once in the master, before any worker is forked: 
 variable stops the web process with one message naming it. Without this, every worker
 exited at import, and gunicorn restarted it forever, printing the same error each second.
 The hooks also keep /metrics correct across gunicorn's worker processes (see bridge.metrics).
+
+A ``/media/<token>`` path is a bearer credential for a staff attachment (anyone holding it
+can fetch the file until it expires): :class:`RedactingLogger` writes it as
+``/media/[redacted]`` in the access log (``--access-logfile``) and in gunicorn's error log.
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
 import sys
 import tempfile
+
+from gunicorn.glogging import Logger
+
+MEDIA_TOKEN = re.compile(r"/media/[^/?#\s\"]+")
+
+
+def redact(text: str) -> str:
+    return MEDIA_TOKEN.sub("/media/[redacted]", text)
+
+
+class _RedactFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "/media/" in message:
+            record.msg, record.args = redact(message), None
+        return True
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with ``/media`` tokens redacted from every access-log atom (request line,
+    path, referer, headers, environ) and from error-log messages."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        if not any(isinstance(f, _RedactFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(_RedactFilter())
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {k: redact(v) if isinstance(v, str) and "/media/" in v else v for k, v in atoms.items()}
+
+
+logger_class = RedactingLogger
 
 
 def on_starting(server) -> None:

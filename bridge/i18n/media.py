@@ -31,4 +31,7 @@ MESSAGES.update({
     "media.out.unavailable": {"ja": "Slack からファイルを取得できませんでした（{detail}）",
                               "en": "the file could not be read from Slack ({detail})"},
     "media.out.download": {"ja": "📎 {name}\n{url}", "en": "📎 {name}\n{url}"},
+    "media.out.remote_link": {"ja": "🔗 {name}\n{url}", "en": "🔗 {name}\n{url}"},
+    "media.out.remote": {"ja": "外部サービスのファイル（Google ドライブなど）は画像として送れません",
+                         "en": "a file hosted by another service (Google Drive…) cannot be sent as an image"},
 })

@@ -4,7 +4,9 @@ LINE fetches media from HTTPS URLs, so each message points at the bridge's own s
 expiring ``/media/<token>`` links (:mod:`bridge.media.sign`), streamed from Slack on
 demand (:mod:`bridge.media.serve`). LINE's limits are checked here, before sending; what
 cannot be sent as LINE needs it gets a clear line in the thread instead of vanishing.
-Other files (PDF, Excel…) become a text with a signed download link.
+Other files (PDF, Excel…) become a text with a signed download link. A remote file (Google
+Drive, Dropbox, ``files.remote.add``) is never fetched: its ``url_private`` is someone's
+external URL, not Slack's; the friend gets a plain link to its permalink instead.
 https://developers.line.biz/en/reference/messaging-api/#image-message
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bridge.media.probe import mp4_duration_ms
 from bridge.media.sign import media_url
 from bridge.model import DeliveryFailed
 from bridge.services import Component
+from bridge.slack.file_hosts import is_remote_file
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,11 @@ class MediaOut(Component):
         return media_url(self.settings, info["id"], variant, name)
 
     def _message(self, info: dict[str, Any]) -> str | dict:
+        if is_remote_file(info):
+            if not info.get("permalink"):
+                raise NotSent("media.out.remote")
+            return t("media.out.remote_link", self.lang, name=info.get("title") or info.get("name") or "file",
+                     url=info["permalink"])
         mime = (info.get("mimetype") or "").lower()
         size = int(info.get("size") or 0)
         mb = f"{size / MB:.1f} MB"
@@ -98,7 +106,7 @@ class MediaOut(Component):
         """
         info = self.slack.file_info(file_id)
         check_image_meta(info)
-        resp = self.slack.open_private(info.get("url_private_download") or info["url_private"])
+        resp = self.slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
         head, size = b"", 0
         try:
             for chunk in resp.iter_content(64 * 1024):
@@ -117,7 +125,7 @@ class MediaOut(Component):
         """An M4A's duration, read from its ``moov/mvhd`` box (the file streamed to a temporary file)."""
         if mime not in MP4_AUDIO_TYPES:
             return 0
-        resp = self.slack.open_private(info.get("url_private_download") or info["url_private"])
+        resp = self.slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
         with tempfile.TemporaryFile() as fh:
             try:
                 for chunk in resp.iter_content(64 * 1024):
@@ -128,7 +136,10 @@ class MediaOut(Component):
 
 
 def check_image_meta(info: dict[str, Any]) -> None:
-    """Slack's metadata of a file meant as a LINE image as is: JPEG/PNG, ≤ 10 MB (:class:`NotSent` otherwise)."""
+    """Slack's metadata of a file meant as a LINE image as is: JPEG/PNG, ≤ 10 MB, hosted by Slack, not a
+    remote file (:class:`NotSent` otherwise)."""
+    if is_remote_file(info):
+        raise NotSent("media.out.remote")
     mime = str(info.get("mimetype") or "").lower()
     if mime not in LINE_IMAGE_TYPES:
         raise NotSent("media.out.format", kind="JPEG / PNG", got=mime or info.get("filetype") or "?")

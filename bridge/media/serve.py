@@ -1,26 +1,34 @@
 """``GET /media/<token>``: what LINE (or a friend's browser) fetches for a Slack file.
 
-Streams from Slack's private file URL with the bot token; nothing is copied to Redis or
-disk except when an image must be re-encoded (JPEG conversion, ≤ 1 MB previews), which
-happens in memory of the web process for that one request.
+Streams from Slack's private file URL with the bot token (only ever from Slack's own file
+hosts: :mod:`bridge.slack.file_hosts`; a remote file is never fetched). Images the bridge
+makes itself (≤ 1 MB previews, JPEG conversions, video stills) are made once per file and
+variant and kept in a bounded on-disk cache (:mod:`bridge.media.cache`); originals are
+streamed, never stored. Answers carry a strong ``ETag`` (``If-None-Match`` → 304 without
+asking Slack) and ``Cache-Control: private`` up to the link's expiry.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from bridge.media.probe import JPEG_MAX_SIDE, PREVIEW_MAX_BYTES, PREVIEW_SIDE, still_image, to_jpeg
-from bridge.media.sign import LinkInvalid, read_token
+from bridge.media.cache import VariantCache
+from bridge.media.sign import LinkInvalid, read_link
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.settings import Settings
+from bridge.slack.file_hosts import is_remote_file
 
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 IMAGE_MAX_BYTES = 10 * 1024 * 1024
 PREVIEW_THUMBS = ("thumb_480", "thumb_360", "thumb_720", "thumb_800", "thumb_160")
+MADE = ("preview", "still", "jpeg")  # variants the bridge makes (and caches) rather than streams
+MAX_AGE = 24 * 3600  # a client keeps an answer at most this long (and never past the link's expiry)
 
 
 @dataclass
@@ -48,35 +56,57 @@ def _spool(resp: Any) -> Any:
     return spool
 
 
-def _jpeg(data: bytes) -> Served:
-    return Served(200, data, {"Content-Type": "image/jpeg", "Content-Length": str(len(data))})
+def _image(data: bytes, content_type: str = "image/jpeg") -> Served:
+    return Served(200, data, {"Content-Type": content_type, "Content-Length": str(len(data))})
 
 
-def serve_media(settings: Settings, slack: Any, token: str) -> Served:
+def etag_of(file_id: str, variant: str) -> str:
+    """A strong ETag: the bytes of a (file, variant) never change (a Slack file's content is fixed under its id)."""
+    return '"' + hashlib.sha256(f"{file_id}\0{variant}".encode()).hexdigest()[:32] + '"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _plain(status: int, text: str, **headers: str) -> Served:
+    return Served(status, text.encode(), {"Content-Type": "text/plain", "Cache-Control": "no-store", **headers})
+
+
+def serve_media(settings: Settings, slack: Any, token: str, *, cache: VariantCache | None = None,
+                if_none_match: str = "") -> Served:
+    """The answer to ``GET /media/<token>``: cacheable by the client until the link expires."""
     try:
-        file_id, variant = read_token(settings, token)
+        file_id, variant, left = read_link(settings, token)
     except LinkInvalid as exc:
-        return Served(410 if exc.expired else 404, b"link expired" if exc.expired else b"not found",
-                      {"Content-Type": "text/plain"})
+        return _plain(410, "link expired") if exc.expired else _plain(404, "not found")
+    etag = etag_of(file_id, variant)
+    caching = {"ETag": etag, "Cache-Control": f"private, max-age={int(min(MAX_AGE, left))}"}
+    if if_none_match and _matches(if_none_match, etag):
+        return Served(304, b"", caching)
+    served = _fetch(slack, file_id, variant, cache)
+    if served.status == 200:
+        served.headers.update(caching)
+    return served
+
+
+def _fetch(slack: Any, file_id: str, variant: str, cache: VariantCache | None) -> Served:
     try:
+        if variant in MADE and cache is not None:
+            hit = cache.get(file_id, variant)
+            if hit:
+                return _image(*hit)
         info = slack.file_info(file_id)
-        if variant == "still" and not info.get("thumb_video"):
-            return _jpeg(still_image())
-        if variant in ("preview", "still"):
-            url = info.get("thumb_video") if variant == "still" else next(
-                (info[k] for k in PREVIEW_THUMBS if info.get(k)), info.get("url_private_download"))
-            with _spool(slack.open_private(url)) as spool:
-                data = spool.read(PREVIEW_MAX_BYTES + 1)
-                if len(data) <= PREVIEW_MAX_BYTES and data[:3] == b"\xff\xd8\xff":
-                    return _jpeg(data)
-                if len(data) <= PREVIEW_MAX_BYTES and data[:8] == b"\x89PNG\r\n\x1a\n":
-                    return Served(200, data, {"Content-Type": "image/png", "Content-Length": str(len(data))})
-                spool.seek(0)
-                return _jpeg(to_jpeg(spool, PREVIEW_SIDE, PREVIEW_MAX_BYTES))
-        resp = slack.open_private(info.get("url_private_download") or info["url_private"])
-        if variant == "jpeg":
-            with _spool(resp) as spool:
-                return _jpeg(to_jpeg(spool, JPEG_MAX_SIDE, IMAGE_MAX_BYTES))
+        if is_remote_file(info):  # never minted for one; an old link or a file turned remote
+            log.info("media %s (%s): a remote file, not fetched", file_id, variant)
+            return _plain(404, "not found")
+        if variant in MADE:
+            data, content_type = _made(slack, info, variant)
+            if cache is not None:
+                cache.put(file_id, variant, data, content_type)
+            return _image(data, content_type)
+        resp = slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
         headers = {"Content-Type": info.get("mimetype") or "application/octet-stream"}
         if resp.headers.get("Content-Length"):
             headers["Content-Length"] = resp.headers["Content-Length"]
@@ -85,10 +115,29 @@ def serve_media(settings: Settings, slack: Any, token: str) -> Served:
         return Served(200, _stream(resp), headers)
     except DeliveryFailed as exc:
         log.info("media %s (%s) unavailable: %s", file_id, variant, exc)
-        return Served(404, b"not found", {"Content-Type": "text/plain"})
+        return _plain(404, "not found")
     except RetryLater as exc:
         log.warning("media %s (%s): Slack unavailable: %s", file_id, variant, exc)
-        return Served(503, b"try again", {"Content-Type": "text/plain", "Retry-After": str(int(exc.delay) or 5)})
+        return _plain(503, "try again", **{"Retry-After": str(int(exc.delay) or 5)})
     except OSError as exc:  # Pillow could not read the image
         log.warning("media %s (%s) could not be converted: %s", file_id, variant, exc)
-        return Served(415, b"unsupported image", {"Content-Type": "text/plain"})
+        return _plain(415, "unsupported image")
+
+
+def _made(slack: Any, info: dict[str, Any], variant: str) -> tuple[bytes, str]:
+    """(bytes, content type) of a variant the bridge makes itself: preview, video still, JPEG conversion."""
+    if variant == "still" and not info.get("thumb_video"):
+        return still_image(), "image/jpeg"
+    if variant == "jpeg":
+        with _spool(slack.open_private(info.get("url_private_download") or info.get("url_private") or "")) as spool:
+            return to_jpeg(spool, JPEG_MAX_SIDE, IMAGE_MAX_BYTES), "image/jpeg"
+    url = info.get("thumb_video") if variant == "still" else next(
+        (info[k] for k in PREVIEW_THUMBS if info.get(k)), info.get("url_private_download") or "")
+    with _spool(slack.open_private(url)) as spool:
+        data = spool.read(PREVIEW_MAX_BYTES + 1)
+        if len(data) <= PREVIEW_MAX_BYTES and data[:3] == b"\xff\xd8\xff":
+            return data, "image/jpeg"
+        if len(data) <= PREVIEW_MAX_BYTES and data[:8] == b"\x89PNG\r\n\x1a\n":
+            return data, "image/png"
+        spool.seek(0)
+        return to_jpeg(spool, PREVIEW_SIDE, PREVIEW_MAX_BYTES), "image/jpeg"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -36,10 +37,10 @@ class LinkInvalid(Exception):
         self.expired = expired
 
 
-def read_token(settings: Settings, token: str) -> tuple[str, str]:
-    """(Slack file id, variant) of a valid token; :class:`LinkInvalid` otherwise."""
+def read_link(settings: Settings, token: str) -> tuple[str, str, float]:
+    """(Slack file id, variant, seconds the link has left) of a valid token; :class:`LinkInvalid` otherwise."""
     try:
-        value = _serializer(settings).loads(token, max_age=settings.media_link_ttl)
+        value, signed_at = _serializer(settings).loads(token, max_age=settings.media_link_ttl, return_timestamp=True)
     except SignatureExpired:
         raise LinkInvalid(expired=True) from None
     except BadSignature:
@@ -47,4 +48,11 @@ def read_token(settings: Settings, token: str) -> tuple[str, str]:
     if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
             and value[1] in VARIANTS):
         raise LinkInvalid(expired=False)
-    return value[0], value[1]
+    left = settings.media_link_ttl - (time.time() - signed_at.timestamp())
+    return value[0], value[1], max(0.0, left)
+
+
+def read_token(settings: Settings, token: str) -> tuple[str, str]:
+    """(Slack file id, variant) of a valid token; :class:`LinkInvalid` otherwise."""
+    file_id, variant, _left = read_link(settings, token)
+    return file_id, variant

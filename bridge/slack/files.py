@@ -5,25 +5,34 @@ WebClient; the upload itself (to the URL ``files.getUploadURLExternal`` returns)
 ``url_private`` download are plain HTTPS requests that stream the body, so a 200 MB video
 never sits in a worker's memory (``WebClient.files_upload_v2`` reads whole files).
 https://docs.slack.dev/messaging/working-with-files#upload
+
+Both plain requests go only where :class:`bridge.slack.file_hosts.FileHosts` allows (Slack's
+own file hosts): the bot token never leaves for a remote file's external URL, and redirects
+are followed by hand, each hop checked again, never automatically.
 """
 from __future__ import annotations
 
 import logging
 import os
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 
 from bridge.model import DeliveryFailed, RetryLater
+from bridge.slack.file_hosts import FileHosts
 
 log = logging.getLogger(__name__)
 
 UPLOAD_TIMEOUT = (10, 120)
+MAX_REDIRECTS = 3
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
 class SlackFilesMixin:
     client: Any
     _call: Any
+    file_hosts: FileHosts
 
     def _token(self) -> str:
         return self.client.token or ""
@@ -37,9 +46,10 @@ class SlackFilesMixin:
             if f.get("alt_txt"):
                 kwargs["alt_txt"] = f["alt_txt"][:1000]
             got = self._call("files.getUploadURLExternal", self.client.files_getUploadURLExternal, **kwargs)
+            self.file_hosts.check(got["upload_url"])  # a friend's file goes to Slack only
             with open(f["path"], "rb") as fh:
                 try:
-                    resp = requests.post(got["upload_url"], data=fh, timeout=UPLOAD_TIMEOUT,
+                    resp = requests.post(got["upload_url"], data=fh, timeout=UPLOAD_TIMEOUT, allow_redirects=False,
                                          headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
                 except requests.RequestException as exc:
                     raise RetryLater(f"Slack upload: {type(exc).__name__}", delay=5) from exc
@@ -47,7 +57,7 @@ class SlackFilesMixin:
                 raise RetryLater("Slack upload: rate limited", delay=float(resp.headers.get("Retry-After") or 5), throttled=True)
             if resp.status_code >= 500:
                 raise RetryLater(f"Slack upload: HTTP {resp.status_code}", delay=5)
-            if resp.status_code >= 400:
+            if resp.status_code >= 300:
                 raise DeliveryFailed("upload_failed", f"HTTP {resp.status_code}", resp.status_code)
             ids.append({"id": got["file_id"], "title": f.get("title") or f["filename"]})
         kwargs = {"files": ids, "channel_id": channel, "initial_comment": comment}
@@ -78,17 +88,29 @@ class SlackFilesMixin:
         return ""
 
     def open_private(self, url: str) -> requests.Response:
-        """Stream a ``url_private`` file with the bot token (the caller closes the response)."""
-        try:
-            resp = requests.get(url, headers={"Authorization": f"Bearer {self._token()}"}, stream=True, timeout=(10, 60))
-        except requests.RequestException as exc:
-            raise RetryLater(f"Slack file download: {type(exc).__name__}", delay=5) from exc
-        if resp.status_code != 200:
-            resp.close()
-            if resp.status_code >= 500 or resp.status_code == 429:
-                raise RetryLater(f"Slack file download: HTTP {resp.status_code}", delay=5)
-            raise DeliveryFailed("file_unavailable", f"HTTP {resp.status_code}", resp.status_code)
-        return resp
+        """Stream a ``url_private`` file with the bot token (the caller closes the response).
+
+        Only from Slack's own file hosts (:class:`DeliveryFailed` ``file_host_refused`` otherwise,
+        before anything is sent); a redirect is followed only to another allowed URL.
+        """
+        for _hop in range(MAX_REDIRECTS + 1):
+            self.file_hosts.check(url)
+            try:
+                resp = requests.get(url, headers={"Authorization": f"Bearer {self._token()}"}, stream=True,
+                                    timeout=(10, 60), allow_redirects=False)
+            except requests.RequestException as exc:
+                raise RetryLater(f"Slack file download: {type(exc).__name__}", delay=5) from exc
+            if resp.status_code in REDIRECTS and resp.headers.get("Location"):
+                url = urljoin(url, resp.headers["Location"])
+                resp.close()
+                continue
+            if resp.status_code != 200:
+                resp.close()
+                if resp.status_code >= 500 or resp.status_code == 429:
+                    raise RetryLater(f"Slack file download: HTTP {resp.status_code}", delay=5)
+                raise DeliveryFailed("file_unavailable", f"HTTP {resp.status_code}", resp.status_code)
+            return resp
+        raise DeliveryFailed("file_unavailable", f"more than {MAX_REDIRECTS} redirects")
 
     def unreact(self, channel: str, ts: str, name: str) -> None:
         """Remove one of the bridge's reactions (already gone is fine)."""

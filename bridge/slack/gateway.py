@@ -29,6 +29,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.settings import Settings
+from bridge.slack.file_hosts import FileHosts
 from bridge.slack.files import SlackFilesMixin
 from bridge.slack.ratelimit import POST, REACTIONS, UPDATE, SlackRateLimiter
 from bridge.store import Store
@@ -55,6 +56,7 @@ class SlackGateway(SlackFilesMixin):
         self.client = client or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base_url,
                                           timeout=15, retry_handlers=[])
         self.store = store
+        self.file_hosts = FileHosts(settings)  # where the bot token may go (file downloads)
         # Paces chat.postMessage / chat.update / reactions.add before Slack has to refuse them (None: no pacing).
         self.limiter = limiter
 

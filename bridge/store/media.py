@@ -1,7 +1,13 @@
 """Media relay state: imageSets being collected, attempts of a media relay, forgetting unsent text."""
 from __future__ import annotations
 
+import logging
+
+import redis
+
 from bridge.store.core import Store
+
+log = logging.getLogger(__name__)
 
 IMAGE_SET_TTL = 24 * 3600
 
@@ -23,3 +29,21 @@ def count_media_attempt(store: Store, media_key: str) -> int:
 def forget_line_text(store: Store, account: str, message_id: str) -> None:
     """An unsent message: drop the text kept for quotes (LINE asks not to keep showing it)."""
     store.r.hdel(store.keys.line_msg(account=account, message_id=message_id), "preview")
+
+
+def count_media_hit(store: Store, link: str, client: str, window: int) -> tuple[int, int]:
+    """Count one ``/media`` request of ``link`` (a hash of the token) by ``client``: (requests in the
+    current window, seconds left in it). The window opens at the first request (SET NX EX, then
+    INCR, which keeps the expiry), so a burst is never split by a clock boundary. Redis unreachable: (0, 0), the file is
+    served (a rate limit must not take media down with it)."""
+    key = store.keys.media_hits(link=link, client=client)
+    try:
+        pipe = store.r.pipeline()
+        pipe.set(key, 0, ex=window, nx=True)
+        pipe.incr(key)
+        pipe.ttl(key)
+        _set, count, ttl = pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("media rate limit unavailable: %s", exc)
+        return 0, 0
+    return int(count), max(1, int(ttl))

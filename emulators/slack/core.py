@@ -95,6 +95,8 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _StoreMixin, _RateLi
             #: Uploaded files by id: file object plus ``"content"`` (bytes).
             self.files: dict[str, dict[str, Any]] = {}
             self._deleted_files: set[str] = set()
+            #: ``url_private``/``thumb_*`` downloads served, in order: {"file", "path", "authorized"}.
+            self.file_downloads: list[dict[str, Any]] = []
             #: JSON bodies posted to ``response_url``\s (replies to commands/actions), in order.
             self.responses: list[dict[str, Any]] = []
             self._response_ctx: dict[str, dict[str, Any]] = {}

@@ -1,10 +1,20 @@
 """Files: the files_upload_v2 flow (files.getUploadURLExternal, upload URL,
-files.completeUploadExternal), files.info, files.delete and ``url_private`` downloads."""
+files.completeUploadExternal), files.info, files.delete, ``url_private`` downloads, and
+remote files (files.remote.add / files.remote.info).
+
+A remote file's object is Slack's: ``mode: "external"``, ``is_external: true``,
+``external_type: "app"``, ``size: 0``, ``url_private`` = ``external_url`` (the URL whoever
+added it supplied, on any host), ``permalink`` on the workspace; no
+``url_private_download``. Its ``mimetype`` follows ``filetype`` when one is given
+(``"jpg"`` → ``image/jpeg``), else ``application/vnd.slack-remote`` / ``"remote"``.
+https://docs.slack.dev/reference/methods/files.remote.add
+"""
 from __future__ import annotations
 
 import base64
 import copy
 import mimetypes
+import re
 import secrets
 import time
 from urllib.parse import quote
@@ -40,6 +50,42 @@ class _FilesMixin:
                                     mimetype=mimetype)
             self.files[file_id] = {**obj, "content": bytes(content), "uploaded": True}
             return copy.deepcopy(obj)
+
+    def add_remote_file(self, external_id: str, external_url: str, title: str, *, filetype: str | None = None,
+                        user: str | None = None) -> dict[str, Any]:
+        """Register a remote file as ``files.remote.add`` does (an upsert by ``external_id``); its file object."""
+        with self._lock:
+            for rec in self.files.values():
+                if rec.get("mode") == "external" and rec.get("external_id") == external_id:
+                    rec.update(title=title, external_url=external_url, url_private=external_url)
+                    return _public_file(rec)
+            file_id = self._new_id("F")
+            owner = user or self.bot_user_id
+            name = re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_") or "file"
+            if filetype:
+                mimetype = mimetypes.guess_type(f"x.{filetype}")[0] or "application/octet-stream"
+                pretty = filetype.upper()
+            else:
+                mimetype, filetype, pretty = "application/vnd.slack-remote", "remote", "Remote"
+            now = int(time.time())
+            self.files[file_id] = {
+                "id": file_id, "created": now, "timestamp": now, "name": name, "title": title,
+                "mimetype": mimetype, "filetype": filetype, "pretty_type": pretty, "user": owner,
+                "user_team": self.team_id, "editable": False, "size": 0, "mode": "external", "is_external": True,
+                "external_type": "app", "is_public": False, "public_url_shared": False, "display_as_bot": False,
+                "username": "", "url_private": external_url, "media_display_type": "unknown",
+                "permalink": f"https://{self.team_domain}.slack.com/files/{owner}/{file_id}/{name.lower()}",
+                "comments_count": 0, "is_starred": False, "shares": {}, "channels": [], "groups": [], "ims": [],
+                "has_more_shares": False, "external_id": external_id, "external_url": external_url,
+                "has_rich_preview": False, "file_access": "visible", "content": None, "uploaded": True,
+            }
+            return _public_file(self.files[file_id])
+
+    def redirect_file(self, file_id: str, location: str) -> None:
+        """Fault: downloads of ``file_id`` answer ``302 Location: <location>`` (as Slack's file hosts
+        redirect, e.g. to a sign-in page), to check a client never follows one off Slack's hosts."""
+        with self._lock:
+            self.files[file_id]["redirect"] = location
 
     def file_content(self, file_id: str) -> bytes | None:
         """The bytes of an uploaded file, or None."""
@@ -111,13 +157,16 @@ class _FilesMixin:
         auth = request.headers.get("Authorization", "")
         with self._lock:
             f = self.files.get(file_id)
-            if f is None or not f.get("uploaded"):
+            self.file_downloads.append({"file": file_id, "path": rest, "authorized": bool(auth)})
+            if f is None or not f.get("uploaded") or f.get("mode") == "external":
                 return Response("Not Found", status=404, content_type="text/plain")
             if not auth.lower().startswith("bearer ") or not auth[7:].strip():
                 return Response("Unauthorized", status=401, content_type="text/plain",
                                 headers={"WWW-Authenticate": 'Bearer realm="slack-files"'})
             if auth[7:].strip() != self.bot_token:
                 return Response("Forbidden", status=403, content_type="text/plain")
+            if f.get("redirect"):
+                return Response("Found", status=302, content_type="text/plain", headers={"Location": f["redirect"]})
             headers = {"Content-Length": str(len(f["content"]))}
             if rest.startswith("download/"):
                 # RFC 6266/5987: non-ASCII names (日本語.pdf) go in filename*, as Slack sends them
@@ -241,6 +290,25 @@ def _files_info(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str
     return {"file": _public_file(rec)}
 
 
+@_method("files.remote.add", "remote_files:write")
+def _files_remote_add(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    external_id, external_url, title = (_req_str(args, k) for k in ("external_id", "external_url", "title"))
+    if len(external_id) > 255:
+        raise _ApiError("invalid_external_id")
+    if len(title) > 255:
+        raise _ApiError("bad_title")
+    return {"file": emu.add_remote_file(external_id, external_url, title, filetype=_opt_str(args, "filetype"))}
+
+
+@_method("files.remote.info", "remote_files:read")
+def _files_remote_info(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    file_id, external_id = _opt_str(args, "file"), _opt_str(args, "external_id")
+    for rec in emu.files.values():
+        if rec.get("mode") == "external" and (rec["id"] == file_id or (external_id and rec["external_id"] == external_id)):
+            return {"file": _public_file(rec)}
+    raise _ApiError("file_not_found")
+
+
 @_method("files.delete", "files:write")
 def _files_delete(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     """https://docs.slack.dev/reference/methods/files.delete : a bot deletes only files it uploaded.
@@ -269,4 +337,4 @@ def _files_delete(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[s
 
 
 def _public_file(rec: dict[str, Any]) -> dict[str, Any]:
-    return {k: copy.deepcopy(v) for k, v in rec.items() if k not in ("content", "uploaded", "size_mismatch")}
+    return {k: copy.deepcopy(v) for k, v in rec.items() if k not in ("content", "uploaded", "size_mismatch", "redirect")}
