@@ -96,6 +96,7 @@ def test_the_history_keeps_that_a_message_was_unsent_but_not_what_it_said(ip):
     assert not any("1234" in member for member in raw)
     assert json.loads(raw[0])["line_message_id"] == kept["message"]["id"]
     assert [e["status"] for e in entries] == ["", "unsent"]
+    assert ip.conv(HANAKO).last_message_preview == UNSENT  # /pending no longer shows its start
     assert entries[1]["line_message_id"] == secret["message"]["id"] and entries[1]["direction"] == "in"
 
 
@@ -115,5 +116,6 @@ def test_the_history_keeps_the_latest_text_of_an_edited_message(ip):
     edit(ip, said, "明日12時に伺います")
     assert [e["text"] for e in history(ip)] == ["明日12時に伺います"]
     assert [e["status"] for e in history(ip)] == ["edited"]
+    assert ip.conv(HANAKO).last_message_preview == "明日12時に伺います"
     unsend(ip, said)
     assert [(e["text"], e["status"]) for e in history(ip)] == [("", "unsent")]

@@ -87,6 +87,9 @@ class LineExtras(Component):
         if record:
             # Forgotten first: a retry after a failed update renders the same post again.
             mark_unsent(self.store, msg.account, message_id)
+            if record.get("preview") and conv.last_message_preview == record["preview"]:
+                # /pending shows the newest message's start: not this one's any more
+                self.store.update_conversation(conv.conv_id, last_message_preview="🚫 " + t("unsent.copy", self.lang))
             at = record.get("at")
             record_unsent(self.services, conv.conv_id, message_id, float(at) if at else None)
         batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") or ""

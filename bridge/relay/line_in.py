@@ -74,6 +74,8 @@ class LineIn(Component):
         edited = t("edited.copy", self.lang)
         if record:  # (a message never relayed has no record to create)
             mark_edited(self.store, account, message_id, f"{line_to_slack(text)} _{edited}_", preview(text))
+            if record.get("preview") and conv.last_message_preview == record["preview"]:
+                self.store.update_conversation(conv.conv_id, last_message_preview=preview(text))  # /pending
         rendered = render_batch(self.store, account, batch.split(","), self.lang) if batch else None
         if ts and not batch:
             shown = f"{line_to_slack(text)}\n_{edited}_"
