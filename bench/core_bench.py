@@ -28,6 +28,9 @@ Phases:
    out-of-process Slack emulator); latency = Events API POST sent → delivery recorded by the LINE
    emulator (``Delivery.time``, reply or push).
 4. Integrity: no duplicate posts/deliveries, per-conversation order kept.
+5. Worst-case conversion (in process, ``bench/conversion_bench.py``): the slowest markup conversion of
+   40,000 characters of a pathological pattern ("(*x", "<", unbalanced backticks …); ``--conversion-only``
+   prints just that line.
 
 Prints the parameters, one table per phase and a summary. Exit status 0 when every message
 arrived and nothing looked wrong. All processes run in their own process groups and are stopped
@@ -65,6 +68,7 @@ from bench.harness import (BARE_APP, BRIDGE_APP, CHANNEL, FRIENDS, LINE_HEADERS,
                            NEW_FRIENDS, PROBES, SLACK_SECRET, SLACK_TOKEN, STAFF, TOKEN_RE, WARMUP, AckResult,
                            Latencies, Procs, TimedSender, cleanup_redis, closed_loop, fmt, free_port, friend_id,
                            paced, pct, rq_idle, wait_for)
+from bench.conversion_bench import summary_line as conversion_summary  # noqa: E402
 from bench.core_report import integrity, log_problems, report  # noqa: E402
 
 
@@ -387,7 +391,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain-timeout", type=float, default=60.0, help="max seconds to wait for relays per phase")
     parser.add_argument("--budget", type=float, default=165.0, help="cap on the run's waits, seconds (default 165)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the process logs (temp dir) afterwards")
+    parser.add_argument("--conversion-only", action="store_true", help="only the worst-case conversion line")
     args = parser.parse_args(argv)
+    if args.conversion_only:
+        print(conversion_summary())
+        return 0
     if args.requests < FRIENDS or args.concurrency < 1 or args.e2e < 1 or args.rate <= 0:
         parser.error(f"--requests must be >= {FRIENDS} (every friend needs a thread), --concurrency and --e2e >= 1, "
                      "--rate > 0")
@@ -475,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"logs kept in {bench.logdir}", file=sys.stderr)
         return 1
     report(bench, results, redis_desc, time.time() - started, problems)
+    print(conversion_summary())  # in process, after the stack is stopped: markup conversion stays linear
     if args.keep_logs:
         print(f"logs: {bench.logdir}")
     lost = sum(results[k].lost for k in ("l2s", "new", "s2l", "probe"))

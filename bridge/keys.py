@@ -14,7 +14,7 @@ KINDS: dict[str, str] = {
     "conv_by_thread": "conv-by-thread:{channel}:{ts}",  # string: thread parent ts -> conv_id
     "conv_by_number": "conv-by-number",               # hash: number -> conv_id
     "conv_counter": "conv-counter",                   # int: last conversation number
-    "line_msg": "msg:line:{account}:{message_id}",    # hash: LINE message id -> slack ts, tokens
+    "line_msg": "msg:line:{account}:{message_id}",    # hash: LINE message id -> slack ts, tokens, preview, history time (at), its part of a shared post (shown, sent), unsent/edited
     "slack_msg": "msg:slack:{channel}:{ts}",          # hash: Slack message -> conversation, kind, delivery
     "notes": "notes:{conv_id}",                       # list of JSON internal notes
     "events": "events:{conv_id}",                     # list of JSON state changes (audit trail)

@@ -18,7 +18,7 @@ from bridge.store import Store
 
 PAGE = 1000
 COLUMNS = ["conversation", "name", "account", "time", "direction", "author", "author_name", "kind", "text",
-           "media", "slack_link", "line_message_id"]
+           "media", "slack_link", "line_message_id", "status"]
 
 
 BATCH = 200   # conversations read per round trip (their hashes and first transcript pages, pipelined)
@@ -75,13 +75,15 @@ def rows(store: Store, ids: Iterator[str], since: float | None = None, until: fl
 def _row(conv: Conversation, e: dict[str, Any], archive_url: str) -> dict[str, Any]:
     link = f"{archive_url}{conv.channel}/p{e['slack_ts'].replace('.', '')}" if archive_url and e.get("slack_ts") else ""
     media = list(e.get("files") or [])
-    if e.get("kind") in ("image", "video", "audio", "file") and link:
+    if e.get("kind") in ("image", "video", "audio", "file") and link and not e.get("unsent"):
         media.append(link)   # the media is shown in the thread message
     return {"conversation": conv.number, "name": conv.name, "account": conv.account,
             "time": dt.datetime.fromtimestamp(e["t"], dt.timezone.utc).isoformat(timespec="seconds"),
             "direction": e["dir"], "author": e.get("author", ""), "author_name": e.get("name", ""),
             "kind": e.get("kind", ""), "text": e.get("text", ""), "media": " ".join(media),
-            "slack_link": link, "line_message_id": e.get("line_message_id", "")}
+            "slack_link": link, "line_message_id": e.get("line_message_id", ""),
+            # "unsent": the friend unsent it (its content is not kept); "edited": text is the latest edit
+            "status": "unsent" if e.get("unsent") else "edited" if e.get("edited") else ""}
 
 
 def write(rows_iter: Iterator[dict[str, Any]], csv_out: IO[str], json_out: IO[str]) -> int:

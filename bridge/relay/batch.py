@@ -6,6 +6,12 @@ waiting at its head (its turn came while the friend kept writing), they are rela
 message: each message on its own line(s), with its time, in order. Every LINE message id still
 maps to that Slack message (quotes, unsend notices and edits keep working).
 
+Unsend and edit: each message's part of the post (and its time) is kept in its message map
+record, so unsending one message re-renders the post with only that part replaced by
+「🚫 送信取り消しされました」 (its time kept, the others unchanged and in order), and an edit
+re-renders it with the latest text marked as edited. A batch only ever holds text messages, so
+there is no file of a batch to delete.
+
 Idempotency: the batch is posted under the post key of its first message, and the composition
 (the inbox item ids) is written to that post's record before the call. A retry after an
 uncertain attempt (the record says "pending" or "posted") relays exactly the same items again,
@@ -17,9 +23,12 @@ import time
 from typing import Any, Callable
 
 from bridge import work
+from bridge.i18n import t
 from bridge.line.events import inbound_from_line
 from bridge.model import InboundMessage
 from bridge.services import Component, Services
+from bridge.store import Store
+from bridge.store.messages import line_messages
 
 MAX_BATCH_CHARS = 3500   # Slack shows up to ~4,000 characters of a message's text well
 
@@ -29,16 +38,37 @@ def post_key_of(msg: InboundMessage) -> str:
     return f"line-{msg.account}-{msg.webhook_event_id or msg.message_id}"
 
 
-def batch_text(msgs: list[InboundMessage], texts: list[str]) -> str:
-    """One line per message (continuation lines follow), each starting with its time.
+def sent_secs(msg: InboundMessage) -> int:
+    """When a message was sent (epoch seconds), as its line of a batch shows it."""
+    return int(msg.timestamp_ms / 1000) if msg.timestamp_ms else int(time.time())
 
-    ``<!date^…^{time_secs}|…>`` shows the time in each reader's own time zone; the fallback (for
-    clients that cannot render it) is the server's local time."""
+
+def batch_line(sent: int, text: str) -> str:
+    """One message of a batch: ``<!date^…^{time_secs}|…>`` shows its time in each reader's own
+    time zone; the fallback (for clients that cannot render it) is the server's local time."""
+    fallback = time.strftime("%H:%M:%S", time.localtime(sent))
+    return f"<!date^{sent}^{{time_secs}}|{fallback}>  {text}"
+
+
+def batch_text(msgs: list[InboundMessage], texts: list[str]) -> str:
+    """One line per message (continuation lines follow), each starting with its time."""
+    return "\n".join(batch_line(sent_secs(msg), text) for msg, text in zip(msgs, texts))
+
+
+def render_batch(store: Store, account: str, message_ids: list[str], lang: str) -> str | None:
+    """The batch post as it should show now: every message's kept part in order, unsent ones
+    replaced by the unsend notice. None for a post relayed before parts were kept."""
     lines = []
-    for msg, text in zip(msgs, texts):
-        sent = int(msg.timestamp_ms / 1000) if msg.timestamp_ms else int(time.time())
-        fallback = time.strftime("%H:%M:%S", time.localtime(sent))
-        lines.append(f"<!date^{sent}^{{time_secs}}|{fallback}>  {text}")
+    for record in line_messages(store, account, message_ids):
+        sent = record.get("sent") or ""
+        if not sent.isdigit():
+            return None
+        if record.get("unsent"):
+            lines.append(batch_line(int(sent), "🚫 " + t("unsent.copy", lang)))
+        elif "shown" in record:
+            lines.append(batch_line(int(sent), record["shown"]))
+        else:
+            return None
     return "\n".join(lines)
 
 

@@ -6,7 +6,8 @@
   Slack copy and a link to it.
 * Unsend: LINE asks services not to keep showing unsent content, so the Slack copy is
   replaced by 「送信取り消しされました」, its files are deleted from Slack, and the text the
-  bridge kept for quotes is forgotten.
+  bridge kept (quote preview, transcript) is forgotten. In a post that shows several messages
+  (:mod:`bridge.relay.batch`) only the unsent message's line is replaced; the others stay.
   https://developers.line.biz/en/docs/messaging-api/receiving-messages/#unsend-event
 """
 from __future__ import annotations
@@ -18,7 +19,9 @@ from bridge.i18n import t
 from bridge.media.inbound import MediaIn
 from bridge.model import Conversation, DeliveryFailed, InboundMessage
 from bridge.services import Component, Services
-from bridge.store.media import forget_line_text
+from bridge.friends.transcript import record_unsent
+from bridge.relay.batch import render_batch
+from bridge.store.messages import mark_unsent
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +84,19 @@ class LineExtras(Component):
         ts = ts or media_ts or (self.slack.file_share_ts(files[0], conv.channel) if files else "")
         if not ts:
             return bool(files)
+        if record:
+            # Forgotten first: a retry after a failed update renders the same post again.
+            mark_unsent(self.store, msg.account, message_id)
+            if record.get("preview") and conv.last_message_preview == record["preview"]:
+                # /pending shows the newest message's start: not this one's any more
+                self.store.update_conversation(conv.conv_id, last_message_preview="🚫 " + t("unsent.copy", self.lang))
+            at = record.get("at")
+            record_unsent(self.services, conv.conv_id, message_id, float(at) if at else None)
+        batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") or ""
+        rendered = render_batch(self.store, msg.account, batch.split(","), self.lang) if batch else None
+        if rendered is not None:  # only this message's line changes
+            self.slack.update(conv.channel, ts, rendered)
+            return True
         text = "🚫 " + t("unsent.copy", self.lang)
         self.slack.update(conv.channel, ts, text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
-        forget_line_text(self.store, msg.account, message_id)
         return True

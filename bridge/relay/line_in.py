@@ -5,15 +5,16 @@ import logging
 import time
 from typing import Any
 
-from bridge.friends.transcript import record_inbound
+from bridge.friends.transcript import inbound_time, record_edit, record_inbound
 from bridge.i18n import t
 from bridge.line.events import inbound_from_line, member_ids, source_of
 from bridge.media.inbound import MediaIn
 from bridge.model import InboundMessage, conv_key
-from bridge.relay.batch import batch_text
+from bridge.relay.batch import batch_text, render_batch, sent_secs
 from bridge.relay.line_extras import LineExtras
 from bridge.relay.portal import Portals
 from bridge.services import Component, Services
+from bridge.store.messages import mark_edited
 from bridge.text import line_to_slack, preview
 from bridge.triage.ops import Triage
 
@@ -54,8 +55,9 @@ class LineIn(Component):
             self.handle_message(inbound)
 
     def handle_edit(self, account: str, event: dict[str, Any]) -> None:
-        """A friend edited a text (``messageEdited``, group chats): the Slack copy is updated and
-        marked as edited; a copy that shares its post with other messages gets a line in the thread."""
+        """A friend edited a text (``messageEdited``, group chats): the Slack copy shows the latest
+        text, marked as edited (a batch post is re-rendered with the others unchanged), and so do
+        the quote preview and the transcript."""
         message = event.get("message") if isinstance(event.get("message"), dict) else {}
         message_id, text = message.get("id"), message.get("text")
         _, chat_id, _ = source_of(event)
@@ -63,13 +65,28 @@ class LineIn(Component):
         if conv is None or not conv.thread_ts or not isinstance(message_id, str) or not isinstance(text, str):
             log.info("messageEdited for a message the bridge never showed: nothing to update")
             return
-        ts = self.store.get_line_message(account, message_id).get("slack_ts") or ""
-        if ts and not self.store.get_slack_message(conv.channel, ts).get("line_message_ids"):
-            shown = f"{line_to_slack(text)}\n_{t('edited.copy', self.lang)}_"
+        record = self.store.get_line_message(account, message_id)
+        if record.get("unsent"):
+            log.info("messageEdited for an unsent message: nothing to show")
+            return
+        ts = record.get("slack_ts") or ""
+        batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") if ts else ""
+        edited = t("edited.copy", self.lang)
+        if record:  # (a message never relayed has no record to create)
+            mark_edited(self.store, account, message_id, f"{line_to_slack(text)} _{edited}_", preview(text))
+            if record.get("preview") and conv.last_message_preview == record["preview"]:
+                self.store.update_conversation(conv.conv_id, last_message_preview=preview(text))  # /pending
+        rendered = render_batch(self.store, account, batch.split(","), self.lang) if batch else None
+        if ts and not batch:
+            shown = f"{line_to_slack(text)}\n_{edited}_"
             self.slack.update(conv.channel, ts, shown, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": shown}}])
-        else:
+        elif ts and rendered is not None:
+            self.slack.update(conv.channel, ts, rendered)
+        else:  # a batch relayed before each message's part was kept: say it in the thread
             self.slack.post_once(f"edit-{account}-{event.get('webhookEventId') or message_id}", conv.channel,
                                  t("edited.notice", self.lang, text=line_to_slack(text)), thread_ts=conv.thread_ts)
+        at = record.get("at")
+        record_edit(self.services, conv.conv_id, message_id, float(at) if at else None, text)
 
     def _keeps_reply_token(self, msg: InboundMessage) -> bool:
         """Staff may use the event's reply token: not in standby, and not when another tool answers with it."""
@@ -114,10 +131,14 @@ class LineIn(Component):
                 username=sender.display_name, icon_url=sender.picture_url or None, reply_broadcast=reopened,
             )
             linked = [(m, m.message_id) for m in msgs]
+        # A batch keeps each message's part of the post: unsend and edit re-render the post from them.
+        parts = {m.message_id: {"shown": part, "sent": str(sent_secs(m))} for m, part in zip(msgs, texts)} \
+            if len(msgs) > 1 else {}
         for m, line_id in linked:
             if line_id:
                 self.store.link_line_message(m.account, line_id, conv.conv_id, ts, quote_token=m.quote_token,
-                                             mark_as_read_token=m.mark_as_read_token, preview=preview(m.text))
+                                             mark_as_read_token=m.mark_as_read_token, preview=preview(m.text),
+                                             at=repr(inbound_time(m, ts)), **parts.get(line_id, {}))
         if ts:
             extra = {"line_message_ids": ",".join(m.message_id for m in msgs)} if len(msgs) > 1 else {}
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,

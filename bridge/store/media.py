@@ -1,4 +1,4 @@
-"""Media relay state: imageSets being collected, attempts of a media relay, forgetting unsent text."""
+"""Media relay state: imageSets being collected, attempts of a media relay."""
 from __future__ import annotations
 
 import logging
@@ -24,11 +24,6 @@ def collect_image_set(store: Store, account: str, set_id: str, index: int, messa
 
 def count_media_attempt(store: Store, media_key: str) -> int:
     return int(store.r.hincrby(store.keys.media(media_key=media_key), "attempts", 1))
-
-
-def forget_line_text(store: Store, account: str, message_id: str) -> None:
-    """An unsent message: drop the text kept for quotes (LINE asks not to keep showing it)."""
-    store.r.hdel(store.keys.line_msg(account=account, message_id=message_id), "preview")
 
 
 def count_media_hit(store: Store, link: str, client: str, window: int) -> tuple[int, int]:

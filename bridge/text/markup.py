@@ -32,6 +32,8 @@ from datetime import datetime, timezone
 
 import emoji as _emoji
 
+from bridge.text.scan import replace_fences, strip_marker
+
 __all__ = [
     "slack_to_line",
     "line_to_slack",
@@ -55,8 +57,8 @@ _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 
 # Any raw <...> is Slack markup (literal < and > arrive escaped).
 _ANGLE_RE = re.compile(r"<([^<>\n]*)>")
-# ``` fenced code (may span lines) and `inline code` (single line).
-_FENCE_RE = re.compile(r"```(.+?)```", re.DOTALL)
+# ``` fenced code (may span lines; found by :func:`replace_fences`, a linear scan) and `inline code`
+# (single line).
 _INLINE_CODE_RE = re.compile(r"`([^`\n]+)`")
 
 # :shortcode: optionally followed by a Slack skin tone (":wave::skin-tone-2:").
@@ -226,20 +228,7 @@ def _convert_angle(
     return _format_link(target, label)
 
 
-_WORD = r"[^\W_]"  # a letter or digit in any script (not "_")
-
-
-def _marker_re(marker: str) -> re.Pattern[str]:
-    m = re.escape(marker)
-    # Slack treats a marker pair as formatting only when the opening marker is not
-    # preceded by a letter/digit and is followed by a non-space, and the closing one
-    # is preceded by a non-space and not followed by a letter/digit; it never spans
-    # lines. Letters include CJK, so "これは*重要*です" stays literal, exactly as the
-    # Slack user saw it, while "これは *重要* です" and "「*重要*」" are bold.
-    return re.compile(rf"(?<!{_WORD}){m}(?![\s{m}])([^\n]+?)(?<![\s{m}]){m}(?!{_WORD})")
-
-
-_MARKERS = [_marker_re(m) for m in ("*", "_", "~")]
+_MARKERS = ("*", "_", "~")
 
 
 def _quote_lines(text: str) -> str:
@@ -283,7 +272,7 @@ def slack_to_line(
     * ``:shortcode:`` (plus ``::skin-tone-N:``) → Unicode emoji; unknown (custom
       workspace) emoji stay as ``:name:``.
     * ``*bold*``, ``_italic_``, ``~strike~`` markers are removed where Slack formats
-      them (see :func:`_marker_re`); code fences (three backticks) and inline-code
+      them (see :func:`bridge.text.scan.strip_marker`); code fences (three backticks) and inline-code
       backticks are removed, their content kept verbatim (no emoji/format conversion;
       entities are unescaped and ``<…>`` tokens rendered, since a raw ``<`` is always
       Slack markup).
@@ -307,20 +296,16 @@ def slack_to_line(
     )
 
     # 2. Code: drop the fences/backticks, keep the content verbatim.
-    def code(m: re.Match[str], fence: bool) -> str:
-        content = m.group(1)
-        if fence:
-            # "```\ncode\n```": the newlines next to the fences belong to the fence.
-            if content.startswith("\n"):
-                content = content[1:]
-            if content.endswith("\n"):
-                content = content[:-1]
-            if not content:
-                return m.group(0)
-        return keep(restore(_unescape(content)))
+    def fenced(content: str, whole: str) -> str:
+        # "```\ncode\n```": the newlines next to the fences belong to the fence.
+        if content.startswith("\n"):
+            content = content[1:]
+        if content.endswith("\n"):
+            content = content[:-1]
+        return keep(restore(_unescape(content))) if content else whole
 
-    text = _FENCE_RE.sub(lambda m: code(m, True), text)
-    text = _INLINE_CODE_RE.sub(lambda m: code(m, False), text)
+    text = replace_fences(text, fenced)
+    text = _INLINE_CODE_RE.sub(lambda m: keep(restore(_unescape(m.group(1)))), text)
 
     # 3. Emoji shortcodes (unknown ones are protected too, so "_" in a custom emoji
     #    name is never read as italics).
@@ -336,8 +321,8 @@ def slack_to_line(
     text = _SHORTCODE_RE.sub(shortcode, text)
 
     # 4. Formatting markers (outer before inner, "*_both_*" loses both).
-    for pattern in _MARKERS:
-        text = pattern.sub(r"\1", text)
+    for marker in _MARKERS:
+        text = strip_marker(text, marker)
 
     # 5. Blockquotes, 6. entities (last), 7. put the protected pieces back.
     text = _quote_lines(text)

@@ -1,0 +1,76 @@
+"""The message map's per-message state after relay: what each LINE message shows in its Slack
+post, whether it was unsent or edited, and its entry in the chat history (/export).
+
+Why per message: friend messages that waited together share one Slack post
+(:mod:`bridge.relay.batch`). To unsend or edit one of them, the post is re-rendered from the
+stored part of every message it shows, so the others stay exactly as they were. LINE asks
+services not to keep showing unsent content: unsending drops the stored part, the quote
+preview and the transcript text, and keeps only the fact that the message was unsent.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from bridge.store.core import Store
+
+
+def line_messages(store: Store, account: str, message_ids: list[str]) -> list[dict[str, str]]:
+    """The map records of several LINE messages, in the given order (one round trip)."""
+    pipe = store.r.pipeline(transaction=False)
+    for message_id in message_ids:
+        pipe.hgetall(store.keys.line_msg(account=account, message_id=message_id))
+    return pipe.execute()
+
+
+def mark_unsent(store: Store, account: str, message_id: str) -> None:
+    """Forget what an unsent message said (its part of the post, its quote preview); remember it was unsent."""
+    key = store.keys.line_msg(account=account, message_id=message_id)
+    pipe = store.r.pipeline()
+    pipe.hdel(key, "preview", "shown")
+    pipe.hset(key, "unsent", "1")
+    pipe.execute()
+
+
+def mark_edited(store: Store, account: str, message_id: str, shown: str, preview: str) -> None:
+    """An edited message: its part of the post and its quote preview become the latest text."""
+    store.r.hset(store.keys.line_msg(account=account, message_id=message_id),
+                 mapping={"shown": shown, "preview": preview, "edited": "1"})
+
+
+# -- the chat history (transcript) ------------------------------------------------------------
+def transcript_add(store: Store, conv_id: str, at: float, entry: dict[str, Any]) -> None:
+    """Add an entry (deterministic JSON: a retried job adds nothing)."""
+    store.r.zadd(store.keys.transcript(conv_id=conv_id), {_member(entry): at})
+
+
+def transcript_rewrite(store: Store, conv_id: str, line_message_id: str, at: float | None,
+                       change: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+    """Replace the friend entries of ``line_message_id`` by ``change(entry)``; returns how many.
+
+    ``at`` (the entry's time, kept in the message map) finds them in one lookup; without it the
+    conversation's history is scanned (records older than the map's 30 days)."""
+    key = store.keys.transcript(conv_id=conv_id)
+    if at is not None:
+        candidates = [(m, at) for m in store.r.zrangebyscore(key, repr(at), repr(at))]
+    elif line_message_id.isalnum():
+        candidates = list(store.r.zscan_iter(key, match=f'*"line_message_id": "{line_message_id}"*', count=1000))
+    else:
+        candidates = []
+    found = 0
+    pipe = store.r.pipeline()
+    for member, score in candidates:
+        entry = json.loads(member)
+        if entry.get("dir") != "in" or entry.get("line_message_id") != line_message_id:
+            continue
+        pipe.zrem(key, member)
+        pipe.zadd(key, {_member(change(entry)): score})
+        found += 1
+    if found:
+        pipe.execute()
+    return found
+
+
+def _member(entry: dict[str, Any]) -> str:
+    return json.dumps(entry, ensure_ascii=False, sort_keys=True)
