@@ -79,8 +79,7 @@ def rq_settings(url: str) -> dict:
 
 
 def redacted(url: str) -> str:
-    """``url`` with its credentials replaced by ``***`` (for messages and logs)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    """``url`` with its password replaced by ``[redacted]`` (for messages and logs; see :mod:`bridge.urls`)."""
+    from bridge.urls import redacted_redis_url
+
+    return redacted_redis_url(url)
