@@ -19,7 +19,7 @@ from bridge import work
 
 from bridge.runtime import get_runtime
 from bridge.settings import SettingsError
-from bridge.urls import redacted_redis_url, shown_url
+from bridge.urls import redacted_redis_url, scrub_urls, shown_url
 
 
 def status(rt) -> None:
@@ -46,7 +46,7 @@ def status(rt) -> None:
 
 def dead_letters(rt) -> None:
     for item in rt.store.dead_letters():
-        print(f"{item.get('id')}  {item.get('kind')}  stream={item.get('stream')}  reason={item.get('reason')}")
+        print(f"{item.get('id')}  {item.get('kind')}  stream={item.get('stream')}  reason={scrub_urls(item.get('reason'))}")
 
 
 def replay(rt) -> int:

@@ -7,6 +7,7 @@ errors, metrics labels — shows them through these two functions only.
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 MASK = "[redacted]"
@@ -63,3 +64,17 @@ def url_secrets(url: str) -> list[str]:
         found.append(parts.path + (f"?{parts.query}" if parts.query else ""))
         found += [seg for seg in parts.path.split("/") if len(seg) >= 12]  # token-like path segments
     return [s for s in found if s]
+
+
+_ANY_URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>|()]+")
+
+
+def scrub_urls(text: str) -> str:
+    """``text`` with every URL in it shown by :func:`shown_url` (for reasons and errors a person
+    reads: a dead-letter reason, an exception's text), whatever produced it."""
+    def shown(match: re.Match) -> str:
+        url = match.group()
+        core = url.rstrip(".,:;")
+        return shown_url(core) + url[len(core):]
+
+    return _ANY_URL.sub(shown, str(text))

@@ -63,7 +63,10 @@ def too_old(event: dict, now_ms: float, max_age: float) -> bool:
     stamp = event.get("timestamp")
     if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
         return False
-    return now_ms - stamp > max_age * 1000
+    try:
+        return now_ms - stamp > max_age * 1000
+    except OverflowError:  # an integer beyond any float: far in the past or far in the future
+        return stamp < 0
 
 
 def forward_entries(account: Account, body: bytes, signature: str, headers: dict[str, str]) -> list[tuple]:
