@@ -113,6 +113,13 @@ def test_a_bad_redis_url_with_an_at_sign_in_its_password_is_shown_redacted(bridg
         Settings.from_env({**bridge_env, "REDIS_URL": f"http://:{PASSWORD}@redis.example:6379/0"})
     assert "http://:[redacted]@redis.example:6379/0" in str(err.value)
     assert "w0rd" not in str(err.value) and "ss@" not in str(err.value)
+    # Not percent-encoded, a '/' ends the host part early for URL parsers: the password still never shows.
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({**bridge_env, "REDIS_URL": "redis+sentinel://:pa/ssw0rd@s1:26379,s2:26379/svc"})
+    assert "REDIS_URL" in str(err.value) and "pa/" not in str(err.value) and "ssw0rd" not in str(err.value), str(err.value)
+    from bridge.redisconn import redacted
+
+    assert redacted("redis://:pa/ssw0rd@redis.example:6379/0") == "redis://:[redacted]@redis.example:6379/0"
 
 
 @pytest.fixture()
