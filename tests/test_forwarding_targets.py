@@ -176,6 +176,9 @@ def test_events_older_than_the_dedupe_window_are_neither_processed_nor_forwarded
     assert wait_until(lambda: "一時間前の発言" in everything(), timeout=30)
     assert wait_until(fwd.idle, timeout=30)
     assert "二時間以上前の発言" not in everything()
+    scraped = requests.get(fwd.url + "/metrics", timeout=10).text   # refused replays are counted
+    assert any(line.startswith("bridge_webhook_events_total{") and 'outcome="too_old"' in line
+               and float(line.rsplit(" ", 1)[1]) >= 1 for line in scraped.splitlines())
     # One setting: the events accepted are remembered for dedupe exactly as long as events are accepted.
     ttls = [fwd.store.r.ttl(k) for k in fwd.store.r.scan_iter(match=fwd.store.keys.prefix + "dedupe:*")]
     assert ttls and all(MAX_AGE - 120 < ttl <= MAX_AGE for ttl in ttls)
