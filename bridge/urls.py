@@ -60,9 +60,11 @@ def url_secrets(url: str) -> list[str]:
         found.append(parts.password)
     if parts.query:
         found += [parts.query] + [v for _, v in parse_qsl(parts.query) if len(v) >= 6]
-    if parts.path not in ("", "/"):
-        found.append(parts.path + (f"?{parts.query}" if parts.query else ""))
-        found += [seg for seg in parts.path.split("/") if len(seg) >= 12]  # token-like path segments
+    if parts.query:
+        found.append(f"{parts.path}?{parts.query}")
+    if len(parts.path) >= 16:  # a short path ("/webhook") holds no secret, and masking it would garble our own routes
+        found.append(parts.path)
+    found += [seg for seg in parts.path.split("/") if len(seg) >= 12]  # token-like path segments
     return [s for s in found if s]
 
 

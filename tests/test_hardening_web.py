@@ -194,3 +194,14 @@ def test_a_redelivery_within_the_window_is_still_processed(h):
     thread = h.thread_of(HANAKO)
     assert wait_until(lambda: any("二日遅れで届きました" in (m.get("text") or "") for m in h.thread_messages(thread)
                                   + h.slack.messages("CTRIAGE01")))
+
+
+# -- how a URL is shown -------------------------------------------------------------------------------------
+def test_a_url_is_shown_by_scheme_and_host_only():
+    from bridge.urls import scrub_urls, shown_url
+
+    assert shown_url("https://user:pa55@tool.example:8443/hook/t0ken?key=k3y#frag") == "https://tool.example:8443"
+    assert shown_url("http://[::1]:9000/x") == "http://[::1]:9000"
+    assert shown_url("not a url") == "(invalid URL)" and shown_url("http://[::1/x") == "(invalid URL)"
+    reason = "forward_gave_up: https://tool.example/hook/t0ken?key=k3y: HTTP 503 (see http://u:p@h:1/a)."
+    assert scrub_urls(reason) == "forward_gave_up: https://tool.example: HTTP 503 (see http://h:1)."
