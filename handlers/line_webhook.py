@@ -10,7 +10,7 @@ origin and its own ordered stream, so each target gets every webhook once, in or
 
 Replays: an event is remembered for dedupe for ``BRIDGE_EVENT_MAX_AGE`` (3 days); a signed
 body replayed later would be new again, so an event whose ``timestamp`` is older than that
-same age is refused (answered 200 so LINE does not redeliver it, logged without content,
+same age (by :func:`bridge.clock.now`) is refused (answered 200 so LINE does not redeliver it, logged without content,
 counted in ``bridge_webhook_events_total{outcome="too_old"}``, never processed). A body
 whose every event is too old is not forwarded either: the other tool would be replayed
 to just the same.
@@ -27,7 +27,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from bridge import metrics, work
+from bridge import clock, metrics, work
 from bridge.accounts import Account
 from bridge.line.events import source_of
 from bridge.model import conv_key
@@ -75,7 +75,7 @@ def forward_entries(account: Account, body: bytes, signature: str, headers: dict
     body_id = hashlib.sha256(body + signature.encode()).hexdigest()[:40]
     entries = []
     for url in account.forward:
-        item = work.forward_payload(account.key, url, body, headers, time.time())
+        item = work.forward_payload(account.key, url, body, headers, clock.now())
         entries.append((f"fwd-{account.key}-{item['target']}", body_id, work.forward_stream(account.key, item["target"]),
                         work.FORWARD, item))
     return entries
@@ -136,7 +136,7 @@ def create_blueprint(rt: Runtime) -> Blueprint:
             log.warning("LINE webhook refused: destination is not account %s's bot", account.key)
             return jsonify(error="unknown destination"), 400
         entries = []
-        now_ms, old = time.time() * 1000, 0
+        now_ms, old = clock.now() * 1000, 0  # production: time.time(); tests can move it (bridge.clock)
         for event in events:  # an empty list is LINE's "Verify" call: just answer 200
             if not isinstance(event, dict):
                 log.warning("LINE webhook: an event that is not an object was ignored")

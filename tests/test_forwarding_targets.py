@@ -196,11 +196,12 @@ def test_a_failing_target_is_shown_only_by_scheme_and_host(fwd, deployment, slac
     fwd.tools["analytics"].down()
     for name in (f"fwd-worker-{i}.log" for i in range(2)):   # this test's share of the workers' logs
         (ROOT / ".run" / name).open("a").write(f"--- {RUN} secrets test\n")
-    # More than a day later (the test clock of every process): the forward is given up at once.
+    body = fwd.body("tokyo", "転送のテスト")
+    fwd.send("tokyo", body)
+    assert fwd.tools["analytics"].wait_for(1, timeout=30)   # tried, failed: retried with backoff
+    # More than a day later (the test clock of every process): the next attempt gives the webhook up.
     clock.set_fake_now(fwd.store.r, fwd.store.keys.clock(), time.time() + 25 * 3600)
     try:
-        body = fwd.body("tokyo", "転送のテスト")
-        fwd.send("tokyo", body)
         shown = deployment["servers"]["analytics"].url   # http://127.0.0.1:<port>: scheme and host only
         slack_text = lambda: "\n".join(m.get("text", "") for m in slack_emu.messages(SHARED))  # noqa: E731
         # The triage channel is told the target fails, then that the webhook was set aside (dead letter).
