@@ -77,7 +77,10 @@ class Settings:
                 problems.append(f"{name} is not set")
             return value
 
-        def check_url(name: str, value: str, schemes: tuple[str, ...], shown=lambda url: url) -> None:
+        from bridge.redisconn import SCHEMES, parse_sentinel, redacted
+
+        def check_url(name: str, value: str, schemes: tuple[str, ...], shown=redacted) -> None:
+            """A URL setting; a bad one is named with any credentials in it masked."""
             if value:
                 try:
                     parsed = urlparse(value)
@@ -95,9 +98,7 @@ class Settings:
         }
         if values["slack_bot_token"] and not values["slack_bot_token"].startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
-        from bridge.redisconn import SCHEMES, parse_sentinel, redacted
-
-        check_url("REDIS_URL", values["redis_url"], SCHEMES, shown=redacted)  # never print its password
+        check_url("REDIS_URL", values["redis_url"], SCHEMES)  # never print its password
         try:
             parse_sentinel(values["redis_url"])
         except ValueError as exc:
