@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import time
 from typing import Any
 
 from bridge import clock
