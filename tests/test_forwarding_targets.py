@@ -76,8 +76,8 @@ forward = ["{url('osaka', 'lstep')}", "{url('osaka', 'liny')}"]
                BRIDGE_FORWARD_ALERT_AFTER="0", BRIDGE_EVENT_MAX_AGE=str(MAX_AGE), LOG_LEVEL="DEBUG")
     for account in BOTS:
         env[f"{account.upper()}_SECRET"] = secret(account)
-        env[f"{account.upper()}_TOKEN"] = f"token-{account}"
-        line_emu.add_channel(BOTS[account], secret(account), f"token-{account}", display_name=account)
+        env[f"{account.upper()}_TOKEN"] = f"fwd-token-{account}"
+        line_emu.add_channel(BOTS[account], secret(account), f"fwd-token-{account}", display_name=account)
     fwd_settings = Settings.from_env(env)
     app_server = serve_in_thread(create_app(fwd_settings))
     procs = start_workers(env, 2, "fwd")
