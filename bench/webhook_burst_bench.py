@@ -1,12 +1,13 @@
 """How fast a LINE webhook carrying many events is answered (LINE waits 2 s).
 
-``.venv/bin/python bench/webhook_burst_bench.py [--events 500] [--runs 7]``
+``.venv/bin/python bench/webhook_burst_bench.py [--events 500] [--runs 7] [--forward 0]``
 
 The bridge's Flask app (in this process, on a loopback HTTP server) with a private
 ``redis-server`` (or ``REDIS_URL``, fresh namespace, keys deleted afterwards); no rq
 workers run, so only the web tier is measured: verify, parse, clean, dedupe + append
 (one pipelined round trip), enqueue the drain jobs (one ``enqueue_many``). Each run
 sends one body of N text events from N/2 friends, all new; prints p50 / max in ms.
+``--forward K`` gives the account K forwarding targets (queued in the same round trip; nothing is sent).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=500)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--forward", type=int, default=0, help="forwarding targets of the account")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -38,7 +40,8 @@ def main() -> int:
     namespace = "lsbbench" + uuid.uuid4().hex[:6]
     env = {"LINE_CHANNEL_SECRET": "bench-secret", "LINE_CHANNEL_ACCESS_TOKEN": "bench-token", "SLACK_BOT_TOKEN": "xoxb-bench",
            "SLACK_SIGNING_SECRET": "bench-signing", "SLACK_TRIAGE_CHANNEL": "CBENCH", "REDIS_URL": redis_url,
-           "PUBLIC_BASE_URL": "http://127.0.0.1", "BRIDGE_NAMESPACE": namespace}
+           "PUBLIC_BASE_URL": "http://127.0.0.1", "BRIDGE_NAMESPACE": namespace,
+           "LINE_FORWARD_URLS": ",".join(f"https://tool{i}.example/hook/{uuid.uuid4().hex}" for i in range(args.forward))}
     from emulators.slack_api import SlackEmulator
 
     slack_srv = serve_in_thread(SlackEmulator(bot_token="xoxb-bench", signing_secret="bench-signing").app)
@@ -60,7 +63,7 @@ def main() -> int:
             resp = send_webhook(server.url + "/line/webhook", "bench-secret", body, timeout=60)
             times.append((time.perf_counter() - started) * 1000)
             assert resp.status_code == 200 and resp.json()["accepted"] == args.events, resp.text
-        print(f"{args.events} events per body, {args.runs} runs: p50 {statistics.median(times):.0f} ms, "
+        print(f"{args.events} events per body, {args.forward} forwarding target(s), {args.runs} runs: p50 {statistics.median(times):.0f} ms, "
               f"max {max(times):.0f} ms (LINE waits 2000 ms)")
     finally:
         server.stop()

@@ -116,7 +116,9 @@ def default_account_from_env(env: Mapping[str, str], problems: list[str]) -> Acc
 def _check_url(url: str, where: str, problems: list[str]) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        problems.append(f"{where}: forward URL must start with https:// (got {url!r})")
+        from bridge.urls import shown_url  # the path or query of a target URL often is its secret
+
+        problems.append(f"{where}: forward URL must start with https:// (got {shown_url(url)!r})")
 
 
 def _line_of_entries(text: str) -> list[int]:

@@ -19,23 +19,24 @@ from bridge import work
 
 from bridge.runtime import get_runtime
 from bridge.settings import SettingsError
+from bridge.urls import redacted_redis_url, scrub_urls, shown_url
 
 
 def status(rt) -> None:
     lang = rt.settings.language
-    print(f"rq queue {rt.settings.queue_name!r}: {rt.queue.count} job(s) waiting")
+    print(f"Redis {redacted_redis_url(rt.settings.redis_url)}; rq queue {rt.settings.queue_name!r}: {rt.queue.count} job(s) waiting")
     for account in rt.accounts:
         counts = rt.backlog.counts(accounts=[account.key])
         backlog = ", ".join(f"{rt.marks.effective(k).label(lang)} {n}" for k, n in counts.items() if n) or "empty"
         bot = account.bot_user_id or rt.store.bot_account_id(account.key) or "not learned yet"
         print(f"account {account.key} ({account.name}) → {account.channel}, bot {bot}: backlog {backlog}")
-        for url in account.forward:
+        for n, url in enumerate(account.forward, start=1):  # a target URL often embeds a secret: host only
             state = rt.store.forward_status(account.key, work.target_id(url))
             if not state:
-                print(f"  forward → {url}: ok")
+                print(f"  forward #{n} → {shown_url(url)}: ok")
                 continue
             since = time.time() - float(state.get("first_failure_at") or time.time())
-            print(f"  forward → {url}: FAILING for {since:.0f} s ({state.get('failures')} failures, "
+            print(f"  forward #{n} → {shown_url(url)}: FAILING for {since:.0f} s ({state.get('failures')} failures, "
                   f"last: {state.get('last_error')}), {rt.inbox.pending(work.forward_stream(account.key, work.target_id(url)))} waiting")
     print(f"dead letters: {rt.store.dead_letter_count()}")
     due = rt.inbox.due.pending()
@@ -45,7 +46,7 @@ def status(rt) -> None:
 
 def dead_letters(rt) -> None:
     for item in rt.store.dead_letters():
-        print(f"{item.get('id')}  {item.get('kind')}  stream={item.get('stream')}  reason={item.get('reason')}")
+        print(f"{item.get('id')}  {item.get('kind')}  stream={item.get('stream')}  reason={scrub_urls(item.get('reason'))}")
 
 
 def replay(rt) -> int:

@@ -18,7 +18,7 @@ KINDS: dict[str, str] = {
     "slack_msg": "msg:slack:{channel}:{ts}",          # hash: Slack message -> conversation, kind, delivery
     "notes": "notes:{conv_id}",                       # list of JSON internal notes
     "events": "events:{conv_id}",                     # list of JSON state changes (audit trail)
-    "dedupe": "dedupe:{origin}:{event_id}",           # string: event id already accepted (origin "line-<account>" or "slack")
+    "dedupe": "dedupe:{origin}:{event_id}",           # string: event id already accepted (origin "line-<account>", "slack", "fwd-<account>-<target>")
     "inbox": "inbox:{stream}",                        # list of JSON work items, processed in order
     "inbox_lock": "inbox-lock:{stream}",              # string: token of the worker draining the stream
     "inbox_wakeup": "inbox-wakeup:{stream}",          # (unused since the due set; kept for old data)

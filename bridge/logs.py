@@ -1,9 +1,12 @@
 """Log formatting: secrets are never printed, JSON lines on request, one trace id per item.
 
 * Every line goes through :class:`RedactingFormatter`: the configured secrets (channel
-  secrets, access tokens, the bot token, the signing secret) and anything shaped like a
-  Slack token or an ``Authorization`` header are replaced by ``[redacted]`` — at every
-  level, in messages and in tracebacks alike.
+  secrets, access tokens, the bot token, the signing secret, ``BRIDGE_MEDIA_SECRET``,
+  ``BRIDGE_METRICS_TOKEN``, Redis' password, and the secret-bearing parts of forwarding
+  URLs: path, query, credentials) and anything shaped like a Slack token or an
+  ``Authorization`` header are replaced by ``[redacted]`` — at every level, in messages
+  and in tracebacks alike. Code shows those URLs through :mod:`bridge.urls` in the first
+  place; this is the second line of defence.
 * ``LOG_FORMAT=json`` prints one JSON object per line (``ts``, ``level``, ``logger``,
   ``msg``, ``trace``, ``exc``) for log pipelines.
 * ``trace`` is the work item's id (``line-default:<webhookEventId>``, ``slack:<event_id>``):
@@ -27,17 +30,34 @@ MASK = "[redacted]"
 def configured_secrets(env=None) -> list[str]:
     """The secrets of the configuration (all accounts), for redaction. Never raises."""
     env = os.environ if env is None else env
+    from bridge.urls import url_secrets
+
     found = [env.get(n, "") for n in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_BOT_TOKEN",
-                                      "SLACK_SIGNING_SECRET")]
+                                      "SLACK_SIGNING_SECRET", "BRIDGE_MEDIA_SECRET", "BRIDGE_METRICS_TOKEN")]
+    found += [s for u in (env.get("LINE_FORWARD_URLS") or "").split(",") if u.strip() for s in url_secrets(u.strip())]
+    found += _redis_password(env.get("REDIS_URL") or "")
     try:
         from bridge.settings import Settings
 
         settings = Settings.from_env(env)
-        found += [settings.slack_bot_token, settings.slack_signing_secret]
+        found += [settings.slack_bot_token, settings.slack_signing_secret, settings.media_secret, settings.metrics_token]
         found += [s for a in settings.accounts for s in (a.secret, a.token)]
+        found += [s for a in settings.accounts for u in a.forward for s in url_secrets(u)]
     except Exception:  # noqa: BLE001 - a broken configuration is reported elsewhere
         pass
     return sorted({s for s in found if s and len(s) >= 4}, key=len, reverse=True)
+
+
+def _redis_password(url: str) -> list[str]:
+    """Redis' password in ``REDIS_URL`` (the credentials end at the last ``@`` before the host)."""
+    from urllib.parse import parse_qsl, unquote
+
+    rest, _, query = url.partition("://")[2].partition("?")
+    found = [v for k, v in parse_qsl(query) if k.lower() in ("password", "sentinel_password")]
+    if "@" in rest:
+        password = rest.rpartition("@")[0].partition(":")[2]
+        found += [password, unquote(password)]
+    return found
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

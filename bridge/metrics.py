@@ -15,12 +15,19 @@ Three sources, merged into one answer by the web process:
   account (``GET /v2/bot/message/quota/consumption``, cached 5 minutes).
 
 Hooks for other modules: :func:`observe_webhook`, :func:`count`, :func:`rate_limit_wait`.
+
+Every label set is bounded: label values come from small vocabularies (work kinds,
+outcomes, account keys, API method names). :func:`label` strips anything id-like or
+URL-like a caller might pass (a LINE message id, a user id, a target URL), and a scrape
+shows at most ``MAX_SERIES`` series per counter, so no input can grow the answer without
+limit. ``GET /metrics`` itself is protected (see :mod:`handlers.app`).
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import threading
 import time
 from typing import Any, Iterable
@@ -29,6 +36,7 @@ log = logging.getLogger(__name__)
 
 QUOTA_CACHE_SECONDS = 300
 DIRECTIONS = {"line": "line_to_slack", "slack": "slack_to_line", "fwd": "forward"}
+MAX_SERIES = 200  # per counter family, at each scrape
 _redis: Any = None  # (redis client, Keys) of this process, set by bind()
 _web: dict[str, Any] = {}
 _web_lock = threading.Lock()
@@ -40,13 +48,27 @@ def bind(redis_client, keys) -> None:
     _redis = (redis_client, keys)
 
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+_ID_LIKE = re.compile(r"\S*(?:\d{4,}|[0-9a-fA-F]{16,})\S*")  # message/user ids, timestamps, ports, hashes
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.:/ -]+")
+
+
+def label(value: Any) -> str:
+    """A label value from a bounded vocabulary: no URL, no id-like word (4+ digits, long hex), at
+    most 40 characters, nothing that would confuse the ``|``/``=`` field encoding."""
+    text = _URL.sub("", str(value))
+    text = _ID_LIKE.sub("", text)
+    text = _UNSAFE.sub("", text)
+    return " ".join(text.split())[:40] or "other"
+
+
 # -- hooks ------------------------------------------------------------------------------------
 def count(name: str, amount: float = 1.0, **labels: str) -> None:
     """Add to a worker-side counter ``bridge_<name>_total`` (never raises: metrics must not break work)."""
     if _redis is None:
         return
     r, keys = _redis
-    field = "|".join([name] + [f"{k}={str(v)[:60]}" for k, v in sorted(labels.items())])
+    field = "|".join([name] + [f"{k}={label(v)}" for k, v in sorted(labels.items())])
     try:
         r.hincrbyfloat(keys.metrics(), field, amount)
     except Exception:  # noqa: BLE001
@@ -54,7 +76,11 @@ def count(name: str, amount: float = 1.0, **labels: str) -> None:
 
 
 def rate_limit_wait(method: str, seconds: float) -> None:
-    """A platform asked us to wait (429 / Retry-After) ``seconds`` before calling ``method`` again."""
+    """A platform asked us to wait (429 / Retry-After) ``seconds`` before calling ``method`` again.
+
+    ``method`` is the start of a retry reason ("Slack chat.postMessage", "LINE content 5489… is
+    still processing"): only its first two id-free words are kept."""
+    method = " ".join(label(method).split()[:2])
     count("rate_limit_waits", 1, method=method)
     count("rate_limit_wait_seconds", max(0.0, float(seconds)), method=method)
 
@@ -83,12 +109,13 @@ def _create_web_metrics() -> None:
     _web["events"] = Counter("bridge_webhook_events", "Webhook events by outcome", ["source", "outcome"])
 
 
-def observe_webhook(source: str, seconds: float, accepted: int = 0, duplicates: int = 0, refused: int = 0) -> None:
+def observe_webhook(source: str, seconds: float, accepted: int = 0, duplicates: int = 0, refused: int = 0,
+                    too_old: int = 0) -> None:
     """Web side: one webhook request of ``source`` (line, slack) answered in ``seconds``."""
     try:
         m = _web_metrics()
         m["latency"].labels(source).observe(seconds)
-        for outcome, n in (("accepted", accepted), ("duplicate", duplicates), ("refused", refused)):
+        for outcome, n in (("accepted", accepted), ("duplicate", duplicates), ("refused", refused), ("too_old", too_old)):
             if n:
                 m["events"].labels(source, outcome).inc(n)
     except Exception:  # noqa: BLE001 - metrics must never fail a webhook
@@ -115,9 +142,13 @@ class RedisCollector:
 
         r, keys = self.rt.redis, self.rt.keys
         families: dict[str, Any] = {}
-        for field, value in (r.hgetall(keys.metrics()) or {}).items():
+        series: dict[str, int] = {}
+        for field, value in sorted((r.hgetall(keys.metrics()) or {}).items()):
             name, *pairs = field.split("|")
             labels = dict(p.split("=", 1) for p in pairs if "=" in p)
+            series[name] = series.get(name, 0) + 1
+            if series[name] > MAX_SERIES:  # recorded before labels were bounded: never let a scrape grow
+                continue
             fam = families.get(name)
             if fam is None:
                 fam = families[name] = CounterMetricFamily(f"bridge_{name}", f"bridge {name.replace('_', ' ')}",

@@ -40,10 +40,10 @@ def parse_sentinel(url: str) -> SentinelURL | None:
     userinfo, _, hosts = parts.netloc.rpartition("@")
     username, _, password = userinfo.partition(":") if userinfo else ("", "", "")
     instances = []
-    for host in hosts.split(","):
+    for n, host in enumerate(hosts.split(","), start=1):
         name, _, port = host.strip().rpartition(":") if ":" in host else (host.strip(), "", "26379")
-        if not name or not port.isdigit():
-            raise ValueError(f"sentinel address {host!r} is not host:port")
+        if not name or not port.isdigit():  # not echoed: with an unencoded '/' in the password it is part of it
+            raise ValueError(f"sentinel address #{n} is not host:port")
         instances.append((name, int(port)))
     path = [p for p in parts.path.split("/") if p]
     if not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
@@ -79,8 +79,7 @@ def rq_settings(url: str) -> dict:
 
 
 def redacted(url: str) -> str:
-    """``url`` with its credentials replaced by ``***`` (for messages and logs)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    """``url`` with its password replaced by ``[redacted]`` (for messages and logs; see :mod:`bridge.urls`)."""
+    from bridge.urls import redacted_redis_url
+
+    return redacted_redis_url(url)

@@ -59,7 +59,7 @@ class Runtime:
 
     @cached_property
     def inbox(self) -> Inbox:
-        return Inbox(self.redis, self.keys, self.queue)
+        return Inbox(self.redis, self.keys, self.queue, dedupe_ttl=self.settings.event_max_age)
 
     @cached_property
     def accounts(self) -> AccountSet:

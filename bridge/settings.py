@@ -46,6 +46,11 @@ class Settings:
     media_secret: str = field(default="", repr=False)  # BRIDGE_MEDIA_SECRET: signs /media links (default: derived)
     media_link_ttl: int = 14 * 24 * 3600  # BRIDGE_MEDIA_LINK_TTL: seconds a /media link stays valid
     chart_font: str = ""              # BRIDGE_CHART_FONT: font file of the /stats chart (default: a CJK font found)
+    # BRIDGE_EVENT_MAX_AGE: seconds a webhook event is remembered for dedupe, and the age past which
+    # a (signed) LINE event is refused as a replay: one setting, so nothing is old enough to be
+    # forgotten by the dedupe yet young enough to be processed again.
+    event_max_age: int = 3 * 24 * 3600
+    metrics_token: str = field(default="", repr=False)  # BRIDGE_METRICS_TOKEN: bearer token of GET /metrics
 
     @property
     def account_set(self) -> AccountSet:
@@ -72,11 +77,18 @@ class Settings:
                 problems.append(f"{name} is not set")
             return value
 
-        def check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+        from bridge.redisconn import SCHEMES, parse_sentinel, redacted
+
+        def check_url(name: str, value: str, schemes: tuple[str, ...], shown=redacted) -> None:
+            """A URL setting; a bad one is named with any credentials in it masked."""
             if value:
-                parsed = urlparse(value)
-                if parsed.scheme not in schemes or not (parsed.netloc or parsed.path):
-                    problems.append(f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)} (got {value!r})")
+                try:
+                    parsed = urlparse(value)
+                    bad = parsed.scheme not in schemes or not (parsed.netloc or parsed.path)
+                except ValueError:  # e.g. an unbalanced [ in the host
+                    bad = True
+                if bad:
+                    problems.append(f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)} (got {shown(value)!r})")
 
         values = {
             "slack_bot_token": required("SLACK_BOT_TOKEN"),
@@ -86,9 +98,7 @@ class Settings:
         }
         if values["slack_bot_token"] and not values["slack_bot_token"].startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
-        from bridge.redisconn import SCHEMES, parse_sentinel, redacted
-
-        check_url("REDIS_URL", redacted(values["redis_url"]), SCHEMES)  # never print its password
+        check_url("REDIS_URL", values["redis_url"], SCHEMES)  # never print its password
         try:
             parse_sentinel(values["redis_url"])
         except ValueError as exc:
@@ -142,6 +152,7 @@ class Settings:
             forward_alert_after = 600.0
 
         chart_font = _chart_font(env, problems)
+        hardening = _hardening_settings(env, problems)
 
         if problems:
             raise SettingsError(problems)
@@ -158,6 +169,7 @@ class Settings:
             forward_alert_after=forward_alert_after,
             chart_font=chart_font,
             **media,
+            **hardening,
         )
 
 
@@ -176,6 +188,26 @@ def _media_settings(env: Mapping[str, str], problems: list[str]) -> dict:
             value = float(default)
         out[key] = value if key == "send_delay" else int(value)
     return out
+
+
+EVENT_MAX_AGE_RANGE = (3600, 30 * 86400)
+
+
+def _hardening_settings(env: Mapping[str, str], problems: list[str]) -> dict:
+    """BRIDGE_EVENT_MAX_AGE (dedupe window = replay age limit) and BRIDGE_METRICS_TOKEN (see docs/operations.md)."""
+    raw = (env.get("BRIDGE_EVENT_MAX_AGE") or str(3 * 24 * 3600)).strip()
+    low, high = EVENT_MAX_AGE_RANGE
+    try:
+        max_age = int(float(raw))
+        if not low <= max_age <= high:
+            raise ValueError
+    except ValueError:
+        problems.append(f"BRIDGE_EVENT_MAX_AGE must be a number of seconds between {low} and {high} (got {raw!r})")
+        max_age = 3 * 24 * 3600
+    token = (env.get("BRIDGE_METRICS_TOKEN") or "").strip()
+    if token and (len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token):
+        problems.append("BRIDGE_METRICS_TOKEN must be at least 16 printable ASCII characters without spaces")
+    return {"event_max_age": max_age, "metrics_token": token}
 
 
 def _chart_font(env: Mapping[str, str], problems: list[str]) -> str:

@@ -323,17 +323,22 @@ class WebhookFactory:
     def sample_events(self) -> list[dict[str, Any]]:
         """Every event of ``samples/webhook-all-events.json`` (from the SDK's test suite).
 
-        Each gets its own fresh ``webhookEventId`` (they all repeat in the file); when an
-        emulator is attached, each ``replyToken`` is replaced by one registered for the
-        event's chat so it can actually be used. Nothing else is changed.
+        Each gets its own fresh ``webhookEventId`` (they all repeat in the file) and the current
+        ``timestamp`` (the file's are from 2016; LINE sends events as they happen, and the bridge
+        refuses events older than its dedupe window as replays); when an emulator is attached,
+        each ``replyToken`` is replaced by one registered for the event's chat so it can actually
+        be used. Nothing else is changed.
         """
         sample = self.spec_dir / "samples" / "webhook-all-events.json"
         if not sample.exists():  # fresh clone: the copy shipped with the emulator
             sample = SAMPLE_EVENTS_FILE
         with open(sample, encoding="utf-8") as fh:
             events = copy.deepcopy(json.load(fh)["events"])
+        now_ms = int(time.time() * 1000)
         for event in events:
             event["webhookEventId"] = new_webhook_event_id()
+            if "timestamp" in event:
+                event["timestamp"] = now_ms
             if self.emulator is not None and "replyToken" in event:
                 src = event.get("source") or {}
                 chat = src.get("groupId") or src.get("roomId") or src.get("userId") or "unknown"

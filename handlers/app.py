@@ -1,9 +1,16 @@
-"""The Flask app: ``POST /line/webhook``, ``POST /slack/events``, ``GET /healthz``.
+"""The Flask app: ``POST /line/webhook``, ``POST /slack/events``, ``GET /healthz``, ``GET /metrics``.
 
 Run with ``gunicorn 'handlers.app:create_app()'`` (see Procfile).
+
+``/healthz`` is public, so it says only whether Redis answers (the error, which names
+Redis' host and port, goes to the log). ``/metrics`` tells the volume of conversations and
+the accounts served: it needs ``Authorization: Bearer $BRIDGE_METRICS_TOKEN``; without that
+setting it answers only requests made directly on the loopback interface (a scraper on the
+same host), never one relayed by a proxy (which adds ``X-Forwarded-For`` / ``Forwarded``).
 """
 from __future__ import annotations
 
+import hmac
 import logging
 import sys
 import time
@@ -23,6 +30,24 @@ from handlers.slack import answer_error, create_bolt_app
 from handlers.slack.verify import refusal
 
 log = logging.getLogger(__name__)
+
+
+LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+PROXY_HEADERS = ("X-Forwarded-For", "X-Real-Ip", "Forwarded")
+
+
+def metrics_allowed(token: str) -> bool:
+    """May this request read ``/metrics``? With a token: the right bearer token (constant-time
+    compare). Without: only a direct loopback request (no proxy in between)."""
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        ok = scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    else:
+        ok = request.remote_addr in LOOPBACK and not any(h in request.headers for h in PROXY_HEADERS)
+    if not ok:
+        log.warning("GET /metrics refused (%s)", "bad or missing bearer token" if token else
+                    "not a direct loopback request; set BRIDGE_METRICS_TOKEN to scrape from elsewhere")
+    return ok
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -83,6 +108,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/metrics")
     def metrics_endpoint():
+        if not metrics_allowed(rt.settings.metrics_token):
+            return jsonify(error="forbidden"), 403
         body, content_type = metrics.exposition(rt)
         return Response(body, mimetype=None, content_type=content_type)
 
@@ -97,7 +124,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         try:
             rt.redis.ping()
         except Exception as exc:  # any Redis failure means we cannot accept work
-            return jsonify(ok=False, redis=f"{type(exc).__name__}: {exc}"), 503
+            # Public endpoint: the error names Redis' host and port, so it goes to the log only.
+            log.warning("healthz: Redis unavailable (%s: %s)", type(exc).__name__, exc)
+            return jsonify(ok=False, redis="unavailable"), 503
         return jsonify(ok=True, redis="ok")
 
     return app

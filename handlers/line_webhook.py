@@ -5,7 +5,15 @@ body (checked before anything is parsed); the body's ``destination`` must then b
 account's bot user id (configured, or learned from its first verified webhook). The
 request never calls LINE or Slack: LINE expects an answer within 2 seconds. Events stay
 JSON dicts (the wire format) all the way into the job. Verified webhooks are also queued,
-unchanged, for each of the account's forwarding targets.
+unchanged, for each of the account's forwarding targets: every target has its own dedupe
+origin and its own ordered stream, so each target gets every webhook once, in order.
+
+Replays: an event is remembered for dedupe for ``BRIDGE_EVENT_MAX_AGE`` (3 days); a signed
+body replayed later would be new again, so an event whose ``timestamp`` is older than that
+same age (by :func:`bridge.clock.now`) is refused (answered 200 so LINE does not redeliver it, logged without content,
+counted in ``bridge_webhook_events_total{outcome="too_old"}``, never processed). A body
+whose every event is too old is not forwarded either: the other tool would be replayed
+to just the same.
 """
 from __future__ import annotations
 
@@ -19,7 +27,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from bridge import metrics, work
+from bridge import clock, metrics, work
 from bridge.accounts import Account
 from bridge.line.events import source_of
 from bridge.model import conv_key
@@ -48,6 +56,29 @@ def signature_ok(secret: str, body: bytes, signature: str) -> bool:
     """base64(HMAC-SHA256(channel secret, raw body)), compared in constant time."""
     expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
     return hmac.compare_digest(expected.encode(), signature.encode("ascii", errors="replace"))
+
+
+def too_old(event: dict, now_ms: float, max_age: float) -> bool:
+    """Is ``event`` (LINE's ``timestamp``, ms) older than ``max_age`` seconds? Events without one are not."""
+    stamp = event.get("timestamp")
+    if isinstance(stamp, bool) or not isinstance(stamp, (int, float)):
+        return False
+    try:
+        return now_ms - stamp > max_age * 1000
+    except OverflowError:  # an integer beyond any float: far in the past or far in the future
+        return stamp < 0
+
+
+def forward_entries(account: Account, body: bytes, signature: str, headers: dict[str, str]) -> list[tuple]:
+    """One inbox entry per forwarding target: the dedupe origin names the target, so one target
+    having the body never hides it from the next, and each target keeps its own ordered stream."""
+    body_id = hashlib.sha256(body + signature.encode()).hexdigest()[:40]
+    entries = []
+    for url in account.forward:
+        item = work.forward_payload(account.key, url, body, headers, clock.now())
+        entries.append((f"fwd-{account.key}-{item['target']}", body_id, work.forward_stream(account.key, item["target"]),
+                        work.FORWARD, item))
+    return entries
 
 
 def create_blueprint(rt: Runtime) -> Blueprint:
@@ -80,7 +111,8 @@ def create_blueprint(rt: Runtime) -> Blueprint:
         status = response[1] if isinstance(response, tuple) else 200
         data = response[0].get_json(silent=True) if isinstance(response, tuple) else response.get_json(silent=True)
         metrics.observe_webhook("line", time.perf_counter() - started, accepted=(data or {}).get("accepted", 0),
-                                duplicates=(data or {}).get("duplicates", 0), refused=int(status >= 400))
+                                duplicates=(data or {}).get("duplicates", 0), refused=int(status >= 400),
+                                too_old=(data or {}).get("too_old", 0))
         return response
 
     def _line_webhook(account_key: str | None) -> Response | tuple[Response, int]:
@@ -104,26 +136,34 @@ def create_blueprint(rt: Runtime) -> Blueprint:
             log.warning("LINE webhook refused: destination is not account %s's bot", account.key)
             return jsonify(error="unknown destination"), 400
         entries = []
+        now_ms, old = clock.now() * 1000, 0  # production: time.time(); tests can move it (bridge.clock)
         for event in events:  # an empty list is LINE's "Verify" call: just answer 200
             if not isinstance(event, dict):
                 log.warning("LINE webhook: an event that is not an object was ignored")
+                continue
+            if too_old(event, now_ms, rt.settings.event_max_age):
+                old += 1  # a replay past the dedupe window: processing it again could undo newer state
                 continue
             _, chat_id, _ = source_of(event)  # the inbox cleans the event when it stores it (bridge.safe_json)
             stream = work.line_stream(conv_key(account.key, chat_id or "no-source"))
             entries.append((f"line-{account.key}", event_id_of(event), stream, work.LINE_EVENT,
                             {"account": account.key, "event": event}))
-        # One pipelined round trip for all events: a body of 500 events is answered in well under LINE's 2 s.
-        results = rt.inbox.accept_many(entries) if entries else []
+        if old:
+            log.warning("LINE webhook of account %s: %d event(s) older than %d s refused (replayed?)",
+                        account.key, old, rt.settings.event_max_age)
+        # Forwarded unless every event of the body was refused as too old (an empty body is LINE's Verify).
+        forwards = forward_entries(account, body, signature, dict(request.headers)) if entries or not old else []
+        # One pipelined round trip for all events and targets: a body of 500 events is answered in well under LINE's 2 s.
+        results = rt.inbox.accept_many(entries + forwards) if entries or forwards else []
+        results, forwarded = results[:len(entries)], results[len(entries):]
         accepted = sum(results)
         for (origin, event_id, *_), ok in zip(entries, results):
             log.debug("LINE event %s", "accepted" if ok else "duplicate", extra={"trace": f"{origin}:{event_id}"})
+        for (origin, event_id, *_), ok in zip(forwards, forwarded):
+            log.debug("forward %s", "queued" if ok else "duplicate", extra={"trace": f"{origin}:{event_id}"})
         duplicates = len(results) - accepted
-        for url in account.forward:
-            item = work.forward_payload(account.key, url, body, dict(request.headers), time.time())
-            rt.inbox.accept(f"fwd-{account.key}", hashlib.sha256(body + signature.encode()).hexdigest()[:40],
-                            work.forward_stream(account.key, item["target"]), work.FORWARD, item)
         if duplicates:
             log.info("LINE webhook: %d duplicate event(s) ignored (redelivery)", duplicates)
-        return jsonify(accepted=accepted, duplicates=duplicates)
+        return jsonify(accepted=accepted, duplicates=duplicates, **({"too_old": old} if old else {}))
 
     return bp

@@ -143,7 +143,7 @@ def bridge_server(settings, line_emu, slack_emu):
 
 def start_workers(env: dict[str, str], count: int, name: str) -> list[subprocess.Popen]:
     """``count`` rq workers as in the Procfile, for the deployment described by ``env``."""
-    env = {**os.environ, **env, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **env, "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO", "PYTHONUNBUFFERED": "1"}
     logdir = ROOT / ".run"
     logdir.mkdir(exist_ok=True)
     namespace = env["BRIDGE_NAMESPACE"]

@@ -18,6 +18,7 @@ from bridge.model import DeliveryFailed
 from bridge.relay.delivery import Delivery
 from bridge.services import Component, Services
 from bridge.text import preview
+from bridge.urls import scrub_urls
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class DeadLetters(Component):
 
     def dead_letter(self, item: dict[str, Any], reason: str) -> None:
         """Keep the item for inspection and replay, then tell people in Slack."""
+        reason = scrub_urls(reason)  # an error's text may repeat a URL that embeds a secret: host only
         self.store.add_dead_letter(item, reason, time.time())
         event = item.get("payload")
         if item.get("kind") == work.SLACK_MESSAGE and isinstance(event, dict) and event.get("channel") and event.get("ts"):

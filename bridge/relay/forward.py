@@ -8,19 +8,25 @@ processing or another target. A failure is retried with backoff (never counted t
 giving up while the target is failing); an item older than ``FORWARD_MAX_AGE`` is given
 up and dead-lettered. A target failing for ``BRIDGE_FORWARD_ALERT_AFTER`` seconds (600)
 gets one line in the account's triage channel, and one more when it recovers.
+
+A target URL often embeds the other tool's secret, so it is shown — in every log line,
+retry reason, dead-letter reason, Slack post and ``bridge.admin status`` — only as
+``scheme://host[:port]`` (:func:`bridge.urls.shown_url`).
 """
 from __future__ import annotations
 
 import base64
 import logging
-import time
 from typing import Any
-from urllib.parse import urlparse
 
+from bridge import clock
 from bridge.i18n import t
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.ports import ForwardPort
 from bridge.services import Component, Services
+from bridge.urls import shown_url
+
+__all__ = ["Forwarder", "shown_url", "FORWARD_MAX_AGE"]
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +34,10 @@ FORWARD_MAX_AGE = 24 * 3600  # s; older webhooks are given up (dead-lettered, vi
 MAX_BACKOFF = 60.0
 
 
-def shown_url(url: str) -> str:
-    """A target as shown in Slack: its host only (webhook URLs of other tools often embed a secret)."""
-    parsed = urlparse(url)
-    return f"{parsed.scheme}://{parsed.netloc}/…" if parsed.netloc else "(invalid URL)"
+def _io_error(exc: OSError) -> str:
+    """A failed connection, named without its text (urllib3's messages repeat the full URL)."""
+    kind = getattr(exc, "kind", "")
+    return kind if isinstance(kind, str) and kind.isidentifier() else type(exc).__name__
 
 
 class Forwarder(Component):
@@ -47,26 +53,27 @@ class Forwarder(Component):
             status = self.port.forward(url, base64.b64decode(payload["body"]), payload.get("headers") or {})
             error = "" if 200 <= status < 300 else f"HTTP {status}"
         except OSError as exc:  # timeouts, refused connections, TLS errors
-            error = type(exc).__name__
+            error = _io_error(exc)
         if not error:
             self._succeeded(account, url, target)
             return
-        self._failed(account, url, target, error, float(payload.get("received_at") or time.time()))
+        self._failed(account, url, target, error, float(payload.get("received_at") or clock.now()))
 
     def _failed(self, account: str, url: str, target: str, error: str, received_at: float) -> None:
-        now = time.time()
+        now = clock.now()  # the test clock can age an item past FORWARD_MAX_AGE
         status = self.store.forward_failure(account, target, error, now)
         first = float(status.get("first_failure_at") or now)
         failures = int(status.get("failures") or 1)
-        log.warning("forwarding to %s (%s) failed (%s), %d failure(s) since %.0f s", url, account, error, failures, now - first)
+        shown = shown_url(url)
+        log.warning("forwarding to %s (%s) failed (%s), %d failure(s) since %.0f s", shown, account, error, failures, now - first)
         if now - first >= self.settings.forward_alert_after and status.get("alerted") != "1":
             self._tell(account, "forward.failing", f"fwd-fail-{account}-{target}-{int(first)}",
-                       url=shown_url(url), minutes=int((now - first) // 60), error=error)
+                       url=shown, minutes=int((now - first) // 60), error=error)
             self.store.forward_status_set(account, target, alerted="1")
         if now - received_at > FORWARD_MAX_AGE:
-            raise DeliveryFailed("forward_gave_up", f"{url}: {error}")
+            raise DeliveryFailed("forward_gave_up", f"{shown}: {error}")
         # Throttled: a target being down is not this item's fault, so it never counts toward giving up.
-        raise RetryLater(f"forward to {url}: {error}", delay=min(MAX_BACKOFF, 2.0 ** min(failures, 6)), throttled=True)
+        raise RetryLater(f"forward: {error} ({shown})", delay=min(MAX_BACKOFF, 2.0 ** min(failures, 6)), throttled=True)
 
     def _succeeded(self, account: str, url: str, target: str) -> None:
         status = self.store.forward_success(account, target)
