@@ -7,6 +7,7 @@ import json
 
 from bridge.friends.segment import Segment
 from bridge.slack_ui.broadcast import CONFIRM
+from emulators.line_media import make_png
 from tests.conftest import HANAKO, STAFF, STAFF2, TRIAGE, wait_until
 from tests.test_broadcast import seed_friends
 from tests.test_undo_window import edit, open_thread, reactions
@@ -57,10 +58,12 @@ def test_only_the_author_of_a_message_may_send_its_correction(h, delay):
     assert wait_until(lambda: h.line.delivered_texts(HANAKO) == ["料金は 3000 円です", "【訂正】料金は 300 円です"])
 
 
-def forged_confirm(h, user: str, account: str, text: str) -> dict:
+def forged_confirm(h, user: str, account: str, text: str, image: dict | None = None) -> dict:
     """Submit a confirmation modal whose private_metadata the client made up."""
     meta = {"segment": Segment(account=account, terms=(("tag", "campaign"),), marks=()).to_json(),
             "text": text, "channel": TRIAGE}
+    if image:
+        meta["image"] = image
     view = {"callback_id": CONFIRM, "private_metadata": json.dumps(meta, ensure_ascii=False),
             "title": {"type": "plain_text", "text": "broadcast"}, "blocks": []}
     resp = h.slack_sender.view_submission(user, view, {})
@@ -89,3 +92,14 @@ def test_broadcast_confirmation_by_an_admin_member_still_goes_out(h):
     ids = seed_friends(h, n=2)
     assert forged_confirm(h, STAFF, "default", "ご案内です") == {}
     assert wait_until(lambda: all(h.line.delivered_texts(uid) == ["ご案内です"] for uid in ids), timeout=30)
+
+
+def test_broadcast_sends_only_an_image_its_sender_uploaded(h):
+    ids = seed_friends(h, n=2)
+    # A file someone else uploaded (the bot can read it): named in a forged private_metadata.
+    theirs = h.slack.add_file(make_png(), "someone-elses.png", mimetype="image/png", user=STAFF2)
+    assert forged_confirm(h, STAFF, "default", "ご案内です", image={"id": theirs["id"], "name": "x.png"}) == {}
+    assert wait_until(lambda: any("配信する人がアップロードしたものではありません" in m["text"]
+                                  for m in h.slack.messages(TRIAGE)), timeout=30)
+    h.settle()
+    assert not any(h.line.delivered_texts(uid) for uid in ids) and not h.line.deliveries
