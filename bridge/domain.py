@@ -41,14 +41,15 @@ class Domain:
     """One instance per process (see :mod:`bridge.runtime`)."""
 
     def __init__(self, services: Services, forward_port: ForwardPort | None = None,
-                 automation: AutomationConfig | None = None, accept: Callable[..., bool] | None = None):
+                 automation: AutomationConfig | None = None, accept: Callable[..., bool] | None = None,
+                 accept_later: Callable[..., None] | None = None):
         self.services = services
         self.portals = Portals(services)
         self.triage = Triage(services, self.portals.request_parent_refresh)
         self.delivery = Delivery(services)
         self.quota = QuotaMeter(services)
         self.delivery.on_push = self.quota.refresh
-        self.line_in = LineIn(services, self.portals, self.triage)
+        self.line_in = LineIn(services, self.portals, self.triage, accept_later)
         self.undo = Undo(services, self.delivery)
         self.slack_in = SlackIn(services, self.portals, self.delivery, self.undo)
         self.canned_picks = CannedPicks(services, self.slack_in)  # 定型文 picked in the shortcut modal
@@ -70,6 +71,7 @@ class Domain:
             work.SLACK_OP: self.triage.handle_item,
             work.SLACK_EDIT: self.undo.handle_item,
             work.CANNED_PICK: self.canned_picks.handle_item,
+            work.IMAGE_SET_DUE: self.line_in.handle_image_set_due,
             work.FORWARD: self.forwarder.handle_item,
             work.SLA_ALERT: self.automation.sla.handle_item,
             work.REMINDER: self.automation.reminders.handle_item,

@@ -57,7 +57,7 @@ KINDS: dict[str, str] = {
     "rate_ticket": "rate-ticket:{tier}:{scope}:{owner}",  # string: a caller's reserved turn in that bucket ("<slot> <shift>")
     "media": "media:{media_key}",                     # hash: one media relay (attempts, Slack file ids, ts)
     "media_hits": "media-hits:{link}:{client}",       # int: /media requests of one link from one client this window (TTL)
-    "image_set": "image-set:{account}:{set_id}",      # hash: index -> LINE message id of an imageSet being collected
+    "image_set": "image-set:{account}:{set_id}",      # hash: index -> LINE message id of an imageSet being collected (+ first_at, partial)
     "quota_warned": "quota-warned:{account}:{month}:{level}",  # string: the 80 %/100 % quota warning was posted
     "quota": "quota:{account}",                       # string: JSON {limit, used, at} of the month's message quota
     # automation (business hours, SLA, reminders: bridge/automation/)

@@ -160,7 +160,8 @@ class Runtime:
 
         services = Services(self.settings, self.accounts, self.store, self.slack, self.lines, self.marks, self.backlog,
                             schedule_refresh=self.schedule_refresh)
-        return Domain(services, ForwardClient(), automation=self.automation, accept=self.inbox.accept)
+        return Domain(services, ForwardClient(), automation=self.automation, accept=self.inbox.accept,
+                      accept_later=self.inbox.due.accept_later)
 
     def schedule_refresh(self, conv_id: str, delay: float) -> None:
         # On the low-priority queue: after a burst, relaying a new friend's message must not

@@ -25,6 +25,7 @@ died, whichever process died, without any new event.
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -46,6 +47,7 @@ CLAIM_BATCH = 200
 
 DRAIN = "drain"
 REFRESH = "refresh"
+ACCEPT = "accept"   # a work item to accept into its stream when due (target: JSON [origin, event_id, stream, kind, payload])
 
 # KEYS[1] due zset; ARGV[1] member; ARGV[2] delay in ms. Keeps the earliest wake-up of a member.
 _ADD = """
@@ -90,6 +92,11 @@ class DueSet:
         """Wake ``target`` (a stream, a conversation) up after ``delay`` s; an earlier pending wake-up wins."""
         self._add(keys=[self.key], args=[f"{kind}\t{target}", max(0, math.ceil(delay * 1000))])
 
+    def accept_later(self, delay: float, origin: str, event_id: str, stream: str, kind: str, payload: dict) -> None:
+        """Accept a work item into ``stream`` after ``delay`` s (e.g. "show an incomplete imageSet"): the
+        stream is not held meanwhile, and the inbox's dedupe makes a wake-up taken twice harmless."""
+        self.add(ACCEPT, json.dumps([origin, event_id, stream, kind, payload], ensure_ascii=False, sort_keys=True), delay)
+
     def claim(self, lease: float = CLAIM_LEASE, batch: int = CLAIM_BATCH) -> list[tuple[str, str, str]]:
         """Take the due wake-ups: [(kind, target, lease token)]; call :meth:`done` once each is enqueued."""
         flat = self._claim(keys=[self.key], args=[int(lease * 1000), batch])
@@ -129,6 +136,8 @@ class Ticker:
                     self.inbox.kick(target, at_front=True)  # it has waited already
                 elif kind == REFRESH:
                     self.refresh(target)
+                elif kind == ACCEPT:
+                    self._accept(target)
                 else:
                     log.warning("unknown wake-up %r for %r dropped", kind, target)
             except redis.RedisError:
@@ -139,6 +148,15 @@ class Ticker:
             self.inbox.due.done(kind, target, leased)
             moved += 1
         return moved
+
+    def _accept(self, target: str) -> None:
+        """A due work item (:meth:`DueSet.accept_later`) into its stream; a malformed one is dropped, not retried."""
+        try:
+            origin, event_id, stream, kind, payload = json.loads(target)
+        except (ValueError, TypeError):
+            log.warning("malformed delayed work item dropped: %.200s", target)
+            return
+        self.inbox.accept(origin, event_id, stream, kind, payload)
 
     def sweep(self, force: bool = False) -> int:
         """Kick every stranded stream (at most one worker sweeps per interval)."""

@@ -23,6 +23,7 @@ FRIEND_EDIT = "friend_edit"      # 友だち情報 submitted from the modal (bri
 BROADCAST = "broadcast"          # a confirmed segment broadcast (bridge.friends.broadcast)
 EXPORT = "export"                # a history export to upload to the person who asked (bridge.friends.exports)
 CANNED_PICK = "canned_pick"      # a 定型文 picked in the shortcut modal: posted in the thread, then relayed like a reply
+IMAGE_SET_DUE = "image_set_due"  # an imageSet's wait is over: show what arrived (bridge.relay.line_in)
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"

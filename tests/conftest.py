@@ -106,6 +106,7 @@ def bridge_env(redis_url, line_emu, slack_emu):
         "BRIDGE_LANGUAGE": "ja",
         "LINE_REPLY_TOKEN_TTL": "30",
         "BRIDGE_SEND_DELAY_SECONDS": "0",  # the undo window is tested with the send_delay fixture
+        "BRIDGE_IMAGE_SET_WAIT_SECONDS": "5",  # an incomplete imageSet is shown after 5 s (tests/test_image_set.py)
         # business hours / SLA / reminders: a test config, a controllable clock, a fast sweep
         # + 友だち情報 fields, 定型文, admins (tests/fixtures/crm.toml): one config file, as in production
         "BRIDGE_CONFIG": str(ROOT / "tests" / "fixtures" / "bridge-test.toml"),

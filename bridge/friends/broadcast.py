@@ -89,7 +89,12 @@ class Broadcasts(Component):
             return rec
         if payload.get("image"):
             try:   # before the first chunk; RetryLater (Slack unreachable) propagates: the item is retried
-                rec["image"] = json.dumps(MediaOut(self.services).checked_image(str(payload["image"].get("id") or "")))
+                file_id = str(payload["image"].get("id") or "")
+                # The id came back in the confirmation's private_metadata: only a file the person uploaded
+                # in the modal, never any file the bot can read (another channel's, another person's).
+                if self.slack.file_info(file_id).get("user") != rec["actor"]:
+                    raise NotSent("broadcast.image_not_yours")
+                rec["image"] = json.dumps(MediaOut(self.services).checked_image(file_id))
             except (NotSent, DeliveryFailed) as exc:
                 reason = (t(exc.key, self.lang, **exc.params) if isinstance(exc, NotSent)
                           else t("media.out.unavailable", self.lang, detail=exc.reason))

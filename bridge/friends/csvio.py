@@ -6,6 +6,8 @@ LINE user id; a friend without a conversation yet gets one (no Slack thread unti
 write; marked resolved so it is not in /pending), so data moved from another tool is
 searchable and broadcastable at once. ``number`` and ``name`` are informative on import
 (``name`` is used for a new conversation). Both directions stream (SCAN / csv reader).
+Cells that a spreadsheet would run as formulas are written with a leading ``'`` (:func:`safe_cell`),
+which the import removes again, so an exported file imports unchanged.
 """
 from __future__ import annotations
 
@@ -25,6 +27,35 @@ from bridge.store import Store
 
 BASE = ["account", "line_id", "number", "name", "tags", "note"]
 USER_ID = re.compile(r"^U[0-9a-f]{32}$")
+
+# CSV (formula) injection: a spreadsheet opening the file runs a cell that starts with one of these
+# (=HYPERLINK(...), =cmd|..., @SUM(...)); OWASP lists =, +, -, @, tab and carriage return, ASVS adds
+# the NUL character; a line feed is included too (a cell may start on a new line). Friends choose their
+# own LINE names and write the messages, so every cell the bridge writes goes through safe_cell().
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+_QUOTED = re.compile("^'*[=+\\-@\t\r\n\0]")   # a trigger, possibly behind quotes (see safe_cell)
+
+
+def safe_cell(value):
+    """A CSV cell no spreadsheet runs as a formula: ``'`` before a value starting with a trigger character.
+
+    Values already starting with quotes before a trigger get one more, so that :func:`unquote_cell`
+    (the friend CSV import) gives back exactly the value exported. Non-strings are returned as they are."""
+    if isinstance(value, str) and _QUOTED.match(value):
+        return "'" + value
+    return value
+
+
+def unquote_cell(value):
+    """The inverse of :func:`safe_cell` for an imported cell: the one ``'`` it added is removed (a value
+    edited in a spreadsheet keeps its other quotes); anything else is returned as it is."""
+    if isinstance(value, str) and value.startswith("'") and _QUOTED.match(value[1:]):
+        return value[1:]
+    return value
+
+
+def safe_row(row: dict) -> dict:
+    return {k: safe_cell(v) for k, v in row.items()}
 
 
 def columns(crm: CrmConfig) -> list[str]:
@@ -51,7 +82,7 @@ def export_csv(store: Store, crm: CrmConfig, out: IO[str], accounts: list[str]) 
             row = {"account": conv.account, "line_id": conv.line_id, "number": conv.number, "name": conv.name,
                    "tags": ", ".join(data.tags), "note": data.note}
             row.update({k: data.fields.get(k, "") for k in columns(crm)[len(BASE):]})
-            writer.writerow(row)
+            writer.writerow(safe_row(row))
             n += 1
     return n
 
@@ -99,7 +130,7 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, str]]]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         for row in reader:
-            yield reader.line_num, row
+            yield reader.line_num, {k: unquote_cell(v) for k, v in row.items()}   # as exported: see safe_cell
 
 
 def import_csv(store: Store, crm: CrmConfig, path: str, accounts: list[str], default_channel, mark_closed: str,

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
+from bridge.friends.csvio import safe_row
 from bridge.model import Conversation
 from bridge.store import Store
 
@@ -93,7 +94,7 @@ def write(rows_iter: Iterator[dict[str, Any]], csv_out: IO[str], json_out: IO[st
     json_out.write("[")
     n = 0
     for row in rows_iter:
-        writer.writerow(row)
+        writer.writerow(safe_row(row))   # names and messages are the friends' own: no formulas (JSON: as is)
         json_out.write(("," if n else "") + "\n" + json.dumps(row, ensure_ascii=False))
         n += 1
     json_out.write("\n]\n")

@@ -80,6 +80,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "export.started": {"ja": "チャット履歴を書き出しています。できあがったら DM でお送りします。", "en": "Exporting the chat history; it will arrive in a DM."},
     "export.done": {"ja": "チャット履歴（{what}）: {count}件のメッセージ（CSV と JSON）", "en": "Chat history ({what}): {count} messages (CSV and JSON)"},
     "export.failed": {"ja": "チャット履歴をアップロードできませんでした（{reason}）。", "en": "The chat history could not be uploaded ({reason})."},
+    "broadcast.image_not_yours": {"ja": "この画像は配信する人がアップロードしたものではありません",
+                                  "en": "the image was not uploaded by the person sending the broadcast"},
+    "broadcast.expired": {"ja": "この確認画面は無効です。もう一度 /broadcast から始めてください。",
+                          "en": "This confirmation is no longer valid. Start again with /broadcast."},
     "admin.only": {"ja": "この操作は管理者だけができます（設定ファイルの [admins] users）。", "en": "Only admins can do this ([admins] users in the config file)."},
     "reason.canned_unknown": {"ja": "定型文 `!{detail}` はありません（`/canned list` で確認）", "en": "there is no canned reply `!{detail}` (see `/canned list`)"},
 }

@@ -3,6 +3,8 @@
 MESSAGES = {
     "media.comment": {"ja": "*{name}*: {what}", "en": "*{name}*: {what}"},
     "media.image_set": {"ja": "🖼️ 画像が {count} 枚送信されました", "en": "🖼️ Sent {count} images"},
+    "media.image_set_incomplete": {"ja": "画像 {received}/{total} 枚を受信しました（残りは届いていません）",
+                                   "en": "Received {received} of {total} images (the rest did not arrive)"},
     "media.external": {"ja": "{what}（外部の URL）\n{url}", "en": "{what} (external URL)\n{url}"},
     "media.failed": {"ja": "⚠️ {name} さんの{what}を Slack に表示できませんでした: {reason}",
                      "en": "⚠️ Could not show {name}'s {what} in Slack: {reason}"},

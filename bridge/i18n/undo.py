@@ -12,4 +12,6 @@ MESSAGES = {
     "undo.correction_button": {"ja": "訂正として送信", "en": "Send as a correction"},
     "undo.correction_prefix": {"ja": "【訂正】", "en": "[Correction] "},
     "undo.correction_sent": {"ja": "✅ 訂正を LINE に送信しました。", "en": "✅ The correction was sent to LINE."},
+    "undo.correction_not_yours": {"ja": "訂正を送信できるのは、元のメッセージを書いた人（トリアージチャンネルのメンバー）だけです。",
+                                  "en": "Only the person who wrote the message (a member of the triage channel) can send its correction."},
 }

@@ -3,8 +3,13 @@
 Content is downloaded from LINE's api-data host (videos and audio only once LINE says
 their transcoding succeeded), streamed to a temporary file and uploaded with the
 files_upload_v2 flow into the conversation's thread, attributed to the friend in the
-accompanying text. An ``imageSet`` (several photos sent at once) is collected until all its
-images arrived and then becomes one Slack message with all of them, in their order.
+accompanying text. An ``imageSet`` (several photos sent at once, each its own webhook event)
+is collected until all its images arrived and then becomes one Slack message with all of them,
+in their order. LINE does not promise that every image of a set arrives: when the rest has not
+come ``BRIDGE_IMAGE_SET_WAIT_SECONDS`` after the first, what arrived is shown with a line saying
+how many of how many (a work item accepted into the conversation's stream at that time through
+the due set of :mod:`bridge.scheduler`: nothing waits meanwhile); images arriving later are
+shown on their own.
 
 LINE deletes content after a while, so this runs in the relay job itself; transient
 failures are retried by the inbox, and a failure that persists (or content LINE no longer
@@ -12,16 +17,18 @@ has) leaves a ⚠️ line in the thread with the reason: never a silent gap.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
 import time
-from typing import Any
+from typing import Any, Callable
 
 from bridge.i18n import MESSAGES, t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, RetryLater
-from bridge.services import Component
-from bridge.store.media import collect_image_set, count_media_attempt
+from bridge import work
+from bridge.services import Component, Services
+from bridge.store.media import collect_image_set, count_media_attempt, image_set_members, mark_image_set_partial
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,11 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 class MediaIn(Component):
+    def __init__(self, services: Services, accept_later: Callable[..., None] | None = None):
+        super().__init__(services)
+        # DueSet.accept_later: (delay, origin, event_id, stream, kind, payload); None: sets wait for all their images
+        self.accept_later = accept_later
+
     def handles(self, msg: InboundMessage) -> bool:
         return msg.kind in MEDIA_KINDS
 
@@ -62,11 +74,46 @@ class MediaIn(Component):
         ids = [msg.message_id]
         what = msg.text
         if msg.kind == "image" and image_set.get("id") and isinstance(image_set.get("total"), int) and image_set["total"] > 1:
-            members = collect_image_set(self.store, msg.account, str(image_set["id"]), int(image_set.get("index") or 0), msg.message_id)
-            if len(members) < image_set["total"]:
-                return None
-            ids = [members[i] for i in sorted(members)]
-            what = t("media.image_set", self.lang, count=len(ids))
+            set_id, total = str(image_set["id"]), image_set["total"]
+            members, first_at, shown_incomplete = collect_image_set(
+                self.store, msg.account, set_id, int(image_set.get("index") or 0), msg.message_id, time.time())
+            if not shown_incomplete:  # else: its wait ran out, this late image is shown on its own
+                if len(members) < total:
+                    self._wait_for_rest(msg, set_id, total, first_at)
+                    return None
+                ids = [members[i] for i in sorted(members)]
+                what = t("media.image_set", self.lang, count=len(ids))
+        return self._relay_ids(conv, msg, ids, sender_name, what)
+
+    def relay_incomplete_set(self, conv: Conversation, payload: dict[str, Any],
+                             sender_name: str) -> tuple[str, list[str], InboundMessage] | None:
+        """An imageSet's wait ran out (an ``image_set_due`` item): show what arrived, saying how many of
+        how many. None when the set was completed (its last image showed it) or nothing arrived."""
+        account, set_id, total = str(payload.get("account") or ""), str(payload.get("set_id") or ""), int(payload["total"])
+        members, shown_incomplete = image_set_members(self.store, account, set_id)
+        if not members or len(members) >= total:
+            return None
+        if not shown_incomplete:
+            mark_image_set_partial(self.store, account, set_id)  # from now on, a late image is shown on its own
+        ids = [members[i] for i in sorted(members)]
+        msg = InboundMessage(account=account, conv_id=conv.conv_id, line_id=conv.line_id, source_type=conv.source_type,
+                             sender_id=str(payload.get("sender") or ""), kind="image",
+                             text=t("media.image_set", self.lang, count=len(ids)), message_id=ids[0])
+        what = msg.text + "\n" + t("media.image_set_incomplete", self.lang, received=len(ids), total=total)
+        ts, shown = self._relay_ids(conv, msg, ids, sender_name, what)
+        return ts, shown, msg
+
+    def _wait_for_rest(self, msg: InboundMessage, set_id: str, total: int, first_at: float) -> None:
+        """Show the set anyway once the wait is over (every image schedules the same item; the earliest wins)."""
+        if self.accept_later is None:
+            return
+        payload = {"account": msg.account, "set_id": set_id, "conv_id": msg.conv_id, "total": total, "sender": msg.sender_id}
+        event_id = hashlib.sha256(f"{msg.conv_id}\t{set_id}".encode()).hexdigest()[:32]
+        self.accept_later(max(0.0, first_at + self.settings.image_set_wait - time.time()), f"imgset-{msg.account}",
+                          event_id, work.line_stream(msg.conv_id), work.IMAGE_SET_DUE, payload)
+
+    def _relay_ids(self, conv: Conversation, msg: InboundMessage, ids: list[str], sender_name: str,
+                   what: str) -> tuple[str, list[str]]:
         key = f"{msg.account}-{ids[0]}"
         record = self.store.get_record("media", key)
         if record.get("state") in ("done", "failed"):

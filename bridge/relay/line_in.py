@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from bridge.friends.transcript import inbound_time, record_edit, record_inbound
 from bridge.i18n import t
@@ -27,11 +27,11 @@ TOKEN_EVENTS = ("follow", "join", "postback")  # notices whose reply token staff
 
 
 class LineIn(Component):
-    def __init__(self, services: Services, portals: Portals, triage: Triage):
+    def __init__(self, services: Services, portals: Portals, triage: Triage, accept_later: Callable[..., None] | None = None):
         super().__init__(services)
         self.portals = portals
         self.triage = triage
-        self.media = MediaIn(services)
+        self.media = MediaIn(services, accept_later)  # accept_later: an incomplete imageSet is shown after a wait
         self.extras = LineExtras(services, self.media)
         self.automation = None  # bridge.automation.Automation, wired by the domain
 
@@ -163,6 +163,23 @@ class LineIn(Component):
                 self.store.save_reply_token(conv.conv_id, m.reply_token, _sent_at(m))
                 break
         self.portals.request_parent_refresh(conv.conv_id)
+
+    def handle_image_set_due(self, payload: dict[str, Any]) -> None:
+        """An imageSet's wait ran out (:mod:`bridge.media.inbound`): what arrived is shown, with how many of how many."""
+        conv = self.store.get_conversation(str(payload.get("conv_id") or ""))
+        if conv is None or not conv.thread_ts or conv.account != payload.get("account"):
+            return
+        sender = self.portals.sender_profile(conv, str(payload.get("sender") or ""))
+        shown = self.media.relay_incomplete_set(conv, payload, sender.display_name)
+        if shown is None:
+            return  # complete after all: shown with its last image
+        ts, line_ids, msg = shown
+        for line_id in line_ids:
+            self.store.link_line_message(conv.account, line_id, conv.conv_id, ts, preview=msg.text)
+        if ts:
+            self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
+                                          sender=msg.sender_id)
+            record_inbound(self.services, conv, msg, sender.display_name, ts)
 
     def handle_notice(self, msg: InboundMessage) -> None:
         if msg.kind in GOODBYE_NOTICES and self.store.get_conversation(msg.conv_id) is None:

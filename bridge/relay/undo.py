@@ -87,7 +87,10 @@ class Undo(Component):
             return  # notes, friends' messages, failure notices…
         op = payload.get("op")
         if op == "correct":
-            self._send_correction(conv, channel, ts, record, payload.get("user", ""))
+            user = payload.get("user", "")
+            # Checked again here (membership may have changed since the click): the author, a member.
+            if user and user == record.get("author") and is_channel_member(self.store, self.slack, user, channel):
+                self._send_correction(conv, channel, ts, record, user)
             return
         text = payload.get("text") or ""
         if is_internal_note(text or payload.get("previous_text") or ""):

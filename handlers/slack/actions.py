@@ -13,7 +13,7 @@ from bridge.slack_ui.canned import ACTION_CANNED_CANCEL
 from bridge.slack_ui.correction import ACTION_CORRECTION
 from bridge.slack_ui.parent import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
 from bridge.slack_ui.pending import MORE_ACTION_ID, PendingFilter
-from handlers.slack.ops import conversation_of_message, enqueue_op, visible_accounts
+from handlers.slack.ops import conversation_of_message, enqueue_op, is_member, visible_accounts
 from handlers.slack.pending import pending_response
 
 
@@ -45,13 +45,22 @@ def register(app: App, rt: Runtime) -> None:
         app.action(action_id)(button(op))
 
     @app.action(ACTION_CORRECTION)
-    def handle_send_correction(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+    def handle_send_correction(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """訂正として送信: only the author of the staff message it corrects, a member of its triage channel
+        (the button's value names the message, so a forged payload could otherwise name anyone's)."""
         ack()
         channel, _, rest = (action.get("value") or "").partition("|")
         ts, _, thread_ts = rest.partition("|")
-        if channel in rt.accounts.channels() and ts and thread_ts:
-            rt.inbox.accept("slack-fix", _op_id(body, action), work.slack_edit_stream(channel, thread_ts), work.SLACK_EDIT,
-                            {"op": "correct", "channel": channel, "ts": ts, "thread_ts": thread_ts, "user": body["user"]["id"]})
+        user = (body.get("user") or {}).get("id", "")
+        if channel not in rt.accounts.channels() or not ts or not thread_ts:
+            return
+        if rt.store.get_slack_message(channel, ts).get("author") != user or not is_member(rt, user, channel):
+            if body.get("response_url"):
+                respond(text=t("undo.correction_not_yours", rt.settings.language), response_type="ephemeral",
+                        replace_original=False)
+            return
+        rt.inbox.accept("slack-fix", _op_id(body, action), work.slack_edit_stream(channel, thread_ts), work.SLACK_EDIT,
+                        {"op": "correct", "channel": channel, "ts": ts, "thread_ts": thread_ts, "user": user})
 
     @app.action(ACTION_CANNED_CANCEL)
     def handle_canned_cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -17,7 +17,8 @@ from bridge.media.outbound import NotSent, check_image_meta
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.runtime import Runtime
 from bridge.slack_ui.broadcast import COMPOSE, CONFIRM, MAX_TEXT, compose_modal, compose_values, confirm_view
-from handlers.slack.ops import visible_accounts
+from bridge.slack_ui.parent import info_modal
+from handlers.slack.ops import is_member, visible_accounts
 
 BID_NS = uuid.UUID("0b0d3a3e-8a51-4a7e-9d6e-5a3c1f2b7c90")
 
@@ -27,6 +28,21 @@ def register(app: App, rt: Runtime) -> None:
     # The confirm step reads the LINE quota inside Slack's 3-second window: import the LINE SDK
     # (its models take seconds to import) when the app starts, not on the first /broadcast.
     import bridge.line.gateway  # noqa: F401
+
+    def may_broadcast(user: str, account: str) -> str:
+        """Why ``user`` may not broadcast to ``account`` ("" if they may): admins, members of its triage channel."""
+        if not rt.crm.is_admin(user):
+            return t("admin.only", lang)
+        if rt.accounts.get(account) is None or account not in visible_accounts(rt, user, ""):
+            return t("op.refused", lang, channel=", ".join(f"<#{c}>" for c in sorted(rt.accounts.channels())))
+        return ""
+
+    def report_channel(user: str, wanted: Any, account: str) -> str:
+        """Where progress is reported: the channel /broadcast was run in if it is a triage channel the
+        person is a member of, else the account's own triage channel."""
+        if isinstance(wanted, str) and wanted in rt.accounts.channels() and is_member(rt, user, wanted):
+            return wanted
+        return rt.accounts.require(account).channel
 
     @app.command("/broadcast")
     def handle_broadcast_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
@@ -48,8 +64,9 @@ def register(app: App, rt: Runtime) -> None:
         user = body["user"]["id"]
         values = compose_values(view)
         account = values["account"]
-        if not rt.crm.is_admin(user) or account not in visible_accounts(rt, user, ""):
-            ack(response_action="errors", errors={"message": t("admin.only", lang)})
+        refusal = may_broadcast(user, account)
+        if refusal:
+            ack(response_action="errors", errors={"message": refusal})
             return
         terms, rest = split_terms(values["conditions"], rt.crm, [account])
         if rest.strip():
@@ -90,7 +107,7 @@ def register(app: App, rt: Runtime) -> None:
         conditions = " ".join(f"`{k}:{v}`" for k, v in terms) or t("broadcast.everyone", lang)
         if segment.marks:
             conditions += " · " + ", ".join(rt.marks.effective(m).label(lang) for m in segment.marks)
-        channel = values["channel"] if values["channel"] in rt.accounts.channels() else rt.accounts.require(account).channel
+        channel = report_channel(user, values["channel"], account)
         meta = {"segment": segment.to_json(), "text": values["message"], "channel": channel}
         if image is not None:
             meta["image"] = {"id": image["id"], "name": str(image.get("name") or "")[:100]}
@@ -98,14 +115,26 @@ def register(app: App, rt: Runtime) -> None:
 
     @app.view(CONFIRM)
     def handle_broadcast_confirm(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The segment, text, image and report channel come back in ``private_metadata``, which the
+        submitter's client sends: checked again exactly as when the modal was opened, never trusted."""
         user = body["user"]["id"]
-        if not rt.crm.is_admin(user):
-            ack(response_action="errors", errors={})
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            segment = Segment.from_json(meta["segment"])
+            if not isinstance(segment.account, str) or not isinstance(meta.get("text", ""), str):
+                raise TypeError("segment account / text")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            ack(response_action="update", view=info_modal(t("broadcast.title", lang), t("broadcast.expired", lang)))
             return
-        meta = json.loads(view.get("private_metadata") or "{}")
+        refusal = may_broadcast(user, segment.account)
+        if refusal:
+            ack(response_action="update", view=info_modal(t("broadcast.title", lang), refusal))
+            return
         bid = uuid.uuid5(BID_NS, f"{view.get('id', '')}:{view.get('hash', '')}").hex[:20]
-        payload = {"bid": bid, "segment": meta["segment"], "text": meta["text"], "actor": user, "channel": meta.get("channel", "")}
-        if meta.get("image"):
-            payload["image"] = meta["image"]
+        payload = {"bid": bid, "segment": segment.to_json(), "text": meta.get("text") or "", "actor": user,
+                   "channel": report_channel(user, meta.get("channel"), segment.account)}
+        image = meta.get("image")
+        if isinstance(image, dict) and isinstance(image.get("id"), str):
+            payload["image"] = {"id": image["id"], "name": str(image.get("name") or "")[:100]}
         rt.inbox.accept("slack-broadcast", bid, work.broadcast_stream(bid), work.BROADCAST, payload)
         ack()

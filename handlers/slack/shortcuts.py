@@ -11,7 +11,7 @@ from bridge.i18n import t
 from bridge.runtime import Runtime
 from bridge.slack_ui.canned import BLOCK_CANNED, BLOCK_EXTRA
 from bridge.slack_ui.parent import MODAL_ACTIONS, SHORTCUT_ACTIONS, actions_modal, info_modal
-from handlers.slack.ops import conversation_of_message, enqueue_canned_pick, enqueue_op
+from handlers.slack.ops import conversation_of_message, enqueue_canned_pick, enqueue_op, is_member
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -25,9 +25,15 @@ def register(app: App, rt: Runtime) -> None:
         conv_id = conversation_of_message(rt, channel, message.get("thread_ts") or message.get("ts", "")) \
             or conversation_of_message(rt, channel, message.get("ts", ""))
         conv = rt.store.get_conversation(conv_id) if conv_id else None
-        canned = CannedStore(rt.redis, rt.keys, rt.crm).texts(conv.account) if conv else {}
-        view = actions_modal(conv, rt.marks, lang, canned) if conv else \
-            info_modal(t("modal.title", lang), t("modal.not_a_conversation", lang))
+        if conv is None:
+            view = info_modal(t("modal.title", lang), t("modal.not_a_conversation", lang))
+        elif not is_member(rt, (body.get("user") or {}).get("id", ""), conv.channel):
+            # Name, number, mark, assignee and the account's 定型文: for the conversation's own
+            # triage channel only, whichever channel the message was seen in (or a payload forged).
+            view = info_modal(t("modal.title", lang), t("op.refused", lang, channel=f"<#{conv.channel}>"))
+        else:
+            canned = CannedStore(rt.redis, rt.keys, rt.crm).texts(conv.account)
+            view = actions_modal(conv, rt.marks, lang, canned)
         # views.open must happen while the trigger_id is valid (3 s), so it is called here.
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -52,8 +58,8 @@ def register(app: App, rt: Runtime) -> None:
             ops.append(("resolve", ""))
         user = body["user"]["id"]
         conv = rt.store.get_conversation(conv_id) if conv_id else None
-        if conv is None:
-            return
+        if conv is None or not is_member(rt, user, conv.channel):
+            return  # private_metadata names the conversation: checked again, not trusted (the workers check too)
         op_id = f"modal-{view.get('id')}-{view.get('hash', '')}".replace(".", "")
         for i, (action, value) in enumerate(ops):
             enqueue_op(rt, f"{op_id}-{i}", conv_id, user, action, value, source="modal", channel=conv.channel)
