@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from bridge.friends.transcript import record_inbound
-from bridge.i18n import t
+from bridge.i18n import slack_t, t
 from bridge.line.events import inbound_from_line, member_ids, source_of
 from bridge.media.inbound import MediaIn
 from bridge.model import InboundMessage, conv_key
@@ -14,7 +14,7 @@ from bridge.relay.batch import batch_text
 from bridge.relay.line_extras import LineExtras
 from bridge.relay.portal import Portals
 from bridge.services import Component, Services
-from bridge.text import line_to_slack, preview
+from bridge.text import mrkdwn, preview
 from bridge.triage.ops import Triage
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,13 @@ class LineIn(Component):
             return
         ts = self.store.get_line_message(account, message_id).get("slack_ts") or ""
         if ts and not self.store.get_slack_message(conv.channel, ts).get("line_message_ids"):
-            shown = f"{line_to_slack(text)}\n_{t('edited.copy', self.lang)}_"
+            # Escaping can make the text 5× longer: clipped after it, so the section stays valid.
+            mark = f"\n_{t('edited.copy', self.lang)}_"
+            shown = mrkdwn.clip(mrkdwn.escape(text), mrkdwn.SECTION_LIMIT - len(mark)) + mark
             self.slack.update(conv.channel, ts, shown, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": shown}}])
         else:
             self.slack.post_once(f"edit-{account}-{event.get('webhookEventId') or message_id}", conv.channel,
-                                 t("edited.notice", self.lang, text=line_to_slack(text)), thread_ts=conv.thread_ts)
+                                 slack_t("edited.notice", self.lang, text=text), thread_ts=conv.thread_ts)
 
     def _keeps_reply_token(self, msg: InboundMessage) -> bool:
         """Staff may use the event's reply token: not in standby, and not when another tool answers with it."""
@@ -86,7 +88,7 @@ class LineIn(Component):
         sender = self.portals.sender_profile(conv, msg.sender_id)
         texts = []
         for m in msgs:
-            text = line_to_slack(m.text) if m.kind == "text" else m.text
+            text = mrkdwn.escape(m.text)  # a friend's text, or a placeholder naming their file, place, stickers…
             if m.standby:
                 text += "\n_" + t("notice.standby", self.lang) + "_"
             texts.append(self.extras.quote_prefix(conv, m) + text)
@@ -157,6 +159,7 @@ class LineIn(Component):
                 text = text.replace(f"<{uid}>", prof.display_name if prof else uid[:8] + "…")
         if msg.kind == "follow" and conv.blocked:
             text = t("notice.refollow", self.lang)
+        text = mrkdwn.escape(text)  # member names, postback data: all from LINE
         if msg.kind == "unsend" and self.extras.unsend(conv, msg):
             return  # the Slack copy itself now says it was unsent
         self.slack.post_once(f"line-{msg.account}-{msg.webhook_event_id}", conv.channel, text, thread_ts=conv.thread_ts)
