@@ -219,7 +219,7 @@ def test_the_emulator_rejects_a_section_over_3000_characters(ip):
 HOSTILE_NAME = "<!channel> R&D <https://evil.example|bank> <@U123>"
 
 
-def test_app_home_pending_and_friend_show_a_hostile_name_escaped(h):
+def test_app_home_pending_friend_and_command_answers_show_a_hostile_name_escaped(h):
     friend = "U" + "9" * 32
     h.line.add_user(friend, HOSTILE_NAME)
     h.friend_says(friend, "<!here> 至急 <#C123> R&D")
@@ -233,7 +233,12 @@ def test_app_home_pending_and_friend_show_a_hostile_name_escaped(h):
                                       "event_ts": "1.0"})
     assert resp.status_code == 200
     assert wait_until(lambda: h.slack.calls_for("views.publish"))
+    # A slash command on the chat answers "#1 <name>: …" through the response_url.
+    h.slack_sender.command("/claim", f"{h.conv(friend).number}", user_id=STAFF, channel_id=TRIAGE)
+    assert wait_until(lambda: h.slack.responses)
     h.settle()
+    answers = [json.dumps(r, ensure_ascii=False) for r in h.slack.responses]
+    assert any("R&amp;D" in a for a in answers) and not any(raw_markup(a) for a in answers), answers
     for shown in (pending, found):
         assert "R&amp;D" in shown and not raw_markup(shown), shown[:800]
     assert not leaks(h.slack.calls), "\n".join(leaks(h.slack.calls))
