@@ -106,6 +106,14 @@ def test_clip_never_cuts_an_entity_and_stays_within_the_limit():
     assert clip("short", 3000) == "short"
 
 
+def test_slack_t_escapes_every_parameter_unless_it_is_marked_as_markup():
+    from bridge.i18n import Mrkdwn, slack_t
+
+    text = slack_t("friend.audit", "ja", actor=Mrkdwn("<@USTAFF01>"), what="メモ: <!channel> R&D")
+    assert "<@USTAFF01>" in text and "&lt;!channel&gt; R&amp;D" in text and not raw_markup(text)
+    assert slack_t("op.done", "en", number=3, name="@here", what=Mrkdwn("*done*")) == "#3 @\u200bhere: *done*"
+
+
 # -- every LINE event type, in process ------------------------------------------------------------
 
 @pytest.fixture()
