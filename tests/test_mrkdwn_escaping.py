@@ -27,6 +27,7 @@ from tests.fuzz_strategies import FRIEND_MARKUP, friend_strings
 PROPERTY = settings(max_examples=25, derandomize=True, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
                     report_multiple_bugs=False)
+HOSTILE_NAME = "<!channel> R&D <https://evil.example|bank> <@U123>"
 FRIDAY_EVENING = datetime(2026, 11, 20, 19, 0, tzinfo=ZoneInfo("Asia/Tokyo")).timestamp()  # closed (automation.toml)
 
 
@@ -164,10 +165,11 @@ def test_no_friend_string_reaches_slack_markup_raw(fast_ip):
             hooks.location(friend, title=text, address=other),
             hooks.sticker(friend, keywords=[text, other], text=other),
             hooks.postback(friend, other, params={"datetime": text}),
-            hooks.image(friend),
+            hooks.image(friend), hooks.video(friend), hooks.audio(friend),
             hooks.text(group_id, text, source_type="group", user_id=friend),
             hooks.member_joined(group_id, [joiner]),
             hooks.member_left(group_id, [joiner]),
+            hooks.leave(group_id), hooks.join(group_id),
             hooks.unsend(friend, quoting["message"]["id"]),
             hooks.unfollow(friend), hooks.follow(friend),
         ]
@@ -222,10 +224,26 @@ def test_the_emulator_rejects_a_section_over_3000_characters(ip):
         raise AssertionError("a 3001-character section was accepted")
 
 
+def test_parent_and_modals_of_a_hostile_named_friend_are_escaped():
+    from bridge.friends.values import FriendData
+    from bridge.model import Conversation
+    from bridge.slack_ui.friends import friend_modal
+    from bridge.slack_ui.parent import actions_modal, parent_message
+    from bridge.triage.marks import default_marks
+
+    conv = Conversation(conv_id="default-U1", source_type="group", number=7, name=HOSTILE_NAME,
+                        picture_url="https://p/1", channel=TRIAGE, thread_ts="1.2")
+    fallback, blocks = parent_message(conv, default_marks(), "ja", account_label="R&D",
+                                      friend_line="会員番号: <@U123> · タグ R&D")
+    views = [{"text": fallback, "blocks": blocks}, {"view": actions_modal(conv, default_marks(), "en")},
+             {"view": friend_modal(conv.conv_id, f"#7 {conv.name}", FriendData(note="R&D"), [], "ja")}]
+    for args in views:
+        shown = list(mrkdwn_strings(args))
+        assert shown and not [(w, x) for w, x in shown if raw_markup(x)], shown
+    assert blocks[0]["accessory"]["alt_text"] == HOSTILE_NAME  # plain text: shown as written, not "&amp;"
+
+
 # -- staff views of a hostile-named friend, end to end ---------------------------------------------
-
-HOSTILE_NAME = "<!channel> R&D <https://evil.example|bank> <@U123>"
-
 
 def test_app_home_pending_friend_and_command_answers_show_a_hostile_name_escaped(h):
     friend = "U" + "9" * 32
