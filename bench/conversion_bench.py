@@ -16,7 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bridge.text import line_to_slack, slack_to_line  # noqa: E402
+from bridge.text import slack_to_line  # noqa: E402
+from bridge.text.mrkdwn import escape as line_to_slack  # noqa: E402
 
 SIZE = 40_000
 PATTERNS = ("(*x", " *x", "(_x", " _x", "(~x", " ~x", "*x", "<", "<a", "`x", "```x", "&amp;", "&gt;", ":", ":a",

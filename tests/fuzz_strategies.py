@@ -45,3 +45,17 @@ def mutated(draw, base: dict, paths: list[tuple[str, ...]]):
         else:
             holder[path[-1]] = draw(HOSTILE)
     return event
+
+
+# Slack markup a LINE friend might type to ping or trick the staff: each must reach Slack escaped
+# (``&lt;…&gt;``, ``&amp;``) or defused (``@``, zero-width space, ``here``), never raw.
+FRIEND_MARKUP = ("<!channel>", "<!here>", "<!everyone>", "<!subteam^S123>", "<@U123>", "<#C123>",
+                 "<https://evil.example|bank>", "R&D", "@here", "@channel")
+_FRIEND_WORDS = ("山田", "hello", " ", "\n", "*太字*", "_it_", "~s~", "`c`", "> q", ":smile:", "🙂", "a|b")
+
+
+def friend_strings(max_parts: int = 6):
+    """Text a friend controls: at least one Slack control sequence, mixed with ordinary text."""
+    parts = st.lists(st.sampled_from(FRIEND_MARKUP + _FRIEND_WORDS), min_size=0, max_size=max_parts)
+    return st.tuples(st.sampled_from(FRIEND_MARKUP), parts, st.integers(0, max_parts)).map(
+        lambda t: "".join(t[1][:t[2]] + [t[0]] + t[1][t[2]:]))

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from bridge.text.mrkdwn import escape as line_to_slack  # the one LINE → Slack escaper
 from bridge.text import (
     batch,
-    line_to_slack,
     preview,
     slack_to_line,
     split_for_line,
@@ -341,6 +341,11 @@ def test_line_to_slack_keeps_emoji_and_newlines():
 
 def test_round_trip_plain_text():
     text = "価格 < 1000円 & 送料 > 0円？\n\"quotes\" 'ok' 😀"
+    assert slack_to_line(line_to_slack(text), users) == text
+
+
+def test_round_trip_gives_line_a_defused_broadcast_word_back_whole():
+    text = "@channel と @Here と info@here.com"
     assert slack_to_line(line_to_slack(text), users) == text
 
 

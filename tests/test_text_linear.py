@@ -21,7 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.friends import canned
-from bridge.text import limits, line_to_slack, markup, scan, slack_to_line
+from bridge.text import limits, markup, scan, slack_to_line
+from bridge.text.mrkdwn import escape as line_to_slack  # the one LINE → Slack escaper
 
 N = 40_000
 

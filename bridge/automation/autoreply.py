@@ -18,6 +18,7 @@ from bridge.automation.hours import Schedules, format_when
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage
 from bridge.services import Component, Services
+from bridge.text.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ class AutoReply(Component):
                                          t("auto.failed", self.lang, reason=exc.reason), thread_ts=conv.thread_ts)
                     return True  # the token was tried; staff's reply is pushed
             self.store.set_record("line_send", send_key, reply_state="done")
-        shown = "\n".join(f"> {line}" for text in texts for line in text.splitlines())
+        # The copy in Slack quotes what LINE got: plain text that may carry the friend's {name}.
+        shown = "\n".join(f"> {escape(line)}" for text in texts for line in text.splitlines())
         label = t("auto.sent_closed" if kinds == ["closed"] else "auto.sent_keyword" if kinds == ["keyword"]
                   else "auto.sent_both", self.lang)
         ts = self.slack.post_once(send_key, conv.channel, f"{label}\n{shown}", thread_ts=conv.thread_ts)

@@ -26,6 +26,7 @@ from bridge.model import DeliveryFailed
 from bridge.relay.delivery import retry_key_for
 from bridge.services import Component, Services
 from bridge.store.automation import AutomationStore
+from bridge.text.mrkdwn import escape
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class Reminders(Component):
             return
         self.state.set_reminder_state(conv.conv_id, count=count + 1, sent="1")
         note = t("reminder.sent", self.lang, n=count + 1, max=cfg.max)
-        shown = "\n".join(f"> {line}" for line in text.splitlines())
+        shown = "\n".join(f"> {escape(line)}" for line in text.splitlines())  # plain LINE text, with the {name}
         ts = self.slack.post_once(send_key, conv.channel, f"{note}\n{shown}", thread_ts=conv.thread_ts)
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "reminder")
         self.store.add_event(conv.conv_id, {"at": clock.now(), "actor": "bridge", "action": "reminder",

@@ -19,6 +19,7 @@ from bridge.friends.config import CANNED_KEY_RE, CrmConfig
 from bridge.friends.store import FriendStore
 from bridge.keys import Keys
 from bridge.model import Conversation, DeliveryFailed
+from bridge.text.mrkdwn import escape
 
 # "!key" at the start or after anything but an ASCII word character or "!" (so "wow!nice" stays text)
 BANG = re.compile(r"(?<![A-Za-z0-9_!])!([A-Za-z0-9][A-Za-z0-9_\-]{0,39})")
@@ -59,10 +60,6 @@ class CannedStore:
         return "removed" if self.r.hdel(self.keys.canned(account=account), key) else "not_found"
 
 
-def _slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def fill(template: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
@@ -86,7 +83,7 @@ def expand(text: str, replies: dict[str, str], values: Callable[[], dict[str, st
         if not cache:
             cache.update(values())
         used.append(key)
-        return _slack_escape(fill(replies[key], cache))
+        return escape(fill(replies[key], cache))  # 定型文 and 友だち情報 values are plain text
 
     return BANG.sub(sub, text), used
 

@@ -13,7 +13,7 @@ from bridge.access import is_channel_member
 from bridge.friends.config import CrmConfig, load_crm
 from bridge.friends.store import FriendStore
 from bridge.friends.values import FriendData, ValueError_, parse_tags, parse_value, summary
-from bridge.i18n import t
+from bridge.i18n import Mrkdwn, slack_t, t
 from bridge.model import Conversation, DeliveryFailed
 from bridge.services import Component, Services
 
@@ -101,7 +101,7 @@ class Friends(Component):
         what = describe_changes(self.crm, conv.account, changes, self.lang)
         if conv.thread_ts and op_id:
             ts = self.slack.post_once(f"friend-{op_id}", conv.channel,
-                                      t("friend.audit", self.lang, actor=f"<@{actor}>", what=what), thread_ts=conv.thread_ts)
+                                      slack_t("friend.audit", self.lang, actor=Mrkdwn(f"<@{actor}>"), what=what), thread_ts=conv.thread_ts)
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
         self.request_parent_refresh(conv.conv_id)
         return changes
@@ -141,9 +141,9 @@ def canned_texts(services: Services, conv: Conversation) -> dict[str, str]:
 def show_canned(services: Services, conv: Conversation, key: str, texts: list[str]) -> None:
     """Under a reply that used 定型文: the text the friend actually received."""
     lang = services.settings.language
-    from bridge.text import line_to_slack
+    from bridge.text import mrkdwn
 
-    body = line_to_slack("\n".join(texts))
+    body = mrkdwn.escape("\n".join(texts))
     quoted = "\n".join("> " + line for line in body.splitlines()) or ">"
     ts = services.slack.post_once(f"canned-{key}", conv.channel, t("canned.sent", lang, text=quoted),
                                   thread_ts=conv.thread_ts)

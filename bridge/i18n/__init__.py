@@ -25,3 +25,21 @@ def t(key: str, lang: str = "ja", **params: object) -> str:
         return key
     template = entry.get(lang) or entry["ja"]
     return template.format(**params) if params else template
+
+
+class Mrkdwn(str):
+    """A parameter that already is Slack markup (a ``<@U…>`` mention, a link the bridge built,
+    staff-typed text): :func:`slack_t` passes it through unescaped."""
+
+
+def slack_t(key: str, lang: str = "ja", **params: object) -> str:
+    """:func:`t` for Slack text (mrkdwn): every ``str`` parameter is escaped with
+    :func:`bridge.text.mrkdwn.escape` unless it is wrapped in :class:`Mrkdwn`.
+
+    Why: most parameters of Slack messages (names, previews, file names…) came from LINE, and
+    forgetting to escape one lets a friend ping the channel; here escaping is the default and
+    passing markup through is the visible exception."""
+    from bridge.text.mrkdwn import escape
+
+    safe = {k: v if isinstance(v, Mrkdwn) or not isinstance(v, str) else escape(v) for k, v in params.items()}
+    return t(key, lang, **safe)

@@ -24,7 +24,7 @@ import tempfile
 import time
 from typing import Any, Callable
 
-from bridge.i18n import MESSAGES, t
+from bridge.i18n import MESSAGES, slack_t, t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, RetryLater
 from bridge import work
 from bridge.services import Component, Services
@@ -64,7 +64,7 @@ class MediaIn(Component):
             return None
         urls = [u for u in (provider.get("originalContentUrl"), provider.get("previewImageUrl"))
                 if isinstance(u, str) and u.startswith("https://")]
-        return t("media.external", self.lang, what=msg.text, url="\n".join(dict.fromkeys(urls)))
+        return slack_t("media.external", self.lang, what=msg.text, url="\n".join(dict.fromkeys(urls)))
 
     def relay(self, conv: Conversation, msg: InboundMessage, sender_name: str) -> tuple[str, list[str]] | None:
         """Upload the content into the thread. Returns (Slack ts or "", LINE message ids shown),
@@ -159,7 +159,7 @@ class MediaIn(Component):
                 name = m.get("fileName") if msg.kind == "file" and isinstance(m.get("fileName"), str) else ""
                 name = (name or f"{msg.kind}-{mid}.{EXTENSIONS.get(ctype, 'bin')}")[:200]
                 files.append({"path": path, "filename": name, "title": name})
-            comment = t("media.comment", self.lang, name=sender_name, what=what)
+            comment = slack_t("media.comment", self.lang, name=sender_name, what=what)
             return self.slack.upload_files(conv.channel, conv.thread_ts, files, comment)
 
     def _give_up(self, conv: Conversation, msg: InboundMessage, key: str, sender_name: str, reason: str, detail: str) -> str:
@@ -168,7 +168,7 @@ class MediaIn(Component):
         else:
             why = t("media.reason.other", self.lang, detail=f"{reason} {detail}".strip())
         log.warning("media %s not relayed: %s %s", key, reason, detail)
-        text = t("media.failed", self.lang, name=sender_name, what=t(f"media.kind.{msg.kind}", self.lang), reason=why)
+        text = slack_t("media.failed", self.lang, name=sender_name, what=t(f"media.kind.{msg.kind}", self.lang), reason=why)
         ts = self.slack.post_once(f"media-failed-{key}", conv.channel, text, thread_ts=conv.thread_ts)
         self.store.set_record("media", key, state="failed", reason=reason, ts=ts)
         return ts

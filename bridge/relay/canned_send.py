@@ -31,6 +31,7 @@ from bridge.services import Component, Services
 from bridge.slack_ui.canned import picked_post, preview_text
 from bridge.store.core import RECORD_TTL
 from bridge.store.held import HeldSends
+from bridge.text.mrkdwn import escape
 
 if TYPE_CHECKING:
     from bridge.relay.slack_in import SlackIn
@@ -40,11 +41,6 @@ log = logging.getLogger(__name__)
 
 def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _escape(text: str) -> str:
-    """Plain text typed in a modal, as Slack markup (what a typed message would carry)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class CannedSend(Component):
@@ -134,7 +130,7 @@ class CannedPicks(Component):
                 self.canned.tell(conv, user, t("canned.pick.unknown", self.lang, name=key))
                 return
             extra = (payload.get("extra") or "").strip()
-            source = f"!{key}" + (f"\n{_escape(extra)}" if extra else "")
+            source = f"!{key}" + (f"\n{escape(extra)}" if extra else "")  # typed plain text, as Slack markup
             text, _ = expand_canned(self.services, conv, {"user": user, "text": source})
             r.hsetnx(rec_key, "text", text)  # the first expansion is the one shown and sent
             r.expire(rec_key, RECORD_TTL)

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from bridge import work
-from bridge.i18n import t
+from bridge.i18n import Mrkdwn, slack_t, t
 from bridge.model import DeliveryFailed
 from bridge.relay.delivery import Delivery
 from bridge.services import Component, Services
@@ -41,7 +41,7 @@ class DeadLetters(Component):
         if not channel:
             log.warning("dead letter %s: no Slack channel to announce it in", item.get("id"))
             return
-        text = t("deadletter.announce", self.lang, what=self.what(item), reason=reason)
+        text = slack_t("deadletter.announce", self.lang, what=Mrkdwn(self.what(item)), reason=reason)
         self.slack.post_once(f"deadletter-{item.get('id')}", channel, text, thread_ts=thread_ts or None)
 
     def where(self, item: dict[str, Any]) -> tuple[str, str]:
@@ -61,16 +61,17 @@ class DeadLetters(Component):
         return (account.channel, "") if account is not None else ("", "")
 
     def what(self, item: dict[str, Any]) -> str:
+        """What the item was, as Slack mrkdwn (a text's preview and an event's type came from LINE)."""
         kind = item.get("kind")
         payload = item.get("payload") or {}
         if kind == work.LINE_EVENT:
             event = payload.get("event") or {}
             message = event.get("message") or {}
             if message.get("type") == "text":
-                return t("deadletter.line_message", self.lang, preview=preview(str(message.get("text") or "")))
-            return t("deadletter.line_event", self.lang, type=str(message.get("type") or event.get("type") or "?"))
+                return slack_t("deadletter.line_message", self.lang, preview=preview(str(message.get("text") or "")))
+            return slack_t("deadletter.line_event", self.lang, type=str(message.get("type") or event.get("type") or "?")[:40])
         if kind == work.SLACK_OP:
             return t("deadletter.slack_op", self.lang)
         if kind == work.FORWARD:
             return t("deadletter.forward", self.lang)
-        return t("deadletter.other", self.lang, kind=str(kind))
+        return slack_t("deadletter.other", self.lang, kind=str(kind)[:40])

@@ -22,6 +22,7 @@ from bridge.services import Component, Services
 from bridge.friends.transcript import record_unsent
 from bridge.relay.batch import render_batch
 from bridge.store.messages import mark_unsent
+from bridge.text import mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class LineExtras(Component):
         keywords = [k for k in (m.get("keywords") or []) if isinstance(k, str)] if isinstance(m.get("keywords"), list) else []
         alt = t("sticker.alt", self.lang, keywords=" ".join(keywords[:5])).strip()[:1900]
         return [{"type": "image", "image_url": STICKER_URL.format(sticker_id=sticker_id), "alt_text": alt or "sticker"},
-                {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:2900] or alt}]}]
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn.clip(text) or mrkdwn.escape(alt)}]}]
 
     def quote_prefix(self, conv: Conversation, msg: InboundMessage) -> str:
         """``> earlier text`` and a link to the earlier Slack copy, for a message that quotes one."""
@@ -65,7 +66,8 @@ class LineExtras(Component):
             link = f"<{base}{conv.channel}/p{ts.replace('.', '')}?thread_ts={conv.thread_ts}&cid={conv.channel}|{t('quote.link', self.lang)}>"
         except Exception as exc:  # a link is a nicety; the quote itself still shows
             log.info("no permalink for quoted message %s: %s", quoted, exc)
-        return f"{_quote(earlier.get('preview') or '…')}\n{link}\n".replace("\n\n", "\n")
+        # The preview is the friend's plain text: escaped (the quote may be broadcast to the channel).
+        return f"{_quote(mrkdwn.escape(earlier.get('preview') or '…'))}\n{link}\n".replace("\n\n", "\n")
 
     def unsend(self, conv: Conversation, msg: InboundMessage) -> bool:
         """Replace the Slack copy of an unsent message. False if the bridge never showed it."""

@@ -6,7 +6,7 @@ import time
 from typing import Any, Callable
 
 from bridge.friends.transcript import inbound_time, record_edit, record_inbound
-from bridge.i18n import t
+from bridge.i18n import slack_t, t
 from bridge.line.events import inbound_from_line, member_ids, source_of
 from bridge.media.inbound import MediaIn
 from bridge.model import InboundMessage, conv_key
@@ -15,7 +15,7 @@ from bridge.relay.line_extras import LineExtras
 from bridge.relay.portal import Portals
 from bridge.services import Component, Services
 from bridge.store.messages import mark_edited
-from bridge.text import line_to_slack, preview
+from bridge.text import mrkdwn, preview
 from bridge.triage.ops import Triage
 
 log = logging.getLogger(__name__)
@@ -73,18 +73,20 @@ class LineIn(Component):
         batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") if ts else ""
         edited = t("edited.copy", self.lang)
         if record:  # (a message never relayed has no record to create)
-            mark_edited(self.store, account, message_id, f"{line_to_slack(text)} _{edited}_", preview(text))
+            mark_edited(self.store, account, message_id, f"{mrkdwn.escape(text)} _{edited}_", preview(text))
             if record.get("preview") and conv.last_message_preview == record["preview"]:
                 self.store.update_conversation(conv.conv_id, last_message_preview=preview(text))  # /pending
         rendered = render_batch(self.store, account, batch.split(","), self.lang) if batch else None
         if ts and not batch:
-            shown = f"{line_to_slack(text)}\n_{edited}_"
+            # Escaping can make the text 5× longer: clipped after it, so the section stays valid.
+            mark = f"\n_{edited}_"
+            shown = mrkdwn.clip(mrkdwn.escape(text), mrkdwn.SECTION_LIMIT - len(mark)) + mark
             self.slack.update(conv.channel, ts, shown, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": shown}}])
         elif ts and rendered is not None:
             self.slack.update(conv.channel, ts, rendered)
         else:  # a batch relayed before each message's part was kept: say it in the thread
             self.slack.post_once(f"edit-{account}-{event.get('webhookEventId') or message_id}", conv.channel,
-                                 t("edited.notice", self.lang, text=line_to_slack(text)), thread_ts=conv.thread_ts)
+                                 slack_t("edited.notice", self.lang, text=text), thread_ts=conv.thread_ts)
         at = record.get("at")
         record_edit(self.services, conv.conv_id, message_id, float(at) if at else None, text)
 
@@ -103,7 +105,7 @@ class LineIn(Component):
         sender = self.portals.sender_profile(conv, msg.sender_id)
         texts = []
         for m in msgs:
-            text = line_to_slack(m.text) if m.kind == "text" else m.text
+            text = mrkdwn.escape(m.text)  # a friend's text, or a placeholder naming their file, place, stickers…
             if m.standby:
                 text += "\n_" + t("notice.standby", self.lang) + "_"
             texts.append(self.extras.quote_prefix(conv, m) + text)
@@ -195,6 +197,7 @@ class LineIn(Component):
                 text = text.replace(f"<{uid}>", prof.display_name if prof else uid[:8] + "…")
         if msg.kind == "follow" and conv.blocked:
             text = t("notice.refollow", self.lang)
+        text = mrkdwn.escape(text)  # member names, postback data: all from LINE
         if msg.kind == "unsend" and self.extras.unsend(conv, msg):
             return  # the Slack copy itself now says it was unsent
         self.slack.post_once(f"line-{msg.account}-{msg.webhook_event_id}", conv.channel, text, thread_ts=conv.thread_ts)

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from bridge.i18n import t
-from bridge.text import line_to_slack
+from bridge.text import mrkdwn
 from bridge.triage.marks import MarkSet
 
 COMPOSE = "broadcast_compose"
@@ -67,7 +67,7 @@ def confirm_view(metadata: dict, total: int, blocked: int, left: str, conditions
     text, image = metadata["text"], metadata.get("image")
     preview: list[dict] = []
     if text:
-        preview.append({"type": "section", "text": {"type": "mrkdwn", "text": line_to_slack(text)[:3000]}})
+        preview.append({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.clip(mrkdwn.escape(text))}})
     if image:
         preview.append({"type": "image", "slack_file": {"id": image["id"]}, "alt_text": (image.get("name") or "image")[:2000],
                         "title": _plain(t("broadcast.image_line", lang, name=image.get("name") or ""), 2000)})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from bridge.i18n import t
+from bridge.text import mrkdwn
 
 ACTION_CANNED_CANCEL = "canned_cancel"   # 取り消し on a picked 定型文 waiting in its undo window
 BLOCK_CANNED = "canned"                  # the modal's select (block_id = action_id)
@@ -40,8 +41,8 @@ def picked_post(user: str, key: str, text: str, lang: str, status: str = "waitin
     ``status``: "waiting" (with the 取り消し button, ``seconds`` left), "sent", "cancelled" or "failed".
     """
     head = t("canned.pick.post", lang, user=f"<@{user}>", name=key)
-    body = quoted(text if len(text) <= SECTION_MAX else text[:SECTION_MAX] + "…")
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"{head}\n{body}"[:3000]}}]
+    body = quoted(mrkdwn.clip(text, SECTION_MAX))  # never inside an entity of the escaped text
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.clip(f"{head}\n{body}")}}]
     if status == "waiting" and seconds <= 0:
         status = "sending"  # no undo window (BRIDGE_SEND_DELAY_SECONDS=0): nothing to cancel
     if status == "waiting":

@@ -6,7 +6,7 @@ from typing import Any
 from bridge.friends.config import FieldDef
 from bridge.friends.values import FriendData, summary
 from bridge.i18n import t
-from bridge.text import line_to_slack
+from bridge.text import mrkdwn
 
 FRIEND_MODAL = "friend_modal"
 SHORTCUT_FRIEND = "friend_info"
@@ -43,7 +43,7 @@ def _field_element(fdef: FieldDef, value: str) -> dict:
 
 def friend_modal(conv_id: str, title: str, data: FriendData, fdefs: list[FieldDef], lang: str) -> dict:
     """Edit 友だち情報: one input per configured field, the tags, the note."""
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{line_to_slack(title)}*"}}]
+    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{mrkdwn.escape(title)}*"}}]
     for fdef in fdefs[:90]:
         blocks.append({"type": "input", "block_id": f"f.{fdef.key}", "optional": True, "label": _plain(fdef.label(lang), 2000),
                        "element": _field_element(fdef, data.fields.get(fdef.key, ""))})
@@ -86,10 +86,10 @@ def friend_results(rows: list[tuple[Any, FriendData]], fdefs_of, link_of, lang: 
     lines = []
     for conv, data in rows[:MAX_RESULTS]:
         link = link_of(conv)
-        title = f"#{conv.number} {line_to_slack(conv.name or t('unknown_name', lang))}"
+        title = f"#{conv.number} {mrkdwn.escape(conv.name or t('unknown_name', lang))}"
         head = f"<{link}|{title}>" if link else title
         info = summary(data, fdefs_of(conv.account), lang, limit=200)
-        lines.append(f"• {head}" + (f"  ·  {line_to_slack(info)}" if info else ""))
+        lines.append(f"• {head}" + (f"  ·  {mrkdwn.escape(info)}" if info else ""))
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{header}*"}}]
     chunk: list[str] = []
     for line in lines:  # sections of at most 3000 characters

@@ -7,13 +7,13 @@ from typing import Callable
 from bridge.humanize import waited
 from bridge.i18n import t
 from bridge.store.backlog import BacklogPage, BacklogRow
-from bridge.text import line_to_slack, preview
+from bridge.text import mrkdwn, preview
 
 ACTION_DUTY = "home_duty"   # value "on" | "off"
 
 
 def _row(row: BacklogRow, marks, lang: str, now: float, link: str, note: str) -> str:
-    name = line_to_slack(preview(row.name, 40)) or t("unknown_name", lang)
+    name = mrkdwn.escape(preview(row.name, 40)) or t("unknown_name", lang)
     parts = [f"*#{row.number} {name}*", marks.effective(row.mark).display(lang)]
     if row.waiting_since:
         parts.append(t("pending.waiting", lang, duration=waited(now - row.waiting_since, lang)))
@@ -39,14 +39,14 @@ def home_view(*, user: str, on_duty: bool, mine: BacklogPage, overdue: BacklogPa
                                                + (f"\n{counts}" if counts else "")}})
     for row in mine.rows:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": _row(row, marks, lang, now, link_for(row), note_for(row))[:3000]}})
+                                                   "text": mrkdwn.clip(_row(row, marks, lang, now, link_for(row), note_for(row)))}})
     if not mine.rows:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t("home.none", lang)}]})
     blocks.append({"type": "divider"})
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": t("home.overdue", lang, total=overdue.total)}})
     for row in overdue.rows:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                                                   "text": _row(row, marks, lang, now, link_for(row), note_for(row))[:3000]}})
+                                                   "text": mrkdwn.clip(_row(row, marks, lang, now, link_for(row), note_for(row)))}})
     if quotas:
         blocks.append({"type": "divider"})
         lines = "\n".join(t("home.quota_line", lang, account=a, usage=u) for a, u in quotas)

@@ -8,7 +8,7 @@ from bridge.i18n import t
 from bridge.slack_ui.canned import picker_blocks
 from bridge.triage.marks import MarkSet
 from bridge.model import Conversation
-from bridge.text import line_to_slack
+from bridge.text import mrkdwn
 
 # action_ids of the parent message's controls (handlers/slack/actions.py listens to them)
 ACTION_CLAIM = "conv_claim"
@@ -55,18 +55,18 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
     ``account_label`` names the LINE account when several accounts share the triage channel.
     Returns (fallback text, blocks). Re-rendered with chat.update on every change.
     """
-    name = line_to_slack(conv.name or t("unknown_name", lang))
+    name = mrkdwn.escape(conv.name or t("unknown_name", lang))
     title = t("parent.title", lang, number=conv.number, name=name)
     kind = t("parent.kind." + conv.source_type, lang)
     if account_label:
-        kind = f"{line_to_slack(account_label)} · {kind}"
+        kind = f"{mrkdwn.escape(account_label)} · {kind}"
     section: dict = {
         "type": "section",
         "text": {"type": "mrkdwn", "text": f"*{title}*  ·  {kind}\n"
                                            f"{status_line(conv, marks, lang, now, badges)}"},
     }
     if conv.picture_url:
-        section["accessory"] = {"type": "image", "image_url": conv.picture_url, "alt_text": name[:2000] or "LINE"}
+        section["accessory"] = {"type": "image", "image_url": conv.picture_url, "alt_text": (conv.name or "LINE")[:2000]}  # plain text
     current = marks.effective(conv.mark)
     options = [{"text": {"type": "plain_text", "text": f"{m.label(lang)}"[:75]}, "value": m.key} for m in marks.ordered()][:100]
     mark_select: dict = {"type": "static_select", "action_id": ACTION_MARK, "options": options,
@@ -99,8 +99,8 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
                                 "text": {"type": "plain_text", "text": t("control.friend", lang)}})
     blocks = [section, actions, {"type": "context", "elements": [{"type": "mrkdwn", "text": t("parent.hint", lang)}]}]
     if friend_line:  # 友だち情報 (tags, fields, note), compact
-        blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": line_to_slack(friend_line)}]})
-    fallback = f"{title} — {current.label(lang)}" + (f" ({account_label})" if account_label else "")
+        blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn.clip(mrkdwn.escape(friend_line))}]})
+    fallback = f"{title} — {current.label(lang)}" + (f" ({mrkdwn.escape(account_label)})" if account_label else "")
     return fallback, blocks
 
 
@@ -129,7 +129,7 @@ def actions_modal(conv: Conversation, marks: MarkSet, lang: str, canned: dict[st
         "submit": {"type": "plain_text", "text": t("modal.submit", lang)[:24]},
         "close": {"type": "plain_text", "text": t("modal.cancel", lang)[:24]},
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"*#{conv.number} {line_to_slack(name)}*"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*#{conv.number} {mrkdwn.escape(name)}*"}},
             {"type": "input", "block_id": "quick", "optional": True, "label": {"type": "plain_text", "text": t("modal.quick", lang)},
              "element": {"type": "checkboxes", "action_id": "quick", "options": claim_options}},
             {"type": "input", "block_id": "mark", "optional": True, "label": {"type": "plain_text", "text": t("control.mark", lang)},

@@ -22,7 +22,7 @@ from bridge import i18n
 from bridge.store.backlog import BacklogPage, BacklogRow
 from bridge.humanize import ago, waited
 from bridge.triage.marks import MarkSet, normalize_name
-from bridge.text import line_to_slack, preview
+from bridge.text import mrkdwn, preview
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -55,7 +55,7 @@ def _t(key: str, lang: str, **params: Any) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return mrkdwn.clip(text, limit)  # never inside an entity of an escaped name or preview
 
 
 # ---------------------------------------------------------------------------
@@ -258,7 +258,7 @@ def parse_pending_args(text: str, marks: MarkSet, requester: str, lang: str = "j
         if (acct := _ACCOUNT_WORD_RE.match(word)) is not None:
             key = acct.group(1)
             if key not in account_keys:
-                return fail(_t("pending.error.unknown_account", lang, key=line_to_slack(_clip(key, 40)),
+                return fail(_t("pending.error.unknown_account", lang, key=mrkdwn.escape(_clip(key, 40)),
                                keys=", ".join(account_keys)))
             accounts.append(key)
             i += 1
@@ -272,7 +272,7 @@ def parse_pending_args(text: str, marks: MarkSet, requester: str, lang: str = "j
                 i = j
                 break
         else:
-            return fail(_t("pending.error.unknown", lang, word=line_to_slack(_clip(words[i], 50))))
+            return fail(_t("pending.error.unknown", lang, word=mrkdwn.escape(_clip(words[i], 50))))
 
     return PendingFilter(assignee=assignee, unassigned=unassigned, marks=tuple(dict.fromkeys(chosen)),
                          accounts=tuple(dict.fromkeys(accounts)), overdue=overdue)
@@ -293,7 +293,7 @@ def _counts_line(page: BacklogPage, marks: MarkSet, lang: str) -> str:
 
 
 def _row_text(row: BacklogRow, marks: MarkSet, lang: str, now: float, permalink: str, note: str = "") -> str:
-    name = line_to_slack(preview(row.name, 40)) if row.name.strip() else i18n.t("unknown_name", lang)
+    name = mrkdwn.escape(preview(row.name, 40)) if row.name.strip() else i18n.t("unknown_name", lang)
     who = f"<@{row.assignee}>" if row.assignee else _t("pending.unassigned", lang)
     head = [f"*#{row.number} {name}*", marks.effective(row.mark).display(lang), _t("pending.assignee", lang, who=who)]
     if row.waiting_since > 0:
@@ -302,7 +302,7 @@ def _row_text(row: BacklogRow, marks: MarkSet, lang: str, now: float, permalink:
         head.append(_t("pending.last", lang, when=ago(row.last_message_at, now, lang)))
     if note:
         head.append(note)  # SLA: time left / exceeded (bridge.automation)
-    body = line_to_slack(preview(row.last_message_preview, 80)) if row.last_message_preview.strip() \
+    body = mrkdwn.escape(preview(row.last_message_preview, 80)) if row.last_message_preview.strip() \
         else _t("pending.no_preview", lang)
     second = f"> {body}"
     if permalink:

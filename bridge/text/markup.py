@@ -6,8 +6,8 @@ safe to call from any layer.
 * :func:`slack_to_line` turns the ``text`` of a Slack message event into what a LINE
   friend should read (mentions resolved, links spelled out, emoji shortcodes turned
   into Unicode, mrkdwn markers removed, entities unescaped).
-* :func:`line_to_slack` turns a LINE friend's text into Slack text that cannot
-  trigger Slack's special parsing or notify a whole channel.
+* The other direction, a LINE friend's text as Slack mrkdwn that cannot mention, link or
+  notify, is :func:`bridge.text.mrkdwn.escape` (the one escaper of everything from LINE).
 
 LINE's size limits live in :mod:`bridge.text.limits`.
 
@@ -36,7 +36,6 @@ from bridge.text.scan import replace_fences, strip_marker
 
 __all__ = [
     "slack_to_line",
-    "line_to_slack",
 ]
 
 
@@ -229,6 +228,8 @@ def _convert_angle(
 
 
 _MARKERS = ("*", "_", "~")
+# "@\u200bchannel": a broadcast word defused by bridge.text.mrkdwn.escape; LINE gets it back whole.
+_DEFUSED_RE = re.compile("@\u200b(?=(?:channel|here|everyone)(?![A-Za-z0-9_]))", re.I)
 
 
 def _quote_lines(text: str) -> str:
@@ -278,7 +279,8 @@ def slack_to_line(
       Slack markup).
     * Blockquote lines become ``> line``.
     * ``&amp;``, ``&lt;``, ``&gt;`` are unescaped last, so a literally typed
-      ``&lt;@U1&gt;`` stays the text ``<@U1>``.
+      ``&lt;@U1&gt;`` stays the text ``<@U1>``; ``@``+zero-width space+``channel`` (a friend's
+      text escaped by :func:`bridge.text.mrkdwn.escape`, e.g. quoted by staff) loses the space.
     """
     text = text.replace(_PH_OPEN, "").replace(_PH_CLOSE, "")
     pieces: list[str] = []
@@ -327,34 +329,4 @@ def slack_to_line(
     # 5. Blockquotes, 6. entities (last), 7. put the protected pieces back.
     text = _quote_lines(text)
     text = _unescape(text)
-    return restore(text)
-
-
-# ---------------------------------------------------------------------------
-# LINE → Slack
-# ---------------------------------------------------------------------------
-
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_ESCAPE_RE = re.compile("[&<>]")
-# "@channel" / "@here" / "@everyone" as a word (any case); an "@" right after an
-# e-mail local part ("info@here.com") is not a mention and is left alone.
-_BROADCAST_RE = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])@(?=(?:channel|here|everyone)(?![A-Za-z0-9_]))", re.I
-)
-_ZWSP = "\u200b"
-
-
-def line_to_slack(text: str) -> str:
-    """Make a LINE friend's text safe to post as Slack message text.
-
-    * ``&``, ``<``, ``>`` become ``&amp;``, ``&lt;``, ``&gt;`` (Slack "Escaping text":
-      these are Slack's control characters; nothing else is entity-encoded). After
-      this, no ``<!channel>``/``<@U…>``/``<url|label>`` markup can be injected.
-    * ``@channel``, ``@here``, ``@everyone`` (any case) get a zero-width space after
-      the ``@`` so that Slack never turns them into a notification, even when the
-      message is posted with ``link_names``/``parse=full``.
-
-    Emoji, newlines and everything else are kept as they are.
-    """
-    text = _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group(0)], text)
-    return _BROADCAST_RE.sub("@" + _ZWSP, text)
+    return _DEFUSED_RE.sub("@", restore(text))

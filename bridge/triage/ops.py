@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from bridge.i18n import t
+from bridge.i18n import Mrkdwn, slack_t, t
 from bridge.model import Conversation, DeliveryFailed, RetryLater
 from bridge.access import is_channel_member
 from bridge.services import Component, Services
@@ -93,7 +93,7 @@ class Triage(Component):
         changes, audit = self._changes(conv, op)
         if not changes:
             if op.source == "command":
-                self.tell(op, t("op.done", self.lang, number=conv.number, name=conv.name, what=self._describe_state(conv)),
+                self.tell(op, slack_t("op.done", self.lang, number=conv.number, name=conv.name, what=Mrkdwn(self._describe_state(conv))),
                           conv.channel)
             return
         self.store.update_conversation(conv.conv_id, **changes)
@@ -110,7 +110,7 @@ class Triage(Component):
         if new_assignee:
             self.mirror_claim_to_line(conv)
         if op.source == "command":
-            self.tell(op, t("op.done", self.lang, number=conv.number, name=conv.name, what=audit), conv.channel)
+            self.tell(op, slack_t("op.done", self.lang, number=conv.number, name=conv.name, what=Mrkdwn(audit)), conv.channel)
 
     def _changes(self, conv: Conversation, op: Op) -> tuple[dict[str, Any], str]:
         actor = f"<@{op.actor}>"

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 from bridge.friends.canned import CannedStore
 from bridge.i18n import t
 from bridge.runtime import Runtime
-from bridge.text import line_to_slack
+from bridge.text import mrkdwn
 from handlers.slack.ops import visible_accounts
 
 
@@ -45,7 +45,7 @@ def register(app: App, rt: Runtime) -> None:
                     lines.append(t("canned.list.empty", lang))
                 for key, (text, origin) in entries.items():
                     suffix = f" {t('canned.list.from_config', lang)}" if origin == "config" else ""
-                    lines.append(f"• `!{key}`{suffix}: {line_to_slack(text)[:300]}")
+                    lines.append(f"• `!{key}`{suffix}: {mrkdwn.clip(mrkdwn.escape(text), 300)}")
             say(ack, "\n".join(lines))
             return
         if verb not in ("add", "remove", "rm", "delete", "追加", "削除"):
