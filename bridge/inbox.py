@@ -45,6 +45,8 @@ FLAG_TRUST_S = 10.0            # a drain-queued flag younger than this is truste
 MAX_ATTEMPTS = 10              # ≈ 8.5 minutes of backoff (1+2+…+256 s), then dead-lettered and reported
 MAX_BACKOFF = 300.0
 BATCH_MAX = 20                 # head items offered at once to a batching drain (bridge.relay.batch)
+SLICE_S = 2.0                  # a drain yields its worker after this long (fairness: back of the queue)…
+SLICE_UNITS = 5                # …or after this many units of work (an item, or a batch of texts)
 
 # Append the item unless the event was seen before. Dedupe and append are one atomic step,
 # so an event is either queued exactly once or not at all. Returns 0 for a duplicate, 2 when
@@ -299,7 +301,8 @@ class Inbox:
                 self._release(keys=[lock_key], args=[token])
                 self.schedule_wakeup(stream, hold_ms / 1000 + 0.05)
                 return done
-            stop = False
+            stop = yielded = False
+            units, started = 0, time.monotonic()
             heartbeat = _Heartbeat(self._refresh, lock_key, token)
             heartbeat.start()
             try:
@@ -348,9 +351,16 @@ class Inbox:
                         self._pop_if_head(keys=[inbox_key], args=[raw])
                         self.r.hdel(attempts_key, json.loads(raw)["id"])
                     done += len(taken)
+                    units += 1
+                    if (units >= SLICE_UNITS or time.monotonic() - started >= SLICE_S) and self.r.llen(inbox_key):
+                        yielded = True  # fairness: other conversations' drains go first
+                        break
             finally:
                 heartbeat.stop()
                 self._release(keys=[lock_key], args=[token])
+            if yielded:
+                self.kick(stream)  # to the back of the queue (a no-op when a drain is queued already)
+                return done
             if stop or heartbeat.lost.is_set():
                 return done
             if self._forget(keys=[inbox_key, self.active_key], args=[stream]):
