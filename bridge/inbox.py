@@ -222,8 +222,11 @@ class Inbox:
         Skipped: streams whose lock is held (a live drainer's heartbeat keeps it), streams
         backing off (their wake-up is in the due set; if that was lost the hold expires and
         the next sweep takes them), and streams whose drain job really waits in the rq queue.
-        A flag naming a job that is not in the queue (its worker died after dequeuing it, or
-        the enqueue was lost) is replaced.
+        Every mark is a lease: the lock lives LOCK_TTL_MS past its holder's last heartbeat, a hold
+        only as long as its back-off, and a drain-queued flag is believed for FLAG_TRUST_S only;
+        after that it must name a job listed in the rq queue with its job hash. A flag naming
+        anything else (a worker died after dequeuing it, a BLPOP answer was lost in a Redis restart,
+        the enqueue failed half-way) is replaced.
         """
         streams = sorted(self.r.smembers(self.active_key))
         if not streams:
@@ -250,15 +253,26 @@ class Inbox:
             elif DRAIN_QUEUED_TTL - flag_ms / 1000 > FLAG_TRUST_S:
                 suspects.append((stream, flag))
         if suspects:
-            queued = set(self.queue.get_job_ids())
+            live = self._waiting_jobs([flag for _, flag in suspects])
             for stream, flag in suspects:
-                if flag not in queued:
+                if flag not in live:
                     self._delete_if(keys=[self.keys.inbox_drain_queued(stream=stream)], args=[flag])
                     if self.kick(stream, at_front=True):
                         kicked.append(stream)
         if kicked:
             log.info("sweeper: %d stranded stream(s) re-enqueued: %s", len(kicked), ", ".join(kicked[:10]))
         return kicked
+
+    def _waiting_jobs(self, job_ids: list[str]) -> set[str]:
+        """The ids among ``job_ids`` of drain jobs that really wait: listed in the rq queue AND with
+        their job hash (a worker skips a listed id whose hash is gone, so such a flag is as stale as
+        one whose job a killed worker or a lost BLPOP answer took out of the list)."""
+        pipe = self.r.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.lpos(self.queue.key, job_id)
+            pipe.exists(self.queue.job_class.key_for(job_id))
+        res = pipe.execute()
+        return {job_id for i, job_id in enumerate(job_ids) if res[2 * i] is not None and res[2 * i + 1]}
 
     def adopt_existing_streams(self) -> int:
         """List streams queued before the active set existed (an upgrade) in it, once per worker start."""
@@ -335,6 +349,10 @@ class Inbox:
                         self.hold(stream, delay)
                         stop = True
                         break
+                    except (redis.ConnectionError, redis.TimeoutError):
+                        # Our own Redis restarting is not the item's fault: no attempt is counted and no
+                        # back-off set; the lock is released (or expires) and the sweeper resumes the stream.
+                        raise
                     except DeliveryFailed as exc:
                         # Retrying cannot cure it: set the item aside at once, visibly.
                         self._give_up(item, raw, inbox_key, attempts_key, f"{exc.reason}: {exc.detail}", on_dead_letter)

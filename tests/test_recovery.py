@@ -298,3 +298,17 @@ def test_messages_that_arrive_while_an_uncertain_post_backs_off_are_not_swallowe
     rh.friend_says(HANAKO, "三通目")
     assert wait_until(lambda: "三通目" in replies(rh, thread), timeout=30)
     assert [t for t in replies(rh, thread) if t.endswith("通目")] == ["一通目", "二通目", "三通目"]
+
+
+def test_waiting_for_our_own_earlier_post_attempt_is_a_wait_not_a_failure(ip):
+    """A post whose earlier attempt may still be in flight (a killed worker's) is retried at once when
+    that attempt is surely over: no attempt is counted, so crashes cannot grow the back-off for minutes."""
+    import time
+
+    from bridge.model import RetryLater
+
+    ip.store.set_record("slack_post", "in-flight-1", state="pending", at=time.time(), first_at=time.time())
+    with pytest.raises(RetryLater) as info:
+        ip.rt.slack.post_once("in-flight-1", TRIAGE, "まだ送信中かもしれない")
+    assert info.value.throttled and 0 < info.value.delay <= 17
+    assert not ip.slack.messages(TRIAGE)
