@@ -86,6 +86,17 @@ _POP_IF_HEAD = """
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) return 1 end
 return 0
 """
+# Remove the n processed head items (ARGV[1..n]) and their attempt counters (ARGV[n+1..2n]) in ONE
+# step, only if they are still the head: a crash (or a Redis restart) between popping the items of a
+# batch one by one used to leave its tail at the head, posted again under its own post key.
+_POP_HEAD_N = """
+local n = #ARGV / 2
+local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
+for i = 1, n do if head[i] ~= ARGV[i] then return 0 end end
+redis.call('LTRIM', KEYS[1], n, -1)
+redis.call('HDEL', KEYS[2], unpack(ARGV, n + 1, 2 * n))
+return n
+"""
 
 
 def new_job_id(prefix: str = "drain") -> str:
@@ -134,6 +145,7 @@ class Inbox:
         self._release = r.register_script(_RELEASE)
         self._refresh = r.register_script(_REFRESH)
         self._pop_if_head = r.register_script(_POP_IF_HEAD)
+        self._pop_head_n = r.register_script(_POP_HEAD_N)
         self._forget = r.register_script(_FORGET)
         self._delete_if = r.register_script(_DELETE_IF)
         self.due = DueSet(r, keys.due())
@@ -365,9 +377,7 @@ class Inbox:
                         self.hold(stream, min(MAX_BACKOFF, 2.0 ** attempts))
                         stop = True
                         break
-                    for raw in taken:
-                        self._pop_if_head(keys=[inbox_key], args=[raw])
-                        self.r.hdel(attempts_key, json.loads(raw)["id"])
+                    self._pop_head_n(keys=[inbox_key, attempts_key], args=[*taken, *(json.loads(x)["id"] for x in taken)])
                     done += len(taken)
                     units += 1
                     if (units >= SLICE_UNITS or time.monotonic() - started >= SLICE_S) and self.r.llen(inbox_key):
