@@ -45,6 +45,8 @@ FLAG_TRUST_S = 10.0            # a drain-queued flag younger than this is truste
 MAX_ATTEMPTS = 10              # ≈ 8.5 minutes of backoff (1+2+…+256 s), then dead-lettered and reported
 MAX_BACKOFF = 300.0
 BATCH_MAX = 20                 # head items offered at once to a batching drain (bridge.relay.batch)
+SLICE_S = 2.0                  # a drain yields its worker after this long (fairness: back of the queue)…
+SLICE_UNITS = 5                # …or after this many units of work (an item, or a batch of texts)
 
 # Append the item unless the event was seen before. Dedupe and append are one atomic step,
 # so an event is either queued exactly once or not at all. Returns 0 for a duplicate, 2 when
@@ -83,6 +85,17 @@ return 0
 _POP_IF_HEAD = """
 if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) return 1 end
 return 0
+"""
+# Remove the n processed head items (ARGV[1..n]) and their attempt counters (ARGV[n+1..2n]) in ONE
+# step, only if they are still the head: a crash (or a Redis restart) between popping the items of a
+# batch one by one used to leave its tail at the head, posted again under its own post key.
+_POP_HEAD_N = """
+local n = #ARGV / 2
+local head = redis.call('LRANGE', KEYS[1], 0, n - 1)
+for i = 1, n do if head[i] ~= ARGV[i] then return 0 end end
+redis.call('LTRIM', KEYS[1], n, -1)
+redis.call('HDEL', KEYS[2], unpack(ARGV, n + 1, 2 * n))
+return n
 """
 
 
@@ -132,6 +145,7 @@ class Inbox:
         self._release = r.register_script(_RELEASE)
         self._refresh = r.register_script(_REFRESH)
         self._pop_if_head = r.register_script(_POP_IF_HEAD)
+        self._pop_head_n = r.register_script(_POP_HEAD_N)
         self._forget = r.register_script(_FORGET)
         self._delete_if = r.register_script(_DELETE_IF)
         self.due = DueSet(r, keys.due())
@@ -220,8 +234,11 @@ class Inbox:
         Skipped: streams whose lock is held (a live drainer's heartbeat keeps it), streams
         backing off (their wake-up is in the due set; if that was lost the hold expires and
         the next sweep takes them), and streams whose drain job really waits in the rq queue.
-        A flag naming a job that is not in the queue (its worker died after dequeuing it, or
-        the enqueue was lost) is replaced.
+        Every mark is a lease: the lock lives LOCK_TTL_MS past its holder's last heartbeat, a hold
+        only as long as its back-off, and a drain-queued flag is believed for FLAG_TRUST_S only;
+        after that it must name a job listed in the rq queue with its job hash. A flag naming
+        anything else (a worker died after dequeuing it, a BLPOP answer was lost in a Redis restart,
+        the enqueue failed half-way) is replaced.
         """
         streams = sorted(self.r.smembers(self.active_key))
         if not streams:
@@ -248,15 +265,26 @@ class Inbox:
             elif DRAIN_QUEUED_TTL - flag_ms / 1000 > FLAG_TRUST_S:
                 suspects.append((stream, flag))
         if suspects:
-            queued = set(self.queue.get_job_ids())
+            live = self._waiting_jobs([flag for _, flag in suspects])
             for stream, flag in suspects:
-                if flag not in queued:
+                if flag not in live:
                     self._delete_if(keys=[self.keys.inbox_drain_queued(stream=stream)], args=[flag])
                     if self.kick(stream, at_front=True):
                         kicked.append(stream)
         if kicked:
             log.info("sweeper: %d stranded stream(s) re-enqueued: %s", len(kicked), ", ".join(kicked[:10]))
         return kicked
+
+    def _waiting_jobs(self, job_ids: list[str]) -> set[str]:
+        """The ids among ``job_ids`` of drain jobs that really wait: listed in the rq queue AND with
+        their job hash (a worker skips a listed id whose hash is gone, so such a flag is as stale as
+        one whose job a killed worker or a lost BLPOP answer took out of the list)."""
+        pipe = self.r.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.lpos(self.queue.key, job_id)
+            pipe.exists(self.queue.job_class.key_for(job_id))
+        res = pipe.execute()
+        return {job_id for i, job_id in enumerate(job_ids) if res[2 * i] is not None and res[2 * i + 1]}
 
     def adopt_existing_streams(self) -> int:
         """List streams queued before the active set existed (an upgrade) in it, once per worker start."""
@@ -299,7 +327,8 @@ class Inbox:
                 self._release(keys=[lock_key], args=[token])
                 self.schedule_wakeup(stream, hold_ms / 1000 + 0.05)
                 return done
-            stop = False
+            stop = yielded = False
+            units, started = 0, time.monotonic()
             heartbeat = _Heartbeat(self._refresh, lock_key, token)
             heartbeat.start()
             try:
@@ -332,6 +361,10 @@ class Inbox:
                         self.hold(stream, delay)
                         stop = True
                         break
+                    except (redis.ConnectionError, redis.TimeoutError):
+                        # Our own Redis restarting is not the item's fault: no attempt is counted and no
+                        # back-off set; the lock is released (or expires) and the sweeper resumes the stream.
+                        raise
                     except DeliveryFailed as exc:
                         # Retrying cannot cure it: set the item aside at once, visibly.
                         self._give_up(item, raw, inbox_key, attempts_key, f"{exc.reason}: {exc.detail}", on_dead_letter)
@@ -344,13 +377,18 @@ class Inbox:
                         self.hold(stream, min(MAX_BACKOFF, 2.0 ** attempts))
                         stop = True
                         break
-                    for raw in taken:
-                        self._pop_if_head(keys=[inbox_key], args=[raw])
-                        self.r.hdel(attempts_key, json.loads(raw)["id"])
+                    self._pop_head_n(keys=[inbox_key, attempts_key], args=[*taken, *(json.loads(x)["id"] for x in taken)])
                     done += len(taken)
+                    units += 1
+                    if (units >= SLICE_UNITS or time.monotonic() - started >= SLICE_S) and self.r.llen(inbox_key):
+                        yielded = True  # fairness: other conversations' drains go first
+                        break
             finally:
                 heartbeat.stop()
                 self._release(keys=[lock_key], args=[token])
+            if yielded:
+                self.kick(stream)  # to the back of the queue (a no-op when a drain is queued already)
+                return done
             if stop or heartbeat.lost.is_set():
                 return done
             if self._forget(keys=[inbox_key, self.active_key], args=[stream]):

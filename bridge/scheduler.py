@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 
 TICK_INTERVAL = 1.0      # s between due-set checks
 SWEEP_INTERVAL = 3.0     # s between sweeps of the streams with pending items (one worker sweeps)
-CLAIM_LEASE = 30.0       # s a claimed wake-up stays hidden; if it was not enqueued by then it is due again
+CLAIM_LEASE = 10.0       # s a claimed wake-up stays hidden; if it was not enqueued by then (a ticker killed, Redis
+                         # restarted between claim and enqueue) it is due again
 CLAIM_BATCH = 200
 
 DRAIN = "drain"

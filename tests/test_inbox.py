@@ -94,3 +94,48 @@ def test_a_second_drainer_leaves_the_stream_to_the_lock_holder(inbox):
 
     inbox.drain("s1", nested, lambda *a: None)
     assert seen == [0, 1]
+
+
+def test_a_drain_queued_flag_is_replaced_when_its_job_is_not_really_waiting(inbox):
+    """A flag is believed only while its job is in the rq queue with its job hash (a worker skips
+    a listed id whose hash is gone): otherwise the stream would look busy until the flag expires."""
+    accept(inbox, 1)
+    flag_key = inbox.keys.inbox_drain_queued(stream="s1")
+    flag = inbox.r.get(flag_key)
+    inbox.r.delete(inbox.queue.job_class.key_for(flag))  # listed, but nothing a worker could run
+    inbox.r.expire(flag_key, 60)  # older than FLAG_TRUST_S
+    assert inbox.sweep() == ["s1"]
+    new_flag = inbox.r.get(flag_key)
+    assert new_flag != flag and new_flag in inbox.queue.get_job_ids()
+
+
+def test_our_own_redis_failing_counts_no_attempt_and_sets_no_back_off(inbox):
+    accept(inbox, 2)
+
+    def redis_restarting(item):
+        raise redis.ConnectionError("Connection refused")
+
+    with pytest.raises(redis.ConnectionError):
+        inbox.drain("s1", redis_restarting, lambda *a: None)
+    assert not inbox.r.exists(inbox.keys.inbox_attempts(stream="s1"))
+    assert not inbox.r.exists(inbox.keys.inbox_hold(stream="s1"))
+    assert not inbox.r.exists(inbox.keys.inbox_lock(stream="s1"))  # released: the next sweep resumes the stream
+    seen = []
+    assert inbox.drain("s1", lambda item: seen.append(item["payload"]["i"]), lambda *a: None) == 2
+    assert seen == [0, 1]
+
+
+def test_a_drain_yields_after_a_few_units_and_requeues_its_stream_at_the_back(inbox):
+    accept(inbox, 12, "big")
+    accept(inbox, 1, "small", start=100)
+    seen = []
+    assert inbox.drain("big", lambda item: seen.append(item["payload"]["i"]), lambda *a: None) == 5
+    assert inbox.queue.get_job_ids()[-1] == inbox.r.get(inbox.keys.inbox_drain_queued(stream="big"))  # at the back
+    texts = []
+
+    def batch(items):  # the batching path: two items per unit
+        texts.extend(i["payload"]["i"] for i in items[:2])
+        return 2
+    inbox.drain("big", lambda item: None, lambda *a: None, batch=batch)
+    assert seen == [0, 1, 2, 3, 4] and texts == [5, 6, 7, 8, 9, 10, 11]
+    assert inbox.pending("big") == 0

@@ -285,3 +285,30 @@ def test_a_dead_letter_is_announced_in_its_thread_and_replayed_once(rh, rec_env)
     assert wait_until(lambda: not rh.store.r.exists(rh.store.keys.inbox_active()), timeout=30)  # processed
     assert replies(rh, thread).count("届かなかった") == 1
     assert rh.store.r.llen(rh.store.keys.dead_letters()) == 0
+
+
+def test_messages_that_arrive_while_an_uncertain_post_backs_off_are_not_swallowed(rh):
+    thread = open_thread(rh)
+    # Slack posts the message but answers 500: the retry finds the post by its key. Messages the
+    # friend sent meanwhile must not be counted as part of that post: they follow it.
+    rh.slack.fail_next("chat.postMessage", 500, after_effect=True)
+    rh.friend_says(HANAKO, "一通目")
+    assert wait_until(lambda: "一通目" in replies(rh, thread), timeout=30)
+    rh.friend_says(HANAKO, "二通目")
+    rh.friend_says(HANAKO, "三通目")
+    assert wait_until(lambda: "三通目" in replies(rh, thread), timeout=30)
+    assert [t for t in replies(rh, thread) if t.endswith("通目")] == ["一通目", "二通目", "三通目"]
+
+
+def test_waiting_for_our_own_earlier_post_attempt_is_a_wait_not_a_failure(ip):
+    """A post whose earlier attempt may still be in flight (a killed worker's) is retried at once when
+    that attempt is surely over: no attempt is counted, so crashes cannot grow the back-off for minutes."""
+    import time
+
+    from bridge.model import RetryLater
+
+    ip.store.set_record("slack_post", "in-flight-1", state="pending", at=time.time(), first_at=time.time())
+    with pytest.raises(RetryLater) as info:
+        ip.rt.slack.post_once("in-flight-1", TRIAGE, "まだ送信中かもしれない")
+    assert info.value.throttled and 0 < info.value.delay <= 17
+    assert not ip.slack.messages(TRIAGE)

@@ -14,7 +14,7 @@ there is no file of a batch to delete.
 
 Idempotency: the batch is posted under the post key of its first message, and the composition
 (the inbox item ids) is written to that post's record before the call. A retry after an
-uncertain attempt (the record says "pending" or "posted") relays exactly the same items again,
+uncertain attempt (the record says "pending", "uncertain" or "posted") relays exactly the same items again,
 so a message that arrived meanwhile is never linked to a post that does not show it.
 """
 from __future__ import annotations
@@ -121,7 +121,8 @@ class FriendBatches(Component):
             return 1
         key = post_key_of(msgs[0])
         record = self.store.get_record("slack_post", key)
-        fixed = (record.get("batch") or "").split() if record.get("ts") or record.get("state") == "pending" else []
+        # "uncertain" too: an attempt answered 5xx may have posted, and its retry finds that post by its key.
+        fixed = (record.get("batch") or "").split() if record.get("ts") or record.get("state") in ("pending", "uncertain") else []
         if fixed:
             # An earlier attempt may have reached Slack: exactly the same items again.
             same = 0

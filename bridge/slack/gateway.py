@@ -204,7 +204,9 @@ class SlackGateway(SlackFilesMixin):
         if since is not None:
             wait = _settled_at(record) - time.time()
             if wait > 0:
-                raise RetryLater(f"Slack post {post_key}: an earlier attempt may still be in flight", delay=wait)
+                # Waiting for our own earlier attempt is not a failure: no attempt counted, no growing back-off.
+                raise RetryLater(f"Slack post {post_key}: an earlier attempt may still be in flight", delay=wait,
+                                 throttled=True)
             found = self._find_posted(post_key, channel, thread_ts, since=since)
             if found:
                 self.store.set_record("slack_post", post_key, state="posted", ts=found)
