@@ -88,6 +88,19 @@ def media_urls(message: dict) -> list[str]:
     return urls
 
 
+def test_a_remote_file_with_an_https_link_reaches_the_friend_as_that_link(h):
+    """The Drive/Dropbox link staff shared is what a friend can open (a Slack permalink needs a
+    workspace login); it is passed on as text, never fetched."""
+    thread = open_thread(h)
+    remote = h.slack.add_remote_file("gdrive-https", "https://docs.example.com/d/1", "見積書", filetype="pdf",
+                                     user=STAFF)
+    h.staff_says(thread, "見積書です", files=[remote["id"]])
+    assert wait_until(lambda: len(delivered(h)) == 2, timeout=20)
+    text, link = delivered(h)
+    assert text["text"] == "見積書です"
+    assert link == {**link, "type": "text", "text": "🔗 見積書\nhttps://docs.example.com/d/1"}
+
+
 def test_a_remote_file_reaches_the_friend_as_a_link_and_its_host_never_sees_the_token(h, external):
     thread = open_thread(h)
     remote = h.slack.add_remote_file("gdrive-1", external.url + "/latest/meta-data/iam", "店舗写真", filetype="jpg",

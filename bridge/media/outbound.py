@@ -6,7 +6,9 @@ demand (:mod:`bridge.media.serve`). LINE's limits are checked here, before sendi
 cannot be sent as LINE needs it gets a clear line in the thread instead of vanishing.
 Other files (PDF, Excel…) become a text with a signed download link. A remote file (Google
 Drive, Dropbox, ``files.remote.add``) is never fetched: its ``url_private`` is someone's
-external URL, not Slack's; the friend gets a plain link to its permalink instead.
+external URL, not Slack's; the friend gets a plain link instead: the file's own external
+URL when it is https (the Drive or Dropbox link staff shared, which a friend can open), else
+its Slack permalink. Only the link is sent; nothing is fetched.
 https://developers.line.biz/en/reference/messaging-api/#image-message
 """
 from __future__ import annotations
@@ -64,10 +66,11 @@ class MediaOut(Component):
 
     def _message(self, info: dict[str, Any]) -> str | dict:
         if is_remote_file(info):
-            if not info.get("permalink"):
+            external = info.get("external_url")
+            link = external if isinstance(external, str) and external.startswith("https://") else info.get("permalink")
+            if not link:
                 raise NotSent("media.out.remote")
-            return t("media.out.remote_link", self.lang, name=info.get("title") or info.get("name") or "file",
-                     url=info["permalink"])
+            return t("media.out.remote_link", self.lang, name=info.get("title") or info.get("name") or "file", url=link)
         mime = (info.get("mimetype") or "").lower()
         size = int(info.get("size") or 0)
         mb = f"{size / MB:.1f} MB"
