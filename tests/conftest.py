@@ -197,6 +197,17 @@ def store(settings) -> Store:
     return Store(r, Keys(settings.namespace))
 
 
+def use_clock_of(server) -> None:
+    """Point this process's test clock (:mod:`bridge.clock`, one per process as in production) at the
+    namespace of the in-process web app ``server``. Several apps share this test process (other
+    modules build their own, on other Redis servers that may be gone by now); the clock read by
+    the web handlers (webhook age, /pending, App Home) must be the one of the app a test drives."""
+    from bridge import clock
+
+    rt = server.server.app.config["BRIDGE_RUNTIME"]
+    clock.install(rt.redis, rt.keys.clock())
+
+
 class Harness:
     """What a test drives: a LINE friend, Slack staff, and what both platforms received."""
 
@@ -208,6 +219,7 @@ class Harness:
         self.store = store
         self.webhooks = WebhookFactory(line_emu)
         self.slack_sender = SlackEventSender(self.url + "/slack/events", slack_emu, signing_secret=SLACK_SECRET)
+        use_clock_of(bridge_server)
 
     # LINE side
     def send_line(self, *events, signature=None):
