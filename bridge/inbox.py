@@ -45,6 +45,7 @@ FLAG_TRUST_S = 10.0            # a drain-queued flag younger than this is truste
 MAX_ATTEMPTS = 10              # ≈ 8.5 minutes of backoff (1+2+…+256 s), then dead-lettered and reported
 MAX_BACKOFF = 300.0
 BATCH_MAX = 20                 # head items offered at once to a batching drain (bridge.relay.batch)
+WAKE_TTL = 30                  # s an early wake-up (Inbox.wake) is remembered by a drainer about to pause
 
 # Append the item unless the event was seen before. Dedupe and append are one atomic step,
 # so an event is either queued exactly once or not at all. Returns 0 for a duplicate, 2 when
@@ -213,6 +214,17 @@ class Inbox:
         self.r.set(self.keys.inbox_hold(stream=stream), repr(time.time() + delay), px=max(1, int(delay * 1000)))
         self.schedule_wakeup(stream, delay)
 
+    def wake(self, stream: str) -> bool:
+        """Drain ``stream`` now, cutting short a hold (e.g. a reply's undo window the author skipped).
+
+        Only for holds the bridge set itself: a platform's back-off would just be met again. A
+        drainer that is about to pause the stream (its item raised a throttled RetryLater while we
+        woke it) finds the wake flag and runs the item once more instead.
+        """
+        self.r.set(self.keys.inbox_wake(stream=stream), "1", ex=WAKE_TTL)
+        self.r.delete(self.keys.inbox_hold(stream=stream))
+        return self.kick(stream, at_front=True)
+
     # -- the sweeper's side (bridge.scheduler) -------------------------------------------
     def sweep(self) -> list[str]:
         """Enqueue a drain for every stream with pending items that nobody drains, nor will.
@@ -316,6 +328,8 @@ class Inbox:
                             process(item)
                             taken = [raw]
                     except RetryLater as exc:
+                        if exc.throttled and self.r.delete(self.keys.inbox_wake(stream=stream)):
+                            continue  # woken while it was deciding to wait (Inbox.wake): look again now
                         if exc.throttled:
                             # Backpressure, not failure: wait as asked (plus jitter, so many
                             # throttled streams don't all come back in the same instant; none
