@@ -47,6 +47,7 @@ MAX_BACKOFF = 300.0
 BATCH_MAX = 20                 # head items offered at once to a batching drain (bridge.relay.batch)
 SLICE_S = 2.0                  # a drain yields its worker after this long (fairness: back of the queue)…
 SLICE_UNITS = 5                # …or after this many units of work (an item, or a batch of texts)
+WAKE_TTL = 30                  # s an early wake-up (Inbox.wake) is remembered by a drainer about to pause
 
 # Append the item unless the event was seen before. Dedupe and append are one atomic step,
 # so an event is either queued exactly once or not at all. Returns 0 for a duplicate, 2 when
@@ -227,6 +228,17 @@ class Inbox:
         self.r.set(self.keys.inbox_hold(stream=stream), repr(time.time() + delay), px=max(1, int(delay * 1000)))
         self.schedule_wakeup(stream, delay)
 
+    def wake(self, stream: str) -> bool:
+        """Drain ``stream`` now, cutting short a hold (e.g. a reply's undo window the author skipped).
+
+        Only for holds the bridge set itself: a platform's back-off would just be met again. A
+        drainer that is about to pause the stream (its item raised a throttled RetryLater while we
+        woke it) finds the wake flag and runs the item once more instead.
+        """
+        self.r.set(self.keys.inbox_wake(stream=stream), "1", ex=WAKE_TTL)
+        self.r.delete(self.keys.inbox_hold(stream=stream))
+        return self.kick(stream, at_front=True)
+
     # -- the sweeper's side (bridge.scheduler) -------------------------------------------
     def sweep(self) -> list[str]:
         """Enqueue a drain for every stream with pending items that nobody drains, nor will.
@@ -345,6 +357,8 @@ class Inbox:
                             process(item)
                             taken = [raw]
                     except RetryLater as exc:
+                        if exc.throttled and self.r.delete(self.keys.inbox_wake(stream=stream)):
+                            continue  # woken while it was deciding to wait (Inbox.wake): look again now
                         if exc.throttled:
                             # Backpressure, not failure: wait as asked (plus jitter, so many
                             # throttled streams don't all come back in the same instant; none

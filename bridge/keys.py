@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "inbox_wakeup": "inbox-wakeup:{stream}",          # (unused since the due set; kept for old data)
     "inbox_drain_queued": "inbox-drain-queued:{stream}",  # string: a drain job waits in the rq queue
     "inbox_hold": "inbox-hold:{stream}",              # string: epoch until which the stream backs off
+    "inbox_wake": "inbox-wake:{stream}",              # string: woken early (Inbox.wake): the next pause is skipped once
     "inbox_attempts": "inbox-attempts:{stream}",      # hash: item id -> failed attempts
     "slack_post": "slack-post:{post_key}",            # hash: idempotency record of one Slack post
     "line_send": "line-send:{send_key}",              # hash: idempotency record of one LINE send

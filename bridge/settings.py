@@ -17,6 +17,10 @@ LINE_DEFAULT_API = "https://api.line.me"
 LINE_DEFAULT_API_DATA = "https://api-data.line.me"
 SLACK_DEFAULT_API = "https://slack.com/api/"
 LANGUAGES = ("ja", "en")
+# https://developers.line.biz/en/reference/messaging-api/#send-reply-message: "Reply tokens must be
+# used within one minute after receiving the webhook".
+REPLY_TOKEN_LIFETIME = 60.0
+REPLY_TOKEN_TTL_DEFAULT = 50.0  # the margin: clock skew between LINE and us, queueing, the request itself
 
 
 class SettingsError(ValueError):
@@ -38,7 +42,11 @@ class Settings:
     slack_api_base_url: str = SLACK_DEFAULT_API
     language: str = "ja"
     namespace: str = "lsb"
-    reply_token_ttl: float = 30.0
+    # LINE_REPLY_TOKEN_TTL: how long after a friend's message its reply token is still used (free
+    # replies). LINE: "Reply tokens must be used within one minute after receiving the webhook"
+    # (https://developers.line.biz/en/reference/messaging-api/#send-reply-message). 50 s leaves
+    # 10 s for the clocks of LINE and the bridge to disagree and for the reply's own request.
+    reply_token_ttl: float = REPLY_TOKEN_TTL_DEFAULT
     config_path: str | None = None
     accounts: tuple[Account, ...] = ()
     forward_alert_after: float = 600.0   # s a forwarding target fails before the triage channel is told
@@ -119,14 +127,16 @@ class Settings:
         namespace = (env.get("BRIDGE_NAMESPACE") or "lsb").strip()
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", namespace):
             problems.append("BRIDGE_NAMESPACE may only contain letters, digits, '_' and '-' (it names Redis keys and the rq queue)")
-        ttl_raw = (env.get("LINE_REPLY_TOKEN_TTL") or "30").strip()
+        ttl_raw = (env.get("LINE_REPLY_TOKEN_TTL") or str(REPLY_TOKEN_TTL_DEFAULT)).strip()
         try:
             ttl = float(ttl_raw)
-            if not 0 <= ttl <= 600:
+            if not 0 <= ttl <= REPLY_TOKEN_LIFETIME:
                 raise ValueError
         except ValueError:
-            problems.append(f"LINE_REPLY_TOKEN_TTL must be a number of seconds between 0 and 600 (got {ttl_raw!r})")
-            ttl = 30.0
+            problems.append(f"LINE_REPLY_TOKEN_TTL must be a number of seconds between 0 and {REPLY_TOKEN_LIFETIME:g}: LINE "
+                            f"guarantees a reply token for one minute after the webhook, a longer wait would push "
+                            f"anyway after a failed reply (got {ttl_raw!r})")
+            ttl = REPLY_TOKEN_TTL_DEFAULT
         media = _media_settings(env, problems)
         config_path = (env.get("BRIDGE_CONFIG") or "").strip() or None
         accounts: list[Account] = []

@@ -63,6 +63,10 @@ class Automation(Component):
         if conv.waiting_since:
             self.stats.responded(conv, staff, conv.waiting_since, at)
 
+    def on_delivered(self, conv: Conversation, staff: str, via: str, at: float, message: str) -> None:
+        """A staff reply reached LINE: free (reply token) or counted (push), for /stats."""
+        self.stats.delivered(conv, staff, via, at, message)
+
     def on_triage_change(self, conv: Conversation, actor: str, changes: dict) -> None:
         if "mark" in changes and self.marks.state(str(changes["mark"])) == "closed":
             self.stats.resolved(conv, actor, clock.now())

@@ -6,7 +6,9 @@ Recorded as they happen (one ZADD each, per account, scored by time):
 * ``opened``: a friend's first message of a new conversation, or one that reopens 対応済み;
 * ``response``: a staff reply that stopped the waiting clock (who, waiting since, replied at);
 * ``resolved``: 対応済み set by someone (who, the episode's opening time, resolved at);
-* SLA breaches come from ``sla-breaches:<account>`` (written by the alerts).
+* SLA breaches come from ``sla-breaches:<account>`` (written by the alerts);
+* ``delivered``: a staff reply that reached LINE (who, ``via`` reply = free or push = counted),
+  shown per person for this month and the last (Japan time, as LINE counts its quota).
 
 Reading a period is one ZRANGEBYSCORE per kind and account; the business-time arithmetic
 runs on the records of the period only.
@@ -20,6 +22,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bridge import clock
 from bridge.automation.chart import ChartRow, load_fonts, render_chart, staff_labels
@@ -27,6 +30,7 @@ from bridge.humanize import waited
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, RetryLater
 from bridge.services import Component, Services
+from bridge.slack_ui.quota import JST, month_bounds
 from bridge.store.automation import AutomationStore
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,8 @@ class Report:
     response: Durations = field(default_factory=Durations)
     resolution: Durations = field(default_factory=Durations)
     by_staff: dict[str, tuple[Durations, Durations]] = field(default_factory=dict)
+    replies: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # month → person → [free, counted]
+    forecasts: list[str] = field(default_factory=list)  # the quota meter's forecast (bridge.slack_ui.quota)
 
     def staff(self, user: str) -> tuple[Durations, Durations]:
         return self.by_staff.setdefault(user, (Durations(), Durations()))
@@ -80,6 +86,10 @@ class Stats:
 
     def responded(self, conv: Conversation, staff: str, waiting_since: float, at: float) -> None:
         self.state.record_stat(conv.account, "response", {"conv": conv.conv_id, "staff": staff, "from": waiting_since}, at)
+
+    def delivered(self, conv: Conversation, staff: str, via: str, at: float, message: str = "") -> None:
+        """``message`` (the Slack message) keeps two replies of the same instant apart."""
+        self.state.record_stat(conv.account, "delivered", {"staff": staff, "via": via, "msg": message}, at)
 
     def resolved(self, conv: Conversation, staff: str, at: float) -> None:
         started = self.state.take_episode(conv.conv_id) or conv.created_at or at
@@ -105,7 +115,33 @@ class Stats:
                 rep.resolved += 1
                 rep.resolution.values.append(took)
                 rep.staff(rec.get("staff") or "?")[1].values.append(took)
+        self._replies(rep, accounts, now)
         return rep
+
+    def _replies(self, rep: Report, accounts: list[str], now: float) -> None:
+        """Free and counted replies per person, this month and the last (whatever the period)."""
+        this_month, _ = month_bounds(now)
+        last_month, _ = month_bounds(this_month - 1)
+        for account in accounts:
+            for raw, at in self.state.stats_between(account, "delivered", last_month, now):
+                rec = json.loads(raw)
+                month = datetime.fromtimestamp(at, JST).strftime("%Y-%m")
+                counts = rep.replies.setdefault(month, {}).setdefault(rec.get("staff") or "?", [0, 0])
+                counts[0 if rec.get("via") == "reply" else 1] += 1
+
+
+def replies_block(rep: Report, lang: str) -> dict:
+    """「返信の内訳」: per month (newest first), each person's 🆓 free and 🔢 counted replies."""
+    lines = [t("stats.replies_title", lang)]
+    for month in sorted(rep.replies, reverse=True):
+        people = sorted(rep.replies[month].items(), key=lambda kv: (-sum(kv[1]), kv[0]))
+        lines.append(t("stats.replies_month", lang, month=month, lines="  ·  ".join(
+            t("stats.replies_person", lang, staff=f"<@{user}>" if user != "?" else "?", free=free, counted=counted)
+            for user, (free, counted) in people)))
+    if not rep.replies:
+        lines.append(t("stats.replies_none", lang))
+    lines.extend(rep.forecasts)
+    return {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}}
 
 
 def has_chart(rep: Report) -> bool:
@@ -125,6 +161,7 @@ def render_report(rep: Report, lang: str, chart: bool = False) -> tuple[str, lis
                    resolution=reso.text(lang))
                  for user, (resp, reso) in sorted(rep.by_staff.items(), key=lambda kv: -len(kv[1][0].values))]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
+    blocks.append(replies_block(rep, lang))
     notes = [t("stats.chart_sent" if chart else "stats.chart_none", lang), t("stats.note", lang)]
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
     return title, blocks

@@ -15,6 +15,7 @@ from bridge.friends.ops import index_friend_name
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
 from bridge.services import Component
+from bridge.slack_ui.free_reply import free_until_badge
 from bridge.slack_ui.parent import parent_message
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ class Portals(Component):
         label = account.name if account and self.accounts.shares_channel(conv.account) else ""
         now = clock.now()
         badges, extra = self.automation.parent_extras(conv, now) if getattr(self, "automation", None) else ([], [])
+        free = free_until_badge(conv.reply_token_at, self.settings.reply_token_ttl, self.lang, time.time()) \
+            if conv.reply_token and account and account.uses_reply_tokens else ""
+        badges = [*badges, free] if free else badges  # rendered with the friend's message anyway: no extra call
         from bridge.friends.ops import friend_summary
 
         return parent_message(conv, self.marks, self.lang, now=now, account_label=label, badges=badges,
@@ -149,5 +153,6 @@ class Portals(Component):
 
 
 def _shown(conv: Conversation) -> Conversation:
-    """The part of a conversation the parent shows (tokens change with every message but show nothing)."""
-    return replace(conv, reply_token="", reply_token_at=0.0, mark_as_read_token="")
+    """The part of a conversation the parent shows (tokens change with every message; of the reply
+    token only its time shows, as the free-reply deadline)."""
+    return replace(conv, reply_token="", reply_token_at=conv.reply_token_at if conv.reply_token else 0.0, mark_as_read_token="")

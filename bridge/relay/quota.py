@@ -9,16 +9,16 @@ https://developers.line.biz/en/reference/messaging-api/#get-quota
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from bridge.i18n import t
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.services import Component
+from bridge.slack_ui.quota import JST
 from bridge.store.meter import save_meter, warn_once
 
 log = logging.getLogger(__name__)
 
-JST = timezone(timedelta(hours=9))  # LINE's month runs on Japan time
 LEVELS = (100, 80)
 
 

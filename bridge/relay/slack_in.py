@@ -113,6 +113,8 @@ class SlackIn(Component):
         stopped = self.store.staff_replied(conv.conv_id, float(ts))
         if stopped and getattr(self, "automation", None):  # a first response (/stats)
             self.automation.on_staff_reply(conv, event.get("user", ""), float(ts))
+        if getattr(self, "automation", None):  # free or counted, per person and month (/stats)
+            self.automation.on_delivered(conv, event.get("user", ""), via, time.time(), f"{channel}-{ts}")
         self.backlog.reindex(conv.conv_id)
         self.slack.react(channel, ts, REACTION_SENT)
         self.undo.delivered(channel, ts, conv.thread_ts, via, waited=bool(existing.get("held_at")))

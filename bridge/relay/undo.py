@@ -27,6 +27,7 @@ from bridge.relay.delivery import Delivery
 from bridge.relay.slack_in import is_internal_note
 from bridge.services import Component, Services
 from bridge.slack_ui.correction import correction_offer
+from bridge.slack_ui.free_reply import send_now_offer
 from bridge.store.held import HeldSends
 from bridge.text import slack_to_line, split_for_line
 
@@ -52,16 +53,47 @@ class Undo(Component):
         if remaining <= 0:
             return
         channel, ts = event["channel"], event["ts"]
-        if not self.store.get_slack_message(channel, ts).get("held_at"):
+        record = self.store.get_slack_message(channel, ts)
+        if record.get("send_now"):
+            return  # its author skipped the rest of the window (今すぐ送信（無料）)
+        if not record.get("held_at"):
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                           held_at=repr(time.time()), send_at=repr(float(event.get("send_at") or 0)))
             self.slack.react(channel, ts, REACTION_WAITING)
+            self._offer_free_reply(conv, event)
             if conv.is_one_to_one and not conv.blocked:
                 try:
                     self.line_of(conv).show_loading(conv.line_id, max(5, min(60, 5 * math.ceil(remaining / 5))))
                 except (DeliveryFailed, RetryLater) as exc:
                     log.info("no loading animation for %s: %s", conv.conv_id, exc)
         raise RetryLater("undo window", delay=remaining, throttled=True)
+
+    def _offer_free_reply(self, conv: Conversation, event: dict[str, Any]) -> None:
+        """The friend's reply token expires before the window ends: offer the author to send now, free.
+
+        Without the offer the reply would quietly become a push counted against the monthly quota.
+        """
+        if not (conv.reply_token and conv.reply_token_at and event.get("user")) or not self.account_of(conv).uses_reply_tokens:
+            return
+        now, deadline = time.time(), conv.reply_token_at + self.settings.reply_token_ttl
+        if not now < deadline < float(event.get("send_at") or 0):
+            return
+        text, blocks = send_now_offer(event["channel"], event["ts"], conv.thread_ts, deadline, now, self.lang)
+        try:
+            self.slack.post_ephemeral(event["channel"], event["user"], text, blocks=blocks, thread_ts=conv.thread_ts)
+        except (DeliveryFailed, RetryLater) as exc:
+            log.info("no free-reply offer for %s: %s", event["ts"], exc)
+
+    def told_sent_now(self, channel: str, ts: str, thread_ts: str, via: str) -> None:
+        """A reply sent early with 今すぐ送信（無料）: its author learns whether it was free after all."""
+        user = self.store.get_slack_message(channel, ts).get("send_now")
+        if not user:
+            return
+        try:
+            self.slack.post_ephemeral(channel, user, t("free.sent_free" if via == "reply" else "free.sent_counted", self.lang),
+                                      thread_ts=thread_ts)
+        except (DeliveryFailed, RetryLater) as exc:  # the 🆓/🔢 reaction says it too
+            log.info("send-now result not told for %s: %s", ts, exc)
 
     def settled(self, channel: str, ts: str, waited: bool) -> None:
         """The message is no longer waiting (sent or failed): take ⏳ away."""
@@ -75,6 +107,7 @@ class Undo(Component):
         self.settled(channel, ts, waited)
         # Next to 📤: 🆓 a free reply (reply token), 🔢 a push counted against the monthly quota.
         self.slack.react(channel, ts, REACTION_FREE if via == "reply" else REACTION_COUNTED)
+        self.told_sent_now(channel, ts, thread_ts, via)
 
     # -- edits, deletions, corrections ----------------------------------------------------
     def handle_item(self, payload: dict[str, Any]) -> None:

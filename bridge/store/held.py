@@ -30,6 +30,14 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 'changed'
 """
+# ARGV: ttl, user. The author asked to skip the rest of the window ("今すぐ送信（無料）").
+_SEND_NOW = """
+local state = redis.call('HGET', KEYS[1], 'delivery') or ''
+if state ~= '' and state ~= 'held' then return state end
+redis.call('HSET', KEYS[1], 'send_now', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 'waiting'
+"""
 
 
 class HeldSends:
@@ -38,6 +46,7 @@ class HeldSends:
         self.keys = keys
         self._claim = r.register_script(_CLAIM)
         self._change = r.register_script(_CHANGE)
+        self._send_now = r.register_script(_SEND_NOW)
 
     def claim(self, channel: str, ts: str) -> tuple[str, str]:
         """Claim the message for sending: ("sending", edited text or "") or (final state, "") if not to send."""
@@ -47,6 +56,13 @@ class HeldSends:
     def change(self, channel: str, ts: str, op: str, text: str = "") -> str:
         """Edit or cancel a message not yet sent: "changed", or the state that made it too late."""
         return self._change(keys=[self.keys.slack_msg(channel=channel, ts=ts)], args=[RECORD_TTL, op, text])
+
+    def send_now(self, channel: str, ts: str, user: str) -> str:
+        """Mark a waiting message to be sent without waiting for the rest of its window: "waiting"
+        (its stream should be woken), or the state that made it moot (sending, sent, cancelled…).
+        The send itself stays the stream's, claimed once by :meth:`claim`: a double click or the
+        window's own timer cannot send it twice."""
+        return self._send_now(keys=[self.keys.slack_msg(channel=channel, ts=ts)], args=[RECORD_TTL, user])
 
     def set(self, channel: str, ts: str, **fields: str) -> None:
         key = self.keys.slack_msg(channel=channel, ts=ts)

@@ -9,8 +9,10 @@ from bridge.store.core import Store
 CACHE_TTL = 40 * 24 * 3600
 
 
-def save_meter(store: Store, account: str, limit: int | None, used: int) -> None:
-    store.r.set(store.keys.quota(account=account), json.dumps({"limit": limit, "used": used, "at": time.time()}), ex=CACHE_TTL)
+def save_meter(store: Store, account: str, limit: int | None, used: int, at: float | None = None) -> None:
+    """``at``: when LINE reported ``used`` (the /stats forecast's pace is measured up to then)."""
+    store.r.set(store.keys.quota(account=account), json.dumps({"limit": limit, "used": used, "at": at or time.time()}),
+                ex=CACHE_TTL)
 
 
 def read_meter(store: Store, account: str) -> dict | None:

@@ -108,8 +108,9 @@ class LineEmulator(ChannelsMixin, MessagingMixin, ChatsMixin, ContentMixin, BotM
         LINE Official Accounts, with :meth:`add_channel`; each request is attributed to the
         channel whose token it carries, an unknown token is 401).
     :param channel_secret: the default channel's secret, used by the webhook side (signatures).
-    :param reply_token_ttl: seconds a reply token stays usable (the real limit is not
-        published as a fixed value; "reply tokens expire after a certain period").
+    :param reply_token_ttl: seconds a reply token stays usable ("Reply tokens must be used
+        within one minute after receiving the webhook",
+        https://developers.line.biz/en/reference/messaging-api/#send-reply-message).
     :param spec_dir: directory of ``messaging-api.yml`` (default :func:`default_spec_dir`).
     """
 

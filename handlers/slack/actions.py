@@ -11,8 +11,10 @@ from bridge.slack_ui.automation import ACTION_REMINDERS
 from bridge.runtime import Runtime
 from bridge.slack_ui.canned import ACTION_CANNED_CANCEL
 from bridge.slack_ui.correction import ACTION_CORRECTION
+from bridge.slack_ui.free_reply import ACTION_SEND_NOW
 from bridge.slack_ui.parent import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
 from bridge.slack_ui.pending import MORE_ACTION_ID, PendingFilter
+from bridge.store.held import HeldSends
 from handlers.slack.ops import conversation_of_message, enqueue_op, is_member, visible_accounts
 from handlers.slack.pending import pending_response
 
@@ -61,6 +63,27 @@ def register(app: App, rt: Runtime) -> None:
             return
         rt.inbox.accept("slack-fix", _op_id(body, action), work.slack_edit_stream(channel, thread_ts), work.SLACK_EDIT,
                         {"op": "correct", "channel": channel, "ts": ts, "thread_ts": thread_ts, "user": user})
+
+    @app.action(ACTION_SEND_NOW)
+    def handle_send_now(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """今すぐ送信（無料）: the author skips the rest of a reply's undo window so the friend's reply
+        token is still fresh. Only the author, a member of the triage channel; the send itself stays
+        with the thread's stream (claimed once), so a double click or the window's timer sends once."""
+        ack()
+        channel, _, rest = (action.get("value") or "").partition("|")
+        ts, _, thread_ts = rest.partition("|")
+        user = (body.get("user") or {}).get("id", "")
+        if channel not in rt.accounts.channels() or not ts or not thread_ts:
+            return
+        lang = rt.settings.language
+        if rt.store.get_slack_message(channel, ts).get("author") != user or not is_member(rt, user, channel):
+            if body.get("response_url"):
+                respond(text=t("free.not_yours", lang), response_type="ephemeral", replace_original=False)
+            return
+        if HeldSends(rt.store.r, rt.store.keys).send_now(channel, ts, user) == "waiting":
+            rt.inbox.wake(work.slack_stream(channel, thread_ts))
+        elif body.get("response_url"):
+            respond(text=t("free.moot", lang), response_type="ephemeral", replace_original=False)
 
     @app.action(ACTION_CANNED_CANCEL)
     def handle_canned_cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:

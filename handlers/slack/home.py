@@ -14,6 +14,8 @@ from bridge.i18n import t
 from bridge.runtime import Runtime
 from bridge.store.automation import AutomationStore
 from bridge.slack_ui.home import ACTION_DUTY
+from bridge.slack_ui.quota import forecast_lines
+from bridge.store.meter import read_meter
 from bridge.work import JOB_PUBLISH_HOME, JOB_SET_DUTY, JOB_STATS_CHART
 from handlers.slack.ops import visible_accounts
 
@@ -44,6 +46,8 @@ def register(app: App, rt: Runtime) -> None:
         stats = Stats(AutomationStore(rt.redis, rt.keys, rt.backlog), timekeeper_of(rt).schedules)
         now, days = clock.now(), PERIODS[word]
         report = stats.report(visible, days, now)
+        report.forecasts = forecast_lines([(rt.accounts.require(a).name if len(visible) > 1 else "", m)
+                                           for a in sorted(visible) if (m := read_meter(rt.store, a))], lang)
         chart = has_chart(report)
         text, blocks = render_report(report, lang, chart=chart)
         ack(text=text, blocks=blocks, response_type="ephemeral")
