@@ -23,6 +23,7 @@ from typing import Any
 from bridge.access import is_channel_member
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, RetryLater
+from bridge.relay.decorations import REACTION_WAITING  # ⏳ a staff reply in its undo window
 from bridge.relay.delivery import Delivery
 from bridge.relay.slack_in import is_internal_note
 from bridge.services import Component, Services
@@ -32,9 +33,6 @@ from bridge.text import slack_to_line, split_for_line
 
 log = logging.getLogger(__name__)
 
-REACTION_WAITING = "hourglass_flowing_sand"   # ⏳ a staff reply in its undo window
-REACTION_FREE = "free"                        # 🆓 delivered with the reply token (free of charge)
-REACTION_COUNTED = "1234"                     # 🔢 delivered as a push (counts toward the monthly quota)
 RECENT = 120  # s: edits of older messages the bridge never saw are not ours to confirm
 
 
@@ -70,11 +68,6 @@ class Undo(Component):
                 self.slack.unreact(channel, ts, REACTION_WAITING)
             except (DeliveryFailed, RetryLater) as exc:
                 log.info("⏳ not removed from %s: %s", ts, exc)
-
-    def delivered(self, channel: str, ts: str, thread_ts: str, via: str, waited: bool) -> None:
-        self.settled(channel, ts, waited)
-        # Next to 📤: 🆓 a free reply (reply token), 🔢 a push counted against the monthly quota.
-        self.slack.react(channel, ts, REACTION_FREE if via == "reply" else REACTION_COUNTED)
 
     # -- edits, deletions, corrections ----------------------------------------------------
     def handle_item(self, payload: dict[str, Any]) -> None:
