@@ -43,23 +43,25 @@ class Decorations(Component):
         self.accept = accept  # bridge.inbox.Inbox.accept; None: marks are added at once (in-process use)
 
     def mark(self, channel: str, ts: str, thread_ts: str, reaction: str, waited: bool = False) -> None:
-        """Queue ``reaction`` on the staff message ``ts`` (and ⏳ taken away if it waited)."""
+        """Queue ``reaction`` on the staff message ``ts`` (and ⏳ taken away if it waited; ``reaction`` "": only that)."""
         payload = {"channel": channel, "ts": ts, "thread_ts": thread_ts, "reaction": reaction, "waited": waited}
         if self.accept is None or not thread_ts:
             self.handle_item(payload)
             return
-        self.accept("deco", f"{channel}-{ts}-{reaction}", work.decoration_stream(channel, thread_ts), work.DECORATE, payload)
+        self.accept("deco", f"{channel}-{ts}-{reaction or 'settled'}", work.decoration_stream(channel, thread_ts), work.DECORATE, payload)
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """Add the mark (RetryLater when Slack's pacing says wait: only this stream waits)."""
         channel, ts, reaction = str(payload.get("channel") or ""), str(payload.get("ts") or ""), str(payload.get("reaction") or "")
-        if not (channel and ts and reaction):
+        if not (channel and ts):
             return
         if payload.get("waited"):
             try:
                 self.slack.unreact(channel, ts, REACTION_WAITING)
             except DeliveryFailed as exc:
                 log.info("⏳ not removed from %s: %s", ts, exc)
+        if not reaction:
+            return
         if reaction in DELIVERED and self.store.get_slack_message(channel, ts).get("delivery") == "failed":
             return  # failed after all: its ❌ stays the only mark
         self.slack.react(channel, ts, reaction)

@@ -51,9 +51,11 @@ class Undo(Component):
             return
         channel, ts = event["channel"], event["ts"]
         if not self.store.get_slack_message(channel, ts).get("held_at"):
+            # ⏳ on the thread's decoration stream (queued first: a crash cannot lose it; deduplicated):
+            # Slack's reactions pacing never holds the reply up.
+            self.delivery.decorations.mark(channel, ts, conv.thread_ts, REACTION_WAITING)
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                           held_at=repr(time.time()), send_at=repr(float(event.get("send_at") or 0)))
-            self.slack.react(channel, ts, REACTION_WAITING)
             if conv.is_one_to_one and not conv.blocked:
                 try:
                     self.line_of(conv).show_loading(conv.line_id, max(5, min(60, 5 * math.ceil(remaining / 5))))
@@ -61,11 +63,11 @@ class Undo(Component):
                     log.info("no loading animation for %s: %s", conv.conv_id, exc)
         raise RetryLater("undo window", delay=remaining, throttled=True)
 
-    def settled(self, channel: str, ts: str, waited: bool) -> None:
-        """The message is no longer waiting (sent or failed): take ⏳ away."""
+    def settled(self, channel: str, ts: str, waited: bool, thread_ts: str = "") -> None:
+        """The message is no longer waiting (cancelled): take ⏳ away, after the ⏳ itself (same stream)."""
         if waited:
             try:
-                self.slack.unreact(channel, ts, REACTION_WAITING)
+                self.delivery.decorations.mark(channel, ts, thread_ts, "", waited=True)
             except (DeliveryFailed, RetryLater) as exc:
                 log.info("⏳ not removed from %s: %s", ts, exc)
 
@@ -107,7 +109,7 @@ class Undo(Component):
             self.slack.post_once(f"undo-{op}-{channel}-{ts}-{digest}", channel, t(key, self.lang, user=f"<@{editor}>"),
                                  thread_ts=thread_ts)
             if op == "delete" and record.get("picked") and self.canned:  # a picked 定型文 cancelled with its button
-                self.settled(channel, ts, waited=True)
+                self.settled(channel, ts, waited=True, thread_ts=thread_ts)
                 self.canned.show_state(channel, ts, record, "cancelled")
             elif shown:
                 self.canned.tell(conv, editor, shown)
