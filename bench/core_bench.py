@@ -377,7 +377,7 @@ class Bench:
                 vias.setdefault(deliveries[k][1], []).append((deliveries[k][0] - t) * 1000)
         lat.note = ", ".join(f"{via} {len(v)} (p50 {fmt(pct(v, 50))} / p99 {fmt(pct(v, 99))} ms)"
                              for via, v in sorted(vias.items()))
-        # let the 📤 reactions etc. finish before the workers are stopped
+        # let the 🆓/🔢 marks etc. finish before the workers are stopped
         self.wait_idle(15, procs)
         return lat
 

@@ -18,8 +18,12 @@ A. 600 messages from those 100 friends, sent evenly over 60 s (10/s, open loop).
    from the first send, calls, 429s, and the calls used against those the limit allowed in the
    window (emulator ``allowed_capacity``: floor(burst + rate x (last call - first call))).
 B. 100 new friends write once each within 10 s: when the last one is visible, and the calls.
+C. Ten staff replies typed in two seconds in one thread (the bridge's limiter and the emulator's
+   on): when LINE accepted the last one (counted from the first reply's Slack event), when
+   Slack showed the last 🆓/🔢 mark, and how often LINE's quota endpoints were read.
 
     .venv/bin/python bench/ratelimit_bench.py [--pattern runs|spread] [--friends 100] [--per-friend 6]
+    .venv/bin/python bench/ratelimit_bench.py --staff-only      # C alone (one thread), ~30 s
 """
 from __future__ import annotations
 
@@ -43,12 +47,13 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 import requests  # noqa: E402
 
-from bench.core_bench import (CHANNEL, LINE_SECRET, LINE_TOKEN, SLACK_SECRET, SLACK_TOKEN, Bench, Procs,  # noqa: E402
+from bench.core_bench import (CHANNEL, LINE_SECRET, LINE_TOKEN, SLACK_SECRET, SLACK_TOKEN, STAFF, Bench, Procs,  # noqa: E402
                               cleanup_redis, free_port, friend_id, paced, wait_for)
+from bench.harness import TimedSender  # noqa: E402
 from bridge.keys import Keys  # noqa: E402
 from emulators.line_webhooks import WebhookFactory, send_webhook  # noqa: E402
 
-TOKEN_RE = re.compile(r"\[(?:setup|ra|rb)-\d+-[0-9a-f]+\]")
+TOKEN_RE = re.compile(r"\[(?:setup|ra|rb|rc)-\d+-[0-9a-f]+\]")
 EMU_POST_LIMIT = (1.0, 5.0)
 
 
@@ -88,6 +93,8 @@ class RateBench:
         self.factory.destination = bot.json()["userId"]
         if not wait_for(lambda: requests.get(self.slack_url + "/_emulator/rate_limits", timeout=1).ok, 20, procs):
             raise RuntimeError("Slack emulator did not start")
+        requests.post(self.slack_url + "/_emulator/users", timeout=5, json={
+            "user_id": STAFF, "name": "bench-staff", "real_name": "Bench Staff", "display_name": "staff"}).raise_for_status()
         web, self.worker_cmd = Bench.procfile()
         web = web.replace("0.0.0.0", "127.0.0.1")
         procs.start("bridge-web", web, {"PORT": str(self.bridge_port)}, stop_signal=signal.SIGINT)
@@ -244,6 +251,70 @@ def scenario_b(b: RateBench, procs: Procs) -> dict[str, Any]:
             "visible_s": times[-1] - first_send if times else float("nan"), **stats}
 
 
+def scenario_c(b: RateBench, procs: Procs) -> dict[str, Any]:
+    """Ten staff replies typed in two seconds in one friend's thread."""
+    r = redis.Redis.from_url(b.redis_url, decode_responses=True)
+    thread = r.hget(Keys(b.ns).conv(conv_id=f"default-{b.friends[0]}"), "thread_ts")
+    r.close()
+    sender = TimedSender(b.bridge_url + "/slack/events", None, signing_secret=SLACK_SECRET, emulator_url=b.slack_url)
+    tokens = [b.tok("rc", i) for i in range(10)]
+    texts = ["承知しました", "在庫を確認します", "少々お待ちください", "ございました", "明日お届けできます",
+             "送料は無料です", "お支払いは店頭でも", "ほかにご質問は", "ありがとうございます", "またのご利用を"]
+    quota_before = len(quota_requests(b))
+    calls_before = len(requests.get(b.slack_url + "/_emulator/calls", params={"method": "reactions.add"}, timeout=30).json())
+
+    def reply(i: int) -> tuple[float, str]:  # one person typing: one reply after the other
+        message, resp = sender.user_message(CHANNEL, STAFF, f"{texts[i]} {tokens[i]}", thread_ts=thread)
+        if resp.status_code != 200:
+            raise RuntimeError(f"Slack event answered {resp.status_code}")
+        return sender.last_send, message["ts"]
+    sent, achieved = paced(len(tokens), 5.0, reply, workers=1)
+    first = min(t for t, _ in sent)
+
+    def line_times() -> dict[str, float]:
+        out: dict[str, float] = {}
+        for d in requests.get(b.line_url + "/_emulator/deliveries", timeout=30).json():
+            for m in d["messages"]:
+                for token in TOKEN_RE.findall(m.get("text") or ""):
+                    out.setdefault(token, d["time"])
+        return out
+    ok = wait_for(lambda: set(tokens) <= set(line_times()), 120, procs, interval=0.2)
+    got = line_times()
+    order = [t for _, t in sorted((got[t], t) for t in tokens if t in got)]
+    ours = {ts for _, ts in sent}
+
+    def marks() -> dict[str, float]:
+        calls = requests.get(b.slack_url + "/_emulator/calls", params={"method": "reactions.add"}, timeout=30).json()
+        out: dict[str, float] = {}
+        for c in calls[calls_before:]:
+            if c["status"] == 200 and c["args"].get("timestamp") in ours and c["args"].get("name") in ("free", "1234", "outbox_tray"):
+                out[c["args"]["timestamp"]] = max(out.get(c["args"]["timestamp"], 0.0), c["time"])
+        return out
+    marked = wait_for(lambda: ours <= set(marks()), 120, procs, interval=0.5)
+    seen = marks()
+    all_calls = requests.get(b.slack_url + "/_emulator/calls", params={"method": "reactions.add"}, timeout=30).json()[calls_before:]
+    return {"n": len(tokens), "rate": achieved, "complete": ok, "in_order": order == tokens,
+            "last_line_s": max(got.values()) - first if got else float("nan"),
+            "spread_s": max(got.values()) - min(got.values()) if got else float("nan"),
+            "last_mark_s": max(seen.values()) - first if marked and seen else float("nan"),
+            "reactions": len(all_calls), "reactions_429": sum(c["status"] == 429 for c in all_calls),
+            "quota_reads": len(quota_requests(b)) - quota_before}
+
+
+def quota_requests(b: RateBench) -> list[dict[str, Any]]:
+    return [x for x in requests.get(b.line_url + "/_emulator/requests", timeout=30).json()
+            if x["operation"] in ("getMessageQuota", "getMessageQuotaConsumption")]
+
+
+def report_c(C: dict[str, Any]) -> None:
+    print(f"C. {C['n']} staff replies typed in one thread within 2 s (achieved {C['rate']:.1f}/s), both limiters on")
+    print(f"   last accepted by LINE after        {C['last_line_s']:.2f} s from the first reply's event "
+          f"(first to last delivery {C['spread_s']:.2f} s; in order: {C['in_order']}; all: {C['complete']})")
+    print(f"   last 🆓/🔢 mark in Slack after      {C['last_mark_s']:.2f} s   (reactions.add calls {C['reactions']}, "
+          f"{C['reactions_429']} x 429)")
+    print(f"   LINE quota/consumption requests    {C['quota_reads']}")
+
+
 def setup_threads(b: RateBench, procs: Procs) -> float:
     """Every friend writes once with both limiters off: their threads exist afterwards."""
     t0 = time.time()
@@ -261,7 +332,7 @@ def pct(x: float, y: float) -> str:
 
 def report(b: RateBench, res: dict[str, Any], setup_s: float, elapsed: float, redis_desc: str) -> None:
     a = b.args
-    A, B = res["A"], res["B"]
+    A, B = res.get("A") or {}, res.get("B") or {}
     print()
     print("=" * 96)
     print("LINE ↔ Slack bridge — rate-limit benchmark (issue #10)")
@@ -275,6 +346,10 @@ def report(b: RateBench, res: dict[str, Any], setup_s: float, elapsed: float, re
     for c in b.commands:
         print(f"    {c}")
     print()
+    if a.staff_only:
+        report_c(res["C"])
+        print(f"total run time {elapsed:.1f} s")
+        return
     print(f"A. {A['n']} messages from {a.friends} friends whose threads exist, sent evenly over {a.seconds:g} s "
           f"(achieved {A['rate']:.1f} msg/s), pattern '{a.pattern}'")
     print(f"   lost                               {A['lost']}   (duplicates {A['duplicates']})")
@@ -300,6 +375,8 @@ def report(b: RateBench, res: dict[str, Any], setup_s: float, elapsed: float, re
     print(f"   all Slack calls in the window      {B['all_calls']}, 429s {B['all_429']} = {pct(B['all_429'], B['all_calls'])};"
           f" chat.update {B['updates']} ({B['updates_429']} x 429)")
     print()
+    report_c(res["C"])
+    print()
     print(f"total run time {elapsed:.1f} s")
 
 
@@ -313,9 +390,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new-seconds", type=float, default=10.0)
     parser.add_argument("--timeout", type=float, default=240.0, help="max wait for scenario A to be visible")
     parser.add_argument("--skip-b", action="store_true")
+    parser.add_argument("--staff-only", action="store_true", help="only C (ten staff replies in two seconds); one friend")
     parser.add_argument("--keep-logs", action="store_true")
     parser.add_argument("--dump-calls", help="write scenario A's Slack calls (JSON) to this file")
     args = parser.parse_args(argv)
+    if args.staff_only:
+        args.friends, args.new_friends = 1, 0
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
@@ -354,6 +434,10 @@ def main(argv: list[str] | None = None) -> int:
                       json={"post_per_channel": list(EMU_POST_LIMIT), "enabled": True}).raise_for_status()
         print(f"[{time.time() - started:5.1f}s] limiters on; A: {args.friends * args.per_friend} messages over "
               f"{args.seconds:g} s ({args.pattern})", flush=True)
+        if args.staff_only:
+            res["C"] = scenario_c(b, procs)
+            failed = False
+            raise StopIteration
         res["A"] = scenario_a(b, procs)
         print(f"[{time.time() - started:5.1f}s] A done ({res['A']['visible_s']:.1f} s); waiting for the relay queue",
               flush=True)
@@ -365,7 +449,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{time.time() - started:5.1f}s] B: {args.new_friends} new friends within {args.new_seconds:g} s",
                   flush=True)
             res["B"] = scenario_b(b, procs)
+        wait_for(b.main_queue_idle, 120, procs, interval=0.5)
+        print(f"[{time.time() - started:5.1f}s] C: ten staff replies in two seconds", flush=True)
+        res["C"] = scenario_c(b, procs)
         failed = False
+    except StopIteration:
+        pass
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)
     except Exception as exc:
@@ -387,6 +476,10 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"logs kept in {b.logdir}", file=sys.stderr)
         return 1
+    if args.staff_only:
+        report(b, res, setup_s, time.time() - started, redis_desc)
+        C = res["C"]
+        return 0 if C["complete"] and C["in_order"] else 1
     if args.skip_b:
         res["B"] = {**res["B"], "n": 0, "lost": 0, "duplicates": 0, "posts": 0, "posts_ok": 0, "posts_429": 0,
                     "capacity": 0, "all_calls": 0, "all_429": 0, "updates": 0, "updates_429": 0}

@@ -20,6 +20,7 @@ from bridge.ports import ForwardPort
 from bridge.relay.deadletter import DeadLetters
 from bridge.relay.batch import FriendBatches
 from bridge.relay.canned_send import CannedPicks
+from bridge.relay.decorations import Decorations
 from bridge.relay.delivery import Delivery
 from bridge.relay.forward import Forwarder
 from bridge.relay.line_in import LineIn
@@ -46,9 +47,10 @@ class Domain:
         self.services = services
         self.portals = Portals(services)
         self.triage = Triage(services, self.portals.request_parent_refresh)
-        self.delivery = Delivery(services)
+        self.decorations = Decorations(services, accept)  # 🆓/🔢/❌ on staff replies, off the replies' path
+        self.delivery = Delivery(services, self.decorations)
         self.quota = QuotaMeter(services)
-        self.delivery.on_push = self.quota.refresh
+        self.delivery.on_push = self.quota.after_push
         self.line_in = LineIn(services, self.portals, self.triage, accept_later)
         self.undo = Undo(services, self.delivery)
         self.slack_in = SlackIn(services, self.portals, self.delivery, self.undo)
@@ -71,6 +73,7 @@ class Domain:
             work.SLACK_OP: self.triage.handle_item,
             work.SLACK_EDIT: self.undo.handle_item,
             work.CANNED_PICK: self.canned_picks.handle_item,
+            work.DECORATE: self.decorations.handle_item,
             work.IMAGE_SET_DUE: self.line_in.handle_image_set_due,
             work.FORWARD: self.forwarder.handle_item,
             work.SLA_ALERT: self.automation.sla.handle_item,

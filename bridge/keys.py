@@ -61,6 +61,8 @@ KINDS: dict[str, str] = {
     "image_set": "image-set:{account}:{set_id}",      # hash: index -> LINE message id of an imageSet being collected (+ first_at, partial)
     "quota_warned": "quota-warned:{account}:{month}:{level}",  # string: the 80 %/100 % quota warning was posted
     "quota": "quota:{account}",                       # string: JSON {limit, used, at} of the month's message quota
+    "quota_pushes": "quota-pushes:{account}",         # int: pushes made since the cached quota was read from LINE
+    "quota_read": "quota-read:{account}",             # string: LINE's quota was read this minute (lease, TTL 60 s)
     # automation (business hours, SLA, reminders: bridge/automation/)
     "clock": "test-clock",                            # string: fixed "now" of a test run (read only with BRIDGE_TEST_CLOCK=1)
     "closed_reply": "closed-reply:{conv_id}:{period}",  # string: the closed period's auto-reply was sent (event id)

@@ -24,6 +24,7 @@ BROADCAST = "broadcast"          # a confirmed segment broadcast (bridge.friends
 EXPORT = "export"                # a history export to upload to the person who asked (bridge.friends.exports)
 CANNED_PICK = "canned_pick"      # a 定型文 picked in the shortcut modal: posted in the thread, then relayed like a reply
 IMAGE_SET_DUE = "image_set_due"  # an imageSet's wait is over: show what arrived (bridge.relay.line_in)
+DECORATE = "decorate"            # the delivered/failed mark on a staff reply (bridge.relay.decorations)
 
 # rq jobs (module-level functions in bridge.jobs, primitives only)
 JOB_DRAIN = "bridge.jobs.drain"
@@ -42,6 +43,13 @@ def line_stream(conv_id: str) -> str:
 def slack_stream(channel: str, thread_ts: str) -> str:
     """The stream of Slack→LINE work for one Slack thread."""
     return f"slack-{channel}-{thread_ts}"
+
+
+def decoration_stream(channel: str, thread_ts: str) -> str:
+    """The marks (🆓/🔢/❌) on one thread's staff replies: apart from the replies, so Slack's
+    reactions pacing never holds up the next delivery to LINE, and in order, so a ❌ is never
+    followed by a late delivered mark of an earlier step."""
+    return f"deco-{channel}-{thread_ts}"
 
 
 def message_stream(channel: str, ts: str) -> str:

@@ -335,6 +335,7 @@ class InProcess:
         self.rt.store.delete_namespace()
         self.domain = self.rt.domain
         object.__setattr__(self.domain.services, "schedule_refresh", None)  # refresh parents inline
+        self.domain.decorations.accept = None  # 🆓/🔢/❌ on staff replies added inline, too
         self.store = self.rt.store
         self.line = line_emu
         self.slack = slack_emu

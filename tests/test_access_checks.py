@@ -43,7 +43,7 @@ def test_only_the_author_of_a_message_may_send_its_correction(h, delay):
     thread = open_thread(h)
     msg = h.staff_says(thread, "料金は 3000 円です")
     assert wait_until(lambda: h.line.delivered_texts(HANAKO) == ["料金は 3000 円です"])
-    assert wait_until(lambda: "outbox_tray" in reactions(h, msg["ts"]))
+    assert wait_until(lambda: "free" in reactions(h, msg["ts"]))
     edit(h, thread, msg, "料金は 300 円です")
     assert wait_until(lambda: h.slack.ephemerals(TRIAGE, STAFF))
     button = h.slack.ephemerals(TRIAGE, STAFF)[-1]["blocks"][1]["elements"][0]

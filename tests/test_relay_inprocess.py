@@ -23,7 +23,8 @@ def test_a_staff_reply_uses_the_free_reply_token_then_pushes(ip):
     first = ip.staff_says(thread, "こんにちは！")
     second = ip.staff_says(thread, "ご用件をどうぞ")
     assert [(d.via, d.messages[0]["text"]) for d in ip.line.deliveries] == [("reply", "こんにちは！"), ("push", "ご用件をどうぞ")]
-    assert "outbox_tray" in ip.slack.reactions(TRIAGE, first["ts"]) and "outbox_tray" in ip.slack.reactions(TRIAGE, second["ts"])
+    # one mark each says delivered and what it cost: 🆓 the free reply, 🔢 the counted push
+    assert set(ip.slack.reactions(TRIAGE, first["ts"])) == {"free"} and set(ip.slack.reactions(TRIAGE, second["ts"])) == {"1234"}
     assert ip.conv(HANAKO).waiting_since == 0   # answered: the clock stopped
 
 

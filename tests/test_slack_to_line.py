@@ -21,7 +21,7 @@ def test_staff_reply_uses_the_fresh_reply_token_and_is_marked_sent(h):
     delivery = h.line.deliveries[0]
     assert delivery.via == "reply" and delivery.to == [HANAKO]
     assert h.line.delivered_texts(HANAKO) == ["お問い合わせありがとうございます！"]
-    assert wait_until(lambda: "outbox_tray" in h.slack.reactions(TRIAGE, msg["ts"]))
+    assert wait_until(lambda: "free" in h.slack.reactions(TRIAGE, msg["ts"]))
     conv = h.conv(HANAKO)
     assert conv.waiting_since == 0 and conv.last_staff_reply_at > 0
 

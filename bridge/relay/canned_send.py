@@ -152,5 +152,5 @@ class CannedPicks(Component):
         state = final.get("delivery")
         if state in ("sent", "failed", "cancelled") and r.hsetnx(rec_key, "shown", state):
             if state == "cancelled":
-                self.slack_in.undo.settled(conv.channel, ts, waited=bool(final.get("held_at")))
+                self.slack_in.undo.settled(conv.channel, ts, waited=bool(final.get("held_at")), thread_ts=conv.thread_ts)
             self.canned.show_state(conv.channel, ts, final, state)

@@ -14,12 +14,12 @@ from typing import Callable
 
 from bridge.i18n import MESSAGES, t
 from bridge.model import Conversation, DeliveryFailed
-from bridge.services import Component
+from bridge.relay.decorations import REACTION_FAILED, Decorations
+from bridge.services import Component, Services
 from bridge.text import batch
 
 log = logging.getLogger(__name__)
 
-REACTION_FAILED = "x"   # ❌ shown on a staff reply that could not be delivered
 RETRY_KEY_NAMESPACE = uuid.UUID("6f1c7a52-3d1e-4b8e-9a53-2f0f6d1b7c11")
 
 
@@ -30,6 +30,10 @@ def retry_key_for(send_key: str, batch_index: int) -> str:
 
 class Delivery(Component):
     on_push: "Callable[[str], None] | None" = None  # told after each push (the quota meter)
+
+    def __init__(self, services: Services, decorations: Decorations):
+        super().__init__(services)
+        self.decorations = decorations  # the marks on staff replies, queued off the reply's path
 
     def deliver_to_line(self, conv: Conversation, send_key: str, texts: list[str | dict]) -> str:
         """Send ``texts`` (str: text; dict: any LINE message) to the LINE chat, at most 5 per request. Returns "reply" or "push"."""
@@ -84,8 +88,8 @@ class Delivery(Component):
         self.store.set_record("line_send", send_key, reply_state="done")
         return True
 
-    def report_failure(self, channel: str, ts: str, thread_ts: str, exc: DeliveryFailed) -> None:
-        """⚠️ in the thread with the reason, ❌ on the staff message."""
+    def report_failure(self, channel: str, ts: str, thread_ts: str, exc: DeliveryFailed, waited: bool = False) -> None:
+        """⚠️ in the thread with the reason, ❌ on the staff message (queued after its earlier marks; ⏳ goes if it ``waited``)."""
         if "reason." + exc.reason in MESSAGES:
             reason = t("reason." + exc.reason, self.lang, detail=exc.detail)
         else:
@@ -96,4 +100,4 @@ class Delivery(Component):
             conv = self.store.get_by_thread(channel, thread_ts)
             if conv:  # reactions on the failure notice act on the conversation too
                 self.store.link_slack_message(channel, posted, conv.conv_id, "failure")
-        self.slack.react(channel, ts, REACTION_FAILED)
+        self.decorations.mark(channel, ts, thread_ts, REACTION_FAILED, waited=waited)

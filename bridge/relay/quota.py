@@ -2,8 +2,11 @@
 warning in the triage channel at 80 % and one at 100 % per month.
 
 Only pushes count against the quota (replies with a reply token are free, and the relay
-keeps preferring them), so the meter is refreshed after each push — from the worker, never
-from /pending, which must answer within Slack's 3 seconds.
+keeps preferring them), so the meter moves after each push — from the worker, never from
+/pending, which must answer within Slack's 3 seconds. LINE's quota and consumption
+endpoints are read at most once a minute per account (two calls each time); the pushes in
+between are counted locally, so ten replies in a row cost ten LINE calls, not thirty, and
+the warnings still fire at the push that reaches the level.
 https://developers.line.biz/en/reference/messaging-api/#get-quota
 """
 from __future__ import annotations
@@ -15,7 +18,7 @@ from bridge.i18n import t
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.services import Component
 from bridge.slack_ui.quota import JST
-from bridge.store.meter import save_meter, warn_once
+from bridge.store.meter import claim_read, count_push, pushes_since_read, read_meter, save_meter, warn_once
 
 log = logging.getLogger(__name__)
 
@@ -23,16 +26,30 @@ LEVELS = (100, 80)
 
 
 class QuotaMeter(Component):
-    def refresh(self, account: str) -> None:
-        """Read quota and usage from LINE, cache them, and warn once per month and level."""
+    def after_push(self, account: str) -> None:
+        """One push was accepted by LINE: read LINE's figures if the minute's read is due, else count it."""
+        if not (claim_read(self.store, account) and self.refresh(account)):
+            count_push(self.store, account)
+        self.warn(account)
+
+    def refresh(self, account: str) -> bool:
+        """Read quota and usage from LINE and cache them. False if LINE did not answer."""
+        counted = pushes_since_read(self.store, account)  # these pushes are in LINE's figure now
         try:
             limit, used = self.services.lines.of(account).quota()
         except (DeliveryFailed, RetryLater) as exc:
             log.info("quota of %s not read: %s", account, exc)
-            return
-        save_meter(self.store, account, limit, used)
+            return False
+        save_meter(self.store, account, limit, used, counted)
+        return True
+
+    def warn(self, account: str) -> None:
+        """Warn once per month and level reached."""
+        meter = read_meter(self.store, account)
+        limit = int(meter.get("limit") or 0) if meter else 0
         if not limit:
             return
+        used = int(meter.get("used") or 0)
         month = datetime.now(JST).strftime("%Y-%m")
         for level in LEVELS:
             if used * 100 >= level * limit:

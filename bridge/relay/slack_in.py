@@ -10,6 +10,7 @@ from bridge.friends.ops import show_canned
 from bridge.friends.transcript import record_outbound
 from bridge.model import Conversation, DeliveryFailed
 from bridge.relay.canned_send import CannedSend
+from bridge.relay.decorations import delivered_mark
 from bridge.relay.delivery import Delivery
 from bridge.relay.portal import Portals
 from bridge.services import Component, Services
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NOTE_PREFIXES = ("//", "note:")
-REACTION_SENT = "outbox_tray"       # 📤 shown on a staff reply once LINE accepted it
 REACTION_NOTE = "memo"              # 📝 shown on an internal note
 RELAYED_SUBTYPES = (None, "thread_broadcast", "file_share")
 
@@ -104,11 +104,14 @@ class SlackIn(Component):
         except DeliveryFailed as exc:
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                           delivery="failed", reason=exc.reason)
-            self.delivery.report_failure(channel, ts, conv.thread_ts, exc)
-            self.undo.settled(channel, ts, waited=bool(existing.get("held_at")))
+            self.delivery.report_failure(channel, ts, conv.thread_ts, exc, waited=bool(existing.get("held_at")))
             return
+        # 🆓/🔢 (and ⏳ away) follow at Slack's pace on their own stream; queued before the
+        # message is recorded as sent, so a crash in between cannot lose the mark.
+        self.delivery.decorations.mark(channel, ts, conv.thread_ts, delivered_mark(via), waited=bool(existing.get("held_at")))
         self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                       delivery="sent", via=via)
+        self.undo.told_sent_now(channel, ts, conv.thread_ts, via)  # sent early with 今すぐ送信（無料）: free after all?
         # The reply's own Slack timestamp decides which friend messages it answers.
         stopped = self.store.staff_replied(conv.conv_id, float(ts))
         if stopped and getattr(self, "automation", None):  # a first response (/stats)
@@ -116,8 +119,6 @@ class SlackIn(Component):
         if getattr(self, "automation", None):  # free or counted, per person and month (/stats)
             self.automation.on_delivered(conv, event.get("user", ""), via, time.time(), f"{channel}-{ts}")
         self.backlog.reindex(conv.conv_id)
-        self.slack.react(channel, ts, REACTION_SENT)
-        self.undo.delivered(channel, ts, conv.thread_ts, via, waited=bool(existing.get("held_at")))
         sent_texts = [x for x in texts if isinstance(x, str)]
         record_outbound(self.services, conv, event, sent_texts)  # chat history for /export
         if canned:  # staff see what the friend received

@@ -23,6 +23,7 @@ from typing import Any
 from bridge.access import is_channel_member
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, RetryLater
+from bridge.relay.decorations import REACTION_WAITING  # ⏳ a staff reply in its undo window
 from bridge.relay.delivery import Delivery
 from bridge.relay.slack_in import is_internal_note
 from bridge.services import Component, Services
@@ -33,9 +34,6 @@ from bridge.text import slack_to_line, split_for_line
 
 log = logging.getLogger(__name__)
 
-REACTION_WAITING = "hourglass_flowing_sand"   # ⏳ a staff reply in its undo window
-REACTION_FREE = "free"                        # 🆓 delivered with the reply token (free of charge)
-REACTION_COUNTED = "1234"                     # 🔢 delivered as a push (counts toward the monthly quota)
 RECENT = 120  # s: edits of older messages the bridge never saw are not ours to confirm
 
 
@@ -57,9 +55,11 @@ class Undo(Component):
         if record.get("send_now"):
             return  # its author skipped the rest of the window (今すぐ送信（無料）)
         if not record.get("held_at"):
+            # ⏳ on the thread's decoration stream (queued first: a crash cannot lose it; deduplicated):
+            # Slack's reactions pacing never holds the reply up.
+            self.delivery.decorations.mark(channel, ts, conv.thread_ts, REACTION_WAITING)
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
                                           held_at=repr(time.time()), send_at=repr(float(event.get("send_at") or 0)))
-            self.slack.react(channel, ts, REACTION_WAITING)
             self._offer_free_reply(conv, event)
             if conv.is_one_to_one and not conv.blocked:
                 try:
@@ -95,19 +95,13 @@ class Undo(Component):
         except (DeliveryFailed, RetryLater) as exc:  # the 🆓/🔢 reaction says it too
             log.info("send-now result not told for %s: %s", ts, exc)
 
-    def settled(self, channel: str, ts: str, waited: bool) -> None:
-        """The message is no longer waiting (sent or failed): take ⏳ away."""
+    def settled(self, channel: str, ts: str, waited: bool, thread_ts: str = "") -> None:
+        """The message is no longer waiting (cancelled): take ⏳ away, after the ⏳ itself (same stream)."""
         if waited:
             try:
-                self.slack.unreact(channel, ts, REACTION_WAITING)
+                self.delivery.decorations.mark(channel, ts, thread_ts, "", waited=True)
             except (DeliveryFailed, RetryLater) as exc:
                 log.info("⏳ not removed from %s: %s", ts, exc)
-
-    def delivered(self, channel: str, ts: str, thread_ts: str, via: str, waited: bool) -> None:
-        self.settled(channel, ts, waited)
-        # Next to 📤: 🆓 a free reply (reply token), 🔢 a push counted against the monthly quota.
-        self.slack.react(channel, ts, REACTION_FREE if via == "reply" else REACTION_COUNTED)
-        self.told_sent_now(channel, ts, thread_ts, via)
 
     # -- edits, deletions, corrections ----------------------------------------------------
     def handle_item(self, payload: dict[str, Any]) -> None:
@@ -147,7 +141,7 @@ class Undo(Component):
             self.slack.post_once(f"undo-{op}-{channel}-{ts}-{digest}", channel, t(key, self.lang, user=f"<@{editor}>"),
                                  thread_ts=thread_ts)
             if op == "delete" and record.get("picked") and self.canned:  # a picked 定型文 cancelled with its button
-                self.settled(channel, ts, waited=True)
+                self.settled(channel, ts, waited=True, thread_ts=thread_ts)
                 self.canned.show_state(channel, ts, record, "cancelled")
             elif shown:
                 self.canned.tell(conv, editor, shown)

@@ -58,7 +58,7 @@ def test_friend_message_becomes_a_thread_and_the_staff_reply_reaches_line(sandbo
     sandbox.staff_says("承知しました！ *15時* でお取りしますね :smile:", shown="承知しました！ 15時 でお取りしますね 😄")
     expect(sandbox.line.get_by_test_id("line-bot-message")).to_contain_text("承知しました！ 15時 でお取りしますね 😄")
     reply = sandbox.thread.get_by_test_id("slack-message").filter(has_text="承知しました")
-    expect(reply.get_by_title(re.compile(":outbox_tray:"))).to_be_visible()  # 📤: LINE accepted it
+    expect(reply.get_by_title(re.compile(":(free|1234):"))).to_be_visible()  # 🆓/🔢: LINE accepted it
 
 
 def test_claim_by_reaction_shows_the_assignee_and_read_on_line(sandbox: Sandbox):
@@ -255,7 +255,7 @@ def test_an_image_staff_attach_in_the_thread_reaches_the_friend(sandbox: Sandbox
     loaded(upload.get_by_test_id("slack-file-image"))
     expect(sandbox.line.get_by_test_id("line-bot-message").filter(has_text="こちらが地図です")).to_be_visible()
     loaded(sandbox.line.get_by_test_id("line-bot-image"))  # the friend sees the picture in their chat
-    expect(upload.get_by_title(re.compile(":outbox_tray:"))).to_be_visible()  # 📤: LINE accepted it
+    expect(upload.get_by_title(re.compile(":(free|1234):"))).to_be_visible()  # 🆓/🔢: LINE accepted it
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     sandbox.page.get_by_test_id("line-pane").screenshot(path=SCREENSHOTS / "sandbox-media-line.png")
 

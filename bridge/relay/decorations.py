@@ -1,0 +1,67 @@
+"""The marks on staff replies in Slack, off the path of the replies themselves.
+
+Why: Slack paces ``reactions.*`` per workspace (Tier 3, ~50/min). When the reply stream
+added its marks itself, each delivery waited for its turn in that bucket before the next
+reply could go out, and ten quick replies reached the friend over ~17 s. Now a delivery
+only queues its mark: one work item on the thread's decoration stream
+(:func:`bridge.work.decoration_stream`), which follows at Slack's pace while the replies
+go to LINE as fast as LINE takes them.
+
+One reaction per reply says both that LINE accepted it and what it cost: 🆓 delivered with
+the reply token (free), 🔢 delivered as a push (counted against the monthly quota); ❌ it
+could not be delivered. The items go through the inbox like all work (never lost on a
+crash, deduplicated by message and mark), and one stream per thread keeps them in order,
+so a ❌ is never followed by a late delivered mark; a delivered mark is also skipped when
+the message is known to have failed. Adding a reaction twice is harmless (already_reacted).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from bridge import work
+from bridge.model import DeliveryFailed
+from bridge.services import Component, Services
+
+log = logging.getLogger(__name__)
+
+REACTION_FREE = "free"        # 🆓 delivered with the reply token (free of charge)
+REACTION_COUNTED = "1234"     # 🔢 delivered as a push (counts toward the monthly quota)
+REACTION_FAILED = "x"         # ❌ could not be delivered (the reason is posted in the thread)
+REACTION_WAITING = "hourglass_flowing_sand"  # ⏳ the undo window (bridge.relay.undo), taken away with the mark
+DELIVERED = (REACTION_FREE, REACTION_COUNTED)
+
+
+def delivered_mark(via: str) -> str:
+    """🆓 for a free reply, 🔢 for a push."""
+    return REACTION_FREE if via == "reply" else REACTION_COUNTED
+
+
+class Decorations(Component):
+    def __init__(self, services: Services, accept: Callable[..., bool] | None = None):
+        super().__init__(services)
+        self.accept = accept  # bridge.inbox.Inbox.accept; None: marks are added at once (in-process use)
+
+    def mark(self, channel: str, ts: str, thread_ts: str, reaction: str, waited: bool = False) -> None:
+        """Queue ``reaction`` on the staff message ``ts`` (and ⏳ taken away if it waited; ``reaction`` "": only that)."""
+        payload = {"channel": channel, "ts": ts, "thread_ts": thread_ts, "reaction": reaction, "waited": waited}
+        if self.accept is None or not thread_ts:
+            self.handle_item(payload)
+            return
+        self.accept("deco", f"{channel}-{ts}-{reaction or 'settled'}", work.decoration_stream(channel, thread_ts), work.DECORATE, payload)
+
+    def handle_item(self, payload: dict[str, Any]) -> None:
+        """Add the mark (RetryLater when Slack's pacing says wait: only this stream waits)."""
+        channel, ts, reaction = str(payload.get("channel") or ""), str(payload.get("ts") or ""), str(payload.get("reaction") or "")
+        if not (channel and ts):
+            return
+        if payload.get("waited"):
+            try:
+                self.slack.unreact(channel, ts, REACTION_WAITING)
+            except DeliveryFailed as exc:
+                log.info("⏳ not removed from %s: %s", ts, exc)
+        if not reaction:
+            return
+        if reaction in DELIVERED and self.store.get_slack_message(channel, ts).get("delivery") == "failed":
+            return  # failed after all: its ❌ stays the only mark
+        self.slack.react(channel, ts, reaction)
