@@ -17,6 +17,7 @@ token_env = "SHIBUYA_LINE_TOKEN"      # env var holding the channel access token
 bot_user_id = "U0123…"                # optional: the webhook `destination` (else learned via GET /v2/bot/info)
 forward = ["https://lstep.example/webhook"]  # optional: other tools that get every verified webhook
 reply_token = "bridge"                # "bridge" (default) or "other": another tool answers with reply tokens
+follow = "quiet"                      # "quiet" (default): a follow opens no thread; "thread": it opens one
 ```
 """
 from __future__ import annotations
@@ -32,7 +33,8 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
 BOT_USER_RE = re.compile(r"^U[0-9a-f]{32}$")
 REPLY_TOKEN_MODES = ("bridge", "other")
-_FIELDS = {"key", "name", "channel", "secret_env", "token_env", "bot_user_id", "forward", "reply_token"}
+FOLLOW_MODES = ("quiet", "thread")
+_FIELDS = {"key", "name", "channel", "secret_env", "token_env", "bot_user_id", "forward", "reply_token", "follow"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,13 @@ class Account:
     bot_user_id: str = ""              # webhook `destination`; "" = learn it from GET /v2/bot/info
     forward: tuple[str, ...] = ()
     reply_token: str = "bridge"
+    follow: str = "quiet"              # "thread": every follow opens a thread and a 要対応 entry
+
+    @property
+    def quiet_follows(self) -> bool:
+        """A new friend is not a chat to answer (LINE's greeting message answers them): their
+        follow is only recorded, and shown on the parent once they write."""
+        return self.follow != "thread"
 
     @property
     def uses_reply_tokens(self) -> bool:
@@ -109,8 +118,11 @@ def default_account_from_env(env: Mapping[str, str], problems: list[str]) -> Acc
     mode = (env.get("LINE_REPLY_TOKEN") or "bridge").strip()
     if mode not in REPLY_TOKEN_MODES:
         problems.append(f"LINE_REPLY_TOKEN must be 'bridge' or 'other' (got {mode!r})")
+    follow = (env.get("LINE_FOLLOW") or "quiet").strip()
+    if follow not in FOLLOW_MODES:
+        problems.append(f"LINE_FOLLOW must be 'quiet' or 'thread' (got {follow!r})")
     return Account(DEFAULT_ACCOUNT, (env.get("LINE_ACCOUNT_NAME") or "LINE").strip(), channel,
-                   values["LINE_CHANNEL_SECRET"], values["LINE_CHANNEL_ACCESS_TOKEN"], bot, forward, mode)
+                   values["LINE_CHANNEL_SECRET"], values["LINE_CHANNEL_ACCESS_TOKEN"], bot, forward, mode, follow)
 
 
 def _check_url(url: str, where: str, problems: list[str]) -> None:
@@ -172,9 +184,12 @@ def accounts_from_config(text: str, source: str, env: Mapping[str, str], problem
         mode = str(entry.get("reply_token") or "bridge")
         if mode not in REPLY_TOKEN_MODES:
             problems.append(f"{where}: reply_token must be \"bridge\" or \"other\" (got {mode!r})")
+        follow = str(entry.get("follow") or "quiet")
+        if follow not in FOLLOW_MODES:
+            problems.append(f"{where}: follow must be \"quiet\" or \"thread\" (got {follow!r})")
         if len(problems) == before:
             out.append(Account(key, str(entry.get("name") or key), channel, secrets["secret_env"], secrets["token_env"],
-                               bot, tuple(forward), mode))
+                               bot, tuple(forward), mode, follow))
     return out
 
 

@@ -74,8 +74,9 @@ KINDS: dict[str, str] = {
     "reminder": "reminder:{conv_id}",                 # hash: 返信待ち reminders: count, last period, off
     "duty": "duty",                                   # hash: Slack user id -> "off" when off duty (fair assignment)
     "assign_turn": "assign-turn:{account}",           # int: round-robin pointer of an account's on-duty list
-    "stats": "stats:{account}:{what}",                # zset: JSON records (opened/response/resolved) scored by time (/stats)
+    "stats": "stats:{account}:{what}",                # zset: JSON records (opened/response/resolved/follow) scored by time (/stats, App Home)
     "episode": "episode",                             # hash: conv_id -> when its current open episode began (/stats)
+    "follow": "follow:{conv_id}",                     # hash: a LINE friend's last follow (at, unblocked) and unfollow (blocked, unfollowed_at)
     "friend": "friend:{conv_id}",                     # hash: 友だち情報 of a conversation (f.<field>, tags JSON, note)
     "friend_tag": "friend-tag:{account}:{tag}",       # set: conv_ids carrying a tag (normalized)
     "friend_field": "friend-field:{account}:{field}:{value}",  # set: conv_ids whose field has this (normalized) value

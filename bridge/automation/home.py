@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, time as day_start
 
 from bridge import clock
 from bridge.access import visible_channels
@@ -10,6 +11,7 @@ from bridge.model import DeliveryFailed, RetryLater
 from bridge.services import Component, Services
 from bridge.slack_ui.home import home_view
 from bridge.store.automation import AutomationStore
+from bridge.store.follows import follows_between
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,8 @@ class Home(Component):
         view = home_view(user=user, on_duty=user not in self.state.off_duty([user]), mine=mine, overdue=overdue,
                          marks=self.marks, lang=self.lang, now=now, link_for=link,
                          note_for=lambda r: self.timekeeper.sla_text(r.account, r.mark, r.waiting_since, now),
-                         quotas=[(self.accounts.require(a).name, self.quota_text(a)) for a in accounts])
+                         quotas=[(self.accounts.require(a).name, self.quota_text(a)) for a in accounts],
+                         follows=[(self.accounts.require(a).name, *self.follows_today(a, now)) for a in accounts])
         self.slack.publish_home(user, view)
 
     def quota_text(self, account: str) -> str:
@@ -46,6 +49,14 @@ class Home(Component):
             log.info("LINE quota of %s unavailable: %s", account, exc)
             return "?"
         return f"{used:,} / {limit:,}" if limit is not None else f"{used:,}"
+
+    def follows_today(self, account: str, now: float) -> tuple[int, int]:
+        """(follows, of which unblocks) since midnight in the account's time zone: quiet follows open
+        no conversation, so this is where a campaign's new friends show."""
+        schedule = self.timekeeper.schedules.of(account)
+        midnight = datetime.combine(schedule.local_date(now), day_start(0), tzinfo=schedule.tz).timestamp()
+        records = follows_between(self.store, account, midnight, now)
+        return len(records), sum(1 for r in records if r.get("unblocked"))
 
     def set_duty(self, user: str, on: bool) -> None:
         self.state.set_duty(user, on)

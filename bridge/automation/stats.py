@@ -8,7 +8,9 @@ Recorded as they happen (one ZADD each, per account, scored by time):
 * ``resolved``: 対応済み set by someone (who, the episode's opening time, resolved at);
 * SLA breaches come from ``sla-breaches:<account>`` (written by the alerts);
 * ``delivered``: a staff reply that reached LINE (who, ``via`` reply = free or push = counted),
-  shown per person for this month and the last (Japan time, as LINE counts its quota).
+  shown per person for this month and the last (Japan time, as LINE counts its quota);
+* ``follow``: a friend added the account (written by the relay, :mod:`bridge.store.follows`, in
+  both follow modes): new friends per day, though a quiet follow opens no conversation.
 
 Reading a period is one ZRANGEBYSCORE per kind and account; the business-time arithmetic
 runs on the records of the period only.
@@ -69,6 +71,9 @@ class Report:
     by_staff: dict[str, tuple[Durations, Durations]] = field(default_factory=dict)
     replies: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # month → person → [free, counted]
     forecasts: list[str] = field(default_factory=list)  # the quota meter's forecast (bridge.slack_ui.quota)
+    follows: int = 0
+    unblocked: int = 0       # of the follows: friends who came back after blocking the account
+    follows_by_day: dict[str, int] = field(default_factory=dict)   # local date (account's time zone) -> follows
 
     def staff(self, user: str) -> tuple[Durations, Durations]:
         return self.by_staff.setdefault(user, (Durations(), Durations()))
@@ -104,6 +109,11 @@ class Stats:
             schedule = self.schedules.of(account)
             rep.opened += len(self.state.stats_between(account, "opened", since, now))
             rep.breaches += len(self.state.breaches(account, since, now))
+            for raw, at in self.state.stats_between(account, "follow", since, now):
+                rep.follows += 1
+                rep.unblocked += bool(json.loads(raw).get("unblocked"))
+                day = schedule.local_date(at).isoformat()
+                rep.follows_by_day[day] = rep.follows_by_day.get(day, 0) + 1
             for raw, at in self.state.stats_between(account, "response", since, now):
                 rec = json.loads(raw)
                 took = schedule.business_seconds(float(rec["from"]), at)
@@ -149,13 +159,23 @@ def has_chart(rep: Report) -> bool:
     return bool(rep.response.values)
 
 
+def follows_text(rep: Report, lang: str) -> str:
+    """New friends of the period: total, unblocks, a day on average and the busiest day (campaigns)."""
+    if not rep.follows:
+        return t("stats.follows_none", lang)
+    peak_day, peak = max(rep.follows_by_day.items(), key=lambda kv: (kv[1], kv[0]))
+    per_day = rep.follows / max(1, rep.days)
+    return t("stats.follows", lang, count=f"{rep.follows:,}", unblocked=f"{rep.unblocked:,}",
+             per_day=f"{per_day:,.1f}".removesuffix(".0"), peak_day=peak_day[5:].replace("-", "/"), peak=f"{peak:,}")
+
+
 def render_report(rep: Report, lang: str, chart: bool = False) -> tuple[str, list[dict]]:
     """The message (answered at once); ``chart``: a chart is on its way (else say why there is none)."""
     title = t("stats.title", lang, days=rep.days)
     team = t("stats.team", lang, opened=rep.opened, resolved=rep.resolved, breaches=rep.breaches,
              response=rep.response.text(lang), resolution=rep.resolution.text(lang))
     blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": title}},
-                          {"type": "section", "text": {"type": "mrkdwn", "text": team}}]
+                          {"type": "section", "text": {"type": "mrkdwn", "text": team + "\n" + follows_text(rep, lang)}}]
     if rep.by_staff:
         lines = [t("stats.staff_line", lang, staff=f"<@{user}>" if user != "?" else "?", response=resp.text(lang),
                    resolution=reso.text(lang))

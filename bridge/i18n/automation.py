@@ -66,6 +66,8 @@ MESSAGES = {
     "home.overdue": {"ja": "*⏰ 期限超過（自分の担当 {total}件）*", "en": "*⏰ Overdue (mine: {total})*"},
     "home.quota": {"ja": "*今月の LINE メッセージ通数*（プッシュ・リマインドが対象）", "en": "*LINE messages this month* (pushes and reminders count)"},
     "home.quota_line": {"ja": "• {account}: {usage}", "en": "• {account}: {usage}"},
+    "home.follows": {"ja": "*今日の友だち追加: {count}*", "en": "*New friends today: {count}*"},
+    "home.follows_line": {"ja": "• {account}: {count}（うちブロック解除 {unblocked}）", "en": "• {account}: {count} ({unblocked} unblocked)"},
     # /stats
     "stats.title": {"ja": "📊 LINE 対応の統計（直近{days}日・営業時間で計測）", "en": "📊 LINE support stats (last {days} days, business hours)"},
     "stats.team": {"ja": "*チーム*  新規 {opened}件 · 解決 {resolved}件 · SLA超過 {breaches}件\n"
@@ -73,6 +75,9 @@ MESSAGES = {
                    "en": "*Team*  opened {opened} · resolved {resolved} · SLA breaches {breaches}\n"
                          "First response: {response}\nResolution: {resolution}"},
     "stats.durations": {"ja": "中央値 {median} · p90 {p90}（{n}件）", "en": "median {median} · p90 {p90} ({n})"},
+    "stats.follows": {"ja": "*友だち追加*  {count}人（うちブロック解除 {unblocked}人）· 1日平均 {per_day}人 · 最多 {peak_day} {peak}人",
+                      "en": "*New friends*  {count} ({unblocked} unblocked) · {per_day} a day · busiest {peak_day}: {peak}"},
+    "stats.follows_none": {"ja": "*友だち追加*  0人", "en": "*New friends*  0"},
     "stats.staff_line": {"ja": "{staff}  初回応答 {response}  ·  解決 {resolution}",
                          "en": "{staff}  first response {response}  ·  resolution {resolution}"},
     "stats.note": {"ja": "`/stats week` · `/stats month` — 時間は営業時間のみで計測しています",

@@ -31,6 +31,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "parent.waiting": {"ja": "⏳ 待ち {duration}（{since}〜）", "en": "⏳ waiting {duration} (since {since})"},
     "parent.last_message": {"ja": "最終メッセージ {when}", "en": "last message {when}"},
     "parent.blocked": {"ja": "🚫 ブロック中", "en": "🚫 Blocked"},
+    "parent.friend_since": {"ja": "友だち追加: {when}", "en": "Friend since: {when}"},
+    "parent.unblocked_since": {"ja": "ブロック解除: {when}", "en": "Unblocked: {when}"},
     "parent.hint": {"ja": "このスレッドに返信すると LINE に送信されます。`//` または `note:` で始めると社内メモになります。",
                     "en": "Replies in this thread are sent to LINE. Start with `//` or `note:` for an internal note."},
     # -- controls on the parent, the shortcut's modal --

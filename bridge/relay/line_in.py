@@ -11,6 +11,7 @@ from bridge.line.events import inbound_from_line, member_ids, source_of
 from bridge.media.inbound import MediaIn
 from bridge.model import InboundMessage, conv_key
 from bridge.relay.batch import batch_text, render_batch, sent_secs
+from bridge.relay.follows import Follows
 from bridge.relay.line_extras import LineExtras
 from bridge.relay.portal import Portals
 from bridge.services import Component, Services
@@ -33,6 +34,7 @@ class LineIn(Component):
         self.triage = triage
         self.media = MediaIn(services, accept_later)  # accept_later: an incomplete imageSet is shown after a wait
         self.extras = LineExtras(services, self.media)
+        self.follows = Follows(services)  # follow/unfollow recorded; quiet follows show nothing
         self.automation = None  # bridge.automation.Automation, wired by the domain
 
     def handle_item(self, payload: dict[str, Any]) -> None:
@@ -184,6 +186,8 @@ class LineIn(Component):
             record_inbound(self.services, conv, msg, sender.display_name, ts)
 
     def handle_notice(self, msg: InboundMessage) -> None:
+        if self.follows.handle(msg):
+            return
         if msg.kind in GOODBYE_NOTICES and self.store.get_conversation(msg.conv_id) is None:
             # Someone we never talked to leaves or blocks: no thread to open for that.
             log.info("LINE %s from unknown chat %s: nothing to show", msg.kind, msg.conv_id)

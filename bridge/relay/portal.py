@@ -12,10 +12,12 @@ from dataclasses import replace
 
 from bridge import clock
 from bridge.friends.ops import index_friend_name
+from bridge.humanize import ago
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
 from bridge.services import Component
 from bridge.slack_ui.free_reply import free_until_badge
+from bridge.store.follows import follow_record
 from bridge.slack_ui.parent import parent_message
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,10 @@ class Portals(Component):
         label = account.name if account and self.accounts.shares_channel(conv.account) else ""
         now = clock.now()
         badges, extra = self.automation.parent_extras(conv, now) if getattr(self, "automation", None) else ([], [])
+        follow = follow_record(self.store, conv.conv_id) if conv.is_one_to_one and not conv.blocked else None
+        if follow and follow.followed_at:  # 友だち追加: 3日前 (a quiet follow is shown once the friend writes)
+            badges = [t("parent.unblocked_since" if follow.unblocked else "parent.friend_since", self.lang,
+                        when=ago(follow.followed_at, now, self.lang)), *badges]
         free = free_until_badge(conv.reply_token_at, self.settings.reply_token_ttl, self.lang, time.time()) \
             if conv.reply_token and account and account.uses_reply_tokens else ""
         badges = [*badges, free] if free else badges  # rendered with the friend's message anyway: no extra call

@@ -1,5 +1,5 @@
 """App Home (per person): my open conversations, counts per mark, overdue ones, the on-duty
-switch and this month's LINE message quota. Plain Block Kit dicts."""
+switch, today's new friends and this month's LINE message quota. Plain Block Kit dicts."""
 from __future__ import annotations
 
 from typing import Callable
@@ -26,7 +26,7 @@ def _row(row: BacklogRow, marks, lang: str, now: float, link: str, note: str) ->
 
 def home_view(*, user: str, on_duty: bool, mine: BacklogPage, overdue: BacklogPage, marks, lang: str, now: float,
               link_for: Callable[[BacklogRow], str], note_for: Callable[[BacklogRow], str],
-              quotas: list[tuple[str, str]]) -> dict:
+              quotas: list[tuple[str, str]], follows: list[tuple[str, int, int]] = ()) -> dict:
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": t("home.title", lang)}},
         {"type": "section", "text": {"type": "mrkdwn", "text": t("home.duty_on" if on_duty else "home.duty_off", lang)},
@@ -47,6 +47,13 @@ def home_view(*, user: str, on_duty: bool, mine: BacklogPage, overdue: BacklogPa
     for row in overdue.rows:
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": mrkdwn.clip(_row(row, marks, lang, now, link_for(row), note_for(row)))}})
+    if follows:  # (account, follows today, of which unblocks): quiet follows show nowhere else
+        blocks.append({"type": "divider"})
+        text = t("home.follows", lang, count=f"{sum(n for _, n, _ in follows):,}")
+        if len(follows) > 1 or any(u for _, _, u in follows):
+            text += "\n" + "\n".join(t("home.follows_line", lang, account=mrkdwn.escape(a), count=f"{n:,}",
+                                        unblocked=f"{u:,}") for a, n, u in follows)
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.clip(text)}})
     if quotas:
         blocks.append({"type": "divider"})
         lines = "\n".join(t("home.quota_line", lang, account=a, usage=u) for a, u in quotas)
