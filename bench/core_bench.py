@@ -85,6 +85,11 @@ def merge(results: list[AckResult]) -> AckResult:
                      results[0].started_at)
 
 
+def command_counts(r: redis.Redis) -> dict[str, int]:
+    """Redis' per-command call counters (INFO commandstats), e.g. {"evalsha": 1000, ...}."""
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in r.info("commandstats").items()}
+
+
 def web_tier_line(bridge: AckResult, bare: AckResult, rounds: int) -> str:
     """The web tier's verdict in one line: the bridge's webhook ack (rq workers paused) against the
     bare Flask app, measured side by side. Targets: throughput >= 0.9x, p99 <= 1.3x of the bare app's."""
@@ -109,6 +114,7 @@ class Bench:
         self.factory = WebhookFactory(emulator=None)
         self.commands: list[str] = []
         self.notes: list[str] = []
+        self.redis_per_webhook: dict[str, float] = {}
         self.replies_expected = 0  # friend-message tokens the Slack emulator's posts should carry
         self.parents_expected = 0
         # every wait is capped so that the whole run stays under ~3 minutes even when something hangs
@@ -326,12 +332,22 @@ class Bench:
         rounds = max(1, min(self.args.rounds, len(bodies)))
         edges = [len(bodies) * i // rounds for i in range(rounds + 1)]
         parts: dict[str, list[AckResult]] = {"bridge": [], "bare": []}
-        for i in range(rounds):
-            chunk = bodies[edges[i]:edges[i + 1]]
-            order = ("bridge", "bare") if i % 2 == 0 else ("bare", "bridge")
-            for side in order:
-                url = self.bridge_url if side == "bridge" else self.bare_url
-                parts[side].append(closed_loop(url + "/line/webhook", chunk, self.args.concurrency))
+        r = redis.Redis.from_url(self.redis_url)
+        calls: dict[str, int] = {}  # Redis commands the bridge's web tier sent (its rq workers are paused)
+        try:
+            for i in range(rounds):
+                chunk = bodies[edges[i]:edges[i + 1]]
+                order = ("bridge", "bare") if i % 2 == 0 else ("bare", "bridge")
+                for side in order:
+                    url = self.bridge_url if side == "bridge" else self.bare_url
+                    before = command_counts(r) if side == "bridge" else {}
+                    parts[side].append(closed_loop(url + "/line/webhook", chunk, self.args.concurrency))
+                    for name, n in command_counts(r).items() if side == "bridge" else ():
+                        calls[name] = calls.get(name, 0) + n - before.get(name, 0)
+        finally:
+            r.close()
+        calls.pop("info", None)  # our own counting
+        self.redis_per_webhook = {k: v / len(bodies) for k, v in sorted(calls.items(), key=lambda kv: -kv[1]) if v}
         return merge(parts["bridge"]), merge(parts["bare"])
 
     def _line_to_slack(self, label: str, kind: str, senders: list[str], n: int, procs: Procs,
@@ -527,6 +543,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     report(bench, results, redis_desc, time.time() - started, problems)
     print(web_tier_line(results["ack_paused"], results["bare"], args.rounds))
+    per = bench.redis_per_webhook
+    print(f"web tier Redis: {sum(per.values()):.2f} commands per webhook ("
+          + ", ".join(f"{k} {v:.2f}" for k, v in per.items()) + "; rq workers paused; the SETs, RPUSH and SADD run inside the accept script's EVALSHA)")
     print(conversion_summary())  # in process, after the stack is stopped: markup conversion stays linear
     if args.keep_logs:
         print(f"logs: {bench.logdir}")
