@@ -90,6 +90,24 @@ def command_counts(r: redis.Redis) -> dict[str, int]:
     return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in r.info("commandstats").items()}
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in process group ``pgid`` (Linux /proc)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after "(comm)": state ppid pgrp ... utime(11) stime(12)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def redis_cpu(r: redis.Redis) -> float:
+    info = r.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def web_tier_line(bridge: AckResult, bare: AckResult, rounds: int) -> str:
     """The web tier's verdict in one line: the bridge's webhook ack (rq workers paused) against the
     bare Flask app, measured side by side. Targets: throughput >= 0.9x, p99 <= 1.3x of the bare app's."""
@@ -115,6 +133,7 @@ class Bench:
         self.commands: list[str] = []
         self.notes: list[str] = []
         self.redis_per_webhook: dict[str, float] = {}
+        self.cpu_per_webhook_ms: dict[str, float] = {}
         self.replies_expected = 0  # friend-message tokens the Slack emulator's posts should carry
         self.parents_expected = 0
         # every wait is capped so that the whole run stays under ~3 minutes even when something hangs
@@ -256,7 +275,7 @@ class Bench:
         try:
             self.warmup(self.bridge_url)  # (after the pause: its empty bodies queue nothing anyway)
             self.warmup(self.bare_url)
-            out["ack_paused"], out["bare"] = self.side_by_side(self.ack_bodies(0))
+            out["ack_paused"], out["bare"] = self.side_by_side(self.ack_bodies(0), procs)
         finally:
             resumed = time.time()
             procs.resume("bridge-worker-")
@@ -325,7 +344,7 @@ class Bench:
             raise RuntimeError(f"bare Flask app did not start; see {self.logdir}")
         return bare
 
-    def side_by_side(self, bodies: list[bytes]) -> tuple[AckResult, AckResult]:
+    def side_by_side(self, bodies: list[bytes], procs: Procs) -> tuple[AckResult, AckResult]:
         """The same bodies to the bridge and to the bare app, in ``--rounds`` alternating slices
         (ABBA order), so both see the same machine: on a shared 2-core box a neighbour's test run
         would otherwise land on one side only. Each side's slices are merged into one result."""
@@ -334,20 +353,27 @@ class Bench:
         parts: dict[str, list[AckResult]] = {"bridge": [], "bare": []}
         r = redis.Redis.from_url(self.redis_url)
         calls: dict[str, int] = {}  # Redis commands the bridge's web tier sent (its rq workers are paused)
+        groups = {p.name: p.popen.pid for p in procs.procs}  # each process leads its own group
+        cpu = {"bridge": 0.0, "bare": 0.0, "redis": 0.0}
         try:
             for i in range(rounds):
                 chunk = bodies[edges[i]:edges[i + 1]]
                 order = ("bridge", "bare") if i % 2 == 0 else ("bare", "bridge")
                 for side in order:
-                    url = self.bridge_url if side == "bridge" else self.bare_url
-                    before = command_counts(r) if side == "bridge" else {}
+                    url, group = (self.bridge_url, groups["bridge-web"]) if side == "bridge" else (self.bare_url,
+                                                                                                   groups["bare-web"])
+                    before, cpu0, rcpu0 = command_counts(r), group_cpu(group), redis_cpu(r)
                     parts[side].append(closed_loop(url + "/line/webhook", chunk, self.args.concurrency))
-                    for name, n in command_counts(r).items() if side == "bridge" else ():
-                        calls[name] = calls.get(name, 0) + n - before.get(name, 0)
+                    cpu[side] += group_cpu(group) - cpu0
+                    if side == "bridge":
+                        cpu["redis"] += redis_cpu(r) - rcpu0
+                        for name, n in command_counts(r).items():
+                            calls[name] = calls.get(name, 0) + n - before.get(name, 0)
         finally:
             r.close()
         calls.pop("info", None)  # our own counting
         self.redis_per_webhook = {k: v / len(bodies) for k, v in sorted(calls.items(), key=lambda kv: -kv[1]) if v}
+        self.cpu_per_webhook_ms = {k: v * 1000 / len(bodies) for k, v in cpu.items()}
         return merge(parts["bridge"]), merge(parts["bare"])
 
     def _line_to_slack(self, label: str, kind: str, senders: list[str], n: int, procs: Procs,
@@ -543,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     report(bench, results, redis_desc, time.time() - started, problems)
     print(web_tier_line(results["ack_paused"], results["bare"], args.rounds))
+    c = bench.cpu_per_webhook_ms
+    print(f"web tier CPU per webhook: bridge web {c['bridge']:.3f} ms + its Redis {c['redis']:.3f} ms, bare app "
+          f"{c['bare']:.3f} ms (gunicorn process groups, /proc; Redis INFO cpu)")
     per = bench.redis_per_webhook
     print(f"web tier Redis: {sum(per.values()):.2f} commands per webhook ("
           + ", ".join(f"{k} {v:.2f}" for k, v in per.items()) + "; rq workers paused; the SETs, RPUSH and SADD run inside the accept script's EVALSHA)")
