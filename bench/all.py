@@ -5,7 +5,8 @@
 
 Runs, one after another (each alone on the machine, each in its own processes):
   core      webhook ack p50/p99/req/s side by side with a bare Flask app that only verifies the
-            signature, end-to-end latency LINE→Slack and Slack→LINE      (bench/core_bench.py)
+            signature (the "web tier:" ratio line, printed first below), end-to-end latency
+            LINE→Slack and Slack→LINE                                   (bench/core_bench.py)
   ratelimit 600 messages from 100 friends and 100 new friends against a Slack that allows
             1 post/s per channel, burst 5                               (bench/ratelimit_bench.py)
   pending   /pending at 100,000 friends / 10,000 open; Redis bytes per friend (bench/pending_bench.py)
@@ -38,6 +39,7 @@ def main() -> int:
     args = ap.parse_args()
     (ROOT / ".run").mkdir(exist_ok=True)
     results: list[tuple[str, int, float, list[str]]] = []
+    verdicts: list[str] = []
     for name, (full, quick) in BENCHES.items():
         if args.only and name not in args.only:
             continue
@@ -48,8 +50,11 @@ def main() -> int:
         with open(log, "w") as out:
             code = subprocess.call(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy())
         lines = log.read_text(errors="replace").splitlines()
+        verdicts += [line for line in lines if line.startswith("web tier:")]
         results.append((name, code, time.time() - started, lines[-TAIL[name]:]))
     print("\n" + "=" * 100)
+    for line in verdicts:  # the web tier's verdict first (bridge/bare webhook ack, side by side)
+        print(line)
     for name, code, took, tail in results:
         print(f"\n## {name} ({'ok' if code == 0 else f'exit {code}'}, {took:.0f} s)\n")
         print("\n".join(tail))

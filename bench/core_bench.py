@@ -15,10 +15,13 @@ Phases:
 1. ack: N signed LINE webhooks (one text event each, from 50 friends, WebhookFactory(emulator=None)
    + sign()) at a fixed concurrency, closed loop, one requests.Session per client thread. Run
    against the bridge twice: with the rq workers SIGSTOPped (the web tier alone) and with them
-   live (relaying the burst on the same CPUs, as in production); then against the bare Flask app.
-   Latency p50/p90/p99, throughput, ratios bridge/bare. The relay of both bursts is timed too
-   (all posted to Slack; rq queue empty), and 5 friends who were not in the burst write right
-   after it was relayed.
+   live (relaying the burst on the same CPUs, as in production). The web tier alone is measured
+   side by side with the bare Flask app: both servers are up, and ``--rounds`` slices of the N
+   webhooks alternate between them (bridge, bare, bare, bridge, …), so a neighbour's load on a
+   shared machine hits both alike. Latency p50/p90/p99, throughput, ratios bridge/bare, and one
+   ``web tier:`` line (the throughput and p99 ratios against their targets, >= 0.9 and <= 1.3).
+   The relay of both bursts is timed too (all posted to Slack; rq queue empty), and 5 friends
+   who were not in the burst write right after it was relayed.
 2. LINE→Slack: on an idle bridge, M messages at a steady rate from the same 50 friends (their
    threads exist); latency = webhook POST sent → ``chat.postMessage`` carrying the text, as
    recorded (``RecordedCall.time``) by the Slack emulator. Plus the first message of 20 new
@@ -36,7 +39,7 @@ Prints the parameters, one table per phase and a summary. Exit status 0 when eve
 arrived and nothing looked wrong. All processes run in their own process groups and are stopped
 (and the Redis keys deleted) in ``finally``, also on Ctrl-C / SIGTERM.
 
-    .venv/bin/python bench/core_bench.py [--requests 1000] [--concurrency 8] [--e2e 200] [--rate 20]
+    .venv/bin/python bench/core_bench.py [--requests 1000] [--concurrency 8] [--rounds 10] [--e2e 200] [--rate 20]
 """
 from __future__ import annotations
 
@@ -72,6 +75,51 @@ from bench.conversion_bench import summary_line as conversion_summary  # noqa: E
 from bench.core_report import integrity, log_problems, report  # noqa: E402
 
 
+def merge(results: list[AckResult]) -> AckResult:
+    """Slices of one closed-loop run as one: latencies pooled, walls added (throughput = requests / busy time)."""
+    statuses: dict[int, int] = {}
+    for r in results:
+        for k, v in r.statuses.items():
+            statuses[k] = statuses.get(k, 0) + v
+    return AckResult([x for r in results for x in r.latencies_ms], statuses, sum(r.wall_s for r in results),
+                     results[0].started_at)
+
+
+def command_counts(r: redis.Redis) -> dict[str, int]:
+    """Redis' per-command call counters (INFO commandstats), e.g. {"evalsha": 1000, ...}."""
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in r.info("commandstats").items()}
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in process group ``pgid`` (Linux /proc)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after "(comm)": state ppid pgrp ... utime(11) stime(12)
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def redis_cpu(r: redis.Redis) -> float:
+    info = r.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
+def web_tier_line(bridge: AckResult, bare: AckResult, rounds: int) -> str:
+    """The web tier's verdict in one line: the bridge's webhook ack (rq workers paused) against the
+    bare Flask app, measured side by side. Targets: throughput >= 0.9x, p99 <= 1.3x of the bare app's."""
+    tp = bridge.throughput / bare.throughput if bare.throughput else float("nan")
+    p99 = pct(bridge.latencies_ms, 99) / pct(bare.latencies_ms, 99)
+    p50 = pct(bridge.latencies_ms, 50) / pct(bare.latencies_ms, 50)
+    verdict = "ok" if tp >= 0.9 and p99 <= 1.3 else "BELOW TARGET"
+    return (f"web tier: throughput {bridge.throughput:.0f} vs {bare.throughput:.0f} req/s = {tp:.2f}x (>= 0.90), "
+            f"p99 {pct(bridge.latencies_ms, 99):.1f} vs {pct(bare.latencies_ms, 99):.1f} ms = {p99:.2f}x (<= 1.30), "
+            f"p50 {p50:.2f}x; bridge/bare, rq workers paused, {rounds} interleaved rounds: {verdict}")
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace):
         self.args = args
@@ -84,6 +132,8 @@ class Bench:
         self.factory = WebhookFactory(emulator=None)
         self.commands: list[str] = []
         self.notes: list[str] = []
+        self.redis_per_webhook: dict[str, float] = {}
+        self.cpu_per_webhook_ms: dict[str, float] = {}
         self.replies_expected = 0  # friend-message tokens the Slack emulator's posts should carry
         self.parents_expected = 0
         # every wait is capped so that the whole run stays under ~3 minutes even when something hangs
@@ -217,16 +267,19 @@ class Bench:
         """Two ack runs of N webhooks each: workers paused (web tier alone), then workers live (production)."""
         out: dict[str, Any] = {}
         a = self.args
-        self.warmup(self.bridge_url)
+        bare = self.start_bare(procs)
         self.parents_expected += FRIENDS
 
-        # Run A: rq workers (and their scheduler) SIGSTOPped: the web tier alone, comparable to the bare app.
+        # Run A: rq workers (and their scheduler) SIGSTOPped: the web tier alone, side by side with the bare app.
         procs.pause("bridge-worker-")
         try:
-            out["ack_paused"] = closed_loop(self.bridge_url + "/line/webhook", self.ack_bodies(0), a.concurrency)
+            self.warmup(self.bridge_url)  # (after the pause: its empty bodies queue nothing anyway)
+            self.warmup(self.bare_url)
+            out["ack_paused"], out["bare"] = self.side_by_side(self.ack_bodies(0), procs)
         finally:
             resumed = time.time()
             procs.resume("bridge-worker-")
+            procs.stop(bare)
         procs.check()
         self.replies_expected += out["ack_paused"].ok
         # Relay of a queued backlog of N events: pure worker throughput.
@@ -276,22 +329,52 @@ class Bench:
         out["probe"] = probe
         return out
 
-    def phase_ack_bare(self, procs: Procs) -> AckResult:
+    def start_bare(self, procs: Procs):
+        """``bench/bare_flask_app.py`` under the Procfile's gunicorn command (only the app spec differs)."""
         cmd = self.web_cmd.replace(BRIDGE_APP, BARE_APP)
         if cmd == self.web_cmd:
             raise RuntimeError(f"could not find {BRIDGE_APP} in the Procfile web command")
         self.commands.append(f"PORT={self.bare_port} WEB_CONCURRENCY=2 {cmd}")
         bare = procs.start("bare-web", cmd, {"PORT": str(self.bare_port)}, stop_signal=signal.SIGINT)
-        try:
-            probe = self.factory.body([])
-            ok = wait_for(lambda: requests.post(self.bare_url + "/line/webhook", data=probe, timeout=1, headers={
-                **LINE_HEADERS, "X-Line-Signature": sign(LINE_SECRET, probe)}).status_code == 200, 60, procs)
-            if not ok:
-                raise RuntimeError(f"bare Flask app did not start; see {self.logdir}")
-            self.warmup(self.bare_url)
-            return closed_loop(self.bare_url + "/line/webhook", self.ack_bodies(), self.args.concurrency)
-        finally:
+        probe = self.factory.body([])
+        ok = wait_for(lambda: requests.post(self.bare_url + "/line/webhook", data=probe, timeout=1, headers={
+            **LINE_HEADERS, "X-Line-Signature": sign(LINE_SECRET, probe)}).status_code == 200, 60, procs)
+        if not ok:
             procs.stop(bare)
+            raise RuntimeError(f"bare Flask app did not start; see {self.logdir}")
+        return bare
+
+    def side_by_side(self, bodies: list[bytes], procs: Procs) -> tuple[AckResult, AckResult]:
+        """The same bodies to the bridge and to the bare app, in ``--rounds`` alternating slices
+        (ABBA order), so both see the same machine: on a shared 2-core box a neighbour's test run
+        would otherwise land on one side only. Each side's slices are merged into one result."""
+        rounds = max(1, min(self.args.rounds, len(bodies)))
+        edges = [len(bodies) * i // rounds for i in range(rounds + 1)]
+        parts: dict[str, list[AckResult]] = {"bridge": [], "bare": []}
+        r = redis.Redis.from_url(self.redis_url)
+        calls: dict[str, int] = {}  # Redis commands the bridge's web tier sent (its rq workers are paused)
+        groups = {p.name: p.popen.pid for p in procs.procs}  # each process leads its own group
+        cpu = {"bridge": 0.0, "bare": 0.0, "redis": 0.0}
+        try:
+            for i in range(rounds):
+                chunk = bodies[edges[i]:edges[i + 1]]
+                order = ("bridge", "bare") if i % 2 == 0 else ("bare", "bridge")
+                for side in order:
+                    url, group = (self.bridge_url, groups["bridge-web"]) if side == "bridge" else (self.bare_url,
+                                                                                                   groups["bare-web"])
+                    before, cpu0, rcpu0 = command_counts(r), group_cpu(group), redis_cpu(r)
+                    parts[side].append(closed_loop(url + "/line/webhook", chunk, self.args.concurrency))
+                    cpu[side] += group_cpu(group) - cpu0
+                    if side == "bridge":
+                        cpu["redis"] += redis_cpu(r) - rcpu0
+                        for name, n in command_counts(r).items():
+                            calls[name] = calls.get(name, 0) + n - before.get(name, 0)
+        finally:
+            r.close()
+        calls.pop("info", None)  # our own counting
+        self.redis_per_webhook = {k: v / len(bodies) for k, v in sorted(calls.items(), key=lambda kv: -kv[1]) if v}
+        self.cpu_per_webhook_ms = {k: v * 1000 / len(bodies) for k, v in cpu.items()}
+        return merge(parts["bridge"]), merge(parts["bare"])
 
     def _line_to_slack(self, label: str, kind: str, senders: list[str], n: int, procs: Procs,
                        new_threads: bool) -> Latencies:
@@ -386,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1000, help="webhooks in the ack phase (default 1000)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads in the ack phase (default 8)")
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="alternating bridge/bare slices of the web-tier-alone run (default 10)")
     parser.add_argument("--e2e", type=int, default=200, help="messages per end-to-end direction (default 200)")
     parser.add_argument("--rate", type=float, default=20.0, help="messages/s in the end-to-end phases (default 20)")
     parser.add_argument("--drain-timeout", type=float, default=60.0, help="max seconds to wait for relays per phase")
@@ -439,10 +524,10 @@ def main(argv: list[str] | None = None) -> int:
         env["SLACK_API_BASE_URL"] = bench.slack_url + "/api/"
         bench.start(procs, env)
         print(f"[{time.time() - started:5.1f}s] bridge up ({bench.bridge_url}); ack phase: 2 x {args.requests} webhooks "
-              f"(rq workers paused, then live), concurrency {args.concurrency}", flush=True)
+              f"(rq workers paused, side by side with the bare app in {args.rounds} rounds; then live), "
+              f"concurrency {args.concurrency}", flush=True)
         results.update(bench.phase_ack_bridge(procs))
-        print(f"[{time.time() - started:5.1f}s] burst relayed; bare Flask baseline", flush=True)
-        results["bare"] = bench.phase_ack_bare(procs)
+        print(f"[{time.time() - started:5.1f}s] burst relayed", flush=True)
         print(f"[{time.time() - started:5.1f}s] LINE→Slack: {args.e2e} messages at {args.rate:g}/s", flush=True)
         results["l2s"] = bench._line_to_slack("LINE→Slack, existing thread", "l2s", bench.friends, args.e2e, procs, False)
         print(f"[{time.time() - started:5.1f}s] LINE→Slack: first messages of {NEW_FRIENDS} new friends", flush=True)
@@ -483,6 +568,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"logs kept in {bench.logdir}", file=sys.stderr)
         return 1
     report(bench, results, redis_desc, time.time() - started, problems)
+    print(web_tier_line(results["ack_paused"], results["bare"], args.rounds))
+    c = bench.cpu_per_webhook_ms
+    print(f"web tier CPU per webhook: bridge web {c['bridge']:.3f} ms + its Redis {c['redis']:.3f} ms, bare app "
+          f"{c['bare']:.3f} ms (gunicorn process groups, /proc; Redis INFO cpu)")
+    per = bench.redis_per_webhook
+    print(f"web tier Redis: {sum(per.values()):.2f} commands per webhook ("
+          + ", ".join(f"{k} {v:.2f}" for k, v in per.items()) + "; rq workers paused; the SETs, RPUSH and SADD run inside the accept script's EVALSHA)")
     print(conversion_summary())  # in process, after the stack is stopped: markup conversion stays linear
     if args.keep_logs:
         print(f"logs: {bench.logdir}")

@@ -177,8 +177,10 @@ class Inbox:
 
     def _enqueue_flagged(self, stream: str, job_id: str, at_front: bool = False) -> None:
         try:
+            pipe = self.queue.connection.pipeline()  # one round trip (rq alone makes two)
             self.queue.enqueue(JOB_DRAIN, stream, job_id=job_id, result_ttl=60, failure_ttl=7 * 24 * 3600,
-                               at_front=at_front)
+                               at_front=at_front, pipeline=pipe)
+            pipe.execute()
         except Exception:
             # Let the next event, LINE's redelivery or the sweeper enqueue it.
             self._delete_if(keys=[self.keys.inbox_drain_queued(stream=stream)], args=[job_id])
@@ -188,15 +190,18 @@ class Inbox:
         """:meth:`accept` for many ``(origin, event_id, stream, kind, payload)`` at once, in one
         pipelined round trip (a LINE webhook may carry hundreds of events and must be answered
         within 2 seconds). Same guarantees, item by item, in order."""
-        pipe = self.r.pipeline(transaction=False)
-        job_ids = []
+        # One event (most webhooks) is one EVALSHA; a pipeline would first ask SCRIPT EXISTS: two round trips.
+        pipe = self.r.pipeline(transaction=False) if len(entries) > 1 else None
+        job_ids, results = [], []
         for origin, event_id, stream, kind, payload in entries:
             job_ids.append(new_job_id())
-            self._accept(keys=[self.keys.dedupe(origin=origin, event_id=event_id), self.keys.inbox(stream=stream),
-                               self.keys.inbox_drain_queued(stream=stream), self.active_key],
-                         args=[self.dedupe_ttl, _encode_item(origin, event_id, stream, kind, payload), DRAIN_QUEUED_TTL,
-                               job_ids[-1], stream], client=pipe)
-        results = pipe.execute()
+            results.append(self._accept(
+                keys=[self.keys.dedupe(origin=origin, event_id=event_id), self.keys.inbox(stream=stream),
+                      self.keys.inbox_drain_queued(stream=stream), self.active_key],
+                args=[self.dedupe_ttl, _encode_item(origin, event_id, stream, kind, payload), DRAIN_QUEUED_TTL,
+                      job_ids[-1], stream], client=pipe))
+        if pipe is not None:
+            results = pipe.execute()
         flagged: dict[str, str] = {}
         for (_, _, stream, _, _), res, job_id in zip(entries, results, job_ids):
             if res == 2:

@@ -91,31 +91,43 @@ def create_blueprint(rt: Runtime) -> Blueprint:
                 return account
         return None
 
+    # Learned bot user ids this process has seen in Redis. A learned id never changes (the store
+    # keeps the first one: HSETNX), so a matching destination needs no Redis round trip; any other
+    # destination is still checked against Redis, so what is refused stays exactly the same.
+    learned: dict[str, str] = {}
+
     def destination_ok(account: Account, destination: Any) -> bool:
         if not isinstance(destination, str) or not destination:
             return True  # very old payloads carry no destination
         if len(destination) > 64 or not destination.isascii() or not destination.isalnum():
             return False  # not a LINE user id: never learned or stored
-        known = account.bot_user_id or rt.store.bot_account_id(account.key)
+        if account.bot_user_id:
+            return destination == account.bot_user_id
+        if learned.get(account.key) == destination:
+            return True
+        known = rt.store.bot_account_id(account.key)
         if not known:
             # Learn the bot user id from the first verified webhook (also learned via GET /v2/bot/info).
             rt.store.remember_bot(destination, account.key)
             return True
-        return destination == known
+        if destination != known:
+            return False
+        learned[account.key] = known
+        return True
 
     @bp.post("/line/webhook")
     @bp.post("/line/webhook/<account_key>")
     def line_webhook(account_key: str | None = None) -> Response | tuple[Response, int]:
         started = time.perf_counter()
-        response = _line_webhook(account_key)
+        counts: dict[str, int] = {}  # filled by _line_webhook: no need to parse our own answer again
+        response = _line_webhook(account_key, counts)
         status = response[1] if isinstance(response, tuple) else 200
-        data = response[0].get_json(silent=True) if isinstance(response, tuple) else response.get_json(silent=True)
-        metrics.observe_webhook("line", time.perf_counter() - started, accepted=(data or {}).get("accepted", 0),
-                                duplicates=(data or {}).get("duplicates", 0), refused=int(status >= 400),
-                                too_old=(data or {}).get("too_old", 0))
+        metrics.observe_webhook("line", time.perf_counter() - started, accepted=counts.get("accepted", 0),
+                                duplicates=counts.get("duplicates", 0), refused=int(status >= 400),
+                                too_old=counts.get("too_old", 0))
         return response
 
-    def _line_webhook(account_key: str | None) -> Response | tuple[Response, int]:
+    def _line_webhook(account_key: str | None, counts: dict[str, int]) -> Response | tuple[Response, int]:
         body = request.get_data(cache=False)
         signature = request.headers.get("X-Line-Signature", "")
         if account_key is not None and rt.accounts.get(account_key) is None:
@@ -152,7 +164,8 @@ def create_blueprint(rt: Runtime) -> Blueprint:
             log.warning("LINE webhook of account %s: %d event(s) older than %d s refused (replayed?)",
                         account.key, old, rt.settings.event_max_age)
         # Forwarded unless every event of the body was refused as too old (an empty body is LINE's Verify).
-        forwards = forward_entries(account, body, signature, dict(request.headers)) if entries or not old else []
+        forwarding = account.forward and (entries or not old)
+        forwards = forward_entries(account, body, signature, dict(request.headers)) if forwarding else []
         # One pipelined round trip for all events and targets: a body of 500 events is answered in well under LINE's 2 s.
         results = rt.inbox.accept_many(entries + forwards) if entries or forwards else []
         results, forwarded = results[:len(entries)], results[len(entries):]
@@ -164,6 +177,7 @@ def create_blueprint(rt: Runtime) -> Blueprint:
         duplicates = len(results) - accepted
         if duplicates:
             log.info("LINE webhook: %d duplicate event(s) ignored (redelivery)", duplicates)
-        return jsonify(accepted=accepted, duplicates=duplicates, **({"too_old": old} if old else {}))
+        counts.update(accepted=accepted, duplicates=duplicates, **({"too_old": old} if old else {}))
+        return jsonify(counts)
 
     return bp
