@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SATURATED_CONVERSATIONS = 20   # this many conversations waiting for their post …
 SATURATED_AFTER = 60.0         # … or the oldest waiting this long (s): the channel is saturated
+CLAIM_TIMEOUT = 120.0          # s; a notice claimed but never posted (its worker died) is claimed again
 
 
 class Saturation(Component):
@@ -49,35 +50,51 @@ class Saturation(Component):
         notice = showing.notice_get(self.store, channel)
         if count == 0:
             if notice:
-                self._caught_up(channel)
+                try:
+                    self._caught_up(channel)
+                except RetryLater:
+                    pass  # this post goes first; the next one tries again
             return
-        if notice.get("ts"):
+        if notice:
+            if not notice.get("ts") and now - float(notice.get("claimed_at") or 0) > CLAIM_TIMEOUT:
+                showing.notice_clear(self.store, channel, notice.get("key") or "")  # its poster died
+            return  # shown, or being posted by the worker that claimed it
+        if count < SATURATED_CONVERSATIONS and not (oldest and now - oldest > SATURATED_AFTER):
             return
-        if not notice:
-            if count < SATURATED_CONVERSATIONS and not (oldest and now - oldest > SATURATED_AFTER):
-                return
-            key = f"saturation-{channel}-{int(now)}"
-            if not showing.notice_claim(self.store, channel, key, count):
-                return  # another worker is posting it
-            notice = {"key": key, "count": str(count)}
-        text = slack_t("saturation.notice", self.lang, count=notice.get("count") or count)
+        key = f"saturation-{channel}-{int(now)}"
+        if not showing.notice_claim(self.store, channel, key, count, now):
+            return  # another worker claimed it
+        text = slack_t("saturation.notice", self.lang, count=count)
         try:
-            ts = self.slack.post_once(notice["key"], channel, text, first_in_line=True)
-        except (RetryLater, DeliveryFailed) as exc:  # tried again before the next waiting post
-            log.info("saturation notice for %s not posted yet: %s", channel, exc)
+            ts = self.slack.post_once(key, channel, text, first_in_line=True)
+        except (RetryLater, DeliveryFailed) as exc:  # claimed again before a later waiting post
+            log.info("saturation notice for %s not posted: %s", channel, exc)
+            showing.notice_clear(self.store, channel, key)
             return
-        showing.notice_set(self.store, channel, ts=ts)
-        log.warning("Slack's post limit holds back %s conversations in %s: notice posted", count, channel)
+        if showing.notice_get(self.store, channel).get("key") == key:
+            showing.notice_set(self.store, channel, ts=ts)
+            log.warning("Slack's post limit holds back %s conversations in %s: notice posted", count, channel)
+        else:  # caught up while it was being posted
+            try:
+                self._say_caught_up(channel, ts)
+            except RetryLater:
+                showing.notice_claim(self.store, channel, key, 0, now)
+                showing.notice_set(self.store, channel, ts=ts)  # cleared by the next chat shown
 
     def _caught_up(self, channel: str) -> None:
+        """Turn the notice into 「✅ 追いつきました」, then forget it. A throttled chat.update raises
+        RetryLater: the item that showed the last chat is retried, and this runs again."""
         notice = showing.notice_get(self.store, channel)
-        if not notice or not showing.notice_clear(self.store, channel, notice.get("key") or ""):
+        if not notice:
             return
         ts = notice.get("ts") or self.store.get_record("slack_post", notice.get("key") or "-").get("ts")
-        if not ts:
-            return  # never shown: nothing to take back
+        if ts:  # (not shown yet: its poster says it)
+            self._say_caught_up(channel, ts)
+        showing.notice_clear(self.store, channel, notice.get("key") or "")
+
+    def _say_caught_up(self, channel: str, ts: str) -> None:
         text = slack_t("saturation.caught_up", self.lang)
         try:
             self.slack.update(channel, ts, text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
-        except (RetryLater, DeliveryFailed) as exc:
+        except DeliveryFailed as exc:
             log.info("saturation notice %s not updated: %s", ts, exc)

@@ -41,12 +41,12 @@ def notice_get(store: Store, channel: str) -> dict[str, str]:
     return store.r.hgetall(store.keys.saturation(channel=channel))
 
 
-def notice_claim(store: Store, channel: str, post_key: str, count: int) -> bool:
+def notice_claim(store: Store, channel: str, post_key: str, count: int, now: float) -> bool:
     """Start the one saturation notice of ``channel``; False if there is one already."""
     key = store.keys.saturation(channel=channel)
     if not store.r.hsetnx(key, "key", post_key):
         return False
-    store.r.hset(key, mapping={"count": str(count)})
+    store.r.hset(key, mapping={"count": str(count), "claimed_at": repr(now)})
     return True
 
 
@@ -57,9 +57,6 @@ def notice_set(store: Store, channel: str, **fields: str) -> None:
 def notice_clear(store: Store, channel: str, post_key: str) -> bool:
     """Forget the notice (caught up) if it is still ``post_key``'s; True when this caller did."""
     key = store.keys.saturation(channel=channel)
-    pipe = store.r.pipeline()
-    pipe.hget(key, "key")
-    current = pipe.execute()[0]
-    if current != post_key:
+    if store.r.hget(key, "key") != post_key:
         return False
-    return bool(store.r.delete(key))
+    return bool(store.r.delete(key))  # (a race with a new claim costs at most one more notice)
