@@ -34,3 +34,37 @@ def test_a_saturated_channel_is_told_once_and_the_notice_clears_when_caught_up(h
     assert len(posts) == len(FRIENDS) + 1  # one post per new chat, one for the notice
     refused = [c for c in h.slack.calls_for("chat.postMessage") if c.status == 429]
     assert len(refused) <= 1
+
+
+def test_the_notice_goes_before_the_waiting_posts_and_everyone_keeps_their_turn(redis_url):
+    """SlackRateLimiter.jump (real Redis, injected clock): the notice takes the next call slot and every
+    reserved turn moves back by one interval, so the rate holds and the order of the line is kept."""
+    import uuid
+
+    import redis
+
+    from bridge.keys import Keys
+    from bridge.slack.ratelimit import POST, Limit, SlackRateLimiter
+
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    keys = Keys("jl" + uuid.uuid4().hex[:8])
+    now = [1_800_000_000.0]
+    lim = SlackRateLimiter(r, keys, {POST: Limit(1.0, 1.0)}, clock=lambda: now[0], max_sleep=0.5)
+    try:
+        assert lim.acquire(POST, "C1", "a") == (True, 0.0)
+        turns = [lim.acquire(POST, "C1", owner) for owner in ("b", "c", "d")]  # tickets at +1, +2, +3
+        assert [granted for granted, _ in turns] == [False] * 3
+        slept: list[float] = []
+        lim.jump(POST, "C1", sleep=slept.append)
+        assert slept == [1.0]  # the next call slot (a called just now), ahead of b, c and d
+        now[0] += 1.0
+        assert lim.acquire(POST, "C1", "b")[0] is False  # b's turn moved back by one interval …
+        now[0] += 1.0
+        assert lim.acquire(POST, "C1", "b") == (True, 0.0)  # … and it still goes before c
+        assert lim.acquire(POST, "C1", "c")[0] is False
+        now[0] += 1.0
+        assert lim.acquire(POST, "C1", "c") == (True, 0.0)
+    finally:
+        for key in r.scan_iter(match=keys.pattern()):
+            r.delete(key)
+        r.close()

@@ -11,8 +11,11 @@ OUTSIDER = "UOUTSIDER1"
 
 
 def open_thread(h, user=HANAKO, text="こんにちは"):
-    h.friend_says(user, text)
+    """A conversation whose thread holds a friend message: the first message is the parent (one post
+    per new conversation), ``text`` then goes into the thread."""
+    h.friend_says(user, "はじめまして")
     thread = h.thread_of(user)
+    h.friend_says(user, text)
     assert wait_until(lambda: h.thread_messages(thread))
     return thread
 
