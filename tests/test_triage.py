@@ -298,6 +298,7 @@ def test_a_reaction_on_a_message_the_relay_is_still_linking_is_not_lost(h):
     thread = open_thread(h)
     message = h.thread_messages(thread)[0]
     link = h.store.keys.slack_msg(channel=TRIAGE, ts=message["ts"])
+    assert wait_until(lambda: h.store.r.exists(link))  # linked right after the post
     saved = h.store.r.hgetall(link)
     h.store.r.delete(link)                                      # as if the worker had not linked it yet
     h.slack_sender.reaction(STAFF, TRIAGE, message["ts"], "raising_hand")
