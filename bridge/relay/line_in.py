@@ -7,11 +7,11 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
+from bridge import work
 from bridge.friends.transcript import inbound_time, record_edit, record_inbound
 from bridge.i18n import slack_t, t
 from bridge.line.events import inbound_from_line, member_ids, source_of
 from bridge.media.inbound import MediaIn
-from bridge import work
 from bridge.model import Conversation, InboundMessage, conv_key
 from bridge.relay.batch import batch_text, post_key_of, render_batch, sent_secs
 from bridge.relay.line_extras import LineExtras
