@@ -39,6 +39,7 @@ class LineIn(Component):
         self.extras = LineExtras(services, self.media, portals.rerender_first)
         self.saturation = Saturation(services)  # the channel's notice when Slack's post limit holds chats back
         self.automation = None  # bridge.automation.Automation, wired by the domain
+        self._created: set[str] = set()  # conversations this drain created (their parent needs no search)
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A work item: {"account": key, "event": <LINE webhook event>}."""
@@ -104,7 +105,7 @@ class LineIn(Component):
     def handle_message(self, msg: InboundMessage) -> None:
         self.handle_messages([msg])
 
-    def note_messages(self, msgs: list[InboundMessage]) -> Conversation:
+    def note_messages(self, msgs: list[InboundMessage]) -> tuple[Conversation, bool]:
         """The state step of friend messages: the conversation (created, numbered), its waiting
         clock, mark, preview and the /pending indexes, never behind a Slack call.
 
@@ -113,7 +114,11 @@ class LineIn(Component):
         and again on every retry of it; each message is noted once (its post record says so),
         keeping what the post step needs from before it (was the chat closed, the conversation
         as automation saw it)."""
-        conv, _ = self.portals.ensure_conversation(msgs[0])
+        conv, created = self.portals.ensure_conversation(msgs[0])
+        if created:
+            if len(self._created) > 1000:
+                self._created.clear()
+            self._created.add(conv.conv_id)
         for m in msgs:
             key = post_key_of(m)
             if self.store.get_record("slack_post", key).get("noted"):
@@ -137,7 +142,7 @@ class LineIn(Component):
         self.saturation.waiting(conv, _sent_at(msgs[0]))
         if conv.thread_ts:
             self.portals.request_parent_refresh(conv.conv_id)
-        return conv
+        return conv, created or conv.conv_id in self._created
 
     def note_items(self, items: list[dict[str, Any]]) -> None:
         """The state step for every friend message waiting in a stream (the head may wait for Slack)."""
@@ -163,7 +168,7 @@ class LineIn(Component):
         A new conversation's first messages are its thread parent (one post, not two); a file
         that comes first is uploaded into the thread under a parent of its own."""
         msg = msgs[0]
-        conv = self.note_messages(msgs)
+        conv, created = self.note_messages(msgs)
         sender = self.portals.sender_profile(conv, msg.sender_id)
         texts = []
         for m in msgs:
@@ -184,7 +189,10 @@ class LineIn(Component):
             first = batch_text(msgs, texts)
             if not conv.is_one_to_one:  # a group's parent names the group: who wrote comes with the words
                 first = f"*{mrkdwn.escape(sender.display_name)}*\n{first}"
-            ts = self.portals.post_parent(conv, post_key_of(msg), first, [m.message_id for m in msgs])
+            try:
+                ts = self.portals.post_parent(conv, post_key_of(msg), first, [m.message_id for m in msgs], created)
+            finally:  # a retry may follow an attempt that reached Slack: it searches first
+                self._created.discard(conv.conv_id)
             linked = [(m, m.message_id) for m in msgs]
         elif is_file:
             conv = self.portals.ensure_portal(msg)

@@ -64,13 +64,17 @@ class Portals(Component):
             self._bound(conv, ts, [])
         return conv
 
-    def post_parent(self, conv: Conversation, post_key: str, first_text: str, line_ids: list[str]) -> str:
+    def post_parent(self, conv: Conversation, post_key: str, first_text: str, line_ids: list[str],
+                    created: bool = False) -> str:
         """Post the parent of a new conversation carrying the friend's first message(s): one
         ``chat.postMessage`` per new conversation instead of two. Idempotent under ``post_key``
         (the post key of the first message, whose record also fixes which messages it shows)."""
         set_parent_first(self.store, conv.conv_id, first_text)  # before the post: a refresh keeps it
         text, blocks = self.render_parent(conv, first_text=first_text)
-        ts = self.slack.post_once(post_key, conv.channel, text, blocks=blocks)
+        # As for a bare parent: an attempt that did not create the conversation searches before
+        # posting, in case an earlier attempt posted it and its record was lost.
+        since = None if created else (conv.created_at or time.time() - 3600)
+        ts = self.slack.post_once(post_key, conv.channel, text, blocks=blocks, maybe_posted_since=since)
         self._bound(conv, ts, line_ids)
         return ts
 
