@@ -57,7 +57,7 @@ class Domain:
         self.canned_picks = CannedPicks(services, self.slack_in)  # 定型文 picked in the shortcut modal
         self.forwarder = Forwarder(services, forward_port)
         self.dead_letters = DeadLetters(services, self.delivery)
-        self.batches = FriendBatches(services, self.line_in.handle_messages, self.process_item)
+        self.batches = FriendBatches(services, self.line_in.handle_messages, self.process_item, self.line_in.note_items)
         # Business hours, auto-replies, SLA alerts (bridge/automation): hooked into the relay and the parent.
         self.automation = Automation(services, automation or AutomationConfig(), accept, self.portals.request_parent_refresh)
         self.line_in.automation = self.automation

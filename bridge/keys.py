@@ -29,6 +29,9 @@ KINDS: dict[str, str] = {
     "slack_post": "slack-post:{post_key}",            # hash: idempotency record of one Slack post
     "line_send": "line-send:{send_key}",              # hash: idempotency record of one LINE send
     "parent_refresh": "parent-refresh:{conv_id}",      # string: a parent refresh job is queued
+    "parent_first": "parent-first:{conv_id}",          # string: the friend's first messages as the thread parent shows them (mrkdwn)
+    "slack_waiting": "slack-waiting:{channel}",        # zset: conv_id -> since when it waits for a Slack post (saturation notice)
+    "saturation": "saturation:{channel}",              # hash: the channel's saturation notice (ts, state, posted_at, key)
     "profile": "profile:{conv_id}:{user_id}",         # string: cached LINE profile JSON
     "slack_user": "slack-user:{user_id}",             # string: cached Slack user display name
     "slack_handle": "slack-handle:{user_id}",         # string: cached Slack user handle (ASCII labels of the /stats chart)

@@ -384,3 +384,13 @@ def relayed_texts(messages: list[dict]) -> list[str]:
     from bridge.relay.batch import texts_of_post
 
     return [t for m in messages for t in texts_of_post(m.get("text") or "")]
+
+
+def shown_texts(slack_emu, thread_ts: str) -> list[str]:
+    """Every friend text of a conversation in Slack, one per LINE message: the thread parent's first
+    messages (a new conversation costs one post: bridge.relay.portal), then the thread's."""
+    from bridge.relay.batch import texts_of_post
+
+    blocks = (slack_emu.message(TRIAGE, thread_ts) or {}).get("blocks") or []
+    first = texts_of_post(blocks[1]["text"]["text"]) if len(blocks) > 1 and blocks[1]["type"] == "section" else []
+    return first + relayed_texts(slack_emu.messages(TRIAGE, thread_ts))

@@ -14,7 +14,7 @@ import pytest
 
 from bridge import clock
 from bridge.runtime import Runtime
-from tests.conftest import HANAKO, STAFF, TARO, TRIAGE, cid, relayed_texts, wait_until
+from tests.conftest import HANAKO, STAFF, TARO, TRIAGE, cid, shown_texts, wait_until
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -39,7 +39,7 @@ def friend_says_at(h, user: str, text: str, when: float) -> dict:
 
 
 def texts(h, thread: str) -> list[str]:
-    return relayed_texts(h.thread_messages(thread))  # friend messages that waited together share a post
+    return shown_texts(h.slack, thread)  # the parent's first messages, then the thread's (waiting ones share a post)
 
 
 def parent(h, thread: str) -> str:

@@ -15,14 +15,14 @@ HOURS = "山田 花子様、営業時間は10時〜19時です。担当: 佐藤"
 def open_thread(h):
     h.friend_says(HANAKO, "営業時間を教えてください")
     thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: len(h.thread_messages(thread)) == 1)
+    assert wait_until(lambda: h.store.get_slack_message(TRIAGE, thread))  # the first message is the parent
     return thread
 
 
 def pick(h, thread, key, extra=""):
     """Run the message shortcut on the friend's message, pick ``key`` in the modal and submit; the bridge's post."""
     before = set(h.slack.views)
-    h.slack_sender.message_shortcut("conversation_actions", STAFF, TRIAGE, h.thread_messages(thread)[0]["ts"])
+    h.slack_sender.message_shortcut("conversation_actions", STAFF, TRIAGE, thread)
     assert wait_until(lambda: set(h.slack.views) - before)
     view = h.slack.views[(set(h.slack.views) - before).pop()]
     select = next(b for b in view["blocks"] if b.get("block_id") == "canned")["element"]

@@ -12,7 +12,7 @@ OUTSIDER = "UOUTSIDER1"
 def open_thread(h, user=HANAKO, text="こんにちは"):
     h.friend_says(user, text)
     thread = h.thread_of(user)
-    assert wait_until(lambda: h.thread_messages(thread))
+    assert wait_until(lambda: h.store.get_slack_message(TRIAGE, thread))  # the first message is the parent
     return thread
 
 
@@ -85,7 +85,7 @@ def test_invalid_values_are_refused_in_the_modal_and_nothing_is_saved(h):
 def test_message_shortcut_opens_the_modal_and_outsiders_see_nothing(h):
     thread = open_thread(h)
     before = set(h.slack.views)
-    h.slack_sender.message_shortcut("friend_info", STAFF, TRIAGE, h.thread_messages(thread)[0]["ts"])
+    h.slack_sender.message_shortcut("friend_info", STAFF, TRIAGE, thread)
     assert wait_until(lambda: set(h.slack.views) - before)
     view = h.slack.views[(set(h.slack.views) - before).pop()]
     assert view["callback_id"] == "friend_modal" and view["private_metadata"] == cid(HANAKO)

@@ -9,6 +9,7 @@ from rq import Queue
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
+from bridge.relay.batch import texts_of_post
 from tests.conftest import HANAKO, TARO, TRIAGE, wait_until, cid
 
 
@@ -16,16 +17,31 @@ def thread_replies(h, thread_ts):
     return h.thread_messages(thread_ts)
 
 
+def parent_texts(h, thread_ts) -> list[str]:
+    """The friend's first messages, shown in the thread parent (a new conversation costs one post)."""
+    blocks = (h.slack.message(TRIAGE, thread_ts) or {}).get("blocks") or []
+    if len(blocks) > 1 and blocks[1]["type"] == "section":
+        return texts_of_post(blocks[1]["text"]["text"])
+    return []
+
+
+def shown(h, thread_ts) -> list[str]:
+    """Every friend text of the conversation in Slack: the parent's first messages, then the thread."""
+    return parent_texts(h, thread_ts) + [m["text"] for m in thread_replies(h, thread_ts)]
+
+
 def test_first_message_creates_parent_and_thread_with_friend_name_and_icon(h):
     h.friend_says(HANAKO, "こんにちは、予約の変更をお願いしたいです")
     thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: len(thread_replies(h, thread)) == 1)
+    assert parent_texts(h, thread) == ["こんにちは、予約の変更をお願いしたいです"]  # the parent carries it
 
     parents = h.slack.messages(TRIAGE)
     assert len(parents) == 1
     parent_text = json.dumps(parents[0].get("blocks"), ensure_ascii=False) + parents[0]["text"]
     assert "#1" in parent_text and "山田 花子" in parent_text and "要対応" in parent_text
 
+    h.friend_says(HANAKO, "こんにちは、予約の変更をお願いしたいです")  # later messages: in the thread, as the friend
+    assert wait_until(lambda: len(thread_replies(h, thread)) == 1)
     reply = thread_replies(h, thread)[0]
     assert reply["text"] == "こんにちは、予約の変更をお願いしたいです"
     assert reply["username"] == "山田 花子"
@@ -38,8 +54,9 @@ def test_later_messages_go_to_the_same_thread_and_each_friend_gets_a_number(h):
     h.friend_says(HANAKO, "二通目")
     h.friend_says(TARO, "Hello!")
     taro_thread = h.thread_of(TARO)
-    assert wait_until(lambda: len(thread_replies(h, thread)) == 2 and len(thread_replies(h, taro_thread)) == 1)
-    assert [m["text"] for m in thread_replies(h, thread)] == ["一通目", "二通目"]
+    assert wait_until(lambda: len(shown(h, thread)) == 2 and len(shown(h, taro_thread)) == 1)
+    assert shown(h, thread) == ["一通目", "二通目"]
+    assert [m["text"] for m in thread_replies(h, thread)] == ["二通目"]
     assert len(h.slack.messages(TRIAGE)) == 2
     numbers = {h.conv(HANAKO).number, h.conv(TARO).number}
     assert numbers == {1, 2}
@@ -52,19 +69,23 @@ def test_group_chat_is_one_thread_and_each_message_names_its_sender(h):
     h.send_line(h.webhooks.text(group, "明日は何時からですか？", source_type="group", user_id=HANAKO))
     h.send_line(h.webhooks.text(group, "I'll be late", source_type="group", user_id=TARO))
     thread = h.thread_of(group)
-    assert wait_until(lambda: len(thread_replies(h, thread)) == 2)
+    assert wait_until(lambda: len(thread_replies(h, thread)) == 1)
     parent = h.slack.messages(TRIAGE)[0]
     assert "ヨガ教室 火曜クラス" in json.dumps(parent.get("blocks"), ensure_ascii=False)
-    assert [(m["username"], m["text"]) for m in thread_replies(h, thread)] == [
-        ("山田 花子", "明日は何時からですか？"), ("Taro Tanaka", "I'll be late")]
+    first = parent["blocks"][1]["text"]["text"]  # the first message, in the parent, names who wrote it
+    assert first.startswith("*山田 花子*\n") and first.endswith("  明日は何時からですか？")
+    assert [(m["username"], m["text"]) for m in thread_replies(h, thread)] == [("Taro Tanaka", "I'll be late")]
 
 
 def test_line_text_is_escaped_for_slack_and_cannot_ping_the_channel(h):
     h.friend_says(HANAKO, "<!channel> @channel a&b <https://evil.example|click>")
     thread = h.thread_of(HANAKO)
+    h.friend_says(HANAKO, "<!channel> again")
     assert wait_until(lambda: thread_replies(h, thread))
-    text = thread_replies(h, thread)[0]["text"]
-    assert "<!channel>" not in text and "@channel" not in text
+    parent = h.slack.message(TRIAGE, thread)
+    for text in (parent_texts(h, thread)[0], parent["text"], thread_replies(h, thread)[0]["text"]):
+        assert "<!channel>" not in text and "@channel" not in text
+    text = parent_texts(h, thread)[0]
     assert "&amp;" in text and "&lt;https://evil.example|click&gt;" in text
 
 
@@ -94,9 +115,8 @@ def test_redelivered_event_is_processed_once(h):
     assert h.send_line(again).status_code == 200
     assert h.send_line(again).status_code == 200
     thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: thread_replies(h, thread))
     h.settle()
-    assert [m["text"] for m in thread_replies(h, thread)] == ["一度だけ"]
+    assert shown(h, thread) == ["一度だけ"]
 
 
 def test_media_messages_show_clear_placeholders(h):
@@ -128,8 +148,7 @@ def test_every_sample_event_is_accepted_without_error(h, settings):
 def test_standby_events_are_shown_but_never_answered(h):
     h.send_line(h.webhooks.text(HANAKO, "スタンバイ中", mode="standby"))
     thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: thread_replies(h, thread))
-    assert "スタンバイ" in thread_replies(h, thread)[0]["text"]
+    assert "スタンバイ" in shown(h, thread)[0]
     h.staff_says(thread, "こちらから返信")
     assert wait_until(lambda: h.line.deliveries)
     assert [d.via for d in h.line.deliveries] == ["push"]
@@ -140,7 +159,7 @@ def test_slack_rate_limit_is_honoured(h):
     h.slack.fail_next("chat.postMessage", 429, retry_after=2)
     h.friend_says(HANAKO, "混雑中")
     thread = h.thread_of(HANAKO, timeout=15)
-    assert wait_until(lambda: thread_replies(h, thread), timeout=15)
+    assert shown(h, thread) == ["混雑中"]
     posts = h.slack.calls_for("chat.postMessage")
     assert posts[0].status == 429
     assert posts[1].time - posts[0].time >= 2.0
@@ -152,13 +171,12 @@ def test_lost_slack_answer_does_not_post_twice(h):
     # find the message by its metadata instead of posting it again.
     h.friend_says(HANAKO, "はじめまして")
     thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: thread_replies(h, thread))
     h.slack.fail_next("chat.postMessage", 500, after_effect=True)
     h.friend_says(HANAKO, "二回届いてはいけない")
-    assert wait_until(lambda: len(h.slack.calls_for("chat.postMessage")) >= 3 and
+    assert wait_until(lambda: len(h.slack.calls_for("chat.postMessage")) >= 2 and
                       h.conv(HANAKO).last_message_preview == "二回届いてはいけない", timeout=15)
     h.settle()
-    assert [m["text"] for m in thread_replies(h, thread)] == ["はじめまして", "二回届いてはいけない"]
+    assert shown(h, thread) == ["はじめまして", "二回届いてはいけない"]
 
 
 def test_friend_messages_keep_their_order_with_two_workers(h):
@@ -176,7 +194,7 @@ def test_friend_messages_keep_their_order_with_two_workers(h):
 
 def relayed_texts(h, thread_ts: str) -> list[str]:
     """The friend's texts as shown in the thread, a batched Slack message split into its lines."""
-    out = []
+    out = list(parent_texts(h, thread_ts))
     for m in thread_replies(h, thread_ts):
         lines = m["text"].split("\n")
         out += [line.split("  ", 1)[1] for line in lines] if lines[0].startswith("<!date^") else [m["text"]]
@@ -214,8 +232,9 @@ def test_a_throttled_parent_update_does_not_hold_up_the_messages(h):
 
 
 def test_the_message_map_links_line_ids_to_slack_with_their_tokens(h):
-    event = h.friend_says(HANAKO, "引用できるように")
+    h.friend_says(HANAKO, "はじめまして")  # (the first message is the parent: tests/test_first_message_parent.py)
     thread = h.thread_of(HANAKO)
+    event = h.friend_says(HANAKO, "引用できるように")
     assert wait_until(lambda: thread_replies(h, thread))
     reply = thread_replies(h, thread)[0]
     # The map is written right after the post: wait for it rather than race it.
@@ -233,5 +252,4 @@ def test_unknown_message_types_get_a_placeholder_not_an_error(h):
     event["message"] = {"id": "990001", "type": "hologram", "quoteToken": "q"}
     assert h.send_line(event).status_code == 200
     thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: thread_replies(h, thread))
-    assert "hologram" in thread_replies(h, thread)[0]["text"]
+    assert "hologram" in shown(h, thread)[0]

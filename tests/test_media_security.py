@@ -27,7 +27,7 @@ from bridge.slack.file_hosts import FileHosts
 from emulators.line_media import make_png
 from emulators.slack_api import SlackEmulator
 from emulators.server import serve_in_thread
-from tests.conftest import HANAKO, ROOT, STAFF, wait_until
+from tests.conftest import HANAKO, ROOT, STAFF, wait_until, TRIAGE
 
 
 class Recorder:
@@ -69,7 +69,7 @@ def external():
 def open_thread(h):
     h.friend_says(HANAKO, "資料をください")
     thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: len(h.thread_messages(thread)) == 1)
+    assert wait_until(lambda: h.slack.message(TRIAGE, thread))  # (the first message is the parent)
     return thread
 
 

@@ -230,6 +230,7 @@ def test_every_sample_event_with_markup_in_every_string_field(fast_ip):
 
 
 def test_an_edited_message_of_3000_plus_characters_with_markup_is_shown_clipped(ip):
+    ip.friend_says("U" + "1" * 32, "はじめまして")  # the thread exists: the edited copy is a thread message
     event = ip.friend_says("U" + "1" * 32, "短いメッセージ")
     thread = ip.conv("U" + "1" * 32).thread_ts
     start = len(ip.slack.calls)

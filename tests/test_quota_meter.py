@@ -18,7 +18,7 @@ def test_usage_is_shown_in_pending_and_warnings_are_posted_once_per_level(h):
     h.line.set_monthly_quota(5)
     h.friend_says(HANAKO, "質問があります")
     thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: len(h.thread_messages(thread)) == 1)
+    assert wait_until(lambda: h.slack.message(TRIAGE, thread))  # (the first message is the parent)
     h.staff_says(thread, "返信 0（無料の応答）")
     for i in range(1, 5):
         h.staff_says(thread, f"返信 {i}")

@@ -23,7 +23,7 @@ from bridge.settings import Settings
 from bridge.store import Store
 from devtools.devredis import PrivateRedis
 from emulators.server import serve_in_thread
-from tests.conftest import HANAKO, ROOT, STAFF2, TARO, TRIAGE, Harness, _seed, cid, wait_until, relayed_texts
+from tests.conftest import HANAKO, ROOT, STAFF2, TARO, TRIAGE, Harness, _seed, cid, shown_texts, wait_until
 
 
 def descendants(pid: int) -> list[int]:
@@ -161,7 +161,8 @@ def rh(rec_env, rec_server, pool, line_emu, slack_emu):
 
 
 def replies(h, thread: str) -> list[str]:
-    return relayed_texts(h.thread_messages(thread))
+    """Friend texts shown for the conversation: the parent's first messages, then the thread's."""
+    return shown_texts(h.slack, thread)
 
 
 def open_thread(h, user=HANAKO) -> str:
@@ -237,15 +238,17 @@ def test_a_redis_crash_loses_no_accepted_event_nor_scheduled_retry(rh, pool, aof
 
 
 def _parents(h) -> list[dict]:
-    return [m for m in h.slack.messages(TRIAGE) if (m.get("metadata") or {}).get("event_payload", {}).get("key", "").startswith("parent-")]
+    """Top-level posts of the bridge for conversations (a new one's parent carries its first message)."""
+    return [m for m in h.slack.messages(TRIAGE)
+            if (m.get("metadata") or {}).get("event_payload", {}).get("key", "").startswith(("parent-", "line-"))]
 
 
 def test_a_lost_post_record_does_not_give_the_conversation_a_second_parent(rh):
     # Slack posts the parent but answers 500; then the pending record is lost (Redis lost its last writes).
     rh.slack.fail_next("chat.postMessage", 500, after_effect=True)
-    rh.friend_says(HANAKO, "はじめまして")
+    said = rh.friend_says(HANAKO, "はじめまして")
     assert wait_until(lambda: _parents(rh), timeout=30)
-    rh.store.r.delete(rh.store.keys.slack_post(post_key=f"parent-{cid(HANAKO)}"))
+    rh.store.r.delete(rh.store.keys.slack_post(post_key=f"line-default-{said['webhookEventId']}"))
     thread = rh.thread_of(HANAKO, timeout=30)
     assert wait_until(lambda: "はじめまして" in replies(rh, thread), timeout=30)
     assert len(_parents(rh)) == 1 and thread == _parents(rh)[0]["ts"]

@@ -11,9 +11,11 @@ def test_a_friend_message_opens_a_numbered_thread_under_the_friends_name(ip):
     conv = ip.conv(HANAKO)
     assert (conv.number, conv.name, conv.mark, conv.channel) == (1, "山田 花子", "needs_reply", TRIAGE)
     (parent,) = ip.slack.messages(TRIAGE)
-    assert "#1 山田 花子" in parent["text"]
+    assert "#1 山田 花子" in parent["text"] and "予約を変更したいです" in parent["blocks"][1]["text"]["text"]
+    assert ip.slack.messages(TRIAGE, conv.thread_ts) == []  # the first message is the parent: one post
+    ip.friend_says(HANAKO, "午後に")
     (reply,) = ip.slack.messages(TRIAGE, conv.thread_ts)
-    assert (reply["username"], reply["text"]) == ("山田 花子", "予約を変更したいです")
+    assert (reply["username"], reply["text"]) == ("山田 花子", "午後に")
     assert conv.waiting_since > 0
 
 
@@ -68,6 +70,7 @@ def test_a_blocked_friend_is_not_sent_to_and_staff_are_told_why(ip):
 
 
 def test_an_edited_line_message_updates_its_slack_copy_and_says_so(ip):
+    ip.friend_says(HANAKO, "こんにちは")  # (an edit of the parent's first message: tests/test_first_message_parent.py)
     event = ip.friend_says(HANAKO, "明日10時に伺います")
     thread = ip.conv(HANAKO).thread_ts
     (copy,) = ip.slack.messages(TRIAGE, thread)

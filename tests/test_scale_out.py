@@ -18,7 +18,7 @@ import requests
 
 from emulators.line_webhooks import send_webhook
 from emulators.slack_events import SlackEventSender
-from tests.conftest import LINE_SECRET, ROOT, SLACK_SECRET, TRIAGE, wait_until, relayed_texts
+from tests.conftest import LINE_SECRET, ROOT, SLACK_SECRET, TRIAGE, shown_texts, wait_until
 
 FRIENDS = ["U" + c * 32 for c in "3456"]
 PER_FRIEND = 12
@@ -80,7 +80,7 @@ def test_two_web_and_four_workers_keep_order_and_exactly_once(h, bridge_env, wor
             if not conv or not conv.thread_ts:
                 return []
             # friend messages that waited together share one Slack post: read them one by one
-            return [t for t in relayed_texts(h.thread_messages(conv.thread_ts)) if t.startswith(friend[1] + "-")]
+            return [t for t in shown_texts(h.slack, conv.thread_ts) if t.startswith(friend[1] + "-")]
 
         for friend in FRIENDS:
             want = [f"{friend[1]}-{i:02d}" for i in range(PER_FRIEND)]

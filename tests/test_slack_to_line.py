@@ -9,8 +9,8 @@ from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until, cid
 
 def open_thread(h, user=HANAKO, text="こんにちは"):
     event = h.friend_says(user, text)
-    thread = h.thread_of(user)
-    assert wait_until(lambda: h.thread_messages(thread))
+    thread = h.thread_of(user)  # the first message is the parent (one post per new conversation)
+    assert wait_until(lambda: h.store.get_line_message("default", event["message"]["id"]).get("slack_ts") == thread)
     return thread, event
 
 

@@ -11,8 +11,11 @@ OUTSIDER = "UOUTSIDER1"
 
 
 def open_thread(h, user=HANAKO, text="こんにちは"):
-    h.friend_says(user, text)
+    """A conversation whose thread holds a friend message: the first message is the parent (one post
+    per new conversation), ``text`` then goes into the thread."""
+    h.friend_says(user, "はじめまして")
     thread = h.thread_of(user)
+    h.friend_says(user, text)
     assert wait_until(lambda: h.thread_messages(thread))
     return thread
 
@@ -295,6 +298,7 @@ def test_a_reaction_on_a_message_the_relay_is_still_linking_is_not_lost(h):
     thread = open_thread(h)
     message = h.thread_messages(thread)[0]
     link = h.store.keys.slack_msg(channel=TRIAGE, ts=message["ts"])
+    assert wait_until(lambda: h.store.r.exists(link))  # linked right after the post
     saved = h.store.r.hgetall(link)
     h.store.r.delete(link)                                      # as if the worker had not linked it yet
     h.slack_sender.reaction(STAFF, TRIAGE, message["ts"], "raising_hand")

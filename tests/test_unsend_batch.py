@@ -17,7 +17,10 @@ UNSENT = "🚫 送信取り消しされました"
 
 
 def batch(ip, *texts: str) -> list[dict]:
-    """The friend's ``texts`` waited together: relayed as one Slack post."""
+    """The friend's ``texts`` waited together: relayed as one Slack post in the thread (the friend
+    wrote before, so the thread exists; a new chat's first messages: tests/test_first_message_parent.py)."""
+    if ip.conv(HANAKO) is None:
+        ip.friend_says(HANAKO, "はじめまして")
     events = [ip.webhooks.text(HANAKO, text) for text in texts]
     base = events[0]["timestamp"]
     for i, event in enumerate(events):
@@ -103,8 +106,8 @@ def test_the_history_keeps_that_a_message_was_unsent_but_not_what_it_said(ip):
 def test_the_history_forgets_a_message_unsent_from_a_shared_post(ip):
     events = batch(ip, "こんにちは", "カード番号 4111", "以上です")
     unsend(ip, events[1])
-    assert [e["text"] for e in history(ip)] == ["こんにちは", "", "以上です"]
-    assert [e["status"] for e in history(ip)] == ["", "unsent", ""]
+    assert [e["text"] for e in history(ip)] == ["はじめまして", "こんにちは", "", "以上です"]
+    assert [e["status"] for e in history(ip)] == ["", "", "unsent", ""]
     raw = ip.store.r.zrange(ip.store.keys.transcript(conv_id=cid(HANAKO)), 0, -1)
     assert not any("4111" in member for member in raw)
     assert not any("4111" in str(v) for v in ip.store.get_line_message("default", events[1]["message"]["id"]).values())

@@ -88,10 +88,12 @@ def texts_of_post(text: str) -> list[str]:
 
 class FriendBatches(Component):
     def __init__(self, services: Services, handle_messages: Callable[[list[InboundMessage]], None],
-                 process_item: Callable[[dict[str, Any]], None]):
+                 process_item: Callable[[dict[str, Any]], None],
+                 note_items: Callable[[list[dict[str, Any]]], None] | None = None):
         super().__init__(services)
         self.handle_messages = handle_messages
         self.process_item = process_item
+        self.note_items = note_items  # the state step of every waiting message (bridge.relay.line_in)
 
     def head_messages(self, items: list[dict[str, Any]]) -> list[InboundMessage]:
         """The friend text messages at the head of ``items`` that can share one Slack message:
@@ -114,7 +116,12 @@ class FriendBatches(Component):
         return msgs
 
     def process_head(self, items: list[dict[str, Any]]) -> int:
-        """Process the head of a stream (the inbox's ``batch`` hook); returns how many items it took."""
+        """Process the head of a stream (the inbox's ``batch`` hook); returns how many items it took.
+
+        Every friend message waiting in the offered items is noted first (conversation state,
+        /pending), so none of them waits behind the head's Slack post for that."""
+        if self.note_items is not None:
+            self.note_items(items)
         msgs = self.head_messages(items)
         if not msgs:
             self.process_item(items[0])

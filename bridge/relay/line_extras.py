@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from bridge.i18n import t
 from bridge.media.inbound import MediaIn
@@ -34,9 +34,11 @@ def _quote(text: str) -> str:
 
 
 class LineExtras(Component):
-    def __init__(self, services: Services, media: MediaIn):
+    def __init__(self, services: Services, media: MediaIn,
+                 rerender_parent: Callable[[Conversation], None] | None = None):
         super().__init__(services)
         self.media = media
+        self.rerender_parent = rerender_parent  # a new chat's first messages are shown in its parent
 
     def sticker_blocks(self, msg: InboundMessage, text: str) -> list[dict[str, Any]] | None:
         m = msg.extra.get("line_message") or {}
@@ -94,6 +96,9 @@ class LineExtras(Component):
                 self.store.update_conversation(conv.conv_id, last_message_preview="🚫 " + t("unsent.copy", self.lang))
             at = record.get("at")
             record_unsent(self.services, conv.conv_id, message_id, float(at) if at else None)
+        if ts == conv.thread_ts and self.rerender_parent is not None:
+            self.rerender_parent(conv)  # the parent shows its other first messages, and this one as unsent
+            return True
         batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") or ""
         rendered = render_batch(self.store, msg.account, batch.split(","), self.lang) if batch else None
         if rendered is not None:  # only this message's line changes

@@ -1,19 +1,23 @@
 """LINE → Slack: a friend's messages and notable events appear in the conversation's thread."""
 from __future__ import annotations
 
+import json
 import logging
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
+from bridge import work
 from bridge.friends.transcript import inbound_time, record_edit, record_inbound
 from bridge.i18n import slack_t, t
 from bridge.line.events import inbound_from_line, member_ids, source_of
 from bridge.media.inbound import MediaIn
-from bridge.model import InboundMessage, conv_key
-from bridge.relay.batch import batch_text, render_batch, sent_secs
+from bridge.model import Conversation, InboundMessage, conv_key
+from bridge.relay.batch import batch_text, post_key_of, render_batch, sent_secs
 from bridge.relay.follows import Follows
 from bridge.relay.line_extras import LineExtras
 from bridge.relay.portal import Portals
+from bridge.relay.saturation import Saturation
 from bridge.services import Component, Services
 from bridge.store.messages import mark_edited
 from bridge.text import mrkdwn, preview
@@ -33,9 +37,11 @@ class LineIn(Component):
         self.portals = portals
         self.triage = triage
         self.media = MediaIn(services, accept_later)  # accept_later: an incomplete imageSet is shown after a wait
-        self.extras = LineExtras(services, self.media)
+        self.extras = LineExtras(services, self.media, portals.rerender_first)
+        self.saturation = Saturation(services)  # the channel's notice when Slack's post limit holds chats back
         self.follows = Follows(services)  # follow/unfollow recorded; quiet follows show nothing
         self.automation = None  # bridge.automation.Automation, wired by the domain
+        self._created: set[str] = set()  # conversations this drain created (their parent needs no search)
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A work item: {"account": key, "event": <LINE webhook event>}."""
@@ -79,7 +85,9 @@ class LineIn(Component):
             if record.get("preview") and conv.last_message_preview == record["preview"]:
                 self.store.update_conversation(conv.conv_id, last_message_preview=preview(text))  # /pending
         rendered = render_batch(self.store, account, batch.split(","), self.lang) if batch else None
-        if ts and not batch:
+        if ts and ts == conv.thread_ts:  # one of the first messages, shown in the parent
+            self.portals.rerender_first(conv)
+        elif ts and not batch:
             # Escaping can make the text 5× longer: clipped after it, so the section stays valid.
             mark = f"\n_{edited}_"
             shown = mrkdwn.clip(mrkdwn.escape(text), mrkdwn.SECTION_LIMIT - len(mark)) + mark
@@ -99,11 +107,70 @@ class LineIn(Component):
     def handle_message(self, msg: InboundMessage) -> None:
         self.handle_messages([msg])
 
+    def note_messages(self, msgs: list[InboundMessage]) -> tuple[Conversation, bool]:
+        """The state step of friend messages: the conversation (created, numbered), its waiting
+        clock, mark, preview and the /pending indexes, never behind a Slack call.
+
+        Why: Slack takes one post per second per channel; /pending, App Home and SLA timers
+        must be right within a second however far behind the channel is. Runs before the post
+        and again on every retry of it; each message is noted once (its post record says so),
+        keeping what the post step needs from before it (was the chat closed, the conversation
+        as automation saw it)."""
+        conv, created = self.portals.ensure_conversation(msgs[0])
+        if created:
+            if len(self._created) > 1000:
+                self._created.clear()
+            self._created.add(conv.conv_id)
+        for m in msgs:
+            key = post_key_of(m)
+            if self.store.get_record("slack_post", key).get("noted"):
+                continue
+            before = conv
+            sent = _sent_at(m)
+            changes: dict[str, Any] = self.triage.on_friend_message(conv, sent)
+            latest = self.store.get_conversation(conv.conv_id) or conv
+            if sent >= latest.last_message_at:  # the newest message so far: /pending shows its start
+                changes["last_message_preview"] = preview(m.text)
+            if m.mark_as_read_token and not m.standby:
+                # Kept until a person claims the chat: 既読 then means a human read it.
+                changes["mark_as_read_token"] = m.mark_as_read_token
+            if changes:
+                self.store.update_conversation(conv.conv_id, **changes)
+            self.backlog.reindex(conv.conv_id)
+            self.store.set_record("slack_post", key, noted="1",
+                                  reopen="1" if self.marks.state(before.mark) == "closed" else "",
+                                  before=json.dumps(_shown(before).to_hash(), ensure_ascii=False))
+            conv = self.store.get_conversation(conv.conv_id) or conv
+        self.saturation.waiting(conv, _sent_at(msgs[0]))
+        if conv.thread_ts:
+            self.portals.request_parent_refresh(conv.conv_id)
+        return conv, created or conv.conv_id in self._created
+
+    def note_items(self, items: list[dict[str, Any]]) -> None:
+        """The state step for every friend message waiting in a stream (the head may wait for Slack)."""
+        pending: list[InboundMessage] = []
+        for item in items:
+            payload = item.get("payload") or {}
+            account, event = payload.get("account") or "", payload.get("event")
+            if item.get("kind") != work.LINE_EVENT or not isinstance(event, dict) or self.accounts.get(account) is None:
+                continue
+            msg = inbound_from_line(account, event, self.lang)
+            if msg is not None and not msg.is_notice:
+                pending.append(msg)
+        by_conv: dict[str, list[InboundMessage]] = {}
+        for msg in pending:
+            by_conv.setdefault(msg.conv_id, []).append(msg)
+        for msgs in by_conv.values():
+            self.note_messages(msgs)
+
     def handle_messages(self, msgs: list[InboundMessage]) -> None:
         """Relay one friend message, or several consecutive ones of one sender as ONE Slack message
-        (:mod:`bridge.relay.batch`); every LINE message id then maps to that Slack message."""
-        msg, last = msgs[0], msgs[-1]
-        conv = self.portals.ensure_portal(msg)
+        (:mod:`bridge.relay.batch`); every LINE message id then maps to that Slack message.
+
+        A new conversation's first messages are its thread parent (one post, not two); a file
+        that comes first is uploaded into the thread under a parent of its own."""
+        msg = msgs[0]
+        conv, created = self.note_messages(msgs)
         sender = self.portals.sender_profile(conv, msg.sender_id)
         texts = []
         for m in msgs:
@@ -112,17 +179,25 @@ class LineIn(Component):
                 text += "\n_" + t("notice.standby", self.lang) + "_"
             texts.append(self.extras.quote_prefix(conv, m) + text)
         text = texts[0] if len(msgs) == 1 else batch_text(msgs, texts)
+        records = [self.store.get_record("slack_post", post_key_of(m)) for m in msgs]
         # A friend writing after 対応済み reopens the conversation in the same thread; the
         # parent is far up the channel by then, so this message is also broadcast to it.
-        reopened = self.marks.state(conv.mark) == "closed"
-        changes: dict[str, Any] = {}
-        for m in msgs:
-            changes.update(self.triage.on_friend_message(conv, _sent_at(m)))
-        # /pending shows what the friend wrote as soon as staff can see it in the thread (the post
-        # below may wait for Slack's rate limit; the rest of the changes are applied after it).
-        self.store.update_conversation(conv.conv_id, last_message_preview=preview(last.text))
+        reopened = any(r.get("reopen") for r in records)
         external = self.media.external_text(msg) if self.media.handles(msg) else None
-        if len(msgs) == 1 and self.media.handles(msg) and external is None:
+        is_file = len(msgs) == 1 and self.media.handles(msg) and external is None
+        self.saturation.check(conv.channel)  # before this post waits for its turn
+        in_parent = not conv.thread_ts and not is_file
+        if in_parent:
+            first = batch_text(msgs, texts)
+            if not conv.is_one_to_one:  # a group's parent names the group: who wrote comes with the words
+                first = f"*{mrkdwn.escape(sender.display_name)}*\n{first}"
+            try:
+                ts = self.portals.post_parent(conv, post_key_of(msg), first, [m.message_id for m in msgs], created)
+            finally:  # a retry may follow an attempt that reached Slack: it searches first
+                self._created.discard(conv.conv_id)
+            linked = [(m, m.message_id) for m in msgs]
+        elif is_file:
+            conv = self.portals.ensure_portal(msg)
             shown = self.media.relay(conv, msg, sender.display_name)
             if shown is None:
                 return  # an imageSet still being collected: shown with its last image
@@ -130,35 +205,34 @@ class LineIn(Component):
             linked = [(msg, line_id) for line_id in line_ids]
         else:
             ts = self.slack.post_once(
-                f"line-{msg.account}-{msg.webhook_event_id or msg.message_id}", conv.channel, (external or text) or " ",
+                post_key_of(msg), conv.channel, (external or text) or " ",
                 blocks=self.extras.sticker_blocks(msg, text) if len(msgs) == 1 else None, thread_ts=conv.thread_ts,
                 username=sender.display_name, icon_url=sender.picture_url or None, reply_broadcast=reopened,
             )
             linked = [(m, m.message_id) for m in msgs]
-        # A batch keeps each message's part of the post: unsend and edit re-render the post from them.
+        # A batch (and the parent) keeps each message's part of the post: unsend and edit re-render it from them.
         parts = {m.message_id: {"shown": part, "sent": str(sent_secs(m))} for m, part in zip(msgs, texts)} \
-            if len(msgs) > 1 else {}
+            if len(msgs) > 1 or in_parent else {}
         for m, line_id in linked:
             if line_id:
                 self.store.link_line_message(m.account, line_id, conv.conv_id, ts, quote_token=m.quote_token,
                                              mark_as_read_token=m.mark_as_read_token, preview=preview(m.text),
                                              at=repr(inbound_time(m, ts)), **parts.get(line_id, {}))
         if ts:
-            extra = {"line_message_ids": ",".join(m.message_id for m in msgs)} if len(msgs) > 1 else {}
-            self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
-                                          sender=msg.sender_id, **extra)
+            if not in_parent:
+                extra = {"line_message_ids": ",".join(m.message_id for m in msgs)} if len(msgs) > 1 else {}
+                self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
+                                              sender=msg.sender_id, **extra)
             for m in msgs:
                 record_inbound(self.services, conv, m, sender.display_name, ts)  # chat history for /export
-        changes["last_message_preview"] = preview(last.text)
-        token = next((m.mark_as_read_token for m in reversed(msgs) if m.mark_as_read_token and not m.standby), "")
-        if token:
-            # Kept until a person claims the chat: 既読 then means a human read it.
-            changes["mark_as_read_token"] = token
-        self.store.update_conversation(conv.conv_id, **changes)
-        self.backlog.reindex(conv.conv_id)
+        self.saturation.shown(conv)
         used = set()  # messages whose reply token an auto-reply took (single use)
         if self.automation is not None:
-            used = {m.message_id for m in msgs if self.automation.on_friend_message(conv, m, _sent_at(m))}
+            for m, record in zip(msgs, records):
+                # Automation sees the conversation as it was before the message (a new chat, a reopened one).
+                before = _before(record, conv)
+                if self.automation.on_friend_message(before, m, _sent_at(m)):
+                    used.add(m.message_id)
         for m in reversed(msgs):
             if m.message_id in used:
                 break  # the newest token went to an auto-reply; older ones are stale
@@ -211,6 +285,22 @@ class LineIn(Component):
             self.portals.request_parent_refresh(conv.conv_id)
         if self._keeps_reply_token(msg) and msg.kind in TOKEN_EVENTS:
             self.store.save_reply_token(conv.conv_id, msg.reply_token, msg.timestamp_ms / 1000 or time.time())
+
+
+def _shown(conv: Conversation) -> Conversation:
+    """The conversation without its tokens (kept in a post record for the post step)."""
+    return replace(conv, reply_token="", reply_token_at=0.0, mark_as_read_token="")
+
+
+def _before(record: dict[str, str], conv: Conversation) -> Conversation:
+    """The conversation as the state step saw it before a message, in its current thread."""
+    try:
+        before = Conversation.from_hash(json.loads(record.get("before") or "{}"))
+    except (ValueError, TypeError):
+        return conv
+    if not before.conv_id:
+        return conv
+    return replace(before, channel=conv.channel, thread_ts=conv.thread_ts)
 
 
 def _sent_at(msg: InboundMessage) -> float:

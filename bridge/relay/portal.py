@@ -1,6 +1,9 @@
 """Portals: one LINE chat ↔ one Slack thread, created on first contact, and its parent message.
 
-The parent (the thread's first message) shows who the chat is and its live status; it is
+The parent (the thread's first message) shows who the chat is, its live status and the
+friend's first message(s): a new conversation costs one Slack post, which matters when
+Slack takes one post per second per channel and a campaign brings hundreds of new chats.
+The conversation itself (number, /pending) exists before the parent is posted. The parent is
 re-rendered by a coalesced job on the low-priority queue so a throttled ``chat.update``
 never holds up the relay.
 """
@@ -15,10 +18,12 @@ from bridge.friends.ops import index_friend_name
 from bridge.humanize import ago
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
+from bridge.relay.batch import render_batch
 from bridge.services import Component
 from bridge.slack_ui.free_reply import free_until_badge
 from bridge.store.follows import follow_record
 from bridge.slack_ui.parent import parent_message
+from bridge.store.messages import parent_first, set_parent_first
 
 log = logging.getLogger(__name__)
 
@@ -26,39 +31,78 @@ PARENT_REFRESH_GUARD = 60  # s; a lost refresh job can delay the next one by at 
 
 
 class Portals(Component):
-    def ensure_portal(self, msg: InboundMessage) -> Conversation:
-        """Find or create the conversation of ``msg`` and its Slack thread (idempotent)."""
+    def ensure_conversation(self, msg: InboundMessage) -> tuple[Conversation, bool]:
+        """Find or create the conversation of ``msg`` (its number assigned), without any Slack call.
+
+        Why separate from the parent post: a new chat is in /pending (with its number) the
+        moment its first message is processed, while its parent waits for the channel's turn."""
         conv = self.store.get_conversation(msg.conv_id)
-        created = False
-        if conv is None:
-            identity = self.chat_identity(msg)
-            account = self.accounts.require(msg.account)
-            conv, created = self.store.ensure_conversation(Conversation(
-                conv_id=msg.conv_id, source_type=msg.source_type, number=0, account=msg.account, line_id=msg.line_id,
-                name=identity.display_name, picture_url=identity.picture_url, channel=account.channel,
-                created_at=time.time(), mark=self.marks.default_open,
-            ))
-            if created:
-                index_friend_name(self.services, conv)
-                log.info("new conversation #%d for %s %s (%s)", conv.number, msg.source_type, msg.line_id, msg.account)
+        if conv is not None:
+            return conv, False
+        identity = self.chat_identity(msg)
+        account = self.accounts.require(msg.account)
+        conv, created = self.store.ensure_conversation(Conversation(
+            conv_id=msg.conv_id, source_type=msg.source_type, number=0, account=msg.account, line_id=msg.line_id,
+            name=identity.display_name, picture_url=identity.picture_url, channel=account.channel,
+            created_at=time.time(), mark=self.marks.default_open,
+        ))
+        if created:
+            index_friend_name(self.services, conv)
+            log.info("new conversation #%d for %s %s (%s)", conv.number, msg.source_type, msg.line_id, msg.account)
+        return conv, created
+
+    def ensure_portal(self, msg: InboundMessage) -> Conversation:
+        """Find or create the conversation of ``msg`` and its Slack thread (idempotent).
+
+        The parent posted here shows no friend message (a notice, or a file uploaded into the
+        thread, comes first); friend texts of a new chat go into the parent (:meth:`post_parent`)."""
+        conv, created = self.ensure_conversation(msg)
         if not conv.thread_ts:
-            text, blocks = self.render_parent(conv)
+            text, blocks = self.render_parent(conv, first_text="")
             # A conversation this attempt did not create may have had its parent posted by an
             # earlier attempt whose record was lost: the gateway then searches before posting.
             since = None if created else (conv.created_at or time.time() - 3600)
             ts = self.slack.post_once(f"parent-{conv.conv_id}", conv.channel, text, blocks=blocks,
                                       maybe_posted_since=since)
-            self.store.bind_thread(conv.conv_id, conv.channel, ts)
-            self.store.link_slack_message(conv.channel, ts, conv.conv_id, "parent")
-            conv.thread_ts = ts
-            self.backlog.reindex(conv.conv_id)
-            try:  # cache the workspace's archive URL once, for /pending's thread links
-                self.slack.workspace_archive_url(conv.channel, ts)
-            except (DeliveryFailed, RetryLater) as exc:
-                log.info("could not cache the workspace URL: %s", exc)
+            self._bound(conv, ts, [])
         return conv
 
-    def render_parent(self, conv: Conversation) -> tuple[str, list[dict]]:
+    def post_parent(self, conv: Conversation, post_key: str, first_text: str, line_ids: list[str],
+                    created: bool = False) -> str:
+        """Post the parent of a new conversation carrying the friend's first message(s): one
+        ``chat.postMessage`` per new conversation instead of two. Idempotent under ``post_key``
+        (the post key of the first message, whose record also fixes which messages it shows)."""
+        set_parent_first(self.store, conv.conv_id, first_text)  # before the post: a refresh keeps it
+        text, blocks = self.render_parent(conv, first_text=first_text)
+        # As for a bare parent: an attempt that did not create the conversation searches before
+        # posting, in case an earlier attempt posted it and its record was lost.
+        since = None if created else (conv.created_at or time.time() - 3600)
+        ts = self.slack.post_once(post_key, conv.channel, text, blocks=blocks, maybe_posted_since=since)
+        self._bound(conv, ts, line_ids)
+        return ts
+
+    def _bound(self, conv: Conversation, ts: str, line_ids: list[str]) -> None:
+        self.store.bind_thread(conv.conv_id, conv.channel, ts)
+        extra = {"line_message_ids": ",".join(line_ids)} if line_ids else {}
+        self.store.link_slack_message(conv.channel, ts, conv.conv_id, "parent", **extra)
+        conv.thread_ts = ts
+        self.backlog.reindex(conv.conv_id)
+        try:  # cache the workspace's archive URL once, for /pending's thread links
+            self.slack.workspace_archive_url(conv.channel, ts)
+        except (DeliveryFailed, RetryLater) as exc:
+            log.info("could not cache the workspace URL: %s", exc)
+
+    def rerender_first(self, conv: Conversation) -> None:
+        """One of the first messages was unsent or edited: the parent shows the rest as before."""
+        ids = self.store.get_slack_message(conv.channel, conv.thread_ts).get("line_message_ids") or ""
+        rendered = render_batch(self.store, conv.account, ids.split(","), self.lang) if ids else None
+        if rendered is not None:
+            shown = parent_first(self.store, conv.conv_id)
+            header = shown.split("\n", 1)[0] + "\n" if shown and not shown.startswith("<!date^") else ""  # a group's sender
+            set_parent_first(self.store, conv.conv_id, header + rendered)
+        self.refresh_parent(conv.conv_id)
+
+    def render_parent(self, conv: Conversation, first_text: str | None = None) -> tuple[str, list[dict]]:
         account = self.accounts.get(conv.account)
         label = account.name if account and self.accounts.shares_channel(conv.account) else ""
         now = clock.now()
@@ -72,8 +116,11 @@ class Portals(Component):
         badges = [*badges, free] if free else badges  # rendered with the friend's message anyway: no extra call
         from bridge.friends.ops import friend_summary
 
+        if first_text is None:
+            first_text = parent_first(self.store, conv.conv_id)
         return parent_message(conv, self.marks, self.lang, now=now, account_label=label, badges=badges,
-                              extra_elements=extra, friend_line=friend_summary(self.services, conv, self.lang))
+                              extra_elements=extra, friend_line=friend_summary(self.services, conv, self.lang),
+                              first_text=first_text)
 
     def chat_identity(self, msg: InboundMessage) -> Profile:
         """The name and picture shown on the thread parent."""

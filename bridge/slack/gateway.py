@@ -190,8 +190,11 @@ class SlackGateway(SlackFilesMixin):
     # -- posting --------------------------------------------------------------------------
     def post_once(self, post_key: str, channel: str, text: str, *, blocks: list[dict] | None = None,
                   thread_ts: str | None = None, username: str | None = None, icon_url: str | None = None,
-                  reply_broadcast: bool = False, maybe_posted_since: float | None = None) -> str:
-        """Post a message exactly once per ``post_key``; returns its ``ts``."""
+                  reply_broadcast: bool = False, maybe_posted_since: float | None = None,
+                  first_in_line: bool = False) -> str:
+        """Post a message exactly once per ``post_key``; returns its ``ts``.
+
+        ``first_in_line``: go before every post waiting for the channel's turn (a notice about that wait)."""
         record = self.store.get_record("slack_post", post_key)
         if record.get("ts"):
             return record["ts"]
@@ -211,7 +214,9 @@ class SlackGateway(SlackFilesMixin):
             if found:
                 self.store.set_record("slack_post", post_key, state="posted", ts=found)
                 return found
-        if self.limiter:  # our turn first (it may be handed back as RetryLater): nothing is sent before it
+        if self.limiter and first_in_line:
+            self.limiter.jump(POST, channel)
+        elif self.limiter:  # our turn first (it may be handed back as RetryLater): nothing is sent before it
             self.limiter.wait_or_raise(POST, channel, post_key)
         now = time.time()
         self.store.set_record("slack_post", post_key, state="pending", at=now, first_at=since or now)

@@ -169,6 +169,30 @@ return tostring(slot - now)
 """
 
 
+# A call that goes before everyone waiting (one short notice about the wait itself): it takes the next
+# call slot, and every reserved turn (ticket) and the line behind them move back by one interval, so
+# rate and burst still hold and nobody loses their place. KEYS[1] bucket; ARGV: now, interval,
+# tolerance. Returns the wait before the call.
+_JUMP = """
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local T, tau = tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tat', 'shift', 'blocked', 'ctat')
+local tat = math.max(tonumber(state[1] or '0'), now)
+local shift = tonumber(state[2] or '0')
+local blocked = tonumber(state[3] or '0')
+local ctat = math.max(tonumber(state[4] or '0'), now)
+local at = math.max(now, ctat - tau, blocked)
+redis.call('HSET', KEYS[1], 'tat', tostring(tat + T), 'shift', tostring(shift + T),
+           'ctat', tostring(math.max(ctat, at) + T))
+redis.call('PEXPIRE', KEYS[1], math.ceil((tat + T - now + 3600) * 1000))
+return tostring(at - now)
+"""
+
+
 def parse_limit(value: str) -> Limit:
     """``"<calls per second>,<burst>"`` (e.g. ``"1,4"``, ``"0.83,5"``)."""
     rate_s, sep, burst_s = value.partition(",")
@@ -206,6 +230,7 @@ class SlackRateLimiter:
         self._acquire = r.register_script(_ACQUIRE)
         self._penalize = r.register_script(_PENALIZE)
         self._recheck = r.register_script(_RECHECK)
+        self._jump = r.register_script(_JUMP)
 
     def _keys(self, tier: str, scope: str, owner: str) -> list[str]:
         scope = scope if tier in PER_CHANNEL else "workspace"
@@ -229,6 +254,21 @@ class SlackRateLimiter:
                                       args=[repr(self._now()), repr(limit.interval), repr(limit.tolerance),
                                             repr(self.max_sleep), "1" if owner else "0", TICKET_GRACE])
         return bool(int(granted)), float(wait)
+
+    def jump(self, tier: str, scope: str, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Go before everyone waiting for ``tier`` on ``scope`` (sleeping until the next call slot).
+
+        For one short notice about the wait itself (the channel's saturation notice): telling the
+        team that posts are queued is only useful before the queue has drained. Every reserved
+        turn moves back by one interval, so the limit still holds and the order of the line is kept.
+        """
+        limit = self.limits.get(tier)
+        if limit is None:
+            return
+        wait = float(self._jump(keys=self._keys(tier, scope, "")[:1],
+                                args=[repr(self._now()), repr(limit.interval), repr(limit.tolerance)]))
+        if wait > 0:
+            sleep(min(wait, 2 * self.max_sleep))
 
     def penalize(self, tier: str, scope: str, retry_after: float, owner: str = "") -> float:
         """Slack answered 429 with ``Retry-After``: every caller of the bucket waits that long; the

@@ -21,6 +21,8 @@ def _row(row: BacklogRow, marks, lang: str, now: float, link: str, note: str) ->
         parts.append(note)
     if link:
         parts.append(f"<{link}|{t('pending.open_thread', lang)}>")
+    elif not row.thread_ts:
+        parts.append(f"_{t('pending.not_shown', lang)}_")
     return " · ".join(parts)
 
 

@@ -49,10 +49,14 @@ def status_line(conv: Conversation, marks: MarkSet, lang: str, now: float | None
 
 def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | None = None,
                    account_label: str = "", badges: list[str] | None = None,
-                   extra_elements: list[dict] | None = None, friend_line: str = "") -> tuple[str, list[dict]]:
+                   extra_elements: list[dict] | None = None, friend_line: str = "",
+                   first_text: str = "") -> tuple[str, list[dict]]:
     """The thread parent: who the chat is with, its number, a live status line and controls.
 
     ``account_label`` names the LINE account when several accounts share the triage channel.
+    ``first_text`` is the friend's first message(s), already mrkdwn (escaped, one line per message
+    with its time): a new conversation costs one Slack post, so the parent carries them and
+    keeps them on every re-render.
     Returns (fallback text, blocks). Re-rendered with chat.update on every change.
     """
     name = mrkdwn.escape(conv.name or t("unknown_name", lang))
@@ -101,6 +105,9 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
     if friend_line:  # 友だち情報 (tags, fields, note), compact
         blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn.clip(mrkdwn.escape(friend_line))}]})
     fallback = f"{title} — {current.label(lang)}" + (f" ({mrkdwn.escape(account_label)})" if account_label else "")
+    if first_text:  # the friend's words come right under who they are (and in the notification)
+        blocks.insert(1, {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.clip(first_text)}})
+        fallback += "\n" + mrkdwn.clip(first_text)
     return fallback, blocks
 
 

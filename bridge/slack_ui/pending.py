@@ -307,6 +307,8 @@ def _row_text(row: BacklogRow, marks: MarkSet, lang: str, now: float, permalink:
     second = f"> {body}"
     if permalink:
         second += f"  <{permalink}|{_t('pending.open_thread', lang)}>"
+    elif not row.thread_ts:  # listed the moment LINE's webhook was accepted; Slack follows at its pace
+        second += f"  _{_t('pending.not_shown', lang)}_"
     return _clip(" · ".join(head) + "\n" + second, MAX_SECTION_TEXT)
 
 

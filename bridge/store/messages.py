@@ -74,3 +74,14 @@ def transcript_rewrite(store: Store, conv_id: str, line_message_id: str, at: flo
 
 def _member(entry: dict[str, Any]) -> str:
     return json.dumps(entry, ensure_ascii=False, sort_keys=True)
+
+
+# -- the friend's first messages, shown in the thread parent ------------------------------------
+def parent_first(store: Store, conv_id: str) -> str:
+    """What the parent shows of the friend's first messages (mrkdwn), "" if none."""
+    return store.r.get(store.keys.parent_first(conv_id=conv_id)) or ""
+
+
+def set_parent_first(store: Store, conv_id: str, text: str) -> None:
+    """Kept with the conversation (no expiry): every re-render of the parent shows it."""
+    store.r.set(store.keys.parent_first(conv_id=conv_id), text)
