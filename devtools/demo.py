@@ -47,7 +47,8 @@ def play_script(stack: Stack) -> int:
 
     print("\n① LINE friend 山田 花子 writes: 「明日の予約を15時に変更できますか？」")
     send_webhook(stack.line_webhook_url, line.channel_secret, hooks.body([hooks.text(friend, "明日の予約を15時に変更できますか？")]))
-    if not wait(lambda: slack.messages(channel) and slack.messages(channel, slack.messages(channel)[0]["ts"])):
+    # A new conversation costs one post: its thread parent carries the friend's first message.
+    if not wait(lambda: any("15時" in (m.get("text") or "") for m in slack.messages(channel))):
         print("nothing reached Slack; see .run/demo-procs.log", file=sys.stderr)
         return 1
     parent = slack.messages(channel)[0]

@@ -206,7 +206,7 @@ def test_stats_count_business_hours_median_and_p90():
             }
 
         def stats_between(self, account, kind, since, until):
-            return [r for r in self.rows[kind] if since <= r[1] <= until]
+            return [r for r in self.rows.get(kind, []) if since <= r[1] <= until]  # kinds not seeded: none
 
         def breaches(self, account, since, until):
             return [("x", jst(2026, 11, 30, 12, 0))]

@@ -19,7 +19,7 @@ from bridge.settings import Settings
 from bridge.store import Store
 from devtools.devredis import PrivateRedis
 from emulators.server import serve_in_thread
-from tests.conftest import ROOT, Harness, _seed, cid, relayed_texts, wait_until
+from tests.conftest import ROOT, Harness, _seed, cid, shown_texts, wait_until
 from tests.test_recovery import WorkerPool
 
 FRIENDS = [f"U{0xc0ffee00 + i:032x}" for i in range(6)]
@@ -94,7 +94,7 @@ def test_every_stream_moves_again_after_a_worker_kill_and_a_redis_restart(crh, c
     for friend in FRIENDS:
         h.friend_says(friend, "はじめまして")
     threads = {friend: h.thread_of(friend, timeout=60) for friend in FRIENDS}
-    assert wait_until(lambda: all("はじめまして" in relayed_texts(h.thread_messages(threads[f])) for f in FRIENDS),
+    assert wait_until(lambda: all("はじめまして" in shown_texts(h.slack, threads[f]) for f in FRIENDS),
                       timeout=60)
     # Platforms in trouble: Slack posts but answers 500, refuses (429), fails (500) and answers
     # slowly; LINE fails and answers slowly. Items back off in the due set when the crashes come,
@@ -127,14 +127,14 @@ def test_every_stream_moves_again_after_a_worker_kill_and_a_redis_restart(crh, c
     cr_pool.start()  # the process manager restarts the killed worker
 
     def arrived() -> bool:
-        return (all(all(t in relayed_texts(h.thread_messages(threads[f])) for t in sent[f]) for f in FRIENDS)
+        return (all(all(t in shown_texts(h.slack, threads[f]) for t in sent[f]) for f in FRIENDS)
                 and all(h.line.delivered_texts(f).count(text) >= 1 for f, text in replies.items()))
 
     assert wait_until(arrived, timeout=RECOVERY_S + 15), (
         f"stalled {time.time() - back:.0f} s after Redis came back: "
-        + str({f[-2:]: [t for t in sent[f] if t not in relayed_texts(h.thread_messages(threads[f]))] for f in FRIENDS}))
+        + str({f[-2:]: [t for t in sent[f] if t not in shown_texts(h.slack, threads[f])] for f in FRIENDS}))
     for friend in FRIENDS:
-        shown = [t for t in relayed_texts(h.thread_messages(threads[friend])) if t in sent[friend]]
+        shown = [t for t in shown_texts(h.slack, threads[friend]) if t in sent[friend]]
         assert shown == sent[friend], friend  # each once, in order
     for friend, text in replies.items():
         assert h.line.delivered_texts(friend).count(text) == 1
