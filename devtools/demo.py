@@ -53,7 +53,13 @@ def play_script(stack: Stack) -> int:
         return 1
     parent = slack.messages(channel)[0]
     thread = parent["ts"]
-    print(f"   Slack #{TRIAGE_NAME} parent : {parent['text']}")
+    from bridge.relay.batch import texts_of_post
+
+    print(f"   Slack #{TRIAGE_NAME} parent : {parent['text'].splitlines()[0]}")
+    blocks = parent.get("blocks") or []
+    first = texts_of_post(blocks[1]["text"]["text"]) if len(blocks) > 1 and blocks[1].get("type") == "section" else []
+    for text in first:  # a new conversation costs one post: the parent carries the first message
+        print(f"   Slack parent message : {text}")
     for m in slack.messages(channel, thread):
         print(f"   Slack thread reply   : [{m.get('username')}] {m['text']}")
 
@@ -62,7 +68,7 @@ def play_script(stack: Stack) -> int:
     wait(lambda: line.deliveries)
     for d in line.deliveries:
         print(f"   LINE received ({d.via}) : {' / '.join(m.get('text', '') for m in d.messages)}")
-    wait(lambda: slack.reactions(channel, reply["ts"]))
+    wait(lambda: set(slack.reactions(channel, reply["ts"])) & {"free", "1234", "x"})  # 🆓/🔢 follow at Slack's pace
     print(f"   Slack reactions on the reply: {', '.join(slack.reactions(channel, reply['ts']))}")
 
     print("\n③ Staff writes an internal note: 「// 常連さん。前回もこの時間」")

@@ -20,7 +20,7 @@ def test_sandbox_demo_runs_the_procfile_end_to_end(redis_url):
     run = demo(redis_url)
     out = run.stdout
     assert run.returncode == 0, out + run.stderr
-    assert "Slack thread reply   : [山田 花子] 明日の予約を15時に変更できますか？" in out
+    assert "Slack parent message : 明日の予約を15時に変更できますか？" in out
     assert "LINE received (reply) : 承知しました！ 15時 でお取りしますね 😄" in out
     assert "LINE deliveries so far: 1 (the note was not sent)" in out
 
@@ -43,7 +43,7 @@ def test_the_procfile_runs_through_redis_sentinel(redis_url):
     finally:
         sentinel.stop()
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "Slack thread reply   : [山田 花子] 明日の予約を15時に変更できますか？" in run.stdout
+    assert "Slack parent message : 明日の予約を15時に変更できますか？" in run.stdout
     assert "LINE received (reply) : 承知しました！ 15時 でお取りしますね 😄" in run.stdout
 
 
