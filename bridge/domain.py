@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from bridge import metrics, work
 from bridge.automation import Automation
-from bridge.automation.config import AutomationConfig
+from bridge.config.automation_model import AutomationConfig
 from bridge.friends.broadcast import Broadcasts
 from bridge.friends.exports import Exports
 from bridge.friends.ops import Friends

@@ -55,11 +55,8 @@ def on_starting(server) -> None:
     from bridge.settings import Settings, SettingsError
 
     try:
-        settings = Settings.from_env()
-        from bridge.triage.marks import load_marks
-
-        load_marks(settings.config_path)  # a broken BRIDGE_CONFIG names file:line
-    except (SettingsError, ValueError) as exc:
+        Settings.from_env()  # and BRIDGE_CONFIG: a broken file names file:line
+    except SettingsError as exc:
         print(f"bridge not started: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
     # /metrics sums all web workers (prometheus_client multiprocess mode): the directory must be

@@ -1,4 +1,4 @@
-"""Wiring: build the per-process objects from :class:`Settings` once.
+"""Wiring: build the per-process objects from :class:`Settings` (and its configuration) once.
 
 Jobs run in rq worker processes and only receive primitives; they call
 :func:`get_runtime` to reach Redis, the store and the gateways.
@@ -15,11 +15,15 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from bridge.accounts import AccountSet
+from bridge.config import BridgeConfig
+from bridge.config.automation_model import AutomationConfig
+from bridge.friends.config import CrmConfig
 from bridge.inbox import Inbox
 from bridge.keys import Keys
 from bridge.redisconn import connect
 from bridge.settings import Settings
 from bridge.store import Store
+from bridge.triage.marks import MarkSet
 from bridge.scheduler import REFRESH, Ticker
 from bridge.work import JOB_REFRESH_PARENT
 
@@ -65,25 +69,24 @@ class Runtime:
     def accounts(self) -> AccountSet:
         return self.settings.account_set
 
-    @cached_property
-    def marks(self):
-        from bridge.triage.marks import load_marks
+    @property
+    def config(self) -> BridgeConfig:
+        """BRIDGE_CONFIG's sections, read and validated once by :meth:`Settings.from_env`."""
+        return self.settings.config
 
-        return load_marks(self.settings.config_path)
+    @property
+    def marks(self) -> MarkSet:
+        return self.config.marks
 
-    @cached_property
-    def automation(self):
-        """[hours], [sla], [reminders], [[auto_replies]] of BRIDGE_CONFIG (bridge/automation/config.py)."""
-        from bridge.automation.config import load_automation
+    @property
+    def automation(self) -> AutomationConfig:
+        """[hours], [sla], [reminders], [assignment], [[auto_replies]] (bridge.config.automation)."""
+        return self.config.automation
 
-        return load_automation(self.settings.config_path, self.accounts.keys(), self.marks)
-
-    @cached_property
-    def crm(self):
-        """友だち情報 fields, 定型文 and admins (bridge.friends.config), validated at start-up."""
-        from bridge.friends.config import load_crm
-
-        return load_crm(self.settings.config_path, tuple(self.accounts.keys()))
+    @property
+    def crm(self) -> CrmConfig:
+        """友だち情報 fields, 定型文 and admins (bridge.config.crm)."""
+        return self.config.crm
 
     @cached_property
     def backlog(self):
@@ -100,7 +103,6 @@ class Runtime:
         from bridge.friends.broadcast import resume_broadcasts
 
         resume_broadcasts(self.redis, self.keys, self.inbox)  # a restart mid-broadcast resumes it
-        _ = self.crm  # an invalid [[fields]]/[[canned]]/[admins] stops the process here
         self.prepare_backlog()
         from bridge.friends.store import FriendStore
 
@@ -159,7 +161,7 @@ class Runtime:
         from bridge.services import Services
 
         services = Services(self.settings, self.accounts, self.store, self.slack, self.lines, self.marks, self.backlog,
-                            schedule_refresh=self.schedule_refresh)
+                            crm=self.crm, schedule_refresh=self.schedule_refresh)
         return Domain(services, ForwardClient(), automation=self.automation, accept=self.inbox.accept,
                       accept_later=self.inbox.due.accept_later)
 
@@ -181,11 +183,19 @@ _runtime_pid: int | None = None
 
 
 def get_runtime() -> Runtime:
-    """The process-wide runtime, built from the environment on first use (and after a fork)."""
+    """The process-wide runtime, built from the environment on first use; after a fork (an rq work
+    horse) a new one, with its own connections, on the settings (and configuration) already read."""
     global _runtime, _runtime_pid
     if _runtime is None or _runtime_pid != os.getpid():
-        _runtime = Runtime(Settings.from_env())
+        _runtime = Runtime(_runtime.settings if _runtime is not None else Settings.from_env())
         _runtime_pid = os.getpid()
+    return _runtime
+
+
+def start_runtime(settings: Settings) -> Runtime:
+    """The process-wide runtime on settings already read and validated (a worker's start-up)."""
+    global _runtime, _runtime_pid
+    _runtime, _runtime_pid = Runtime(settings), os.getpid()
     return _runtime
 
 

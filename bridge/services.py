@@ -1,10 +1,11 @@
 """The shared services every domain component works with, wired once per process."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from bridge.accounts import Account, AccountSet
+from bridge.friends.config import CrmConfig
 from bridge.model import Conversation
 from bridge.ports import LineDirectory, LinePort, SlackPort
 from bridge.settings import Settings
@@ -22,6 +23,7 @@ class Services:
     lines: LineDirectory
     marks: MarkSet
     backlog: Backlog
+    crm: CrmConfig = field(default_factory=CrmConfig)  # 友だち情報 fields, 定型文, admins (none: no config file)
     # Runs a parent refresh job after ``delay`` seconds (None: refresh inline, e.g. in tests).
     schedule_refresh: Callable[[str, float], None] | None = None
 

@@ -1,7 +1,10 @@
-"""One validated settings object, built from the environment.
+"""One validated settings object, built from the environment: the one reader of environment variables.
 
-Start-up fails fast with :class:`SettingsError` naming every missing or malformed
-variable, so a misconfigured deploy never half-runs.
+It also reads the configuration file named by ``BRIDGE_CONFIG`` once (:mod:`bridge.config`):
+its ``[[accounts]]`` join the account of the single-account variables in :attr:`Settings.accounts`,
+its other sections become :attr:`Settings.config`. Start-up fails fast with :class:`SettingsError`
+naming every missing or malformed variable and every problem of the file (``file:line: …``), so a
+misconfigured deploy never half-runs.
 """
 from __future__ import annotations
 
@@ -11,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import urlparse
 
-from bridge.accounts import Account, AccountSet, accounts_from_config, check_unique, default_account_from_env
+from bridge.accounts import Account, AccountSet, default_account_from_env
+from bridge.config import BridgeConfig, ConfigError, ConfigSource
+from bridge.config.accounts import check_unique, parse_accounts
 
 LINE_DEFAULT_API = "https://api.line.me"
 LINE_DEFAULT_API_DATA = "https://api-data.line.me"
@@ -23,12 +28,8 @@ REPLY_TOKEN_LIFETIME = 60.0
 REPLY_TOKEN_TTL_DEFAULT = 50.0  # the margin: clock skew between LINE and us, queueing, the request itself
 
 
-class SettingsError(ValueError):
-    """Raised when the environment cannot produce valid settings."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("invalid configuration:\n  - " + "\n  - ".join(problems))
+#: Raised when the environment or the configuration file cannot produce valid settings (``.problems``).
+SettingsError = ConfigError
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Settings:
     reply_token_ttl: float = REPLY_TOKEN_TTL_DEFAULT
     config_path: str | None = None
     accounts: tuple[Account, ...] = ()
+    config: BridgeConfig = field(default_factory=BridgeConfig)  # the other sections of BRIDGE_CONFIG
     forward_alert_after: float = 600.0   # s a forwarding target fails before the triage channel is told
     send_delay: float = 10.0          # BRIDGE_SEND_DELAY_SECONDS: the undo window of staff replies (0: at once)
     image_set_wait: float = 45.0      # BRIDGE_IMAGE_SET_WAIT_SECONDS: how long an incomplete imageSet waits for the rest
@@ -139,13 +141,16 @@ class Settings:
             ttl = REPLY_TOKEN_TTL_DEFAULT
         media = _media_settings(env, problems)
         config_path = (env.get("BRIDGE_CONFIG") or "").strip() or None
-        accounts: list[Account] = []
+        source = ConfigSource()
         if config_path and not os.path.isfile(config_path):
             problems.append(f"BRIDGE_CONFIG points to {config_path!r}, which is not a file")
         elif config_path:
-            with open(config_path, "rb") as fh:
-                text = fh.read().decode("utf-8-sig", errors="replace")
-            accounts = accounts_from_config(text, config_path, env, problems)
+            try:
+                source = ConfigSource.read(config_path)  # the one read of the file
+            except ConfigError as exc:
+                problems.extend(exc.errors)
+        before_accounts = len(problems)
+        accounts = parse_accounts(source, env, problems)
         single = [n for n in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_TRIAGE_CHANNEL") if env.get(n)]
         if single or not accounts:
             # Today's single-account variables define the account "default".
@@ -153,6 +158,9 @@ class Settings:
             if default:
                 accounts.insert(0, default)
         check_unique(accounts, problems)
+        config = BridgeConfig()
+        if len(problems) == before_accounts:  # the other sections name account keys: check them against valid accounts
+            config = BridgeConfig.of(source, [a.key for a in accounts], problems)
         alert_raw = (env.get("BRIDGE_FORWARD_ALERT_AFTER") or "600").strip()
         try:
             forward_alert_after = float(alert_raw)
@@ -177,6 +185,7 @@ class Settings:
             reply_token_ttl=ttl,
             config_path=config_path,
             accounts=tuple(accounts),
+            config=config,
             forward_alert_after=forward_alert_after,
             chart_font=chart_font,
             **media,

@@ -24,14 +24,9 @@ log = logging.getLogger("bridge.worker")
 class BridgeWorker(Worker):
     def __init__(self, *args, **kwargs):
         try:
-            settings = Settings.from_env()
-            from bridge.triage.marks import load_marks
-
-            marks = load_marks(settings.config_path)  # a broken BRIDGE_CONFIG stops start-up, naming file:line
-            from bridge.automation.config import load_automation
+            settings = Settings.from_env()  # and BRIDGE_CONFIG: a broken file stops start-up, naming file:line
             from bridge.slack.ratelimit import limits_from_env
 
-            load_automation(settings.config_path, settings.account_set.keys(), marks)
             limits_from_env()  # a malformed SLACK_RATE_* too
         except (SettingsError, ValueError) as exc:
             print(f"worker not started: {exc}", file=sys.stderr)
@@ -45,9 +40,9 @@ class BridgeWorker(Worker):
         import bridge.jobs  # noqa: F401
 
         super().__init__(*args, **kwargs)
-        from bridge.runtime import get_runtime
+        from bridge.runtime import get_runtime, start_runtime
 
-        get_runtime().prepare()
+        start_runtime(settings).prepare()  # the settings just read: BRIDGE_CONFIG is read once per worker
         get_runtime().learn_bots()
         from bridge.automation import ticker
 
@@ -57,10 +52,9 @@ class BridgeWorker(Worker):
         # Every worker moves due wake-ups and sweeps stranded streams (bridge.scheduler), so
         # nothing waits for rq's scheduler lock. Its own Runtime (own Redis connections): the
         # work horses forked from this process never share a connection with the thread.
-        from bridge.runtime import Runtime
-        from bridge.settings import Settings
+        from bridge.runtime import Runtime, get_runtime
 
-        self.bridge_ticker = Runtime(Settings.from_env()).ticker().start()
+        self.bridge_ticker = Runtime(get_runtime().settings).ticker().start()
         try:
             return super().work(*args, **kwargs)
         finally:

@@ -58,13 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         except SettingsError as exc:
             print(f"bridge not started: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
-    rt = Runtime(settings)
-    try:
-        rt.marks  # noqa: B018 - validate BRIDGE_CONFIG now: a broken file stops start-up, naming file:line
-        rt.automation  # noqa: B018 - [hours], [sla], [reminders], [[auto_replies]] too
-    except ValueError as exc:
-        print(f"bridge not started: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    rt = Runtime(settings)  # BRIDGE_CONFIG was validated with the settings
     try:
         rt.prepare()
     except redis.RedisError as exc:  # start anyway: /healthz reports it and the worker rebuilds later

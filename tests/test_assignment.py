@@ -66,10 +66,10 @@ def test_skips_away_off_duty_and_full(h, settings):
     assert h.conv(fifth).assignee == ""
 
 
-def test_new_conversations_when_configured(h, settings, tmp_path: Path):
+def test_new_conversations_when_configured(h, bridge_env, tmp_path: Path):
     config = tmp_path / "bridge.toml"
     config.write_text('[assignment]\non = ["new"]\nmembers = ["USTAFF02"]\n', encoding="utf-8")
-    rt = Runtime(Settings(**{**settings.__dict__, "config_path": str(config)}))
+    rt = Runtime(Settings.from_env({**bridge_env, "BRIDGE_CONFIG": str(config)}))
     queued = []
     rt.domain.automation.assignment.accept = lambda *args: queued.append(args) or True
     h.friend_says(HANAKO, "はじめまして")
@@ -85,13 +85,13 @@ def test_new_conversations_when_configured(h, settings, tmp_path: Path):
     assert h.conv(HANAKO).assignee == STAFF2
 
 
-def test_round_robin_among_a_slack_user_group(h, settings, tmp_path: Path, monkeypatch):
+def test_round_robin_among_a_slack_user_group(h, bridge_env, tmp_path: Path, monkeypatch):
     """``duty_group``: the on-duty list is the group's members (usergroups.users.list through the SDK),
     read again when the brief cache expires; when Slack fails, the last known members are used."""
     monkeypatch.setenv("SLACK_RATE_LIMITS", "off")   # this in-process runtime posts without pacing (no retry loop here)
     config = tmp_path / "bridge.toml"
     config.write_text('[assignment]\non = ["new"]\nduty_group = "S0DUTY01"\n', encoding="utf-8")
-    rt = Runtime(Settings(**{**settings.__dict__, "config_path": str(config)}))
+    rt = Runtime(Settings.from_env({**bridge_env, "BRIDGE_CONFIG": str(config)}))
     h.slack.add_usergroup("S0DUTY01", "line-duty", [STAFF2, STAFF])
     assignment = rt.domain.automation.assignment
     queued = []
@@ -122,13 +122,14 @@ def test_round_robin_among_a_slack_user_group(h, settings, tmp_path: Path, monke
 
 
 def test_duty_group_must_be_a_user_group_id():
-    from bridge.automation.config import AutomationConfigError, parse_automation
+    import pytest
 
-    ok = parse_automation('[assignment]\nduty_group = "S0DUTY01"\n', "bridge.toml", ["default"])
+    from bridge.config import ConfigError, parse_config
+
+    ok = parse_config('[assignment]\nduty_group = "S0DUTY01"\n', "bridge.toml", ["default"]).automation
     assert ok.of("default").assignment.duty_group == "S0DUTY01" and ok.of("default").assignment.members == ()
-    try:
-        parse_automation('[assignment]\non = ["new"]\nduty_group = "@duty"\n', "bridge.toml", ["default"])
-    except AutomationConfigError as exc:
-        errors = "\n".join(exc.errors)
+    with pytest.raises(ConfigError) as exc:
+        parse_config('[assignment]\non = ["new"]\nduty_group = "@duty"\n', "bridge.toml", ["default"])
+    errors = "\n".join(exc.value.errors)
     assert "bridge.toml:3: [assignment] duty_group: must be a Slack user group ID" in errors
     assert "duty_group (a Slack user group ID)" in errors   # and then there is no on-duty list at all

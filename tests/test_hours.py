@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bridge.automation.config import AutomationConfigError, parse_automation
+from bridge.config import ConfigError, parse_config
+from bridge.config.automation_model import AutomationConfig
 from bridge.automation.hours import Schedule, format_when, schedule_lines
 from bridge.triage.marks import default_marks
 
@@ -14,12 +15,16 @@ JST = ZoneInfo("Asia/Tokyo")
 WEEKDAYS = "\n".join(f'{d} = ["10:00-12:00", "13:00-18:00"]' for d in ("mon", "tue", "wed", "thu", "fri"))
 
 
+def automation_of(text: str, source: str, accounts: list[str]) -> AutomationConfig:
+    return parse_config(text, source, accounts).automation
+
+
 def jst(*args) -> float:
     return datetime(*args, tzinfo=JST).timestamp()
 
 
 def schedule(extra: str = "", accounts=("default",), account="default") -> Schedule:
-    cfg = parse_automation(f"[hours]\n{WEEKDAYS}\n{extra}", "bridge.toml", list(accounts), default_marks())
+    cfg = automation_of(f"[hours]\n{WEEKDAYS}\n{extra}", "bridge.toml", list(accounts))
     return Schedule(cfg.of(account).hours)
 
 
@@ -70,7 +75,7 @@ def test_subtract_business_is_the_inverse_of_add():
 
 
 def test_dst_timezone_counts_real_hours():
-    cfg = parse_automation('[hours]\ntimezone = "America/New_York"\nholidays = ""\n'
+    cfg = automation_of('[hours]\ntimezone = "America/New_York"\nholidays = ""\n'
                            'sat = ["00:00-24:00"]\nsun = ["00:00-24:00"]', "b.toml", ["default"])
     s = Schedule(cfg.of("default").hours)
     ny = ZoneInfo("America/New_York")
@@ -87,7 +92,7 @@ def test_dst_timezone_counts_real_hours():
 
 
 def test_without_hours_always_open_and_wall_clock():
-    cfg = parse_automation("", "b.toml", ["default"])
+    cfg = automation_of("", "b.toml", ["default"])
     s = Schedule(cfg.of("default").hours)
     assert s.always_open and s.is_open(0) and s.business_seconds(100, 200) == 100
     assert s.subtract_business(1000, 100) == 900
@@ -95,12 +100,12 @@ def test_without_hours_always_open_and_wall_clock():
 
 def test_per_account_override_and_always_open_account():
     text = f'[hours]\n{WEEKDAYS}\n[hours.shop]\nsat = ["10:00-15:00"]\n'
-    cfg = parse_automation(text, "b.toml", ["default", "shop"])
+    cfg = automation_of(text, "b.toml", ["default", "shop"])
     sat = jst(2026, 12, 5, 11, 0)
     assert not Schedule(cfg.of("default").hours).is_open(sat)
     assert Schedule(cfg.of("shop").hours).is_open(sat)
     assert Schedule(cfg.of("shop").hours).is_open(jst(2026, 12, 7, 11, 0))   # inherits the weekdays
-    only = parse_automation('[hours.shop]\nmon = ["10:00-18:00"]\n', "b.toml", ["default", "shop"])
+    only = automation_of('[hours.shop]\nmon = ["10:00-18:00"]\n', "b.toml", ["default", "shop"])
     assert only.of("default").hours.configured is False
 
 
@@ -139,8 +144,8 @@ match = "regex"
 keywords = []
 text = "x"
 """
-    with pytest.raises(AutomationConfigError) as err:
-        parse_automation(text, "bridge.toml", ["default"], default_marks())
+    with pytest.raises(ConfigError) as err:
+        automation_of(text, "bridge.toml", ["default"])
     errors = "\n".join(err.value.errors)
     for expected in ("bridge.toml:2: [hours] timezone: unknown time zone 'Mars/Olympus'",
                      "bridge.toml:3: [hours] mon: bad range '18:00-10:00'",
@@ -159,10 +164,10 @@ text = "x"
 
 
 def test_sla_targets_default_24h_and_complaint_1h():
-    cfg = parse_automation("", "b.toml", ["default"], default_marks()).of("default").sla
+    cfg = automation_of("", "b.toml", ["default"]).of("default").sla
     assert cfg.target_seconds("needs_reply") == 24 * 3600
     assert cfg.target_seconds("complaint") == 3600
-    cfg = parse_automation("[sla]\nhours = 8\ntargets = { inquiry = 48 }", "b.toml", ["default"], default_marks()).of("default").sla
+    cfg = automation_of("[sla]\nhours = 8\ntargets = { inquiry = 48 }", "b.toml", ["default"]).of("default").sla
     assert cfg.target_seconds("needs_reply") == 8 * 3600 and cfg.target_seconds("inquiry") == 48 * 3600
     assert cfg.target_seconds("complaint") == 3600
 
@@ -179,7 +184,7 @@ match = "contains"
 keyword = "予約"
 text = "ご予約はこちら"
 """
-    cfg = parse_automation(text, "b.toml", ["default", "shop"])
+    cfg = automation_of(text, "b.toml", ["default", "shop"])
     assert [r.text for r in cfg.of("default").rules] == ["平日10時〜18時です"]
     rules = cfg.of("shop").rules
     assert rules[0].matches(" 営業時間 ") and not rules[0].matches("営業時間は？")
@@ -257,7 +262,7 @@ def test_no_auto_reply_with_tokens_that_belong_to_another_tool_or_in_standby():
     from bridge.services import Services
     from bridge.settings import Settings
 
-    cfg = parse_automation(f"[hours]\n{WEEKDAYS}\n[[auto_replies]]\nkeyword = \"hi\"\ntext = \"hello\"\n",
+    cfg = automation_of(f"[hours]\n{WEEKDAYS}\n[[auto_replies]]\nkeyword = \"hi\"\ntext = \"hello\"\n",
                            "b.toml", ["default", "lstep"])
     settings = Settings(slack_bot_token="xoxb-x", slack_signing_secret="x", redis_url="redis://x", public_base_url="http://x")
     accounts = AccountSet([Account("default", "A", "C1", "s1", "t1"), Account("lstep", "B", "C2", "s2", "t2", reply_token="other")])

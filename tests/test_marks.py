@@ -6,7 +6,9 @@ import textwrap
 
 import pytest
 
-from bridge.triage.marks import Mark, MarkConfigError, MarkSet, default_marks, load_marks, parse_marks
+from bridge.config import ConfigError, parse_config, read_config
+from bridge.settings import Settings
+from bridge.triage.marks import Mark, MarkSet, default_marks
 
 
 def write(tmp_path, text: str) -> str:
@@ -15,8 +17,16 @@ def write(tmp_path, text: str) -> str:
     return str(path)
 
 
+def load_marks(path: str) -> MarkSet:
+    return read_config(path).marks
+
+
+def parse_marks(text: str) -> MarkSet:
+    return parse_config(text).marks
+
+
 def errors_of(tmp_path, text: str) -> list[str]:
-    with pytest.raises(MarkConfigError) as exc:
+    with pytest.raises(ConfigError) as exc:
         load_marks(write(tmp_path, text))
     return exc.value.errors
 
@@ -82,9 +92,12 @@ def test_markset_rejects_undefined_roles():
 
 # -- config file ----------------------------------------------------------------------
 
-def test_none_path_gives_defaults():
-    assert load_marks(None) == default_marks()
-    assert load_marks("") == default_marks()
+def test_no_config_file_gives_defaults():
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "REDIS_URL": "redis://localhost:6379/0",
+           "PUBLIC_BASE_URL": "https://bridge.example.jp", "LINE_CHANNEL_SECRET": "sec",
+           "LINE_CHANNEL_ACCESS_TOKEN": "tok", "SLACK_TRIAGE_CHANNEL": "C0TRIAGE"}
+    assert Settings.from_env(env).config.marks == default_marks()
+    assert Settings.from_env({**env, "BRIDGE_CONFIG": ""}).config.marks == default_marks()
 
 
 def test_example_config_loads():

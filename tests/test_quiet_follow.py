@@ -14,7 +14,9 @@ from dataclasses import replace
 
 import pytest
 
-from bridge.accounts import accounts_from_config, default_account_from_env
+from bridge.accounts import default_account_from_env
+from bridge.config import ConfigSource
+from bridge.config.accounts import parse_accounts
 from tests.conftest import HANAKO, STAFF, TARO, TRIAGE, InProcess, _seed, wait_until
 from tests.test_automation import FRIDAY_EVENING, friend_says_at, replies_to, set_now, settle
 from tests.test_home import home_of, open_home, stats
@@ -156,10 +158,10 @@ def test_follow_mode_is_read_per_account_and_checked():
     text = ('[[accounts]]\nkey = "a"\nchannel = "C0A"\nsecret_env = "A_SECRET"\ntoken_env = "A_TOKEN"\nfollow = "thread"\n'
             '[[accounts]]\nkey = "b"\nchannel = "C0B"\nsecret_env = "A_SECRET"\ntoken_env = "A_TOKEN"\n')
     problems: list[str] = []
-    a, b = accounts_from_config(text, "bridge.toml", env, problems)
+    a, b = parse_accounts(ConfigSource.parse(text, "bridge.toml"), env, problems)
     assert problems == [] and (a.follow, a.quiet_follows) == ("thread", False) and b.quiet_follows
     problems = []
-    assert accounts_from_config(text.replace('"thread"', '"loud"'), "bridge.toml", env, problems)[1:] == []
+    assert parse_accounts(ConfigSource.parse(text.replace('"thread"', '"loud"'), "bridge.toml"), env, problems)[1:] == []
     assert any('follow must be "quiet" or "thread"' in p for p in problems)
     single = {"LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t", "SLACK_TRIAGE_CHANNEL": "C0X"}
     assert default_account_from_env(single, []).quiet_follows

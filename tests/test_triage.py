@@ -210,11 +210,10 @@ def test_pending_pages_with_a_more_button(h):
     assert "友だち" in page2
 
 
-def test_renamed_marks_from_config_keep_conversations(h, settings, tmp_path):
+def test_renamed_marks_from_config_keep_conversations(h, bridge_env, tmp_path):
     # A team renames クレーム to ご不満 in its bridge.toml and restarts: conversations keep their
     # mark (the key is stored), and /pending shows the new name.
-    from dataclasses import replace
-
+    from bridge.settings import Settings
     from emulators.server import serve_in_thread
     from emulators.slack_events import SlackEventSender
     from handlers.app import create_app
@@ -227,7 +226,7 @@ def test_renamed_marks_from_config_keep_conversations(h, settings, tmp_path):
     text = (ROOT / "bridge.example.toml").read_text(encoding="utf-8")
     assert 'ja = "クレーム"' in text
     config.write_text(text.replace('ja = "クレーム"', 'ja = "ご不満"'), encoding="utf-8")
-    server = serve_in_thread(create_app(replace(settings, config_path=str(config))))
+    server = serve_in_thread(create_app(Settings.from_env({**bridge_env, "BRIDGE_CONFIG": str(config)})))
     try:
         sender = SlackEventSender(server.url + "/slack/events", h.slack, signing_secret=SLACK_SECRET)
         body = json.dumps(sender.command("/pending", "ご不満", user_id=STAFF, channel_id=TRIAGE).json(), ensure_ascii=False)
@@ -273,8 +272,7 @@ def parent_message_for(h, user):
 
 
 def test_pending_speaks_english_when_configured(h, settings):
-    from dataclasses import replace
-
+    from bridge.settings import Settings
     from emulators.server import serve_in_thread
     from emulators.slack_events import SlackEventSender
     from handlers.app import create_app

@@ -14,10 +14,10 @@ from bridge.automation.assignment import Assignment
 from bridge.automation.autoreply import AutoReply
 from bridge.automation.home import Home
 from bridge.automation.stats import Stats, StatsChart
-from bridge.automation.config import AutomationConfig
 from bridge.automation.reminders import Reminders
 from bridge.automation.sla import Sla
 from bridge.automation.views import Timekeeper
+from bridge.config.automation_model import AutomationConfig
 from bridge.model import Conversation, InboundMessage
 from bridge.services import Component, Services
 from bridge.slack_ui.automation import reminder_switch

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from bridge.automation.config import HoursConfig
+from bridge.config.automation_model import HoursConfig
 from bridge.i18n import t
 
 MAX_DAYS = 400      # how far next_open / business time arithmetic looks (a year of closure = "never")

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from bridge.access import is_channel_member
-from bridge.friends.config import CrmConfig, load_crm
+from bridge.friends.config import CrmConfig
 from bridge.friends.store import FriendStore
 from bridge.friends.values import FriendData, ValueError_, parse_tags, parse_value, summary
 from bridge.i18n import Mrkdwn, slack_t, t
@@ -18,10 +18,6 @@ from bridge.model import Conversation, DeliveryFailed
 from bridge.services import Component, Services
 
 log = logging.getLogger(__name__)
-
-
-def crm_of(services: Services) -> CrmConfig:
-    return load_crm(services.settings.config_path, tuple(services.accounts.keys()))
 
 
 def parse_submission(crm: CrmConfig, account: str, raw: dict[str, Any], lang: str) -> tuple[FriendData, dict[str, str]]:
@@ -61,7 +57,7 @@ def describe_changes(crm: CrmConfig, account: str, changes: dict, lang: str) -> 
 
 def friend_summary(services: Services, conv: Conversation, lang: str) -> str:
     """The compact line shown on the thread parent ("" when there is nothing to show)."""
-    crm = crm_of(services)
+    crm = services.crm
     data = FriendStore(services.store.r, services.store.keys).get(conv.conv_id)
     return summary(data, crm.fields_of(conv.account), lang)
 
@@ -74,7 +70,7 @@ class Friends(Component):
 
     @property
     def crm(self) -> CrmConfig:
-        return crm_of(self.services)
+        return self.services.crm
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A ``friend_edit`` work item: {op_id, conv_id, actor, values: {fields, tags, note}, source, channel}."""
@@ -127,7 +123,7 @@ def expand_canned(services: Services, conv: Conversation, event: dict[str, Any])
     from bridge.friends.canned import expand_reply
 
     user = event.get("user", "")
-    return expand_reply(services.store.r, services.store.keys, crm_of(services), conv, event.get("text") or "",
+    return expand_reply(services.store.r, services.store.keys, services.crm, conv, event.get("text") or "",
                         lambda: services.slack.user_name(user) or "")
 
 
@@ -135,7 +131,7 @@ def canned_texts(services: Services, conv: Conversation) -> dict[str, str]:
     """The 定型文 of the conversation's account: key -> text (config first)."""
     from bridge.friends.canned import CannedStore
 
-    return CannedStore(services.store.r, services.store.keys, crm_of(services)).texts(conv.account)
+    return CannedStore(services.store.r, services.store.keys, services.crm).texts(conv.account)
 
 
 def show_canned(services: Services, conv: Conversation, key: str, texts: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""Conversation marks (対応マーク) and their configuration file.
+"""Conversation marks (対応マーク).
 
 A *mark* says where a LINE conversation stands: 要対応, クレーム, 返信待ち, 対応済み...
 Conversations store only the mark's ``key``, so renaming a mark (its ``ja``/``en``
@@ -13,9 +13,9 @@ Each mark has a ``state``:
 * ``"closed"`` (対応済み): not in the backlog at all.
 
 The defaults combine LINE Official Account Manager's 要対応 / 対応済み with Liny's
-対応マーク. ``load_marks(path)`` reads a TOML file (see ``bridge.example.toml``)
-whose ``[[marks]]`` array replaces the defaults and whose ``[reactions]`` table
-overrides which Slack reaction does what.
+対応マーク. The configuration file (``BRIDGE_CONFIG``, see ``bridge.example.toml``,
+parsed by :mod:`bridge.config.marks`) may replace them with its ``[[marks]]`` array and
+override which Slack reaction does what with its ``[reactions]`` table.
 """
 from __future__ import annotations
 
@@ -29,9 +29,7 @@ __all__ = [
     "STATES",
     "Mark",
     "MarkSet",
-    "MarkConfigError",
     "default_marks",
-    "load_marks",
     "normalize_name",
 ]
 
@@ -44,9 +42,9 @@ ACTION_RESOLVE = "resolve"
 
 # A mark key ends up in Redis key names, in /pending arguments and in button values:
 # keep it to lower-case ASCII words.
-_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 # Slack emoji shortcode (reaction name) without colons; skin tones look like "+1::skin-tone-2".
-_EMOJI_RE = re.compile(r"^[a-z0-9_+'\-]{1,100}(::skin-tone-[2-6])?$")
+EMOJI_RE = re.compile(r"^[a-z0-9_+'\-]{1,100}(::skin-tone-[2-6])?$")
 
 
 def normalize_name(text: str) -> str:
@@ -176,19 +174,11 @@ class MarkSet:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-class MarkConfigError(ValueError):
-    """The configuration file is invalid. ``errors`` lists every problem, each with its file and line."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = list(errors)
-        super().__init__("invalid mark configuration:\n  " + "\n  ".join(self.errors))
-
-
 # ---------------------------------------------------------------------------
 # defaults
 # ---------------------------------------------------------------------------
 
-_DEFAULTS: tuple[Mark, ...] = (
+DEFAULT_MARKS: tuple[Mark, ...] = (
     Mark("complaint", "クレーム", "Complaint", "rage", 10),
     Mark("account_trouble", "アカウントトラブル", "Account trouble", "warning", 20),
     Mark("needs_reply", "要対応", "Needs reply", "red_circle", 30),
@@ -206,7 +196,7 @@ _DEFAULTS: tuple[Mark, ...] = (
 _BASE_REACTIONS = {"raising_hand": ACTION_CLAIM, "white_check_mark": ACTION_RESOLVE}
 
 
-def _default_reactions(marks: tuple[Mark, ...], resolved: str) -> dict[str, str]:
+def default_reactions(marks: tuple[Mark, ...], resolved: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for m in marks:
         if m.emoji:
@@ -218,7 +208,5 @@ def _default_reactions(marks: tuple[Mark, ...], resolved: str) -> dict[str, str]
 
 def default_marks() -> MarkSet:
     """The built-in marks (LINE OAM 要対応/対応済み + Liny-style 対応マーク) and reactions."""
-    return MarkSet(marks=_DEFAULTS, reactions=_default_reactions(_DEFAULTS, "resolved"))
+    return MarkSet(marks=DEFAULT_MARKS, reactions=default_reactions(DEFAULT_MARKS, "resolved"))
 
-
-from bridge.triage.marks_file import load_marks, parse_marks  # noqa: E402,F401  (the file format, below the types)

@@ -63,13 +63,14 @@ class World:
 
 def _reaction_choices(env: dict[str, str]) -> list[tuple[str, str]]:
     """Reactions the picker offers: claim, resolve and each mark's emoji (from BRIDGE_CONFIG)."""
-    from bridge.triage.marks import load_marks
+    from bridge.config import ConfigSource
+    from bridge.config.marks import parse_marks
+    from bridge.triage.marks import default_marks
 
     try:
-        marks = load_marks(env.get("BRIDGE_CONFIG") or None)
+        path = env.get("BRIDGE_CONFIG")
+        marks = (parse_marks(ConfigSource.read(path), []) if path else None) or default_marks()
     except Exception:  # a broken config stops the bridge itself with a clear message
-        from bridge.triage.marks import default_marks
-
         marks = default_marks()
     out = [(name, action) for name, action in marks.reactions.items()]
     labels = {m.key: m.ja for m in marks.ordered()}

@@ -1,8 +1,8 @@
-"""The ``[hours]``, ``[sla]``, ``[reminders]`` and ``[[auto_replies]]`` sections of ``BRIDGE_CONFIG``.
+"""The ``[hours]``, ``[sla]``, ``[reminders]``, ``[assignment]`` and ``[[auto_replies]]`` sections of ``BRIDGE_CONFIG``.
 
 Every section holds the deployment-wide values; a sub-table named after an account key
 (``[hours.shibuya]``) overrides fields for that account only. Every problem is reported
-as ``file:line: …`` and stops start-up (web and worker), like the marks loader.
+as ``file:line: …`` and stops start-up (web and worker), like every section of the file.
 
 ```toml
 [hours]
@@ -48,62 +48,49 @@ text = "営業時間は平日10時〜18時です。"
 """
 from __future__ import annotations
 
-import tomllib
-
-from bridge.automation.config_model import (  # noqa: F401 - re-exported: the configuration's types
-    ASSIGN_FIELDS, DAYS, HOURS_FIELDS, REMINDER_FIELDS, RULE_FIELDS, SLA_FIELDS, AccountAutomation, AssignmentConfig,
-    AutomationConfig, AutomationConfigError, AutoReplyRule, HoursConfig, ReminderConfig, SlaConfig,
+from bridge.config.automation_model import (
+    ASSIGN_FIELDS, HOURS_FIELDS, REMINDER_FIELDS, SLA_FIELDS, AccountAutomation, AssignmentConfig, AutomationConfig,
+    ReminderConfig,
 )
-from bridge.automation.config_sections import _Lines, _assignment, _hours, _reminders, _rules, _sla, _split
+from bridge.config.automation_sections import _assignment, _hours, _reminders, _rules, _sla, _split
+from bridge.config.source import ConfigSource
+from bridge.triage.marks import MarkSet
 
 
-def parse_automation(text: str, source: str, accounts: list[str], marks=None) -> AutomationConfig:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return AutomationConfig({a: AccountAutomation() for a in accounts})  # the marks loader reports it
-    lines = _Lines(text)
-    errors: list[str] = []
+def parse_automation(src: ConfigSource, accounts: list[str], marks: MarkSet | None, errors: list[str]) -> AutomationConfig:
+    """Every account's automation settings; problems are appended to ``errors`` (each once)."""
+    data = src.data
+    found: list[str] = []
 
     def where(section: str, key: str | None = None) -> str:
-        line = lines.at(section, key)
-        return f"{source}:{line}" if line else source
+        return src.at(src.lines.line(section, key))
 
     tables = {}
     for name, fields in (("hours", HOURS_FIELDS), ("sla", SLA_FIELDS), ("reminders", REMINDER_FIELDS),
                          ("assignment", ASSIGN_FIELDS)):
         raw = data.get(name, {})
         if not isinstance(raw, dict):
-            errors.append(f"{where(name)}: `{name}` must be a table ([{name}])")
+            found.append(f"{where(name)}: `{name}` must be a table ([{name}])")
             raw = {}
-        tables[name] = (name in data, *_split(raw, fields, accounts, name, where, errors))
-    rules = _rules(data.get("auto_replies", []), lines, source, accounts, errors)
+        tables[name] = (name in data, *_split(raw, fields, accounts, name, where, found))
+    rules = _rules(data.get("auto_replies", []), src, accounts, found)
     out: dict[str, AccountAutomation] = {}
     for account in accounts:
         _, base, per = tables["hours"]
         fields = {**base, **per.get(account, {})}
         hours = _hours(fields, bool(fields), f"hours.{account}" if account in per else "hours",
-                       where, errors)
+                       where, found)
         _, base, per = tables["sla"]
-        sla = _sla({**base, **per.get(account, {})}, f"sla.{account}" if account in per else "sla", where, errors, marks)
+        sla = _sla({**base, **per.get(account, {})}, f"sla.{account}" if account in per else "sla", where, found, marks)
         present, base, per = tables["reminders"]
         reminders = (_reminders({**base, **per.get(account, {})}, f"reminders.{account}" if account in per else "reminders",
-                                where, errors) if present else ReminderConfig())
+                                where, found) if present else ReminderConfig())
         present, base, per = tables["assignment"]
         section = f"assignment.{account}" if account in per else "assignment"
-        assignment = (_assignment({**base, **per.get(account, {})}, section, where, errors, marks)
+        assignment = (_assignment({**base, **per.get(account, {})}, section, where, found, marks)
                       if present else AssignmentConfig())
         out[account] = AccountAutomation(hours, sla, reminders,
                                          tuple(r for r in rules if not r.account or r.account == account), assignment)
-    if errors:
-        # the same base field is checked once per account: report each problem once
-        raise AutomationConfigError(list(dict.fromkeys(errors)))
+    # the same base field is checked once per account: report each problem once
+    errors.extend(dict.fromkeys(found))
     return AutomationConfig(out)
-
-
-def load_automation(path: str | None, accounts: list[str], marks=None) -> AutomationConfig:
-    if not path:
-        return AutomationConfig({a: AccountAutomation() for a in accounts})
-    with open(path, "rb") as fh:
-        text = fh.read().decode("utf-8-sig", errors="replace")
-    return parse_automation(text, path, accounts, marks)

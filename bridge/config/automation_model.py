@@ -1,4 +1,4 @@
-"""The parsed automation configuration (see :mod:`bridge.automation.config`)."""
+"""The parsed automation configuration (see :mod:`bridge.config.automation`)."""
 from __future__ import annotations
 
 import re
@@ -17,12 +17,6 @@ REMINDER_FIELDS = {"enabled", "weekday", "time", "max", "text", "catch_up_minute
 RULE_FIELDS = {"account", "match", "keywords", "keyword", "text"}
 ASSIGN_FIELDS = {"enabled", "on", "members", "duty_group", "max_open", "skip_away"}
 _USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-class AutomationConfigError(ValueError):
-    def __init__(self, errors: list[str]):
-        self.errors = list(errors)
-        super().__init__("invalid automation configuration:\n  " + "\n  ".join(self.errors))
 
 
 @dataclass(frozen=True)
@@ -93,7 +87,7 @@ class AccountAutomation:
     assignment: AssignmentConfig = AssignmentConfig()
 
 
-@dataclass
+@dataclass(frozen=True)
 class AutomationConfig:
     by_account: dict[str, AccountAutomation] = field(default_factory=dict)
 

@@ -6,39 +6,11 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bridge.automation.config_model import (
+from bridge.config.automation_model import (
     DAYS, _GROUP_RE, _PLACEHOLDERS, _RANGE_RE, _TIME_RE, _USER_RE, AssignmentConfig, AutoReplyRule, HoursConfig,
     ReminderConfig, RULE_FIELDS, SlaConfig,
 )
-
-class _Lines:
-    """Line numbers of section headers and keys (tomllib does not report positions)."""
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?")
-    _ASSIGN = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_+\-]+)\s*=")
-
-    def __init__(self, text: str):
-        self.keys: dict[tuple[str, str], int] = {}
-        self.headers: dict[str, int] = {}
-        self.rules: list[int] = []
-        section = ""
-        for n, line in enumerate(text.splitlines(), start=1):
-            h = self._HEADER.match(line)
-            if h:
-                section = h.group(2).replace('"', "").replace("'", "").replace(" ", "")
-                if h.group(1) == "[[" and section == "auto_replies":
-                    self.rules.append(n)
-                    section = f"auto_replies#{len(self.rules) - 1}"
-                self.headers.setdefault(section, n)
-                continue
-            a = self._ASSIGN.match(line)
-            if a:
-                self.keys.setdefault((section, a.group(1).strip("\"'")), n)
-
-    def at(self, section: str, key: str | None = None) -> int | None:
-        if key is not None and (section, key) in self.keys:
-            return self.keys[(section, key)]
-        return self.headers.get(section)
+from bridge.config.source import ConfigSource
 
 
 def _ranges(value: Any, err) -> tuple[tuple[int, int], ...]:
@@ -260,17 +232,16 @@ def _assignment(t: dict, section: str, where, errors: list[str], marks) -> Assig
                             group, limit, away)
 
 
-def _rules(entries: Any, lines: _Lines, source: str, accounts: list[str], errors: list[str]) -> list[AutoReplyRule]:
+def _rules(entries: Any, src: ConfigSource, accounts: list[str], errors: list[str]) -> list[AutoReplyRule]:
     if not isinstance(entries, list):
-        errors.append(f"{source}: `auto_replies` must be an array of tables ([[auto_replies]])")
+        errors.append(f"{src.name}: `auto_replies` must be an array of tables ([[auto_replies]])")
         return []
     out = []
     for i, e in enumerate(entries):
         section = f"auto_replies#{i}"
 
         def err(key: str, msg: str) -> None:
-            line = lines.at(section, key)
-            errors.append(f"{source}:{line or '?'}: [[auto_replies]] #{i + 1} {key}: {msg}")
+            errors.append(f"{src.at(src.lines.line(section, key), unknown='?')}: [[auto_replies]] #{i + 1} {key}: {msg}")
 
         for unknown in sorted(set(e) - RULE_FIELDS):
             err(unknown, f"unknown field (allowed: {', '.join(sorted(RULE_FIELDS))})")
