@@ -48,7 +48,6 @@ class Settings:
     # (https://developers.line.biz/en/reference/messaging-api/#send-reply-message). 50 s leaves
     # 10 s for the clocks of LINE and the bridge to disagree and for the reply's own request.
     reply_token_ttl: float = REPLY_TOKEN_TTL_DEFAULT
-    config_path: str | None = None
     accounts: tuple[Account, ...] = ()
     config: BridgeConfig = field(default_factory=BridgeConfig)  # the other sections of BRIDGE_CONFIG
     forward_alert_after: float = 600.0   # s a forwarding target fails before the triage channel is told
@@ -183,7 +182,6 @@ class Settings:
             language=language,
             namespace=namespace,
             reply_token_ttl=ttl,
-            config_path=config_path,
             accounts=tuple(accounts),
             config=config,
             forward_alert_after=forward_alert_after,
