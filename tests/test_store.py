@@ -67,3 +67,16 @@ def test_a_late_reply_does_not_restart_an_answered_clock(store):
     store.friend_wrote("U1", 130.0)
     assert not store.staff_replied("U1", 105.0)  # an older reply processed late changes nothing
     assert store.get_conversation("U1").waiting_since == 130.0
+
+
+def test_keys_are_named_in_the_table_and_take_exactly_their_parts():
+    keys = Keys("ns")
+    assert keys.conv(conv_id="default-U1") == "ns:v2:conv:default-U1"
+    assert keys.backlog_mark(account="a", mark="urgent") == "ns:v2:backlog:a:mark:urgent"
+    assert keys.due() == "ns:v2:due"
+    with pytest.raises(TypeError):
+        keys.conv(conv="default-U1")          # a misspelt part fails, never builds "conv:{conv_id}"
+    with pytest.raises(TypeError):
+        keys.backlog_mark(account="a")        # a missing part too
+    with pytest.raises(AttributeError):
+        keys.convo(conv_id="default-U1")      # a kind that is not in the table does not exist
