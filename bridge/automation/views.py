@@ -77,7 +77,7 @@ class Timekeeper:
                 scored.extend((self.marks.rank(mark.key), ws, conv_id)
                               for conv_id, ws in state.waiting_between(account, mark.key, 0.0, upto))
         scored.sort()
-        rows = backlog._rows([conv_id for _, _, conv_id in scored])  # noqa: SLF001 - the same row reader as /pending
+        rows = backlog.rows([conv_id for _, _, conv_id in scored])  # the same row reader as /pending
         if assignee:
             rows = [r for r in rows if r.assignee == assignee]
         elif unassigned:
