@@ -10,6 +10,7 @@ from bridge.ports import LineDirectory, LinePort, SlackPort
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.store.backlog import Backlog
+from bridge.store.stores import Stores
 from bridge.triage.marks import MarkSet
 
 
@@ -22,6 +23,7 @@ class Services:
     lines: LineDirectory
     marks: MarkSet
     backlog: Backlog
+    stores: Stores     # friends, 定型文, automation, broadcasts, held sends (bridge.store)
     # Runs a parent refresh job after ``delay`` seconds (None: refresh inline, e.g. in tests).
     schedule_refresh: Callable[[str, float], None] | None = None
 
