@@ -80,3 +80,15 @@ def test_keys_are_named_in_the_table_and_take_exactly_their_parts():
         keys.backlog_mark(account="a")        # a missing part too
     with pytest.raises(AttributeError):
         keys.convo(conv_id="default-U1")      # a kind that is not in the table does not exist
+
+
+def test_a_picked_canned_reply_keeps_its_first_expansion(store):
+    from bridge.store.canned import CannedTexts
+
+    picks = CannedTexts(store.r, store.keys)
+    assert picks.pick("op1") == {}
+    assert picks.keep_pick_text("op1", "山田様、こんにちは")["text"] == "山田様、こんにちは"
+    assert picks.keep_pick_text("op1", "a retried job expands again")["text"] == "山田様、こんにちは"   # sent once, as shown
+    picks.set_pick_ts("op1", "1700000000.000100")
+    assert picks.pick("op1") == {"text": "山田様、こんにちは", "ts": "1700000000.000100"}
+    assert store.r.ttl(store.keys.canned_pick(op_id="op1")) > 0
