@@ -35,12 +35,13 @@ from bridge.friends.config import CrmConfig, FieldDef  # noqa: E402
 from bridge.friends.export import export_to_files  # noqa: E402
 from bridge.friends.search import find, load_rows  # noqa: E402
 from bridge.friends.segment import Segment, audience  # noqa: E402
-from bridge.friends.store import FriendStore  # noqa: E402
+from bridge.store.friends import FriendStore  # noqa: E402
 from bridge.friends.values import FriendData  # noqa: E402
 from bridge.keys import Keys  # noqa: E402
 from bridge.model import Conversation  # noqa: E402
 from bridge.store import Store  # noqa: E402
 from bridge.store.backlog import Backlog  # noqa: E402
+from bridge.store.stores import Stores  # noqa: E402
 from bridge.triage.marks import default_marks  # noqa: E402
 
 SURNAMES = ["山田", "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "中村", "小林", "加藤"]
@@ -115,12 +116,13 @@ def main() -> int:
         backlog = Backlog(r, keys, default_marks(), ["default"])
         backlog.rebuild()
         print(f"filled {args.friends:,} friends ({args.open:,} open) in {time.perf_counter() - t0:.1f}s")
-        friends = FriendStore(r, keys)
+        stores = Stores(store, backlog)
+        friends = stores.friends
         print(f"\n{'query':44} {'matches':>8} {'p50 ms':>8} {'p99 ms':>8}")
 
         def friend(q: str):
-            ids, total = find(store, CRM, ["default"], q)
-            load_rows(store, ids)
+            ids, total = find(stores, CRM, ["default"], q)
+            load_rows(stores, ids)
             return total
 
         for label, q in (("/friend 山田 (name prefix)", "山田"), ("/friend 山田 花子", "山田 花子"),
@@ -143,7 +145,7 @@ def main() -> int:
 
         for label, seg in (("broadcast audience tag:VIP", Segment("default", (("tag", "VIP"),))),
                            ("broadcast audience tag:会員", Segment("default", (("tag", "会員"),)))):
-            p50, p99, aud = timed(lambda: audience(store, seg, marks=default_marks()), max(5, args.runs // 20))
+            p50, p99, aud = timed(lambda: audience(stores, seg, marks=default_marks()), max(5, args.runs // 20))
             print(f"{label:44} {len(aud.user_ids):>8,} {p50:>8.2f} {p99:>8.2f}")
 
         # history export

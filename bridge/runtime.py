@@ -31,6 +31,7 @@ from bridge.work import JOB_REFRESH_PARENT
 @dataclass
 class Runtime:
     settings: Settings
+    refresh_inline: bool = False   # parent refreshes run inline instead of as jobs (in-process tests)
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -94,6 +95,13 @@ class Runtime:
 
         return Backlog(self.redis, self.keys, self.marks, self.accounts.keys())
 
+    @cached_property
+    def stores(self):
+        """Friends, 定型文, automation, broadcast and held-send state (bridge.store.stores)."""
+        from bridge.store.stores import Stores
+
+        return Stores(self.store, self.backlog)
+
     def prepare(self) -> None:
         """Start-up work of every process (web and worker), safe to run concurrently:
         migrate an older Redis layout once, then rebuild the /pending indexes if needed."""
@@ -104,9 +112,7 @@ class Runtime:
 
         resume_broadcasts(self.redis, self.keys, self.inbox)  # a restart mid-broadcast resumes it
         self.prepare_backlog()
-        from bridge.friends.store import FriendStore
-
-        FriendStore(self.redis, self.keys).backfill_names()  # conversations older than /friend
+        self.stores.friends.backfill_names()  # conversations older than /friend
 
     def learn_bots(self) -> None:
         """Ask LINE (GET /v2/bot/info) for each account's bot user id, the ``destination`` of its
@@ -161,7 +167,8 @@ class Runtime:
         from bridge.services import Services
 
         services = Services(self.settings, self.accounts, self.store, self.slack, self.lines, self.marks, self.backlog,
-                            crm=self.crm, schedule_refresh=self.schedule_refresh)
+                            self.stores, crm=self.crm,
+                            schedule_refresh=None if self.refresh_inline else self.schedule_refresh)
         return Domain(services, ForwardClient(), automation=self.automation, accept=self.inbox.accept,
                       accept_later=self.inbox.due.accept_later)
 

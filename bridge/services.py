@@ -11,6 +11,7 @@ from bridge.ports import LineDirectory, LinePort, SlackPort
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.store.backlog import Backlog
+from bridge.store.stores import Stores
 from bridge.triage.marks import MarkSet
 
 
@@ -23,6 +24,7 @@ class Services:
     lines: LineDirectory
     marks: MarkSet
     backlog: Backlog
+    stores: Stores     # friends, 定型文, automation, broadcasts, held sends (bridge.store)
     crm: CrmConfig = field(default_factory=CrmConfig)  # 友だち情報 fields, 定型文, admins (none: no config file)
     # Runs a parent refresh job after ``delay`` seconds (None: refresh inline, e.g. in tests).
     schedule_refresh: Callable[[str, float], None] | None = None

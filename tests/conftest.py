@@ -331,10 +331,9 @@ class InProcess:
         from bridge.runtime import Runtime
 
         self.work = work
-        self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip"))
+        self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip"), refresh_inline=True)
         self.rt.store.delete_namespace()
         self.domain = self.rt.domain
-        object.__setattr__(self.domain.services, "schedule_refresh", None)  # refresh parents inline
         self.domain.decorations.accept = None  # 🆓/🔢/❌ on staff replies added inline, too
         self.store = self.rt.store
         self.line = line_emu

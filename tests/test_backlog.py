@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from bridge.store.backlog import Backlog, BacklogPage
+from bridge.store.backlog_layout import BacklogLayout
 from bridge.keys import Keys
 from bridge.triage.marks import Mark, MarkSet, default_marks
 from bridge.model import Conversation
@@ -72,8 +73,7 @@ def test_urgent_mark_first_then_longest_waiting(bl):
 
 
 def test_score_bands():
-    b = Backlog.__new__(Backlog)
-    b.marks = default_marks()
+    b = BacklogLayout(Keys("bands"), default_marks())   # scores need no Redis
     assert b.score("complaint", NOW) < b.score("complaint", 0, NOW - 10**6) < b.score("account_trouble", 1.0)
     assert b.score("unknown-mark", NOW) == b.score("needs_reply", NOW)
 

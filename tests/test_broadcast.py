@@ -12,7 +12,7 @@ from pathlib import Path
 
 import redis
 
-from bridge.friends.store import FriendStore
+from bridge.store.friends import FriendStore
 from bridge.friends.values import FriendData
 from bridge.model import Conversation, conv_key
 from tests.conftest import ROOT, STAFF, STAFF2, TRIAGE, wait_until

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 
-from bridge.friends.store import FriendStore
+from bridge.store.friends import FriendStore
 from tests.conftest import STAFF, TRIAGE, cid, wait_until
 from tests.test_admin import admin
 from tests.test_export import file_text, uploads_for

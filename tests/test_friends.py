@@ -179,7 +179,7 @@ def test_canned_managed_from_slack_by_admins_only(h):
 
 def test_conversations_older_than_the_name_index_are_found_after_a_restart(h):
     """Conversations created before /friend existed had no name index: start-up backfills it once."""
-    from bridge.friends.store import FriendStore
+    from bridge.store.friends import FriendStore
 
     open_thread(h, HANAKO)
     keys = h.store.keys

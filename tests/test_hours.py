@@ -271,7 +271,7 @@ def test_no_auto_reply_with_tokens_that_belong_to_another_tool_or_in_standby():
         def of(self, account):
             raise AssertionError("LINE must not be called")
 
-    services = Services(settings, accounts, None, None, NoLine(), default_marks(), None)
+    services = Services(settings, accounts, None, None, NoLine(), default_marks(), None, None)
     auto = AutoReply(services, cfg, Schedules(cfg))
     friday_night = jst(2026, 11, 27, 22, 0)
 

@@ -67,3 +67,28 @@ def test_a_late_reply_does_not_restart_an_answered_clock(store):
     store.friend_wrote("U1", 130.0)
     assert not store.staff_replied("U1", 105.0)  # an older reply processed late changes nothing
     assert store.get_conversation("U1").waiting_since == 130.0
+
+
+def test_keys_are_named_in_the_table_and_take_exactly_their_parts():
+    keys = Keys("ns")
+    assert keys.conv(conv_id="default-U1") == "ns:v2:conv:default-U1"
+    assert keys.backlog_mark(account="a", mark="urgent") == "ns:v2:backlog:a:mark:urgent"
+    assert keys.due() == "ns:v2:due"
+    with pytest.raises(TypeError):
+        keys.conv(conv="default-U1")          # a misspelt part fails, never builds "conv:{conv_id}"
+    with pytest.raises(TypeError):
+        keys.backlog_mark(account="a")        # a missing part too
+    with pytest.raises(AttributeError):
+        keys.convo(conv_id="default-U1")      # a kind that is not in the table does not exist
+
+
+def test_a_picked_canned_reply_keeps_its_first_expansion(store):
+    from bridge.store.canned import CannedTexts
+
+    picks = CannedTexts(store.r, store.keys)
+    assert picks.pick("op1") == {}
+    assert picks.keep_pick_text("op1", "山田様、こんにちは")["text"] == "山田様、こんにちは"
+    assert picks.keep_pick_text("op1", "a retried job expands again")["text"] == "山田様、こんにちは"   # sent once, as shown
+    picks.set_pick_ts("op1", "1700000000.000100")
+    assert picks.pick("op1") == {"text": "山田様、こんにちは", "ts": "1700000000.000100"}
+    assert store.r.ttl(store.keys.canned_pick(op_id="op1")) > 0

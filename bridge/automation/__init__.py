@@ -21,7 +21,6 @@ from bridge.config.automation_model import AutomationConfig
 from bridge.model import Conversation, InboundMessage
 from bridge.services import Component, Services
 from bridge.slack_ui.automation import reminder_switch
-from bridge.store.automation import AutomationStore
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ class Automation(Component):
         self.config = config
         self.timekeeper = Timekeeper(config, self.marks, self.lang)
         self.schedules = self.timekeeper.schedules
-        self.state = AutomationStore(self.store.r, self.store.keys, self.backlog)
+        self.state = services.stores.automation
         self.request_parent_refresh = request_parent_refresh
         self.autoreply = AutoReply(services, config, self.schedules)
         self.sla = Sla(services, config, self.schedules, self.state, accept, request_parent_refresh)

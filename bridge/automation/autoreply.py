@@ -46,9 +46,8 @@ class AutoReply(Component):
             opens = schedule.next_open(sent_at)
             period = str(int(opens or 0))
             ttl = int(max(3600.0, (opens or sent_at) - sent_at + 86400))
-            key = self.store.keys.closed_reply(conv_id=conv.conv_id, period=period)
             owner = msg.webhook_event_id or msg.message_id
-            claimed = self.store.r.set(key, owner, nx=True, ex=ttl) or self.store.r.get(key) == owner
+            claimed = self.services.stores.automation.claim_closed_reply(conv.conv_id, period, owner, ttl)
             if claimed:
                 out.append(self._fill(cfg.hours.auto_reply_text or t("hours.auto_reply", self.lang), conv, sent_at))
                 kinds.append("closed")

@@ -12,6 +12,7 @@ from bridge.services import Component, Services
 from bridge.slack_ui.home import home_view
 from bridge.store.automation import AutomationStore
 from bridge.store.follows import follows_between
+from bridge.store.listing import workspace_url
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,8 @@ class Home(Component):
         allowed = visible_channels(self.store, self.slack, user, self.accounts.channels())
         accounts = [a.key for a in self.accounts if a.channel in allowed]
         mine = self.backlog.query(assignee=user, accounts=accounts, limit=ROWS, now=now)
-        overdue = self.timekeeper.overdue_page(self.backlog, accounts, assignee=user, limit=ROWS, now=now)
-        base = self.store.r.get(self.store.keys.workspace_url()) or ""
+        overdue = self.timekeeper.overdue_page(self.state, accounts, assignee=user, limit=ROWS, now=now)
+        base = workspace_url(self.store)
 
         def link(row) -> str:
             return f"{base}{row.channel}/p{row.thread_ts.replace('.', '')}" if base and row.thread_ts else ""

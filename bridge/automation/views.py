@@ -6,7 +6,8 @@ from bridge.automation.hours import Schedules, format_when
 from bridge.humanize import waited
 from bridge.i18n import t
 from bridge.model import Conversation
-from bridge.store.backlog import Backlog, BacklogPage
+from bridge.store.automation import AutomationStore
+from bridge.store.backlog import BacklogPage
 
 
 class Timekeeper:
@@ -54,7 +55,7 @@ class Timekeeper:
             return t("sla.exceeded", self.lang, by=waited(-left, self.lang))
         return t("sla.remaining", self.lang, left=waited(left, self.lang))
 
-    def overdue_page(self, backlog: Backlog, accounts: list[str], *, assignee: str | None = None,
+    def overdue_page(self, state: AutomationStore, accounts: list[str], *, assignee: str | None = None,
                      unassigned: bool = False, marks: list[str] | None = None, offset: int = 0, limit: int = 20,
                      now: float) -> BacklogPage:
         """``/pending overdue``: open conversations past their first-response target, most urgent first.
@@ -62,9 +63,7 @@ class Timekeeper:
         Per account and open mark one ZRANGEBYSCORE up to the latest ``waiting_since`` that is
         overdue now; the rows are then read (one pipelined HMGET each) and filtered by assignee.
         """
-        from bridge.store.automation import AutomationStore
-
-        state = AutomationStore(backlog.r, backlog.keys, backlog)
+        backlog = state.backlog
         wanted = [m for m in self.marks.open_marks() if not marks or m.key in marks]
         scored: list[tuple[float, str]] = []
         for account in accounts:
@@ -77,7 +76,7 @@ class Timekeeper:
                 scored.extend((self.marks.rank(mark.key), ws, conv_id)
                               for conv_id, ws in state.waiting_between(account, mark.key, 0.0, upto))
         scored.sort()
-        rows = backlog._rows([conv_id for _, _, conv_id in scored])  # noqa: SLF001 - the same row reader as /pending
+        rows = backlog.rows([conv_id for _, _, conv_id in scored])  # the same row reader as /pending
         if assignee:
             rows = [r for r in rows if r.assignee == assignee]
         elif unassigned:

@@ -24,7 +24,7 @@ from bridge.friends.segment import Audience, Segment, audience
 from bridge.i18n import t
 from bridge.media.outbound import MediaOut, NotSent
 from bridge.model import DeliveryFailed
-from bridge.services import Component
+from bridge.services import Component, Services
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +56,14 @@ def line_messages(rec: dict[str, str]) -> list[str | dict]:
 
 
 class Broadcasts(Component):
+    def __init__(self, services: Services):
+        super().__init__(services)
+        self.broadcasts = services.stores.broadcasts
+
     def handle_item(self, payload: dict[str, Any]) -> None:
         """{"bid", "segment": Segment JSON, "text", "image"?: {"id", "name"}, "actor", "channel"}."""
         bid = payload["bid"]
-        key = self.store.keys.broadcast(bid=bid)
-        rec = self.store.r.hgetall(key)
+        rec = self.broadcasts.get(bid)
         if rec.get("status") in ("done", "refused"):
             return
         if not rec:
@@ -72,7 +75,7 @@ class Broadcasts(Component):
     # -- 1. freeze ---------------------------------------------------------------------
     def freeze(self, bid: str, payload: dict[str, Any]) -> dict[str, str]:
         segment = Segment.from_json(payload["segment"])
-        aud: Audience = audience(self.store, segment, lambda k: self.marks.effective(k).key, self.marks)
+        aud: Audience = audience(self.services.stores, segment, lambda k: self.marks.effective(k).key, self.marks)
         line = self.services.lines.of(segment.account)
         limit, used = line.quota()
         rec = {"status": "sending", "account": segment.account, "actor": payload.get("actor", ""),
@@ -83,7 +86,7 @@ class Broadcasts(Component):
             rec["image_name"] = str(payload["image"].get("name") or "")
         if limit is not None and used + quota_cost(len(aud.user_ids)) > limit:
             rec.update(status="refused", limit=str(limit), used=str(used))
-            self.store.r.hset(self.store.keys.broadcast(bid=bid), mapping=rec)
+            self.broadcasts.update(bid, **rec)
             self.report(bid, rec, t("broadcast.refused_quota", self.lang, total=n(len(aud.user_ids)), limit=n(limit),
                                     used=n(used), left=n(max(0, limit - used))), final=True)
             return rec
@@ -99,30 +102,22 @@ class Broadcasts(Component):
                 reason = (t(exc.key, self.lang, **exc.params) if isinstance(exc, NotSent)
                           else t("media.out.unavailable", self.lang, detail=exc.reason))
                 rec.update(status="refused", reason=reason)
-                self.store.r.hset(self.store.keys.broadcast(bid=bid), mapping=rec)
+                self.broadcasts.update(bid, **rec)
                 self.report(bid, rec, t("broadcast.refused_image", self.lang, name=rec["image_name"], reason=reason),
                             final=True)
                 return rec
-        to_key = self.store.keys.broadcast_recipients(bid=bid)
-        tx = self.store.r.pipeline(transaction=True)
-        tx.delete(to_key)
-        for i in range(0, len(aud.user_ids), 5000):
-            tx.rpush(to_key, *aud.user_ids[i:i + 5000])
-        tx.hset(self.store.keys.broadcast(bid=bid), mapping=rec)
-        tx.execute()
+        self.broadcasts.freeze(bid, rec, aud.user_ids)
         return rec
 
     # -- 2. send -------------------------------------------------------------------------
     def send(self, bid: str, rec: dict[str, str]) -> None:
-        r, keys = self.store.r, self.store.keys
         line = self.services.lines.of(rec["account"])
         chunks = int(rec["chunks"])
         self.report(bid, rec, self.progress_text(rec, 0, chunks))
         for index in range(chunks):
-            chunk_key = keys.broadcast_chunk(bid=bid, index=index)
-            if r.hget(chunk_key, "status") in ("sent", "failed"):
+            if self.broadcasts.chunk_status(bid, index) in ("sent", "failed"):
                 continue
-            to = r.lrange(keys.broadcast_recipients(bid=bid), index * CHUNK, (index + 1) * CHUNK - 1)
+            to = self.broadcasts.recipients(bid, index * CHUNK, CHUNK)
             try:
                 request_id, duplicate = line.multicast(to, line_messages(rec), retry_key(bid, index))
                 outcome = {"status": "sent", "request_id": request_id, "duplicate": "1" if duplicate else "0"}
@@ -131,13 +126,10 @@ class Broadcasts(Component):
                 log.warning("broadcast %s chunk %d failed: %s", bid, index, exc)
                 outcome, counter = {"status": "failed", "reason": exc.reason}, "failed"
             # RetryLater propagates: the inbox retries the item later and recorded chunks are skipped.
-            tx = r.pipeline(transaction=True)
-            tx.hset(chunk_key, mapping={**outcome, "n": str(len(to)), "at": repr(time.time())})
-            tx.hincrby(keys.broadcast(bid=bid), counter, len(to))
-            tx.execute()
-            self.report(bid, r.hgetall(keys.broadcast(bid=bid)), self.progress_text(rec, index + 1, chunks))
-        r.hset(keys.broadcast(bid=bid), mapping={"status": "done", "finished_at": repr(time.time())})
-        final = r.hgetall(keys.broadcast(bid=bid))
+            now_rec = self.broadcasts.record_chunk(bid, index, outcome, len(to), counter)
+            self.report(bid, now_rec, self.progress_text(rec, index + 1, chunks))
+        self.broadcasts.update(bid, status="done", finished_at=repr(time.time()))
+        final = self.broadcasts.get(bid)
         self.report(bid, final, t("broadcast.done", self.lang, sent=n(final["sent"]), failed=n(final["failed"]),
                                   blocked=n(final["blocked"]), actor=f"<@{final['actor']}>"), final=True)
 
@@ -153,13 +145,13 @@ class Broadcasts(Component):
         if "image_name" in rec:
             preview += ("\n" if preview else "") + "> " + t("broadcast.image_line", self.lang, name=rec["image_name"])
         body = f"{text}\n{preview}"
-        ts = self.store.r.hget(self.store.keys.broadcast(bid=bid), "report_ts")
+        ts = self.broadcasts.get(bid).get("report_ts")
         try:
             if ts:
                 self.slack.update(channel, ts, body)
             else:
                 ts = self.slack.post_once(f"broadcast-{bid}", channel, body)
-                self.store.r.hset(self.store.keys.broadcast(bid=bid), "report_ts", ts)
+                self.broadcasts.update(bid, report_ts=ts)
         except DeliveryFailed as exc:
             log.warning("broadcast %s report failed: %s", bid, exc)
 

@@ -13,12 +13,10 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-import redis
-
 from bridge.friends.config import CANNED_KEY_RE, CrmConfig
-from bridge.friends.store import FriendStore
-from bridge.keys import Keys
 from bridge.model import Conversation, DeliveryFailed
+from bridge.store.canned import CannedTexts
+from bridge.store.friends import FriendStore
 from bridge.text.mrkdwn import escape
 
 # "!key" at the start or after anything but an ASCII word character or "!" (so "wow!nice" stays text)
@@ -26,18 +24,17 @@ BANG = re.compile(r"(?<![A-Za-z0-9_!])!([A-Za-z0-9][A-Za-z0-9_\-]{0,39})")
 PLACEHOLDER = re.compile(r"\{([^{}\s]{1,40})\}")
 
 
-class CannedStore:
-    """The Slack-managed 定型文 of each account (the config's are fixed; Slack cannot shadow them)."""
+class CannedReplies:
+    """The 定型文 of each account: the config's (fixed) and the Slack-managed ones (which cannot shadow them)."""
 
-    def __init__(self, r: redis.Redis, keys: Keys, crm: CrmConfig):
-        self.r = r
-        self.keys = keys
+    def __init__(self, stored: CannedTexts, crm: CrmConfig):
+        self.stored = stored
         self.crm = crm
 
     def all(self, account: str) -> dict[str, tuple[str, str]]:
         """key -> (text, origin "config" | "slack"), config first."""
         out = {k: (v, "config") for k, v in self.crm.canned_of(account).items()}
-        for k, v in sorted(self.r.hgetall(self.keys.canned(account=account)).items()):
+        for k, v in self.stored.of(account).items():
             out.setdefault(k, (v, "slack"))
         return out
 
@@ -50,14 +47,14 @@ class CannedStore:
             return "bad_key"
         if key in self.crm.canned_of(account):
             return "config"
-        self.r.hset(self.keys.canned(account=account), key, text)
+        self.stored.put(account, key, text)
         return "added"
 
     def remove(self, account: str, key: str) -> str:
         """"removed", "config" or "not_found"."""
         if key in self.crm.canned_of(account):
             return "config"
-        return "removed" if self.r.hdel(self.keys.canned(account=account), key) else "not_found"
+        return "removed" if self.stored.delete(account, key) else "not_found"
 
 
 def fill(template: str, values: dict[str, str]) -> str:
@@ -93,14 +90,14 @@ def unknown_keys(text: str, replies: dict[str, str]) -> list[str]:
     return list(dict.fromkeys(k for k in BANG.findall(text) if k not in replies))
 
 
-def expand_reply(r: redis.Redis, keys: Keys, crm: CrmConfig, conv: Conversation, text: str,
+def expand_reply(replies: CannedReplies, friends: FriendStore, conv: Conversation, text: str,
                  staff_name: Callable[[], str]) -> tuple[str, list[str]]:
     """The reply as it is sent: ``!key`` expanded with the conversation's placeholders."""
     if "!" not in text:
         return text, []
 
     def values() -> dict[str, str]:
-        data = FriendStore(r, keys).get(conv.conv_id)
+        data = friends.get(conv.conv_id)
         return {**data.fields, "name": conv.name, "staff": staff_name(), "number": str(conv.number)}
 
-    return expand(text, CannedStore(r, keys, crm).texts(conv.account), values)
+    return expand(text, replies.texts(conv.account), values)

@@ -14,6 +14,7 @@ import time
 
 from bridge.friends.csvio import export_csv, import_csv
 from bridge.friends.export import export_to_files, parse_day
+from bridge.store.listing import workspace_url
 
 
 def main(rt, argv: list[str]) -> int:
@@ -35,7 +36,7 @@ def main(rt, argv: list[str]) -> int:
     if args.command == "friends" and args.action == "export":
         out = open(args.out, "w", encoding="utf-8-sig", newline="") if args.out else sys.stdout
         try:
-            n = export_csv(rt.store, rt.crm, out, list(accounts))
+            n = export_csv(rt.stores, rt.crm, out, list(accounts))
         finally:
             if args.out:
                 out.close()
@@ -44,7 +45,7 @@ def main(rt, argv: list[str]) -> int:
     if args.command == "friends":
         if not args.file:
             parser.error("friends import needs a FILE")
-        result = import_csv(rt.store, rt.crm, args.file, list(accounts), lambda a: rt.accounts.require(a).channel,
+        result = import_csv(rt.stores, rt.crm, args.file, list(accounts), lambda a: rt.accounts.require(a).channel,
                             rt.marks.resolved, lang=rt.settings.language)
         if result.errors:
             for e in result.errors:
@@ -66,6 +67,6 @@ def main(rt, argv: list[str]) -> int:
     n = export_to_files(rt.store, base + ".csv", base + ".json", conv_id=conv_id,
                         since=parse_day(args.since) if args.since else None,
                         until=parse_day(args.until, end=True) if args.until else None,
-                        archive_url=rt.redis.get(rt.keys.workspace_url()) or "")
+                        archive_url=workspace_url(rt.store))
     print(f"exported {n} message(s) to {base}.csv and {base}.json")
     return 0

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import IO
 
 from bridge.friends.config import CrmConfig
-from bridge.friends.store import FriendStore
 from bridge.friends.values import FriendData, ValueError_, parse_tags, parse_value
 from bridge.i18n import t
 from bridge.model import Conversation, conv_key
-from bridge.store import Store
+from bridge.store.listing import conversation_ids
+from bridge.store.stores import Stores
 
 BASE = ["account", "line_id", "number", "name", "tags", "note"]
 USER_ID = re.compile(r"^U[0-9a-f]{32}$")
@@ -66,19 +66,17 @@ def columns(crm: CrmConfig) -> list[str]:
     return BASE + keys
 
 
-def export_csv(store: Store, crm: CrmConfig, out: IO[str], accounts: list[str]) -> int:
+def export_csv(stores: Stores, crm: CrmConfig, out: IO[str], accounts: list[str]) -> int:
     """Every 1:1 conversation of ``accounts`` with its 友だち情報 (streamed)."""
     writer = csv.DictWriter(out, fieldnames=columns(crm))
     writer.writeheader()
-    friends = FriendStore(store.r, store.keys)
-    prefix = store.keys.conv(conv_id="")
     n = 0
     for account in accounts:
-        for key in store.r.scan_iter(match=store.keys.conv(conv_id=f"{account}-*"), count=1000):
-            conv = store.get_conversation(key[len(prefix):])
+        for conv_id in conversation_ids(stores.conversations, account):
+            conv = stores.conversations.get_conversation(conv_id)
             if conv is None or conv.source_type != "user":
                 continue
-            data = friends.get(conv.conv_id)
+            data = stores.friends.get(conv.conv_id)
             row = {"account": conv.account, "line_id": conv.line_id, "number": conv.number, "name": conv.name,
                    "tags": ", ".join(data.tags), "note": data.note}
             row.update({k: data.fields.get(k, "") for k in columns(crm)[len(BASE):]})
@@ -133,7 +131,7 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, str]]]:
             yield reader.line_num, {k: unquote_cell(v) for k, v in row.items()}   # as exported: see safe_cell
 
 
-def import_csv(store: Store, crm: CrmConfig, path: str, accounts: list[str], default_channel, mark_closed: str,
+def import_csv(stores: Stores, crm: CrmConfig, path: str, accounts: list[str], default_channel, mark_closed: str,
                actor: str = "csv-import", lang: str = "ja") -> ImportResult:
     """Validate every row (pass 1); only when all are valid, apply them (pass 2)."""
     result = ImportResult(errors=[])
@@ -154,7 +152,7 @@ def import_csv(store: Store, crm: CrmConfig, path: str, accounts: list[str], def
         result.rows += 1
     if result.errors:
         return result
-    friends = FriendStore(store.r, store.keys)
+    store, friends = stores.conversations, stores.friends
     for _, row in _rows(path):
         account, line_id, data, _ = _parse_row(row, crm, accounts, lang)
         conv_id = conv_key(account, line_id)

@@ -16,6 +16,7 @@ from typing import IO, Any
 from bridge.friends.csvio import safe_row
 from bridge.model import Conversation
 from bridge.store import Store
+from bridge.store.listing import conversation_ids as all_conversation_ids, transcript_page, with_transcripts
 
 PAGE = 1000
 COLUMNS = ["conversation", "name", "account", "time", "direction", "author", "author_name", "kind", "text",
@@ -30,9 +31,7 @@ def conversation_ids(store: Store, conv_id: str | None = None) -> Iterator[str]:
     if conv_id:
         yield conv_id
         return
-    prefix = store.keys.conv(conv_id="")
-    for key in store.r.scan_iter(match=prefix + "*", count=1000):
-        yield key[len(prefix):]
+    yield from all_conversation_ids(store)
 
 
 def _batches(ids: Iterator[str]) -> Iterator[list[str]]:
@@ -53,13 +52,7 @@ def rows(store: Store, ids: Iterator[str], since: float | None = None, until: fl
     lo = "-inf" if since is None else repr(since)
     hi = "+inf" if until is None else repr(until)
     for batch in _batches(ids):
-        pipe = store.r.pipeline(transaction=False)
-        for conv_id in batch:
-            pipe.hgetall(store.keys.conv(conv_id=conv_id))
-            pipe.zrangebyscore(store.keys.transcript(conv_id=conv_id), lo, hi, start=0, num=PAGE)
-        results = pipe.execute()
-        for i, conv_id in enumerate(batch):
-            data, page = results[2 * i], results[2 * i + 1]
+        for conv_id, (data, page) in zip(batch, with_transcripts(store, batch, lo, hi, PAGE)):
             if not data or not data.get("source_type"):
                 continue
             conv = Conversation.from_hash(data)
@@ -70,7 +63,7 @@ def rows(store: Store, ids: Iterator[str], since: float | None = None, until: fl
                 if len(page) < PAGE:
                     break
                 offset += PAGE
-                page = store.r.zrangebyscore(store.keys.transcript(conv_id=conv_id), lo, hi, start=offset, num=PAGE)
+                page = transcript_page(store, conv_id, lo, hi, offset, PAGE)
 
 
 def _row(conv: Conversation, e: dict[str, Any], archive_url: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from bridge.friends.export import export_to_files
 from bridge.i18n import t
 from bridge.model import DeliveryFailed
 from bridge.services import Component
+from bridge.store.listing import workspace_url
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ class Exports(Component):
         done_key = f"export-{payload['export_id']}"
         if self.store.get_record("slack_post", done_key):
             return  # uploaded already (a retried item)
-        archive = self.store.r.get(self.store.keys.workspace_url()) or ""
+        archive = workspace_url(self.store)
         label = payload.get("label") or "all"
         with tempfile.TemporaryDirectory(prefix="lsb-export-") as tmp:
             stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())

@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 from bridge.access import is_channel_member
+from bridge.friends.canned import CannedReplies, expand_reply
 from bridge.friends.config import CrmConfig
-from bridge.friends.store import FriendStore
 from bridge.friends.values import FriendData, ValueError_, parse_tags, parse_value, summary
 from bridge.i18n import Mrkdwn, slack_t, t
 from bridge.model import Conversation, DeliveryFailed
@@ -58,7 +58,7 @@ def describe_changes(crm: CrmConfig, account: str, changes: dict, lang: str) -> 
 def friend_summary(services: Services, conv: Conversation, lang: str) -> str:
     """The compact line shown on the thread parent ("" when there is nothing to show)."""
     crm = services.crm
-    data = FriendStore(services.store.r, services.store.keys).get(conv.conv_id)
+    data = services.stores.friends.get(conv.conv_id)
     return summary(data, crm.fields_of(conv.account), lang)
 
 
@@ -66,7 +66,7 @@ class Friends(Component):
     def __init__(self, services: Services, request_parent_refresh):
         super().__init__(services)
         self.request_parent_refresh = request_parent_refresh
-        self.friends = FriendStore(self.store.r, self.store.keys)
+        self.friends = services.stores.friends
 
     @property
     def crm(self) -> CrmConfig:
@@ -115,23 +115,19 @@ class Friends(Component):
 def index_friend_name(services: Services, conv: Conversation) -> None:
     """A new conversation becomes findable by name with /friend."""
     if conv.name:
-        FriendStore(services.store.r, services.store.keys).index_name(conv.account, conv.conv_id, conv.name)
+        services.stores.friends.index_name(conv.account, conv.conv_id, conv.name)
 
 
 def expand_canned(services: Services, conv: Conversation, event: dict[str, Any]) -> tuple[str, list[str]]:
     """A staff reply with its 定型文 (``!key``) expanded: (text, keys used). See :mod:`bridge.friends.canned`."""
-    from bridge.friends.canned import expand_reply
-
     user = event.get("user", "")
-    return expand_reply(services.store.r, services.store.keys, services.crm, conv, event.get("text") or "",
-                        lambda: services.slack.user_name(user) or "")
+    return expand_reply(CannedReplies(services.stores.canned, services.crm), services.stores.friends, conv,
+                        event.get("text") or "", lambda: services.slack.user_name(user) or "")
 
 
 def canned_texts(services: Services, conv: Conversation) -> dict[str, str]:
     """The 定型文 of the conversation's account: key -> text (config first)."""
-    from bridge.friends.canned import CannedStore
-
-    return CannedStore(services.store.r, services.store.keys, services.crm).texts(conv.account)
+    return CannedReplies(services.stores.canned, services.crm).texts(conv.account)
 
 
 def show_canned(services: Services, conv: Conversation, key: str, texts: list[str]) -> None:

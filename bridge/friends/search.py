@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
 
 from bridge.friends.config import CrmConfig
-from bridge.friends.store import FriendStore
 from bridge.friends.values import FriendData, norm
-from bridge.store import Store
+from bridge.model import Conversation
+from bridge.store.listing import conversations
+from bridge.store.stores import Stores
 
 NUMBER = re.compile(r"^#?(\d{1,9})$")
 TAG_PREFIXES = ("tag", "タグ", "tags")
@@ -59,20 +59,10 @@ def decode_terms(encoded: tuple[str, ...]) -> list[tuple[str, str]]:
 CAP = 200     # candidates read per source (name prefix, a tag's members…): answers stay O(CAP), not O(matches)
 
 
-def _some(r, key: str, n: int) -> list[str]:
-    """Up to ``n`` members of a set without reading all of it."""
-    out: list[str] = []
-    for member in r.sscan_iter(key, count=max(n, 100)):
-        out.append(member)
-        if len(out) >= n:
-            break
-    return out
-
-
-def find(store: Store, crm: CrmConfig, accounts: list[str], query: str, limit: int = 50) -> tuple[list[str], int]:
+def find(stores: Stores, crm: CrmConfig, accounts: list[str], query: str, limit: int = 50) -> tuple[list[str], int]:
     """Conversation ids (of ``accounts``) matching ``query`` — terms AND free text — at most ``limit`` of
     them, and how many match in all (for free text: among the first candidates of each source)."""
-    friends = FriendStore(store.r, store.keys)
+    friends = stores.friends
     terms, free = split_terms(query, crm, accounts)
     free = free.strip()
     found: list[str] = []
@@ -80,35 +70,29 @@ def find(store: Store, crm: CrmConfig, accounts: list[str], query: str, limit: i
     for account in accounts:
         restrict = friends.restriction(account, terms) if terms else None
         if not free:
-            total += int(store.r.scard(restrict))
-            found += _some(store.r, restrict, limit)
+            total += friends.count(restrict)
+            found += friends.sample(restrict, limit)
             continue
         hits: dict[str, None] = dict.fromkeys(friends.by_name_prefix(account, free, limit=CAP))
         m = NUMBER.match(unicodedata.normalize("NFKC", free))
         if m:
-            conv_id = store.r.hget(store.keys.conv_by_number(), m.group(1))
-            if conv_id and conv_id.startswith(f"{account}-"):
-                hits[conv_id] = None
+            conv = stores.conversations.get_by_number(m.group(1))
+            if conv is not None and conv.conv_id.startswith(f"{account}-"):
+                hits[conv.conv_id] = None
         keys = [friends.term_key(account, (f.key, free)) for f in crm.fields_of(account)]
         keys.append(friends.term_key(account, ("tag", free)))
         for key in keys:
-            hits.update(dict.fromkeys(_some(store.r, key, CAP)))
+            hits.update(dict.fromkeys(friends.sample(key, CAP)))
         candidates = list(hits)
-        if restrict and candidates:
-            candidates = [c for c, ok in zip(candidates, store.r.smismember(restrict, candidates)) if ok]
+        if restrict:
+            candidates = friends.within(restrict, candidates)
         total += len(candidates)
         found += candidates
     return found[:limit], total
 
 
-def load_rows(store: Store, conv_ids: list[str]) -> list[tuple[Any, FriendData]]:
-    """The conversations and their 友だち情報, in one round trip, ordered by number."""
-    from bridge.model import Conversation
-
-    pipe = store.r.pipeline(transaction=False)
-    for conv_id in conv_ids:
-        pipe.hgetall(store.keys.conv(conv_id=conv_id))
-    convs = [Conversation.from_hash(d) if d else None for d in pipe.execute()]
-    friends = FriendStore(store.r, store.keys)
-    pairs = [(c, d) for c, d in zip(convs, friends.get_many(conv_ids)) if c is not None]
+def load_rows(stores: Stores, conv_ids: list[str]) -> list[tuple[Conversation, FriendData]]:
+    """The conversations and their 友だち情報, in two round trips, ordered by number."""
+    convs = conversations(stores.conversations, conv_ids)
+    pairs = [(c, d) for c, d in zip(convs, stores.friends.get_many(conv_ids)) if c is not None]
     return sorted(pairs, key=lambda p: p[0].number)

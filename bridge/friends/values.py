@@ -4,32 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass, field
-
 from bridge.friends.config import FieldDef
+from bridge.store.friends import FriendData, norm  # the stored form
 
 MAX_TAGS = 30
 MAX_TAG_LEN = 40
 MAX_VALUE_LEN = 500
 MAX_NOTE_LEN = 3000
 _DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
-
-
-def norm(text: str) -> str:
-    """The form values are indexed and compared in: NFKC, trimmed, case-folded (ＶＩＰ = vip)."""
-    return unicodedata.normalize("NFKC", text or "").strip().casefold()
-
-
-@dataclass
-class FriendData:
-    """A conversation's 友だち情報: field values (by field key, canonical strings), free tags, a note."""
-
-    fields: dict[str, str] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
-    note: str = ""
-
-    def is_empty(self) -> bool:
-        return not self.fields and not self.tags and not self.note
 
 
 class ValueError_(ValueError):

@@ -51,6 +51,10 @@ class AutomationStore:
             return True
         return self.r.get(key) == owner
 
+    def claim_closed_reply(self, conv_id: str, period: str, owner: str, ttl: int) -> bool:
+        """Whether ``owner`` (the friend message's event) sends the closed period's auto-reply of the conversation."""
+        return self.claim_once(self.keys.closed_reply(conv_id=conv_id, period=period), owner, ttl)
+
     def try_lock(self, key: str, ttl_ms: int, owner: str = "1") -> bool:
         return bool(self.r.set(key, owner, nx=True, px=max(1, int(ttl_ms))))
 

@@ -45,29 +45,24 @@ it needs a standalone Redis (or a Cluster hash tag around the namespace).
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import redis
 
 from bridge.keys import Keys
-from bridge.triage.marks import MarkSet
 from bridge.model import Conversation
+from bridge.store.backlog_layout import (
+    NOT_WAITING_OFFSET, PLACEMENT_FIELDS, RANK_STRIDE, UNASSIGNED, BacklogLayout, Segment, as_float, as_int,
+)
+from bridge.store.backlog_rebuild import BacklogRebuild
+from bridge.store.backlog_within import WithinReader
+from bridge.triage.marks import MarkSet
 
 __all__ = ["RANK_STRIDE", "NOT_WAITING_OFFSET", "UNASSIGNED", "Backlog", "BacklogRow", "BacklogPage"]
 
-#: Width of one mark's score band.
-RANK_STRIDE = 1e11
-#: Open-but-not-waiting conversations sort after the waiting ones of their mark.
-NOT_WAITING_OFFSET = 5e10
-#: Assignee token of conversations nobody has claimed.
-UNASSIGNED = "-"
-
 _ROW_FIELDS = ("number", "name", "mark", "assignee", "waiting_since", "last_message_at",
                "last_message_preview", "thread_ts", "channel", "account")
-_INDEX_FIELDS = ("conv_id", "mark", "assignee", "waiting_since", "last_message_at", "created_at", "account")
 
 # KEYS[1] where-hash, KEYS[2] backlog_all
 # ARGV[1] conv_id, ARGV[2] mark-set key prefix, ARGV[3] assignee-set key prefix,
@@ -133,21 +128,6 @@ class BacklogPage:
         return self.offset + self.limit < self.total
 
 
-def _float(raw: Any) -> float:
-    try:
-        value = float(raw or 0)
-    except (TypeError, ValueError):
-        return 0.0
-    return value if math.isfinite(value) else 0.0
-
-
-def _int(raw: Any) -> int:
-    try:
-        return int(float(raw or 0))
-    except (TypeError, ValueError):
-        return 0
-
-
 class Backlog:
     """Maintains and queries the backlog indexes of one namespace for one :class:`MarkSet`."""
 
@@ -156,34 +136,13 @@ class Backlog:
         self.keys = keys
         self.marks = marks
         self.accounts = list(accounts or ["default"])
+        self.layout = BacklogLayout(keys, marks)
         self._reindex = r.register_script(_REINDEX)
-        self._conv_prefix = keys.conv(conv_id="")
-        self._where = keys.backlog_where()
+        self._within = WithinReader(r, self.layout)
 
-    def _mark_prefix(self, account: str) -> str:
-        return self.keys.backlog_mark(account=account, mark="")
-
-    def _assignee_prefix(self, account: str) -> str:
-        return self.keys.backlog_assignee(account=account, assignee="")
-
-    # -- scores -----------------------------------------------------------------------
     def score(self, mark_key: str, waiting_since: float, fallback: float = 0.0) -> float:
-        """Sort score: ``rank(mark) * 1e11`` plus ``waiting_since``, or ``5e10 + fallback`` when nobody waits.
-
-        ``fallback`` is the conversation's last message (or creation) time. Times are
-        clamped into the band, so a bad value can never leak into another mark's band.
-        """
-        base = self.marks.rank(mark_key) * RANK_STRIDE
-        if waiting_since and waiting_since > 0:
-            return base + min(float(waiting_since), NOT_WAITING_OFFSET - 1)
-        return base + NOT_WAITING_OFFSET + min(max(float(fallback or 0), 0.0), NOT_WAITING_OFFSET - 1)
-
-    def _placement(self, mark: str, assignee: str, waiting_since: float, last: float, created: float
-                   ) -> tuple[str, float, str, str]:
-        """(state "open"/"waiting"/"", score, effective mark key, assignee token)."""
-        effective = self.marks.effective(mark)
-        state = effective.state if effective.state in ("open", "waiting") else ""
-        return state, self.score(effective.key, waiting_since, last or created), effective.key, assignee or UNASSIGNED
+        """The conversation's score in every set (see :meth:`BacklogLayout.score`)."""
+        return self.layout.score(mark_key, waiting_since, fallback)
 
     # -- maintenance --------------------------------------------------------------------
     def index(self, conv: Conversation, pipe: redis.client.Pipeline | None = None) -> None:
@@ -194,33 +153,33 @@ class Backlog:
         Call it after every change of mark, assignee, waiting_since or last_message_at,
         in the same pipeline/transaction as the hash update when there is one.
         """
-        state, score, mark, assignee = self._placement(conv.mark, conv.assignee, conv.waiting_since,
-                                                      conv.last_message_at, conv.created_at)
+        state, score, mark, assignee = self.layout.placement(conv.mark, conv.assignee, conv.waiting_since,
+                                                             conv.last_message_at, conv.created_at)
         self._run(conv.account, conv.conv_id, state, score, mark, assignee, pipe)
 
     def reindex(self, conv_id: str) -> bool:
         """Index the conversation as stored in Redis now (removed when its hash is gone). Returns whether it is in the backlog."""
-        data = self.r.hmget(self._conv_prefix + conv_id, "mark", "assignee", "waiting_since", "last_message_at",
-                            "created_at", "account")
-        if data[0] is None:
+        row = self.r.hmget(self.layout.conv_prefix + conv_id, *PLACEMENT_FIELDS)
+        if row[0] is None:
             self.remove(conv_id)
             return False
-        account = data[5] or conv_id.partition("-")[0]
-        state, score, mark, assignee = self._placement(data[0], data[1] or "", _float(data[2]), _float(data[3]), _float(data[4]))
+        account = row[5] or conv_id.partition("-")[0]
+        state, score, mark, assignee = self.layout.place_row(row)
         self._run(account, conv_id, state, score, mark, assignee, None)
         return bool(state)
 
     def remove(self, conv_id: str, pipe: redis.client.Pipeline | None = None) -> None:
         """Take the conversation out of every backlog set (of its account; of all when its hash is gone)."""
-        account = self.r.hget(self._conv_prefix + conv_id, "account")
+        account = self.r.hget(self.layout.conv_prefix + conv_id, "account")
         for key in [account] if account else self.accounts:
             self._run(key, conv_id, "", 0.0, "", "", pipe)
 
     def _run(self, account: str, conv_id: str, state: str, score: float, mark: str, assignee: str,
              pipe: redis.client.Pipeline | None) -> None:
         self._reindex(
-            keys=[self._where, self.keys.backlog_all(account=account)],
-            args=[conv_id, self._mark_prefix(account), self._assignee_prefix(account), state, repr(score), mark, assignee],
+            keys=[self.layout.where, self.keys.backlog_all(account=account)],
+            args=[conv_id, self.layout.mark_prefix(account), self.layout.assignee_prefix(account), state, repr(score),
+                  mark, assignee],
             client=pipe if pipe is not None else self.r,
         )
 
@@ -233,70 +192,23 @@ class Backlog:
 
     def rebuild(self, scan_count: int = 2000) -> int:
         """Rebuild every index from the conversation hashes; returns the backlog size (see :mod:`.backlog_rebuild`)."""
-        from bridge.store.backlog_rebuild import rebuild
-
-        return rebuild(self, scan_count)
+        return BacklogRebuild(self.r, self.layout).run(scan_count)
 
     # -- queries ----------------------------------------------------------------------------
-    def _band(self, rank: int) -> tuple[str, str]:
-        return str(int(rank * RANK_STRIDE)), "(" + str(int((rank + 1) * RANK_STRIDE))
-
-    def _segments(self, account: str, assignee_token: str | None, marks: list[str] | None) -> list[tuple[str, str, str]]:
-        """Disjoint (key, min, max) ranges of one account, in ascending score order, whose union is the result."""
-        if marks:
-            chosen = sorted({self.marks.rank(m.key) for k in marks
-                             if (m := self.marks.get(k)) is not None and m.state in ("open", "waiting")})
-            if assignee_token is None:
-                ordered = self.marks.ordered()
-                return [(self._mark_prefix(account) + ordered[rank].key, "-inf", "+inf") for rank in chosen]
-            ranks = chosen
-        else:
-            if assignee_token is None:
-                return [(self.keys.backlog_all(account=account), "-inf", "+inf")]
-            ranks = [self.marks.rank(m.key) for m in self.marks.open_marks()]
-        segments: list[tuple[str, str, str]] = []
-        key = self._assignee_prefix(account) + assignee_token
-        start = prev = None
-        for rank in sorted(ranks) + [None]:  # merge adjacent bands
-            if rank is not None and prev is not None and rank == prev + 1:
-                prev = rank
-                continue
-            if start is not None and prev is not None:
-                lo, _ = self._band(start)
-                _, hi = self._band(prev)
-                segments.append((key, lo, hi))
-            start = prev = rank
-        return segments
-
-    @staticmethod
-    def _assignee_token(assignee: str | None, unassigned: bool) -> str | None:
-        if unassigned and assignee:
-            raise ValueError("assignee and unassigned are mutually exclusive")
-        return UNASSIGNED if unassigned else (assignee or None)
-
-    def _queue_counts(self, pipe: redis.client.Pipeline, account: str, token: str | None) -> list[str]:
-        keys = [m.key for m in self.marks.backlog_marks()]
-        for k in keys:
-            if token is None:
-                pipe.zcard(self._mark_prefix(account) + k)
-            else:
-                lo, hi = self._band(self.marks.rank(k))
-                pipe.zcount(self._assignee_prefix(account) + token, lo, hi)
-        return keys
-
     def counts(self, assignee: str | None = None, unassigned: bool = False,
                accounts: list[str] | None = None) -> dict[str, int]:
         """Conversations per mark key (open and waiting marks, most urgent first), optionally for one assignee."""
-        token = self._assignee_token(assignee, unassigned)
+        token = self.layout.assignee_token(assignee, unassigned)
         pipe = self.r.pipeline(transaction=False)
         chosen = accounts if accounts is not None else self.accounts
-        keys: list[str] = []
+        marks: list[str] = []
         for account in chosen:
-            keys = self._queue_counts(pipe, account, token)
-        out = {k: 0 for k in (m.key for m in self.marks.backlog_marks())}
-        results = pipe.execute()
-        for i, n in enumerate(results):
-            out[keys[i % len(keys)]] += int(n)
+            for mark, (key, lo, hi) in self.layout.count_segments(account, token):
+                marks.append(mark)
+                pipe.zcount(key, lo, hi)
+        out = {m.key: 0 for m in self.marks.backlog_marks()}
+        for mark, n in zip(marks, pipe.execute()):
+            out[mark] += int(n)
         return out
 
     def query(self, *, assignee: str | None = None, unassigned: bool = False, marks: list[str] | None = None,
@@ -317,18 +229,18 @@ class Backlog:
         """
         offset = max(0, int(offset))
         limit = max(1, int(limit))
-        token = self._assignee_token(assignee, unassigned)
+        token = self.layout.assignee_token(assignee, unassigned)
         chosen = list(accounts if accounts is not None else self.accounts)
         if within is not None:   # 友だち情報 filters: only accounts with a restricting set
             chosen = [a for a in chosen if within.get(a)]
         counts = self.counts(assignee, unassigned, chosen) if within is None else \
-            self._within_counts(token, chosen, within)
+            self._within.counts(token, chosen, within)
         scored: list[tuple[float, str]] = []
         total = 0
         for account in chosen:
-            segments = self._segments(account, token, marks)
+            segments: list[Segment] = self.layout.segments(account, token, marks)
             if within is not None:
-                segments = self._intersected(segments, within[account])
+                segments = self._within.intersected(segments, within[account])
             if not segments:
                 continue
             # One account: read just the page. Several: each account's first offset+limit, merged by score.
@@ -354,32 +266,23 @@ class Backlog:
         if len(chosen) > 1:
             scored.sort()
             scored = scored[offset:offset + limit]
-        rows = self._rows([conv_id for _, conv_id in scored])
+        rows = self.rows([conv_id for _, conv_id in scored])
         return BacklogPage(rows=rows, total=total, offset=offset, limit=limit, counts=counts, now=now or time.time())
 
-    def _intersected(self, segments: list[tuple[str, str, str]], restrict: str) -> list[tuple[str, str, str]]:
-        from bridge.store.backlog_within import intersected
-
-        return intersected(self, segments, restrict)
-
-    def _within_counts(self, token: str | None, accounts: list[str], within: dict[str, str]) -> dict[str, int]:
-        from bridge.store.backlog_within import within_counts
-
-        return within_counts(self, token, accounts, within)
-
-    def _rows(self, ids: list[str]) -> list[BacklogRow]:
+    def rows(self, ids: list[str]) -> list[BacklogRow]:
+        """What /pending shows of these conversations, in this order (one pipelined HMGET each; gone ones skipped)."""
         if not ids:
             return []
         pipe = self.r.pipeline(transaction=False)
         for conv_id in ids:
-            pipe.hmget(self._conv_prefix + conv_id, *_ROW_FIELDS)
+            pipe.hmget(self.layout.conv_prefix + conv_id, *_ROW_FIELDS)
         rows: list[BacklogRow] = []
         for conv_id, data in zip(ids, pipe.execute()):
             if data[2] is None and data[0] is None:
                 continue  # the conversation hash is gone
             rows.append(BacklogRow(
-                conv_id=conv_id, number=_int(data[0]), name=data[1] or "", mark=data[2] or self.marks.default_open,
-                assignee=data[3] or "", waiting_since=_float(data[4]), last_message_at=_float(data[5]),
+                conv_id=conv_id, number=as_int(data[0]), name=data[1] or "", mark=data[2] or self.marks.default_open,
+                assignee=data[3] or "", waiting_since=as_float(data[4]), last_message_at=as_float(data[5]),
                 last_message_preview=data[6] or "", thread_ts=data[7] or "", channel=data[8] or "",
                 account=data[9] or conv_id.partition("-")[0],
             ))

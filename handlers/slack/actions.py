@@ -14,7 +14,6 @@ from bridge.slack_ui.correction import ACTION_CORRECTION
 from bridge.slack_ui.free_reply import ACTION_SEND_NOW
 from bridge.slack_ui.parent import ACTION_ASSIGN, ACTION_CLAIM, ACTION_MARK, ACTION_RESOLVE, ACTION_TYPING
 from bridge.slack_ui.pending import MORE_ACTION_ID, PendingFilter
-from bridge.store.held import HeldSends
 from handlers.slack.ops import conversation_of_message, enqueue_op, is_member, visible_accounts
 from handlers.slack.pending import pending_response
 
@@ -80,7 +79,7 @@ def register(app: App, rt: Runtime) -> None:
             if body.get("response_url"):
                 respond(text=t("free.not_yours", lang), response_type="ephemeral", replace_original=False)
             return
-        if HeldSends(rt.store.r, rt.store.keys).send_now(channel, ts, user) == "waiting":
+        if rt.stores.held.send_now(channel, ts, user) == "waiting":
             rt.inbox.wake(work.slack_stream(channel, thread_ts))
         elif body.get("response_url"):
             respond(text=t("free.moot", lang), response_type="ephemeral", replace_original=False)

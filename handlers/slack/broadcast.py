@@ -90,7 +90,7 @@ def register(app: App, rt: Runtime) -> None:
                 ack(response_action="errors", errors={"image": t(exc.key, lang, **exc.params)})
                 return
         segment = Segment(account=account, terms=tuple(terms), marks=tuple(values["marks"]))
-        aud = audience(rt.store, segment, lambda k: rt.marks.effective(k).key, rt.marks)
+        aud = audience(rt.stores, segment, lambda k: rt.marks.effective(k).key, rt.marks)
         if not aud.user_ids:
             ack(response_action="errors", errors={"conditions": t("broadcast.nobody", lang)})
             return

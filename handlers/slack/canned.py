@@ -5,7 +5,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bridge.friends.canned import CannedStore
+from bridge.friends.canned import CannedReplies
 from bridge.i18n import t
 from bridge.runtime import Runtime
 from bridge.text import mrkdwn
@@ -35,7 +35,7 @@ def register(app: App, rt: Runtime) -> None:
             accounts = [a for a in visible if a == wanted]
         else:
             accounts = [a.key for a in rt.accounts.in_channel(channel)] if channel in rt.accounts.channels() else visible
-        store = CannedStore(rt.redis, rt.keys, rt.crm)
+        store = CannedReplies(rt.stores.canned, rt.crm)
         if verb in ("list", "ls", "一覧"):
             lines = []
             for account in accounts:

@@ -9,7 +9,6 @@ from slack_sdk import WebClient
 from bridge import work
 from bridge.friends.ops import parse_submission
 from bridge.friends.search import find, load_rows
-from bridge.friends.store import FriendStore
 from bridge.i18n import t
 from bridge.runtime import Runtime
 from bridge.slack_ui.friends import ACTION_FRIEND, FRIEND_MODAL, SHORTCUT_FRIEND, friend_modal, friend_results, submitted_values
@@ -27,7 +26,7 @@ def register(app: App, rt: Runtime) -> None:
         elif not is_member(rt, user, conv.channel):  # 友だち情報 is personal data
             view = info_modal(t("friend.title", lang), t("op.refused", lang, channel=conv.channel))
         else:
-            data = FriendStore(rt.redis, rt.keys).get(conv.conv_id)
+            data = rt.stores.friends.get(conv.conv_id)
             view = friend_modal(conv.conv_id, f"#{conv.number} {conv.name}", data, rt.crm.fields_of(conv.account), lang)
         client.views_open(trigger_id=trigger_id, view=view)  # within the trigger's 3 seconds
 
@@ -73,8 +72,8 @@ def register(app: App, rt: Runtime) -> None:
             ack(text=t("op.refused", lang, channel=", ".join(f"<#{c}>" for c in sorted(rt.accounts.channels()))),
                 response_type="ephemeral")
             return
-        ids, total = find(rt.store, rt.crm, visible, query)
-        rows = load_rows(rt.store, ids)
+        ids, total = find(rt.stores, rt.crm, visible, query)
+        rows = load_rows(rt.stores, ids)
         text, blocks = friend_results(rows, rt.crm.fields_of, permalink_for(rt, command.get("team_domain", "")),
                                       lang, query, total)
         ack(text=text, blocks=blocks, response_type="ephemeral")

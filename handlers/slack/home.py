@@ -12,7 +12,6 @@ from bridge.automation.stats import PERIODS, Stats, has_chart, render_report
 from bridge.automation.views import timekeeper_of
 from bridge.i18n import t
 from bridge.runtime import Runtime
-from bridge.store.automation import AutomationStore
 from bridge.slack_ui.home import ACTION_DUTY
 from bridge.slack_ui.quota import forecast_lines
 from bridge.store.meter import read_meter
@@ -43,7 +42,7 @@ def register(app: App, rt: Runtime) -> None:
         if word not in PERIODS:
             ack(text=t("stats.usage", lang), response_type="ephemeral")
             return
-        stats = Stats(AutomationStore(rt.redis, rt.keys, rt.backlog), timekeeper_of(rt).schedules)
+        stats = Stats(rt.stores.automation, timekeeper_of(rt).schedules)
         now, days = clock.now(), PERIODS[word]
         report = stats.report(visible, days, now)
         report.forecasts = forecast_lines([(rt.accounts.require(a).name if len(visible) > 1 else "", m)

@@ -13,9 +13,8 @@ from handlers.slack.ops import permalink_for
 def friend_restrictions(rt: Runtime, accounts: list[str], terms: tuple[str, ...]) -> dict[str, str]:
     """Per account, the set of conversations matching every 友だち情報 term (tag:VIP, 会員番号:123)."""
     from bridge.friends.search import decode_terms
-    from bridge.friends.store import FriendStore
 
-    friends = FriendStore(rt.redis, rt.keys)
+    friends = rt.stores.friends
     return {a: friends.restriction(a, decode_terms(terms)) for a in accounts}
 
 
@@ -27,7 +26,7 @@ def pending_response(rt: Runtime, filt: PendingFilter, visible: list[str], team_
     accounts = filt.scoped(visible)
     within = friend_restrictions(rt, accounts, filt.friend) if filt.friend else None  # tag:/field filters
     if filt.overdue:
-        page = keeper.overdue_page(rt.backlog, accounts, **filt.query_kwargs(), now=now)
+        page = keeper.overdue_page(rt.stores.automation, accounts, **filt.query_kwargs(), now=now)
     else:
         page = rt.backlog.query(**filt.query_kwargs(), accounts=accounts, within=within, now=now)
     more = filt.next_page().encode() if page.has_more else None

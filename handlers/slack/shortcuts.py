@@ -6,7 +6,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bridge.friends.canned import CannedStore
+from bridge.friends.canned import CannedReplies
 from bridge.i18n import t
 from bridge.runtime import Runtime
 from bridge.slack_ui.canned import BLOCK_CANNED, BLOCK_EXTRA
@@ -32,7 +32,7 @@ def register(app: App, rt: Runtime) -> None:
             # triage channel only, whichever channel the message was seen in (or a payload forged).
             view = info_modal(t("modal.title", lang), t("op.refused", lang, channel=f"<#{conv.channel}>"))
         else:
-            canned = CannedStore(rt.redis, rt.keys, rt.crm).texts(conv.account)
+            canned = CannedReplies(rt.stores.canned, rt.crm).texts(conv.account)
             view = actions_modal(conv, rt.marks, lang, canned)
         # views.open must happen while the trigger_id is valid (3 s), so it is called here.
         client.views_open(trigger_id=body["trigger_id"], view=view)
