@@ -244,11 +244,16 @@ class _FilesMixin:
                     errs.append(f"invalid slack file [json-pointer:{where}/slack_file]")
         return errs
 
+    def _slack_file_rec(self, ref: dict[str, Any]) -> dict[str, Any] | None:
+        """The stored file a ``slack_file`` names (by ``id``, or by ``url``: its url_private or permalink)."""
+        with self._lock:
+            if ref.get("id"):
+                return self.files.get(str(ref["id"]))
+            return next((r for r in self.files.values() if ref.get("url") in (r.get("url_private"), r.get("permalink"))), None)
+
     def _slack_file_ok(self, ref: dict[str, Any]) -> bool:
         with self._lock:
-            rec = self.files.get(str(ref.get("id") or ""))
-            if rec is None and ref.get("url"):
-                rec = next((r for r in self.files.values() if ref["url"] in (r.get("url_private"), r.get("permalink"))), None)
+            rec = self._slack_file_rec(ref)
             if rec is None or not rec.get("uploaded") or rec.get("mode") != "hosted" or rec.get("user_team") != self.team_id:
                 return False
             if rec.get("user") != self.bot_user_id and not rec.get("shares"):
@@ -270,8 +275,9 @@ class _FilesMixin:
         ids = [f["id"] for f in message.get("files") or [] if f.get("mode") != "tombstone"]
         for block in message.get("blocks") or []:
             ref = block.get("slack_file") if block.get("type") == "image" else None
-            if isinstance(ref, dict) and ref.get("id") and ref["id"] not in ids:
-                ids.append(ref["id"])
+            rec = self._slack_file_rec(ref) if isinstance(ref, dict) else None
+            if rec is not None and rec["id"] not in ids:
+                ids.append(rec["id"])
         return ids
 
     def _http_file_info(self, file_id: str) -> Response:
