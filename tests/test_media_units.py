@@ -92,7 +92,8 @@ def _shown(types, what="🖼️ 画像が送信されました", caption=False):
 
 def test_images_slack_can_show_become_image_blocks_and_a_set_gets_its_line_escaped():
     assert image_blocks(_shown(["image/jpeg"])) == [
-        {"type": "image", "slack_file": {"id": "F0"}, "alt_text": "🖼️ 画像が送信されました"}]
+        {"type": "image", "slack_file": {"id": "F0"}, "alt_text": "🖼️ 画像が送信されました",
+         "title": {"type": "plain_text", "text": "🖼️ 画像が送信されました", "emoji": True}}]
     blocks = image_blocks(_shown(["image/png", "image/gif"], what="<!channel> 2 枚", caption=True))
     assert blocks[0]["text"]["text"] == "&lt;!channel&gt; 2 枚" and [b["type"] for b in blocks] == ["section", "image", "image"]
     # anything Slack cannot show as a slack_file image is not put in an image block

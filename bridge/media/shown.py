@@ -5,8 +5,8 @@ then ONE message is posted with the friend's name and picture (``username``/``ic
 ``chat:write.customize``) that shows them:
 
 * images Slack can show in Block Kit (png, jpeg, gif) as ``image`` blocks naming the file
-  (``slack_file: {"id": "F…"}``), with a line above them for an imageSet (how many, or how many of
-  how many arrived);
+  (``slack_file: {"id": "F…"}``): one image with what LINE says it is as its title, an imageSet
+  with a line above its images (how many, or how many of how many arrived);
 * anything else (videos, voice messages, files, other image types) by the file's permalink in the
   text: Slack attaches a file whose permalink a message carries.
 
@@ -49,9 +49,13 @@ def image_blocks(shown: Shown) -> list[dict] | None:
             or any(t not in BLOCK_IMAGE_TYPES for t in shown.types):
         return None
     alt = shown.what.splitlines()[0][:1900] if shown.what else "image"
-    blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn.clip(mrkdwn.escape(shown.what))}}] \
-        if shown.caption and shown.what else []
-    return blocks + [{"type": "image", "slack_file": {"id": fid}, "alt_text": alt} for fid in shown.file_ids]
+    if shown.caption or len(shown.file_ids) > 1:  # an imageSet: its line above the images
+        line = mrkdwn.clip(mrkdwn.escape(shown.what)) if shown.what else ""
+        blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": line}}] if line else []
+        return blocks + [{"type": "image", "slack_file": {"id": fid}, "alt_text": alt} for fid in shown.file_ids]
+    # one image: what LINE says it is (🖼️ 画像が送信されました) as its title, plain text
+    return [{"type": "image", "slack_file": {"id": shown.file_ids[0]}, "alt_text": alt,
+             "title": {"type": "plain_text", "text": alt, "emoji": True}}]
 
 
 def link_target(url: str) -> str:
