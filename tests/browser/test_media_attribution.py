@@ -40,7 +40,8 @@ def test_a_friends_photo_is_shown_under_their_name_and_icon_like_their_texts(san
     name = sandbox.unique("写真 花子")
     sandbox.add_friend(name)
     sandbox.friend_says("商品の写真を送ります")  # a new chat's first message: on the thread parent
-    sandbox.friend_says("傷があるのはここです")
+    expect(sandbox.parent(name)).to_contain_text("商品の写真を送ります")
+    sandbox.friend_says("傷があるのはここです")  # in the thread, under the friend's name
     sandbox.open_thread(name)
     text = sandbox.thread.get_by_test_id("slack-message").filter(has_text="傷があるのはここです")
     expect(text.locator(".name")).to_have_text(name)
