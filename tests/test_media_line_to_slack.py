@@ -148,6 +148,17 @@ def test_a_failed_post_after_the_upload_posts_without_uploading_again(h):
     assert len(h.slack.calls_for("files.completeUploadExternal")) == 1
 
 
+def test_a_post_slack_refuses_leaves_a_clear_line_and_no_file_behind(h):
+    thread = open_thread(h)
+    h.slack.fail_next("chat.postMessage", error="msg_too_long")  # a refusal no retry can change
+    h.send_line(h.webhooks.image(HANAKO, data=make_png(), content_type="image/png"))
+    assert wait_until(lambda: len(h.thread_messages(thread)) == 2, timeout=20)
+    line = h.thread_messages(thread)[1]["text"]
+    assert "⚠️" in line and "山田 花子" in line and "画像" in line
+    (upload,) = h.slack.calls_for("files.getUploadURLExternal")
+    assert h.slack.file_content(upload.response["file_id"]) is None  # uploaded, never shown: deleted
+
+
 def test_sticker_is_shown_as_its_image_with_keywords_as_alt_text(h):
     thread = open_thread(h)
     h.send_line(h.webhooks.sticker(HANAKO, "446", "1988", keywords=["OK", "Thanks"]))
