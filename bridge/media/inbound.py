@@ -70,8 +70,8 @@ class MediaIn(Component):
         return slack_t("media.external", self.lang, what=msg.text, url="\n".join(dict.fromkeys(urls)))
 
     def relay(self, conv: Conversation, msg: InboundMessage, sender: Profile) -> tuple[str, list[str]] | None:
-        """Upload the content into the thread. Returns (Slack ts or "", LINE message ids shown),
-        or None while an imageSet is still incomplete."""
+        """Show the content in the thread under ``sender``'s name and picture. Returns (Slack ts or "",
+        LINE message ids shown), or None while an imageSet is still incomplete."""
         m = self.line_message(msg)
         image_set = _dict(m.get("imageSet"))
         ids = [msg.message_id]
