@@ -107,7 +107,7 @@ def main() -> int:
         threads = {u: thread(u) for u in (a, b, c)}
 
         def images() -> list[dict]:
-            return [m for m in slack.messages(TRIAGE, threads[a]) if m.get("files")]
+            return [m for m in slack.messages(TRIAGE, threads[a]) if slack.shown_files(m)]
 
         pngs = [make_png(rgb=(i % 256, 80, 160)) for i in range(args.images)]
         line.fail_next("getMessageContent", 0, delay=args.content_delay, times=args.images)
@@ -133,7 +133,7 @@ def main() -> int:
                 seen["a"] = (time.time() - t0, len(images()))
             return len(seen) == 3
         done = wait_for(check, 300)
-        got = [slack.file_content(m["files"][0]["id"]) for m in images()]
+        got = [slack.file_content(slack.shown_files(m)[0]) for m in images()]
         in_order = got == pngs
         print(f"fairness bench: 1 worker, friend A sends {args.images} images (LINE download {args.content_delay}s each)")
         if "b" in seen:

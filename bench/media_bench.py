@@ -155,10 +155,10 @@ def main() -> int:
 
         def uploads():
             return [
-                m for parent in slack.messages(TRIAGE) for m in slack.messages(TRIAGE, parent["ts"]) if m.get("files")]
+                m for parent in slack.messages(TRIAGE) for m in slack.messages(TRIAGE, parent["ts"]) if slack.shown_files(m)]
         done = wait_for(lambda: len(uploads()) == args.images, 300)
         t_in = time.time() - t0
-        got = sorted(slack.file_content(m["files"][0]["id"]) for m in uploads())
+        got = sorted(slack.file_content(slack.shown_files(m)[0]) for m in uploads())
         intact = got == sorted(images)
         ok &= done and intact
 

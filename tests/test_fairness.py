@@ -53,7 +53,7 @@ def fh(fair_env, line_emu, slack_emu):
 
 
 def images_in(h, thread: str) -> list[dict]:
-    return [m for m in h.thread_messages(thread) if m.get("files")]
+    return [m for m in h.thread_messages(thread) if h.slack.shown_files(m)]
 
 
 def test_one_friends_40_images_do_not_hold_the_only_worker(fh):
@@ -77,5 +77,5 @@ def test_one_friends_40_images_do_not_hold_the_only_worker(fh):
     assert wait_until(served_or_alice_done, timeout=120)
     assert len(images_in(h, threads[ALICE])) < IMAGES, "Bob and Caro waited for all of Alice's images"
     assert wait_until(lambda: len(images_in(h, threads[ALICE])) == IMAGES, timeout=180)
-    got = [h.slack.file_content(m["files"][0]["id"]) for m in images_in(h, threads[ALICE])]
+    got = [h.slack.file_content(h.slack.shown_files(m)[0]) for m in images_in(h, threads[ALICE])]
     assert got == pngs  # each once, in order

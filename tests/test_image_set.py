@@ -6,7 +6,7 @@ from __future__ import annotations
 from bridge.scheduler import ACCEPT, DueSet
 from emulators.line_media import make_png
 from tests.conftest import HANAKO, wait_until
-from tests.test_media_line_to_slack import files_in_thread, open_thread
+from tests.test_media_line_to_slack import contents, files_in_thread, open_thread
 
 
 def set_events(h, set_id: str, total: int):
@@ -28,12 +28,12 @@ def test_an_incomplete_image_set_is_shown_after_the_wait_and_a_late_image_on_its
     h.send_line(events[0], events[1])        # 3 of 5; images 4 and 5 are late (or never come)
     assert wait_until(lambda: files_in_thread(h, thread), timeout=30)
     upload = files_in_thread(h, thread)[0]
-    assert [h.slack.file_content(f["id"]) for f in upload["files"]] == images[:3]
-    assert "山田 花子" in upload["text"] and "画像 3/5 枚を受信しました（残りは届いていません）" in upload["text"]
+    assert contents(h, upload) == images[:3]
+    assert upload["username"] == "山田 花子" and "画像 3/5 枚を受信しました（残りは届いていません）" in upload["text"]
     h.send_line(events[4])                   # one of the missing ones, after all
     assert wait_until(lambda: len(files_in_thread(h, thread)) == 2, timeout=20)
     late = files_in_thread(h, thread)[1]
-    assert [h.slack.file_content(f["id"]) for f in late["files"]] == [images[4]]
+    assert contents(h, late) == [images[4]] and late["username"] == "山田 花子"
     assert "/5" not in late["text"]
     h.settle()
     assert len(files_in_thread(h, thread)) == 2
@@ -48,5 +48,5 @@ def test_a_set_completed_in_time_is_shown_once(h):
     assert wait_until(lambda: no_wait_pending(h), timeout=30)   # its wait ran out
     h.settle()
     uploads = files_in_thread(h, thread)
-    assert len(uploads) == 1 and [h.slack.file_content(f["id"]) for f in uploads[0]["files"]] == images
+    assert len(uploads) == 1 and contents(h, uploads[0]) == images
     assert "/2" not in uploads[0]["text"]

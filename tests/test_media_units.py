@@ -1,4 +1,5 @@
-"""Media building blocks without the harness: signed links, MP4 durations, previews, the emulator's URL checks."""
+"""Media building blocks without the harness: signed links, MP4 durations, previews, the emulator's URL checks,
+the blocks showing a friend's files."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +10,9 @@ import pytest
 from PIL import Image
 
 from bridge.media.probe import PREVIEW_MAX_BYTES, mp4_duration_ms, to_jpeg
+from bridge.media.shown import Shown, image_blocks, link_target
 from bridge.media.sign import LinkInvalid, media_url, read_token
+from bridge.model import Profile
 from bridge.settings import Settings
 from emulators.line_media import make_m4a, make_mp4, make_png, media_problems
 
@@ -80,3 +83,25 @@ def test_the_emulator_check_flags_http_urls_in_production_and_unfetchable_ones()
     assert sum("not HTTPS" in p for p in problems) == 3
     assert sum("not fetchable" in p for p in problems) == 3
     assert any("without a duration" in p for p in problems)
+
+
+# ---------------------------------------------------------------- how a friend's files are shown in Slack
+def _shown(types, what="🖼️ 画像が送信されました", caption=False):
+    return Shown("C1", "1.0", Profile("花子"), [f"F{i}" for i in range(len(types))], list(types), what, caption)
+
+
+def test_images_slack_can_show_become_image_blocks_and_a_set_gets_its_line_escaped():
+    assert image_blocks(_shown(["image/jpeg"])) == [
+        {"type": "image", "slack_file": {"id": "F0"}, "alt_text": "🖼️ 画像が送信されました",
+         "title": {"type": "plain_text", "text": "🖼️ 画像が送信されました", "emoji": True}}]
+    blocks = image_blocks(_shown(["image/png", "image/gif"], what="<!channel> 2 枚", caption=True))
+    assert blocks[0]["text"]["text"] == "&lt;!channel&gt; 2 枚" and [b["type"] for b in blocks] == ["section", "image", "image"]
+    # anything Slack cannot show as a slack_file image is not put in an image block
+    for types in (["image/webp"], ["video/mp4"], ["image/jpeg", "application/pdf"], []):
+        assert image_blocks(_shown(types)) is None, types
+    assert image_blocks(_shown(["image/jpeg"] * 50)) is None  # more than Slack's 50 blocks allow
+
+
+def test_a_permalink_cannot_break_out_of_its_link():
+    target = link_target("https://t.slack.com/files/U1/F1/<!channel>|x&y.pdf")
+    assert not set("<>|") & set(target) and "&amp;" in target and target.startswith("https://t.slack.com/files/U1/F1/")

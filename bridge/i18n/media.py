@@ -1,7 +1,6 @@
 """Strings of media relaying, quotes, unsend and edits (bridge.media, bridge.relay.line_extras)."""
 
 MESSAGES = {
-    "media.comment": {"ja": "*{name}*: {what}", "en": "*{name}*: {what}"},
     "media.image_set": {"ja": "🖼️ 画像が {count} 枚送信されました", "en": "🖼️ Sent {count} images"},
     "media.image_set_incomplete": {"ja": "画像 {received}/{total} 枚を受信しました（残りは届いていません）",
                                    "en": "Received {received} of {total} images (the rest did not arrive)"},

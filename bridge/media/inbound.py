@@ -1,9 +1,11 @@
-"""LINE → Slack media: images, videos, voice messages and files appear in the thread as files.
+"""LINE → Slack media: images, videos, voice messages and files appear in the thread under the
+friend's name and icon, like their texts.
 
 Content is downloaded from LINE's api-data host (videos and audio only once LINE says
 their transcoding succeeded), streamed to a temporary file and uploaded with the
-files_upload_v2 flow into the conversation's thread, attributed to the friend in the
-accompanying text. An ``imageSet`` (several photos sent at once, each its own webhook event)
+files_upload_v2 flow without being shared; then one message with the friend's name and picture
+shows it (:mod:`bridge.media.shown`). The upload is remembered before that post, so a retry posts
+without uploading again. An ``imageSet`` (several photos sent at once, each its own webhook event)
 is collected until all its images arrived and then becomes one Slack message with all of them,
 in their order. LINE does not promise that every image of a set arrives: when the rest has not
 come ``BRIDGE_IMAGE_SET_WAIT_SECONDS`` after the first, what arrived is shown with a line saying
@@ -25,7 +27,8 @@ import time
 from typing import Any, Callable
 
 from bridge.i18n import MESSAGES, slack_t, t
-from bridge.model import Conversation, DeliveryFailed, InboundMessage, RetryLater
+from bridge.media.shown import NotReady, Shown, post_shown
+from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
 from bridge import work
 from bridge.services import Component, Services
 from bridge.store.media import collect_image_set, count_media_attempt, image_set_members, mark_image_set_partial
@@ -66,13 +69,13 @@ class MediaIn(Component):
                 if isinstance(u, str) and u.startswith("https://")]
         return slack_t("media.external", self.lang, what=msg.text, url="\n".join(dict.fromkeys(urls)))
 
-    def relay(self, conv: Conversation, msg: InboundMessage, sender_name: str) -> tuple[str, list[str]] | None:
-        """Upload the content into the thread. Returns (Slack ts or "", LINE message ids shown),
-        or None while an imageSet is still incomplete."""
+    def relay(self, conv: Conversation, msg: InboundMessage, sender: Profile) -> tuple[str, list[str]] | None:
+        """Show the content in the thread under ``sender``'s name and picture. Returns (Slack ts or "",
+        LINE message ids shown), or None while an imageSet is still incomplete."""
         m = self.line_message(msg)
         image_set = _dict(m.get("imageSet"))
         ids = [msg.message_id]
-        what = msg.text
+        what, caption = msg.text, False
         if msg.kind == "image" and image_set.get("id") and isinstance(image_set.get("total"), int) and image_set["total"] > 1:
             set_id, total = str(image_set["id"]), image_set["total"]
             members, first_at, shown_incomplete = collect_image_set(
@@ -82,11 +85,11 @@ class MediaIn(Component):
                     self._wait_for_rest(msg, set_id, total, first_at)
                     return None
                 ids = [members[i] for i in sorted(members)]
-                what = t("media.image_set", self.lang, count=len(ids))
-        return self._relay_ids(conv, msg, ids, sender_name, what)
+                what, caption = t("media.image_set", self.lang, count=len(ids)), True
+        return self._relay_ids(conv, msg, ids, sender, what, caption)
 
     def relay_incomplete_set(self, conv: Conversation, payload: dict[str, Any],
-                             sender_name: str) -> tuple[str, list[str], InboundMessage] | None:
+                             sender: Profile) -> tuple[str, list[str], InboundMessage] | None:
         """An imageSet's wait ran out (an ``image_set_due`` item): show what arrived, saying how many of
         how many. None when the set was completed (its last image showed it) or nothing arrived."""
         account, set_id, total = str(payload.get("account") or ""), str(payload.get("set_id") or ""), int(payload["total"])
@@ -100,7 +103,7 @@ class MediaIn(Component):
                              sender_id=str(payload.get("sender") or ""), kind="image",
                              text=t("media.image_set", self.lang, count=len(ids)), message_id=ids[0])
         what = msg.text + "\n" + t("media.image_set_incomplete", self.lang, received=len(ids), total=total)
-        ts, shown = self._relay_ids(conv, msg, ids, sender_name, what)
+        ts, shown = self._relay_ids(conv, msg, ids, sender, what, True)
         return ts, shown, msg
 
     def _wait_for_rest(self, msg: InboundMessage, set_id: str, total: int, first_at: float) -> None:
@@ -112,23 +115,31 @@ class MediaIn(Component):
         self.accept_later(max(0.0, first_at + self.settings.image_set_wait - time.time()), f"imgset-{msg.account}",
                           event_id, work.line_stream(msg.conv_id), work.IMAGE_SET_DUE, payload)
 
-    def _relay_ids(self, conv: Conversation, msg: InboundMessage, ids: list[str], sender_name: str,
-                   what: str) -> tuple[str, list[str]]:
+    def _relay_ids(self, conv: Conversation, msg: InboundMessage, ids: list[str], sender: Profile,
+                   what: str, caption: bool) -> tuple[str, list[str]]:
         key = f"{msg.account}-{ids[0]}"
         record = self.store.get_record("media", key)
         if record.get("state") in ("done", "failed"):
             return record.get("ts") or "", ids
         try:
-            file_ids = self._upload(conv, msg, ids, sender_name, what)
+            if record.get("state") == "uploaded":  # an earlier attempt uploaded them; its post did not happen
+                file_ids, types = record["files"].split(","), record["types"].split(",")
+            else:
+                file_ids, types = self._upload(conv, msg, ids)
+                self.store.set_record("media", key, state="uploaded", files=",".join(file_ids), types=",".join(types))
+            shown = Shown(conv.channel, conv.thread_ts, sender, file_ids, types, what, caption)
+            ts = post_shown(self.slack, f"media-{key}", shown, int(record.get("not_ready") or 0))
+        except NotReady:
+            self.store.set_record("media", key, not_ready=str(int(record.get("not_ready") or 0) + 1))
+            raise
         except RetryLater as exc:
             attempts = count_media_attempt(self.store, key)
             if exc.throttled or attempts < MAX_ATTEMPTS:
                 raise
-            return self._give_up(conv, msg, key, sender_name, "other", exc.reason), ids
+            return self._give_up(conv, msg, key, sender.display_name, "other", exc.reason), ids
         except DeliveryFailed as exc:
-            return self._give_up(conv, msg, key, sender_name, exc.reason, exc.detail), ids
-        ts = self.slack.file_share_ts(file_ids[0], conv.channel) if file_ids else ""
-        for mid in reversed(ids):  # every image of a set finds the upload (unsend, quotes); the first one last
+            return self._give_up(conv, msg, key, sender.display_name, exc.reason, exc.detail), ids
+        for mid in reversed(ids):  # every image of a set finds the post (unsend, quotes); the first one last
             self.store.set_record("media", f"{msg.account}-{mid}", state="done", files=",".join(file_ids), ts=ts)
         return ts, ids
 
@@ -139,11 +150,12 @@ class MediaIn(Component):
         return record.get("ts") or "", files
 
     # -- internals ---------------------------------------------------------------------------
-    def _upload(self, conv: Conversation, msg: InboundMessage, ids: list[str], sender_name: str, what: str) -> list[str]:
+    def _upload(self, conv: Conversation, msg: InboundMessage, ids: list[str]) -> tuple[list[str], list[str]]:
+        """Download the LINE content of ``ids`` and upload it to Slack unshared: (file ids, content types)."""
         line = self.line_of(conv)
         m = self.line_message(msg)
         with tempfile.TemporaryDirectory(prefix="lsb-media-") as tmp:
-            files = []
+            files, types = [], []
             for n, mid in enumerate(ids):
                 if msg.kind in ("video", "audio"):
                     status = line.transcoding_status(mid)
@@ -159,8 +171,8 @@ class MediaIn(Component):
                 name = m.get("fileName") if msg.kind == "file" and isinstance(m.get("fileName"), str) else ""
                 name = (name or f"{msg.kind}-{mid}.{EXTENSIONS.get(ctype, 'bin')}")[:200]
                 files.append({"path": path, "filename": name, "title": name})
-            comment = slack_t("media.comment", self.lang, name=sender_name, what=what)
-            return self.slack.upload_files(conv.channel, conv.thread_ts, files, comment)
+                types.append((ctype or "").split(";")[0].strip().lower().replace(",", ""))
+            return self.slack.upload_unshared(files), types
 
     def _give_up(self, conv: Conversation, msg: InboundMessage, key: str, sender_name: str, reason: str, detail: str) -> str:
         if "media.reason." + reason in MESSAGES:
@@ -168,7 +180,12 @@ class MediaIn(Component):
         else:
             why = t("media.reason.other", self.lang, detail=f"{reason} {detail}".strip())
         log.warning("media %s not relayed: %s %s", key, reason, detail)
+        for file_id in [f for f in (self.store.get_record("media", key).get("files") or "").split(",") if f]:
+            try:  # uploaded, never shown: not left behind in Slack
+                self.slack.delete_file(file_id)
+            except (DeliveryFailed, RetryLater) as exc:
+                log.warning("could not delete Slack file %s of media %s: %s", file_id, key, exc)
         text = slack_t("media.failed", self.lang, name=sender_name, what=t(f"media.kind.{msg.kind}", self.lang), reason=why)
         ts = self.slack.post_once(f"media-failed-{key}", conv.channel, text, thread_ts=conv.thread_ts)
-        self.store.set_record("media", key, state="failed", reason=reason, ts=ts)
+        self.store.set_record("media", key, state="failed", reason=reason, ts=ts, files="")
         return ts

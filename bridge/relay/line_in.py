@@ -198,7 +198,7 @@ class LineIn(Component):
             linked = [(m, m.message_id) for m in msgs]
         elif is_file:
             conv = self.portals.ensure_portal(msg)
-            shown = self.media.relay(conv, msg, sender.display_name)
+            shown = self.media.relay(conv, msg, sender)
             if shown is None:
                 return  # an imageSet still being collected: shown with its last image
             ts, line_ids = shown
@@ -248,7 +248,7 @@ class LineIn(Component):
         if conv is None or not conv.thread_ts or conv.account != payload.get("account"):
             return
         sender = self.portals.sender_profile(conv, str(payload.get("sender") or ""))
-        shown = self.media.relay_incomplete_set(conv, payload, sender.display_name)
+        shown = self.media.relay_incomplete_set(conv, payload, sender)
         if shown is None:
             return  # complete after all: shown with its last image
         ts, line_ids, msg = shown

@@ -1,4 +1,4 @@
-"""Slack files: uploads (the files_upload_v2 flow, streamed), deletion, lookups, private downloads.
+"""Slack files: uploads (the files_upload_v2 flow, streamed, not shared), deletion, lookups, private downloads.
 
 Mixed into :class:`bridge.slack.gateway.SlackGateway`. The API calls go through the SDK's
 WebClient; the upload itself (to the URL ``files.getUploadURLExternal`` returns) and the
@@ -37,34 +37,34 @@ class SlackFilesMixin:
     def _token(self) -> str:
         return self.client.token or ""
 
-    def upload_files(self, channel: str, thread_ts: str, files: list[dict], comment: str) -> list[str]:
-        """Upload ``files`` ({"path", "filename", "title", "alt_txt"?}) as ONE message in the thread; returns file ids."""
-        ids: list[dict[str, str]] = []
-        for f in files:
-            size = os.path.getsize(f["path"])
-            kwargs: dict[str, Any] = {"filename": f["filename"], "length": size}
-            if f.get("alt_txt"):
-                kwargs["alt_txt"] = f["alt_txt"][:1000]
-            got = self._call("files.getUploadURLExternal", self.client.files_getUploadURLExternal, **kwargs)
-            self.file_hosts.check(got["upload_url"])  # a friend's file goes to Slack only
-            with open(f["path"], "rb") as fh:
-                try:
-                    resp = requests.post(got["upload_url"], data=fh, timeout=UPLOAD_TIMEOUT, allow_redirects=False,
-                                         headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
-                except requests.RequestException as exc:
-                    raise RetryLater(f"Slack upload: {type(exc).__name__}", delay=5) from exc
-            if resp.status_code == 429:
-                raise RetryLater("Slack upload: rate limited", delay=float(resp.headers.get("Retry-After") or 5), throttled=True)
-            if resp.status_code >= 500:
-                raise RetryLater(f"Slack upload: HTTP {resp.status_code}", delay=5)
-            if resp.status_code >= 300:
-                raise DeliveryFailed("upload_failed", f"HTTP {resp.status_code}", resp.status_code)
-            ids.append({"id": got["file_id"], "title": f.get("title") or f["filename"]})
-        kwargs = {"files": ids, "channel_id": channel, "initial_comment": comment}
-        if thread_ts:
-            kwargs["thread_ts"] = thread_ts
-        self._call("files.completeUploadExternal", self.client.files_completeUploadExternal, **kwargs)
+    def upload_unshared(self, files: list[dict]) -> list[str]:
+        """Upload ``files`` ({"path", "filename", "title", "alt_txt"?}) without sharing them anywhere
+        (``files.completeUploadExternal`` without ``channel_id``: private to the app until a message
+        shows them, see :meth:`post_once` with ``slack_file`` image blocks or a permalink); their ids."""
+        ids = [self._upload_bytes(f) for f in files]
+        self._call("files.completeUploadExternal", self.client.files_completeUploadExternal, files=ids)
         return [i["id"] for i in ids]
+
+    def _upload_bytes(self, f: dict) -> dict[str, str]:
+        size = os.path.getsize(f["path"])
+        kwargs: dict[str, Any] = {"filename": f["filename"], "length": size}
+        if f.get("alt_txt"):
+            kwargs["alt_txt"] = f["alt_txt"][:1000]
+        got = self._call("files.getUploadURLExternal", self.client.files_getUploadURLExternal, **kwargs)
+        self.file_hosts.check(got["upload_url"])  # a friend's file goes to Slack only
+        with open(f["path"], "rb") as fh:
+            try:
+                resp = requests.post(got["upload_url"], data=fh, timeout=UPLOAD_TIMEOUT, allow_redirects=False,
+                                     headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)})
+            except requests.RequestException as exc:
+                raise RetryLater(f"Slack upload: {type(exc).__name__}", delay=5) from exc
+        if resp.status_code == 429:
+            raise RetryLater("Slack upload: rate limited", delay=float(resp.headers.get("Retry-After") or 5), throttled=True)
+        if resp.status_code >= 500:
+            raise RetryLater(f"Slack upload: HTTP {resp.status_code}", delay=5)
+        if resp.status_code >= 300:
+            raise DeliveryFailed("upload_failed", f"HTTP {resp.status_code}", resp.status_code)
+        return {"id": got["file_id"], "title": f.get("title") or f["filename"]}
 
     def delete_file(self, file_id: str) -> None:
         try:

@@ -158,6 +158,10 @@ def _validate_blocks(blocks: Any, *, max_blocks: int = 50, ptr: str = "/blocks")
             _check_slack_file(block.get("slack_file"), f"{bp}/slack_file", errs)
             if not isinstance(block.get("alt_text"), str):
                 errs.append(f"missing required field: alt_text [json-pointer:{bp}]")
+            elif len(block["alt_text"]) > 2000:
+                errs.append(f"must be less than 2001 characters [json-pointer:{bp}/alt_text]")
+            if "title" in block:  # https://docs.slack.dev/reference/block-kit/blocks/image-block
+                _check_text_obj(block["title"], f"{bp}/title", errs, plain_only=True, max_len=2000)
         elif btype == "context":
             elements = block.get("elements")
             if not isinstance(elements, list) or not elements or len(elements) > 10:

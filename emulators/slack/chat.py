@@ -1,4 +1,9 @@
-"""chat.* methods (postMessage, update, delete, postEphemeral, getPermalink) and message metadata."""
+"""chat.* methods (postMessage, update, delete, postEphemeral, getPermalink) and message metadata.
+
+Files in messages (:mod:`emulators.slack.files`): ``slack_file`` images are checked against the
+stored files (``invalid_blocks``: ``invalid slack file``), and a ``chat.postMessage`` whose text
+holds the permalink of a file the app may see shares that file: the message carries it in
+``files`` and the file lists the share."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -53,6 +58,12 @@ def _message_content(args: dict[str, Any], *, require: bool = True) -> tuple[str
     return text or "", fields
 
 
+def _check_slack_files(emu: SlackEmulator, fields: dict[str, Any]) -> None:
+    errs = emu._slack_file_errors(fields.get("blocks"))
+    if errs:
+        raise _ApiError("invalid_blocks", *[f"[ERROR] {e}" for e in errs], errors=errs)
+
+
 def _customization(emu: SlackEmulator, args: dict[str, Any]) -> dict[str, Any]:
     """username/icon_url/icon_emoji need chat:write.customize (docs: chat.postMessage#authorship)."""
     custom = {k: args[k] for k in ("username", "icon_url", "icon_emoji") if args.get(k)}
@@ -86,9 +97,13 @@ def _chat_post_message(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> d
     channel = emu._resolve_channel(args.get("channel"))
     thread_ts = _parse_ts_arg(args, "thread_ts")
     text, fields = _message_content(args)
+    _check_slack_files(emu, fields)
     custom = _customization(emu, args)
     if _truthy(args.get("as_user")):
         raise _ApiError("as_user_not_supported")
+    linked = emu._files_linked(text)
+    if linked:
+        fields["files"] = [emu.file_info(f) for f in linked]
     msg = emu._bot_message(args, text)
     if "subtype" in custom:
         msg = {"type": "message", "subtype": custom.pop("subtype"), **{k: v for k, v in msg.items() if k != "type"}}
@@ -97,6 +112,8 @@ def _chat_post_message(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> d
     broadcast = bool(thread_ts) and _truthy(args.get("reply_broadcast"))
     stored, notes = emu._store_message(channel, msg, thread_ts=thread_ts, broadcast=broadcast)
     ctx.notes.extend(notes)
+    if linked:
+        emu._record_share(channel, stored["ts"], thread_ts, emu.bot_user_id, linked)
     # unfurl_links/unfurl_media only affect rendering; they stay visible in the RecordedCall args.
     return {"channel": channel, "ts": stored["ts"], "message": _strip_private(stored)}
 
@@ -113,6 +130,7 @@ def _chat_update(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[st
         # Bot tokens can only edit the app's own messages.
         raise _ApiError("cant_update_message")
     text, fields = _message_content(args, require=False)
+    _check_slack_files(emu, fields)
     if not text and not fields.get("blocks") and not fields.get("attachments") and "text" not in args:
         raise _ApiError("no_text")
     msg["text"] = text if "text" in args else msg.get("text", "")

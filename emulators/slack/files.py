@@ -2,6 +2,15 @@
 files.completeUploadExternal), files.info, files.delete, ``url_private`` downloads, and
 remote files (files.remote.add / files.remote.info).
 
+An upload completed without ``channel_id`` is private to the app until a message shows it: an
+``image`` block (or image element) whose ``slack_file`` names it, or its ``permalink`` in the text
+of a ``chat.postMessage`` (the message then carries the file, as Slack attaches it). A
+``slack_file`` must name an existing, processed png/jpg/gif of this team that the app may
+see (its own upload, or one shared somewhere); otherwise ``invalid_blocks`` with ``invalid slack
+file``, as Slack answers (also while a fresh upload is still being processed:
+``file_processing_seconds`` after ``files.completeUploadExternal``, 0 unless a test sets it).
+https://docs.slack.dev/reference/block-kit/composition-objects/slack-file-object
+
 A remote file's object is Slack's: ``mode: "external"``, ``is_external: true``,
 ``external_type: "app"``, ``size: 0``, ``url_private`` = ``external_url`` (the URL whoever
 added it supplied, on any host), ``permalink`` on the workspace; no
@@ -31,10 +40,16 @@ if TYPE_CHECKING:
 
 #: Thumbnail sizes Slack lists for images (``thumb_64`` ... ``thumb_1024``).
 _THUMB_SIZES = (64, 80, 160, 360, 480, 720, 800, 960, 1024)
+#: Image types a ``slack_file`` may show (https://docs.slack.dev/reference/block-kit/composition-objects/slack-file-object).
+_SLACK_FILE_TYPES = ("image/png", "image/jpeg", "image/gif")
+_PRIVATE_KEYS = ("content", "uploaded", "size_mismatch", "redirect", "ready_at")
 
 
 class _FilesMixin:
     """Mixed into :class:`~emulators.slack.core.SlackEmulator`: stored files and their URLs."""
+
+    #: Seconds a completed upload stays "being processed" (a ``slack_file`` naming it is refused meanwhile).
+    file_processing_seconds: float = 0.0
 
     def add_file(self, content: bytes, name: str, *, title: str | None = None, mimetype: str | None = None,
                  user: str | None = None, host_url: str | None = None) -> dict[str, Any]:
@@ -210,6 +225,61 @@ class _FilesMixin:
             raise KeyError(f"unknown file {file_id}")
         return info
 
+    # ---------------------------------------------------------------- files shown by messages
+    def _slack_file_errors(self, blocks: Any, ptr: str = "/blocks") -> list[str]:
+        """Slack's ``invalid slack file`` errors for the ``slack_file`` images of ``blocks`` (image blocks,
+        and image elements in context blocks and section accessories)."""
+        errs: list[str] = []
+        for i, block in enumerate(blocks if isinstance(blocks, list) else []):
+            if not isinstance(block, dict):
+                continue
+            places = [(block, f"{ptr}/{i}")]
+            places += [(el, f"{ptr}/{i}/elements/{j}") for j, el in enumerate(block.get("elements") or [])
+                       if block.get("type") == "context" and isinstance(el, dict)]
+            if isinstance(block.get("accessory"), dict):
+                places.append((block["accessory"], f"{ptr}/{i}/accessory"))
+            for obj, where in places:
+                ref = obj.get("slack_file")
+                if obj.get("type") == "image" and isinstance(ref, dict) and not self._slack_file_ok(ref):
+                    errs.append(f"invalid slack file [json-pointer:{where}/slack_file]")
+        return errs
+
+    def _slack_file_rec(self, ref: dict[str, Any]) -> dict[str, Any] | None:
+        """The stored file a ``slack_file`` names (by ``id``, or by ``url``: its url_private or permalink)."""
+        with self._lock:
+            if ref.get("id"):
+                return self.files.get(str(ref["id"]))
+            return next((r for r in self.files.values() if ref.get("url") in (r.get("url_private"), r.get("permalink"))), None)
+
+    def _slack_file_ok(self, ref: dict[str, Any]) -> bool:
+        with self._lock:
+            rec = self._slack_file_rec(ref)
+            if rec is None or not rec.get("uploaded") or rec.get("mode") != "hosted" or rec.get("user_team") != self.team_id:
+                return False
+            if rec.get("user") != self.bot_user_id and not rec.get("shares"):
+                return False  # someone else's file the app was never shown
+            return rec.get("mimetype") in _SLACK_FILE_TYPES and rec.get("ready_at", 0.0) <= self.clock()
+
+    def _files_linked(self, text: str) -> list[str]:
+        """Ids of this team's hosted files whose permalink is in ``text`` (in order, once each)."""
+        found: list[str] = []
+        for file_id in re.findall(rf"https://{re.escape(self.team_domain)}\.slack\.com/files/[A-Z0-9]+/(F[A-Z0-9]+)", text or ""):
+            rec = self.files.get(file_id)
+            if rec is not None and rec.get("uploaded") and rec.get("mode") == "hosted" and file_id not in found:
+                if rec.get("user") == self.bot_user_id or rec.get("shares"):
+                    found.append(file_id)
+        return found
+
+    def shown_files(self, message: dict[str, Any]) -> list[str]:
+        """Inspection: the ids of the files a message shows: attached, or images of its blocks, in order."""
+        ids = [f["id"] for f in message.get("files") or [] if f.get("mode") != "tombstone"]
+        for block in message.get("blocks") or []:
+            ref = block.get("slack_file") if block.get("type") == "image" else None
+            rec = self._slack_file_rec(ref) if isinstance(ref, dict) else None
+            if rec is not None and rec["id"] not in ids:
+                ids.append(rec["id"])
+        return ids
+
     def _http_file_info(self, file_id: str) -> Response:
         info = self.file_info(file_id)
         return self._json({"ok": info is not None, "file": info}, 200 if info is not None else 404)
@@ -265,6 +335,7 @@ def _files_complete_upload(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) 
             rec["size"] = rec["size_mismatch"][1]
         if f.get("title"):
             rec["title"] = str(f["title"])
+        rec["ready_at"] = emu.clock() + emu.file_processing_seconds  # Slack processes an upload before showing it
         stored_files.append(rec)
     public_files = [_public_file(rec) for rec in stored_files]
     comment = _opt_str(args, "initial_comment") or ""
@@ -337,4 +408,4 @@ def _files_delete(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[s
 
 
 def _public_file(rec: dict[str, Any]) -> dict[str, Any]:
-    return {k: copy.deepcopy(v) for k, v in rec.items() if k not in ("content", "uploaded", "size_mismatch", "redirect")}
+    return {k: copy.deepcopy(v) for k, v in rec.items() if k not in _PRIVATE_KEYS}

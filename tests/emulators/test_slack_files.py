@@ -210,3 +210,79 @@ def test_file_input_modals_are_validated_and_submit_full_file_objects(client: We
                 sender.view_submission(STAFF, view, {"pic": {"pic": {"type": "file_input", "files": files}}})
     finally:
         server.stop()
+
+
+# ---------------------------------------------------------------- files shown by a later message
+def _unshared(client: WebClient, content: bytes, filename: str) -> str:
+    """An upload completed without channel_id: private to the app, shared nowhere."""
+    return client.files_upload_v2(content=content, filename=filename)["file"]["id"]
+
+
+def _image(file_ref: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"type": "image", "slack_file": file_ref, "alt_text": "photo"}]
+
+
+def _refused(call: Any) -> list[str]:
+    with pytest.raises(SlackApiError) as exc:
+        call()
+    assert exc.value.response["error"] == "invalid_blocks"
+    return exc.value.response["errors"]
+
+
+def test_an_upload_without_channel_is_shared_nowhere_until_a_message_shows_it(client: WebClient, emu: SlackEmulator) -> None:
+    file_id = _unshared(client, PNG, "photo.png")
+    info = client.files_info(file=file_id)["file"]
+    assert not info.get("shares") and not info.get("channels") and emu.messages(CHANNEL) == []
+    root = client.chat_postMessage(channel=CHANNEL, text="ticket")
+    posted = client.chat_postMessage(channel=CHANNEL, thread_ts=root["ts"], text="写真", blocks=_image({"id": file_id}),
+                                     username="山田 花子", icon_url="https://profile.line-scdn.net/hanako")
+    [reply] = emu.messages(CHANNEL, root["ts"])
+    assert reply["ts"] == posted["ts"] and reply["username"] == "山田 花子" and "files" not in reply
+    assert emu.shown_files(reply) == [file_id]
+    by_url = client.chat_postMessage(channel=CHANNEL, text="x", blocks=_image({"url": info["url_private"]}))
+    assert emu.shown_files(emu.message(CHANNEL, by_url["ts"])) == [file_id]  # type: ignore[arg-type]
+
+
+def test_slack_file_images_must_exist_be_images_and_be_visible_to_the_app(client: WebClient, emu: SlackEmulator) -> None:
+    pdf = _unshared(client, b"%PDF-1.4", "a.pdf")
+    webp = _unshared(client, b"RIFF....WEBP", "a.webp")
+    others = emu.add_file(PNG, "staff.png", user=STAFF)["id"]  # a person's upload, never shown to the app
+    deleted = _unshared(client, PNG, "gone.png")
+    client.files_delete(file=deleted)
+    for ref in ({"id": "F0NOPE"}, {"id": pdf}, {"id": webp}, {"id": others}, {"id": deleted},
+                {"url": "https://elsewhere.example/a.png"}):
+        errors = _refused(lambda: client.chat_postMessage(channel=CHANNEL, text="x", blocks=_image(ref)))
+        assert errors == ["invalid slack file [json-pointer:/blocks/0/slack_file]"], ref
+    context = [{"type": "context", "elements": [{"type": "image", "slack_file": {"id": pdf}, "alt_text": "x"}]}]
+    assert _refused(lambda: client.chat_postMessage(channel=CHANNEL, text="x", blocks=context)) == \
+        ["invalid slack file [json-pointer:/blocks/0/elements/0/slack_file]"]
+    ok = client.chat_postMessage(channel=CHANNEL, text="ok")
+    _refused(lambda: client.chat_update(channel=CHANNEL, ts=ok["ts"], text="x", blocks=_image({"id": pdf})))
+    # once the person shares it somewhere, the app may show it too
+    emu.add_user_message(CHANNEL, STAFF, "map", files=[others])
+    client.chat_postMessage(channel=CHANNEL, text="x", blocks=_image({"id": others}))
+
+
+def test_a_fresh_upload_is_refused_as_an_image_until_slack_processed_it(client: WebClient, emu: SlackEmulator,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1_000_000.0]
+    monkeypatch.setattr(emu, "clock", lambda: now[0])
+    monkeypatch.setattr(emu, "file_processing_seconds", 2.0)
+    file_id = _unshared(client, PNG, "photo.png")
+    _refused(lambda: client.chat_postMessage(channel=CHANNEL, text="x", blocks=_image({"id": file_id})))
+    now[0] += 2.5
+    assert client.chat_postMessage(channel=CHANNEL, text="x", blocks=_image({"id": file_id}))["ok"]
+
+
+def test_a_permalink_in_the_text_shares_the_file_with_the_message(client: WebClient, emu: SlackEmulator) -> None:
+    file_id = _unshared(client, b"%PDF-1.4 quote", "見積書.pdf")
+    link = client.files_info(file=file_id)["file"]["permalink"]
+    root = client.chat_postMessage(channel=CHANNEL, text="ticket")
+    posted = client.chat_postMessage(channel=CHANNEL, thread_ts=root["ts"], text=f"📎 <{link}|見積書.pdf>", username="花子")
+    [reply] = emu.messages(CHANNEL, root["ts"])
+    assert [f["id"] for f in reply["files"]] == [file_id] and reply["files"][0]["name"] == "見積書.pdf"
+    share = client.files_info(file=file_id)["file"]["shares"]["public"][CHANNEL][0]
+    assert share["ts"] == posted["ts"] and share["thread_ts"] == root["ts"]
+    other_team = link.replace(f"https://{emu.team_domain}.", "https://elsewhere.")
+    plain = client.chat_postMessage(channel=CHANNEL, text=f"<{other_team}>")
+    assert "files" not in emu.message(CHANNEL, plain["ts"])  # type: ignore[operator]

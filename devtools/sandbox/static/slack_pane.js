@@ -31,6 +31,12 @@ function token(inner) {
 }
 const textObj = (o) => (!o ? "" : o.type === "plain_text" ? esc(o.text).replace(/:([a-z0-9_+\-]+):/g, (m, n) => (o.emoji !== false && emo(n)) || m) : mrkdwn(o.text));
 function imgSrc(url) { return !url || /\.invalid\//.test(url) ? "/avatar.svg?e=%F0%9F%A4%96&c=4a154b" : url; }
+// An image (block or element) shows a URL, or a Slack file (slack_file {id} or {url}): that one from the emulator's store.
+function imageOf(i) {
+  const ref = i.slack_file;
+  const id = ref && (ref.id || (/\/(F[A-Z0-9]+)\//.exec(ref.url || "") || [])[1]);
+  return ref ? (id ? `/api/slack/files/${encodeURIComponent(id)}` : "") : imgSrc(i.image_url);
+}
 
 function element(el, ctx) {
   const data = `data-ts="${esc(ctx.ts)}" data-eph="${esc(ctx.eph || "")}" data-action-id="${esc(el.action_id || "")}"`;
@@ -46,7 +52,7 @@ function element(el, ctx) {
     return `<select data-act="users" ${data}><option value="">${textObj(el.placeholder) || "…"}</option>` +
       users.map(([id, u]) => `<option value="${esc(id)}"${id === el.initial_user ? " selected" : ""}>@${esc(u.name)}</option>`).join("") + "</select>";
   }
-  if (el.type === "image") return `<img class="bk-acc-img" src="${esc(imgSrc(el.image_url))}" alt="${esc(el.alt_text)}">`;
+  if (el.type === "image") return `<img class="bk-acc-img" src="${esc(imageOf(el))}" alt="${esc(el.alt_text)}">`;
   return `<span class="bk-unknown">[${esc(el.type)}]</span>`;
 }
 function blocks(list, ctx) {
@@ -58,9 +64,9 @@ function blocks(list, ctx) {
       }
       case "header": return `<div class="bk-header">${textObj(b.text)}</div>`;
       case "divider": return `<hr class="bk-divider">`;
-      case "context": return `<div class="bk-context">${b.elements.map((e) => (e.type === "image" ? `<img src="${esc(imgSrc(e.image_url))}" alt="">` : `<span>${textObj(e)}</span>`)).join("")}</div>`;
+      case "context": return `<div class="bk-context">${b.elements.map((e) => (e.type === "image" ? `<img src="${esc(imageOf(e))}" alt="">` : `<span>${textObj(e)}</span>`)).join("")}</div>`;
       case "actions": return `<div class="bk-actions">${b.elements.map((e) => element(e, ctx)).join("")}</div>`;
-      case "image": return `<div class="bk-image">${b.title ? `<div>${textObj(b.title)}</div>` : ""}<img src="${esc(imgSrc(b.image_url))}" alt="${esc(b.alt_text)}"></div>`;
+      case "image": return `<div class="bk-image">${b.title ? `<div>${textObj(b.title)}</div>` : ""}<img data-testid="${b.slack_file ? "slack-file-image" : "slack-block-image"}" src="${esc(imageOf(b))}" alt="${esc(b.alt_text)}"></div>`;
       default: return `<div class="bk-unknown">[${esc(b.type)}]</div>`;
     }
   }).join("");
