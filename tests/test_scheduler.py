@@ -133,3 +133,23 @@ def test_a_failing_task_does_not_stop_the_others_and_an_idle_sweep_writes_no_loc
     inbox.accept("t", "e1", "s1", "k", {})
     assert ticker.run_now(inbox.sweep)
     assert inbox.streams.r.exists(inbox.keys.inbox_sweep_lock())
+
+
+def test_the_workers_tickers_enqueue_one_automation_sweep_per_interval_between_them(settings):
+    from dataclasses import replace
+
+    from bridge.runtime import Runtime
+
+    ns = settings.namespace + "tk" + uuid.uuid4().hex[:6]  # a queue no running worker takes
+    workers = [Runtime(replace(settings, namespace=ns)) for _ in range(2)]
+    try:
+        tickers = [rt.ticker() for rt in workers]
+        assert [t.run_now(rt.enqueue_automation_sweep) for t, rt in zip(tickers, workers)] == [True, False]
+        low = workers[0].low_queue
+        assert low.count == 1
+        assert low.fetch_job(low.get_job_ids()[0]).func is jobs.automation_sweep
+    finally:
+        for q in (workers[0].queue, workers[0].low_queue):
+            q.empty()
+            q.delete(delete_jobs=True)
+        workers[0].store.delete_namespace()
