@@ -182,7 +182,7 @@ class Streams:
         self.due.add(DRAIN, stream, delay)
 
     def hold(self, stream: str, delay: float) -> None:
-        """Pause the stream for ``delay`` seconds (a platform asked us to back off) and wake it up then."""
+        """Pause the stream for ``delay`` seconds (a back-off, or a scheduled head item) and wake it up then."""
         self.r.set(self.keys.inbox_hold(stream=stream), repr(time.time() + delay), px=max(1, int(delay * 1000)))
         self.schedule_wakeup(stream, delay)
 
