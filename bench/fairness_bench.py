@@ -15,7 +15,7 @@ Flask app in this process (threads), and ONE ``rq worker`` process started as th
     .venv/bin/python bench/fairness_bench.py [--images 40] [--content-delay 0.5]
 
 Without fair drains (before), B and the staff reply waited for A's whole relay; with them (a drain
-yields after bridge.inbox.SLICE_S seconds or SLICE_UNITS units and goes to the back of the queue),
+yields after bridge.engine.drain.SLICE_S seconds or SLICE_UNITS units and goes to the back of the queue),
 they are served between two of A's slices. Exit status 0 when both were served before A's last image.
 """
 from __future__ import annotations

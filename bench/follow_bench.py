@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LINE_SPECS_DIR", str(ROOT.parent / "shared" / "specs" / "line"))
 
-from bridge import work  # noqa: E402
+from bridge.engine import work  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
 from bridge.settings import Settings  # noqa: E402
 from devtools.devredis import PrivateRedis  # noqa: E402

@@ -37,7 +37,7 @@ from rq.serializers import JSONSerializer  # noqa: E402
 from bridge.accounts import Account, AccountSet  # noqa: E402
 from bridge.automation import Automation  # noqa: E402
 from bridge.config import parse_config  # noqa: E402
-from bridge.inbox import Inbox  # noqa: E402
+from bridge.engine.inbox import Inbox  # noqa: E402
 from bridge.keys import Keys  # noqa: E402
 from bridge.model import Conversation  # noqa: E402
 from bridge.services import Services  # noqa: E402
@@ -95,7 +95,7 @@ def main() -> int:
     accounts = AccountSet([Account("default", "LINE", "CBENCH01", "s", "t")])
     services = Services(settings, accounts, store, None, None, marks, backlog)  # the sweep calls neither Slack nor LINE
     queue = Queue(ns, connection=redis.Redis.from_url(url), serializer=JSONSerializer)
-    inbox = Inbox(r, keys, queue)
+    inbox = Inbox(r, keys, queue, queue)
     config = parse_config(CONFIG, "bench.toml", ["default"]).automation
     automation = Automation(services, config, inbox.accept, lambda conv_id: None)
     schedule = automation.schedules.of("default")

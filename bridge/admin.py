@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 
-from bridge import work
+from bridge.engine import work
 
 from bridge.runtime import get_runtime
 from bridge.settings import SettingsError

@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from bridge import metrics, work
+from bridge import metrics
+from bridge.engine import work
 from bridge.automation import Automation
 from bridge.config.automation_model import AutomationConfig
 from bridge.friends.broadcast import Broadcasts

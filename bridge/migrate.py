@@ -24,9 +24,10 @@ import redis
 from rq import Queue
 
 from bridge.accounts import DEFAULT_ACCOUNT
+from bridge.engine import jobs
+from bridge.engine.work import LINE_EVENT, SLACK_OP
 from bridge.keys import Keys
 from bridge.model import conv_key
-from bridge.work import JOB_DRAIN, LINE_EVENT, SLACK_OP
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def migrate(r: redis.Redis, namespace: str, queue: Queue | None = None, wait: fl
             r.pexpire(old, KEEP_OLD * 1000)
     if queue is not None:
         for stream in streams:
-            queue.enqueue(JOB_DRAIN, stream, result_ttl=60)
+            queue.enqueue(jobs.drain, stream, result_ttl=60)
     r.set(done_key, "done")
     if moved:
         log.warning("migrated %d Redis keys from the single-account layout (v1) to v2", moved)

@@ -18,14 +18,14 @@ from bridge.accounts import AccountSet
 from bridge.config import BridgeConfig
 from bridge.config.automation_model import AutomationConfig
 from bridge.friends.config import CrmConfig
-from bridge.inbox import Inbox
+from bridge.engine import jobs
+from bridge.engine.inbox import Inbox
+from bridge.engine.ticker import Ticker
 from bridge.keys import Keys
 from bridge.redisconn import connect
 from bridge.settings import Settings
 from bridge.store import Store
 from bridge.triage.marks import MarkSet
-from bridge.scheduler import REFRESH, Ticker
-from bridge.work import JOB_REFRESH_PARENT
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Runtime:
 
     @cached_property
     def inbox(self) -> Inbox:
-        return Inbox(self.redis, self.keys, self.queue, dedupe_ttl=self.settings.event_max_age)
+        return Inbox(self.redis, self.keys, self.queue, self.low_queue, dedupe_ttl=self.settings.event_max_age)
 
     @cached_property
     def accounts(self) -> AccountSet:
@@ -170,19 +170,29 @@ class Runtime:
                             self.stores, crm=self.crm,
                             schedule_refresh=None if self.refresh_inline else self.schedule_refresh)
         return Domain(services, ForwardClient(), automation=self.automation, accept=self.inbox.accept,
-                      accept_later=self.inbox.due.accept_later)
+                      accept_later=self.inbox.accept_later)
 
     def schedule_refresh(self, conv_id: str, delay: float) -> None:
         # On the low-priority queue: after a burst, relaying a new friend's message must not
-        # wait behind a few dozen status-line refreshes.
-        if delay > 0:
-            self.inbox.due.add(REFRESH, conv_id, delay)  # moved into the queue by a worker's Ticker
-        else:
-            self.low_queue.enqueue(JOB_REFRESH_PARENT, conv_id, result_ttl=60, failure_ttl=86400)
+        # wait behind a few dozen status-line refreshes (a delayed one waits in the due set).
+        self.inbox.refresh_parent(conv_id, delay)
 
     def ticker(self) -> Ticker:
-        """The wake-up mover and sweeper of a worker process (see :mod:`bridge.scheduler`)."""
-        return Ticker(self.inbox, lambda conv_id: self.schedule_refresh(conv_id, 0.0))
+        """The periodic tasks of a worker process (see :mod:`bridge.engine.ticker`)."""
+        inbox = self.inbox
+        return (Ticker(self.redis)
+                .at_start(inbox.adopt_existing_streams)
+                .every(MOVE_DUE_S, inbox.move_due)
+                .every(SWEEP_STREAMS_S, inbox.sweep, lock=self.keys.inbox_sweep_lock(), unless=inbox.idle)
+                .every(self.settings.sweep_interval, self.enqueue_automation_sweep, lock=self.keys.sweep_tick()))
+
+    def enqueue_automation_sweep(self) -> None:
+        """SLA breaches, opening/closing, reminders (:func:`bridge.engine.jobs.automation_sweep`)."""
+        self.low_queue.enqueue(jobs.automation_sweep, result_ttl=60, failure_ttl=86400, job_timeout=600)
+
+
+MOVE_DUE_S = 1.0         # s between due-set checks (every worker: claims are atomic)
+SWEEP_STREAMS_S = 3.0    # s between sweeps of the streams with pending items (one worker per round)
 
 
 _runtime: Runtime | None = None
@@ -204,6 +214,9 @@ def start_runtime(settings: Settings) -> Runtime:
     global _runtime, _runtime_pid
     _runtime, _runtime_pid = Runtime(settings), os.getpid()
     return _runtime
+
+
+jobs.serve(get_runtime)  # the rq entry points (bridge.engine.jobs) reach the runtime through it
 
 
 def configure_logging(root: bool = True) -> None:

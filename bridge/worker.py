@@ -3,7 +3,8 @@
 ``rq worker --with-scheduler -w bridge.worker.BridgeWorker ...`` — it validates the
 settings before taking any job, so a misconfigured worker fails at start-up, naming
 the variable, instead of failing every job. It also runs the bridge's ticker thread
-(:mod:`bridge.scheduler`): delayed wake-ups and the sweep of stranded streams.
+(:mod:`bridge.engine.ticker`): delayed wake-ups, the sweep of stranded streams and the
+periodic automation sweep.
 """
 from __future__ import annotations
 
@@ -37,21 +38,18 @@ class BridgeWorker(Worker):
         import bridge.domain  # noqa: F401
         import bridge.line.gateway  # noqa: F401
         import bridge.slack.gateway  # noqa: F401
-        import bridge.jobs  # noqa: F401
+        import bridge.engine.jobs  # noqa: F401
 
         super().__init__(*args, **kwargs)
         from bridge.runtime import get_runtime, start_runtime
 
         start_runtime(settings).prepare()  # the settings just read: BRIDGE_CONFIG is read once per worker
         get_runtime().learn_bots()
-        from bridge.automation import ticker
-
-        self.automation_ticker = ticker.start(get_runtime())  # enqueues the periodic sweep (SLA, hours)
 
     def work(self, *args, **kwargs):
-        # Every worker moves due wake-ups and sweeps stranded streams (bridge.scheduler), so
-        # nothing waits for rq's scheduler lock. Its own Runtime (own Redis connections): the
-        # work horses forked from this process never share a connection with the thread.
+        # Every worker runs the periodic tasks (bridge.engine.ticker: due wake-ups, stranded
+        # streams, the automation sweep), so nothing waits for rq's scheduler lock. Its own Runtime
+        # (own Redis connections): the work horses forked from this process never share one with the thread.
         from bridge.runtime import Runtime, get_runtime
 
         self.bridge_ticker = Runtime(get_runtime().settings).ticker().start()
@@ -64,7 +62,7 @@ class BridgeWorker(Worker):
     # rq's main loop quits on any unexpected exception, so a Redis restart while a job runs
     # (or during the loop's bookkeeping) would end the worker. These wait for Redis instead.
     # A job whose bookkeeping failed is not re-run by rq; the stream it drained is in the
-    # bridge's own keys and the sweeper (bridge.scheduler) re-enqueues it if needed.
+    # bridge's own keys and the sweeper (bridge.engine.sweep) re-enqueues it if needed.
     def _wait_for_redis(self, what: str, exc: Exception) -> None:
         log.warning("Redis unavailable during %s (%s); waiting for it", what, exc)
         delay = 0.5

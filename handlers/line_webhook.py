@@ -27,7 +27,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from bridge import clock, metrics, work
+from bridge import clock, metrics
+from bridge.engine import work
 from bridge.accounts import Account
 from bridge.line.events import source_of
 from bridge.model import conv_key

@@ -327,7 +327,7 @@ class InProcess:
     def __init__(self, settings, line_emu, slack_emu):
         from dataclasses import replace
 
-        from bridge import work
+        from bridge.engine import work
         from bridge.runtime import Runtime
 
         self.work = work

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from bridge.work import slack_stream
+from bridge.engine.work import slack_stream
 from tests.conftest import HANAKO, ROOT, STAFF, TRIAGE, wait_until
 
 

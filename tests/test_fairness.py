@@ -2,7 +2,7 @@
 
 Why a module of its own: it needs exactly ONE rq worker (started as the Procfile starts it), on a
 private Redis, so that "another conversation is served meanwhile" can only come from a drain
-yielding its turn (bridge.inbox: a time slice or a few units, then back of the queue).
+yielding its turn (bridge.engine.drain: a time slice or a few units, then back of the queue).
 The assertions are about order, never about time.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@ tests) what arrived is shown with a line saying how many of how many; a late ima
 own; a set completed in time is shown once, and nothing more comes when its wait runs out."""
 from __future__ import annotations
 
-from bridge.scheduler import ACCEPT, DueSet
+from bridge.engine.due import ACCEPT, DueSet
 from emulators.line_media import make_png
 from tests.conftest import HANAKO, wait_until
 from tests.test_media_line_to_slack import contents, files_in_thread, open_thread

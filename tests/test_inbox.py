@@ -1,6 +1,8 @@
 """The ordered per-conversation inbox against a real Redis and a real rq queue (drains called directly)."""
 from __future__ import annotations
 
+import re
+import time
 import uuid
 
 import pytest
@@ -8,7 +10,9 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from bridge.inbox import MAX_ATTEMPTS, Inbox
+from bridge.engine import jobs
+from bridge.engine.drain import MAX_ATTEMPTS
+from bridge.engine.inbox import Inbox
 from bridge.keys import Keys
 from bridge.model import RetryLater
 from bridge.store import Store
@@ -19,11 +23,32 @@ def inbox(redis_url):
     ns = "ib" + uuid.uuid4().hex[:8]
     r = redis.Redis.from_url(redis_url, decode_responses=True)
     queue = Queue(ns, connection=redis.Redis.from_url(redis_url), serializer=JSONSerializer)
-    box = Inbox(r, Keys(ns), queue)
+    low = Queue(ns + "-low", connection=queue.connection, serializer=JSONSerializer)
+    box = Inbox(r, Keys(ns), queue, low)
     yield box
-    queue.empty()
-    queue.delete(delete_jobs=True)
+    for q in (queue, low):
+        q.empty()
+        q.delete(delete_jobs=True)
     Store(r, Keys(ns)).delete_namespace()
+
+
+class Proc:
+    """A Processor (bridge.engine.drain) doing ``fn(item)`` per item; ``batch`` takes several head items."""
+
+    def __init__(self, fn=lambda item: None, batch=None, dead=None):
+        self.fn, self.batch, self.dead = fn, batch, dead if dead is not None else []
+
+    def process_item(self, item):
+        self.fn(item)
+
+    def process_head(self, items):
+        if self.batch:
+            return self.batch(items)
+        self.fn(items[0])
+        return 1
+
+    def dead_letter(self, item, reason):
+        self.dead.append((item["id"], reason))
 
 
 def accept(box, n, stream="s1", start=0):
@@ -35,7 +60,7 @@ def test_items_are_processed_in_order_and_duplicates_refused(inbox):
     accept(inbox, 5)
     assert not inbox.accept("t", "e3", "s1", "k", {"i": 3})
     seen = []
-    assert inbox.drain("s1", lambda item: seen.append(item["payload"]["i"]), lambda *a: None) == 5
+    assert inbox.drain("s1", Proc(lambda item: seen.append(item["payload"]["i"]))) == 5
     assert seen == [0, 1, 2, 3, 4]
     assert inbox.pending("s1") == 0
 
@@ -55,12 +80,12 @@ def test_transient_failure_keeps_the_item_at_the_head_and_pauses_the_stream(inbo
         if item["payload"]["i"] == 1 and calls.count(1) == 1:
             raise RetryLater("LINE push: HTTP 500", delay=30)
 
-    inbox.drain("s1", flaky, lambda *a: None)
+    inbox.drain("s1", Proc(flaky))
     assert calls == [0, 1] and inbox.pending("s1") == 2
-    inbox.drain("s1", flaky, lambda *a: None)  # still held (30 s): nothing runs early
+    inbox.drain("s1", Proc(flaky))  # still held (30 s): nothing runs early
     assert calls == [0, 1]
-    inbox.r.delete(inbox.keys.inbox_hold(stream="s1"))  # the scheduled wake-up's time has come
-    inbox.drain("s1", flaky, lambda *a: None)
+    inbox.streams.r.delete(inbox.keys.inbox_hold(stream="s1"))  # the scheduled wake-up's time has come
+    inbox.drain("s1", Proc(flaky))
     assert calls == [0, 1, 1, 2] and inbox.pending("s1") == 0
 
 
@@ -77,8 +102,8 @@ def test_persistent_failures_are_dead_lettered_but_throttling_never_is(inbox):
 
     for _ in range(MAX_ATTEMPTS + 2):
         for stream, fn in (("bad", fails), ("busy", throttled)):
-            inbox.r.delete(inbox.keys.inbox_hold(stream=stream))
-            inbox.drain(stream, fn, lambda item, reason: dead.append((item["id"], reason)))
+            inbox.streams.r.delete(inbox.keys.inbox_hold(stream=stream))
+            inbox.drain(stream, Proc(fn, dead=dead))
     assert dead == [("t:e0", "HTTP 503")]
     assert inbox.pending("bad") == 0 and inbox.pending("busy") == 1
 
@@ -90,9 +115,9 @@ def test_a_second_drainer_leaves_the_stream_to_the_lock_holder(inbox):
     def nested(item):
         seen.append(item["payload"]["i"])
         # While we hold the lock, another worker's drain must not process anything.
-        assert inbox.drain("s1", lambda other: seen.append("intruder"), lambda *a: None) == 0
+        assert inbox.drain("s1", Proc(lambda other: seen.append("intruder"))) == 0
 
-    inbox.drain("s1", nested, lambda *a: None)
+    inbox.drain("s1", Proc(nested))
     assert seen == [0, 1]
 
 
@@ -101,11 +126,11 @@ def test_a_drain_queued_flag_is_replaced_when_its_job_is_not_really_waiting(inbo
     a listed id whose hash is gone): otherwise the stream would look busy until the flag expires."""
     accept(inbox, 1)
     flag_key = inbox.keys.inbox_drain_queued(stream="s1")
-    flag = inbox.r.get(flag_key)
-    inbox.r.delete(inbox.queue.job_class.key_for(flag))  # listed, but nothing a worker could run
-    inbox.r.expire(flag_key, 60)  # older than FLAG_TRUST_S
+    flag = inbox.streams.r.get(flag_key)
+    inbox.streams.r.delete(inbox.queue.job_class.key_for(flag))  # listed, but nothing a worker could run
+    inbox.streams.r.expire(flag_key, 60)  # older than FLAG_TRUST_S
     assert inbox.sweep() == ["s1"]
-    new_flag = inbox.r.get(flag_key)
+    new_flag = inbox.streams.r.get(flag_key)
     assert new_flag != flag and new_flag in inbox.queue.get_job_ids()
 
 
@@ -116,12 +141,12 @@ def test_our_own_redis_failing_counts_no_attempt_and_sets_no_back_off(inbox):
         raise redis.ConnectionError("Connection refused")
 
     with pytest.raises(redis.ConnectionError):
-        inbox.drain("s1", redis_restarting, lambda *a: None)
-    assert not inbox.r.exists(inbox.keys.inbox_attempts(stream="s1"))
-    assert not inbox.r.exists(inbox.keys.inbox_hold(stream="s1"))
-    assert not inbox.r.exists(inbox.keys.inbox_lock(stream="s1"))  # released: the next sweep resumes the stream
+        inbox.drain("s1", Proc(redis_restarting))
+    assert not inbox.streams.r.exists(inbox.keys.inbox_attempts(stream="s1"))
+    assert not inbox.streams.r.exists(inbox.keys.inbox_hold(stream="s1"))
+    assert not inbox.streams.r.exists(inbox.keys.inbox_lock(stream="s1"))  # released: the next sweep resumes the stream
     seen = []
-    assert inbox.drain("s1", lambda item: seen.append(item["payload"]["i"]), lambda *a: None) == 2
+    assert inbox.drain("s1", Proc(lambda item: seen.append(item["payload"]["i"]))) == 2
     assert seen == [0, 1]
 
 
@@ -129,13 +154,59 @@ def test_a_drain_yields_after_a_few_units_and_requeues_its_stream_at_the_back(in
     accept(inbox, 12, "big")
     accept(inbox, 1, "small", start=100)
     seen = []
-    assert inbox.drain("big", lambda item: seen.append(item["payload"]["i"]), lambda *a: None) == 5
-    assert inbox.queue.get_job_ids()[-1] == inbox.r.get(inbox.keys.inbox_drain_queued(stream="big"))  # at the back
+    assert inbox.drain("big", Proc(lambda item: seen.append(item["payload"]["i"]))) == 5
+    assert inbox.queue.get_job_ids()[-1] == inbox.streams.r.get(inbox.keys.inbox_drain_queued(stream="big"))  # at the back
     texts = []
 
     def batch(items):  # the batching path: two items per unit
         texts.extend(i["payload"]["i"] for i in items[:2])
         return 2
-    inbox.drain("big", lambda item: None, lambda *a: None, batch=batch)
+    inbox.drain("big", Proc(batch=batch))
     assert seen == [0, 1, 2, 3, 4] and texts == [5, 6, 7, 8, 9, 10, 11]
     assert inbox.pending("big") == 0
+
+
+def test_a_drain_job_is_enqueued_by_reference_with_a_safe_id(inbox):
+    accept(inbox, 1)
+    job = inbox.queue.fetch_job(inbox.queue.get_job_ids()[0])
+    assert job.func_name == "bridge.engine.jobs.drain" and job.func is jobs.drain  # named after the function
+    assert job.args == ["s1"] and re.fullmatch(r"[A-Za-z0-9_-]+", job.id)
+
+
+def test_a_scheduled_item_holds_its_stream_until_its_time_and_later_work_waits_behind_it(inbox):
+    seen, dead = [], []
+    assert inbox.schedule("t", "reply-1", "s1", "k", {"i": "reply-1"}, at=time.time() + 1.0)
+    assert not inbox.schedule("t", "reply-1", "s1", "k", {"i": "reply-1"}, at=time.time() + 1.0)  # deduplicated
+    accept(inbox, 1, start=2)                    # accepted after it: must not overtake it
+    proc = Proc(lambda item: seen.append(item["payload"]["i"]), dead=dead)
+    assert inbox.drain("s1", proc) == 0 and seen == []
+    assert inbox.streams.r.pttl(inbox.keys.inbox_hold(stream="s1")) > 0     # paused, not failed
+    assert "drain\ts1" in [m for m, _ in inbox.due.pending()]                # its wake-up is due at its time
+    assert not inbox.streams.r.exists(inbox.keys.inbox_attempts(stream="s1"))
+    time.sleep(1.05)
+    inbox.streams.r.delete(inbox.keys.inbox_hold(stream="s1"))  # the hold's TTL is up by now anyway
+    assert inbox.drain("s1", proc) == 2
+    assert seen == ["reply-1", 2] and dead == []
+
+
+def test_a_woken_stream_runs_its_scheduled_head_at_once_and_only_that_once(inbox):
+    seen = []
+    proc = Proc(lambda item: seen.append(item["payload"]["i"]))
+    inbox.schedule("t", "a", "s1", "k", {"i": "a"}, at=time.time() + 60)
+    inbox.schedule("t", "b", "s1", "k", {"i": "b"}, at=time.time() + 60)
+    assert inbox.drain("s1", proc) == 0
+    inbox.wake("s1")                         # e.g. its author pressed "send now"
+    assert inbox.drain("s1", proc) == 1 and seen == ["a"]  # the next one still waits for its time
+    assert inbox.pending("s1") == 1
+
+
+def test_a_batch_never_takes_a_scheduled_item_before_its_time(inbox):
+    accept(inbox, 2)
+    inbox.schedule("t", "later", "s1", "k", {"i": "later"}, at=time.time() + 60)
+    offered = []
+
+    def batch(items):
+        offered.append([i["payload"]["i"] for i in items])
+        return len(items)
+    assert inbox.drain("s1", Proc(batch=batch)) == 2
+    assert offered == [[0, 1]] and inbox.pending("s1") == 1

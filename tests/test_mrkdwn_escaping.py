@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge import work
+from bridge.engine import work
 from bridge.model import RetryLater
 from bridge.text.mrkdwn import clip, escape
 from tests.conftest import HANAKO, STAFF, TARO, TRIAGE, InProcess, _seed, cid, wait_until

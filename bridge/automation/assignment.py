@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from bridge import clock, work
+from bridge import clock
+from bridge.engine import work
 from bridge.i18n import t
 from bridge.model import Conversation
 from bridge.services import Component, Services

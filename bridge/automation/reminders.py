@@ -18,7 +18,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from bridge import clock, work
+from bridge import clock
+from bridge.engine import work
 from bridge.access import is_channel_member
 from bridge.automation.hours import Schedules
 from bridge.i18n import t

@@ -1,6 +1,6 @@
 """First-response targets (SLA) counted in business hours, and the overdue alerts.
 
-The sweep (run periodically, see :mod:`bridge.automation.ticker`) is idempotent: for every
+The sweep (run periodically, see :mod:`bridge.engine.ticker`) is idempotent: for every
 account, open mark and level (1 = target, 2 = ``escalate_factor`` × target) it computes
 the latest ``waiting_since`` that is past the deadline *now* — one walk back through the
 business hours — and reads the conversations waiting since then from the mark's /pending
@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from bridge import clock, work
+from bridge import clock
+from bridge.engine import work
 from bridge.automation.hours import Schedules
 from bridge.humanize import waited
 from bridge.i18n import t

@@ -10,7 +10,7 @@ is collected until all its images arrived and then becomes one Slack message wit
 in their order. LINE does not promise that every image of a set arrives: when the rest has not
 come ``BRIDGE_IMAGE_SET_WAIT_SECONDS`` after the first, what arrived is shown with a line saying
 how many of how many (a work item accepted into the conversation's stream at that time through
-the due set of :mod:`bridge.scheduler`: nothing waits meanwhile); images arriving later are
+the due set of :mod:`bridge.engine.due`: nothing waits meanwhile); images arriving later are
 shown on their own.
 
 LINE deletes content after a while, so this runs in the relay job itself; transient
@@ -29,7 +29,7 @@ from typing import Any, Callable
 from bridge.i18n import MESSAGES, slack_t, t
 from bridge.media.shown import NotReady, Shown, post_shown
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
-from bridge import work
+from bridge.engine import work
 from bridge.services import Component, Services
 from bridge.store.media import collect_image_set, count_media_attempt, image_set_members, mark_image_set_partial
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-from bridge import work
+from bridge.engine import work
 from bridge.i18n import t
 from bridge.line.events import inbound_from_line
 from bridge.model import InboundMessage

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-from bridge import work
+from bridge.engine import work
 from bridge.i18n import Mrkdwn, slack_t, t
 from bridge.model import DeliveryFailed
 from bridge.relay.delivery import Delivery

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from bridge import work
+from bridge.engine import work
 from bridge.model import DeliveryFailed
 from bridge.services import Component, Services
 

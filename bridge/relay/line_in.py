@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
-from bridge import work
+from bridge.engine import work
 from bridge.friends.transcript import inbound_time, record_edit, record_inbound
 from bridge.i18n import slack_t, t
 from bridge.line.events import inbound_from_line, member_ids, source_of

@@ -51,7 +51,7 @@ SEARCH_PAGES = 20       # x200 messages
 class SlackGateway(SlackFilesMixin):
     def __init__(self, settings: Settings, store: Store, client: WebClient | None = None,
                  limiter: SlackRateLimiter | None = None):
-        # retry_handlers=[]: retries are ours (bridge.inbox), so a retry can never
+        # retry_handlers=[]: retries are ours (bridge.engine.drain), so a retry can never
         # re-post a message whose first attempt actually reached Slack.
         self.client = client or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base_url,
                                           timeout=15, retry_handlers=[])

@@ -5,7 +5,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bridge import work
+from bridge.engine import work
 from bridge.i18n import t
 from bridge.slack_ui.automation import ACTION_REMINDERS
 from bridge.runtime import Runtime

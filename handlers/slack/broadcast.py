@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bridge import work
+from bridge.engine import work
 from bridge.friends.broadcast import quota_cost
 from bridge.friends.search import split_terms
 from bridge.friends.segment import Segment, audience

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import App
 
-from bridge import work
+from bridge.engine import work
 from bridge.runtime import Runtime
 from handlers.slack.ops import conversation_of_message, enqueue_op, enqueue_unresolved_op
 

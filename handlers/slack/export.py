@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bridge import work
+from bridge.engine import work
 from bridge.friends.export import parse_day
 from bridge.i18n import t
 from bridge.runtime import Runtime

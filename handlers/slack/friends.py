@@ -6,7 +6,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bridge import work
+from bridge.engine import work
 from bridge.friends.ops import parse_submission
 from bridge.friends.search import find, load_rows
 from bridge.i18n import t

@@ -10,12 +10,12 @@ from slack_bolt import Ack, App
 from bridge import clock
 from bridge.automation.stats import PERIODS, Stats, has_chart, render_report
 from bridge.automation.views import timekeeper_of
+from bridge.engine import jobs
 from bridge.i18n import t
 from bridge.runtime import Runtime
 from bridge.slack_ui.home import ACTION_DUTY
 from bridge.slack_ui.quota import forecast_lines
 from bridge.store.meter import read_meter
-from bridge.work import JOB_PUBLISH_HOME, JOB_SET_DUTY, JOB_STATS_CHART
 from handlers.slack.ops import visible_accounts
 
 
@@ -23,12 +23,12 @@ def register(app: App, rt: Runtime) -> None:
     @app.event("app_home_opened")
     def handle_app_home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
-            rt.low_queue.enqueue(JOB_PUBLISH_HOME, event["user"], result_ttl=60, failure_ttl=86400)
+            rt.low_queue.enqueue(jobs.publish_home, event["user"], result_ttl=60, failure_ttl=86400)
 
     @app.action(ACTION_DUTY)
     def handle_duty_switch(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
-        rt.queue.enqueue(JOB_SET_DUTY, body["user"]["id"], action.get("value") == "on", result_ttl=60, failure_ttl=86400)
+        rt.queue.enqueue(jobs.set_duty, body["user"]["id"], action.get("value") == "on", result_ttl=60, failure_ttl=86400)
 
     @app.command("/stats")
     def handle_stats_command(ack: Ack, command: dict[str, Any]) -> None:
@@ -51,5 +51,5 @@ def register(app: App, rt: Runtime) -> None:
         text, blocks = render_report(report, lang, chart=chart)
         ack(text=text, blocks=blocks, response_type="ephemeral")
         if chart:
-            rt.low_queue.enqueue(JOB_STATS_CHART, command["user_id"], sorted(visible), days, now,
+            rt.low_queue.enqueue(jobs.stats_chart, command["user_id"], sorted(visible), days, now,
                                  result_ttl=60, failure_ttl=86400)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from bridge import work
+from bridge.engine import work
 from bridge.access import is_channel_member, visible_channels
 from bridge.runtime import Runtime
 

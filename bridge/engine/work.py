@@ -1,7 +1,7 @@
-"""Names of the work that flows through the inbox and rq, in one place.
+"""Names of the work that flows through the inbox, in one place: work kinds and streams.
 
-Work items (``kind``) are dispatched by :class:`bridge.domain.Domain` from one table;
-rq jobs are referenced by these import paths (rq imports them in the worker).
+Work items (``kind``) are dispatched by :class:`bridge.domain.Domain` from one table. rq jobs
+have no names here: they are the functions of :mod:`bridge.engine.jobs`, enqueued by reference.
 """
 from __future__ import annotations
 
@@ -25,14 +25,6 @@ EXPORT = "export"                # a history export to upload to the person who 
 CANNED_PICK = "canned_pick"      # a 定型文 picked in the shortcut modal: posted in the thread, then relayed like a reply
 IMAGE_SET_DUE = "image_set_due"  # an imageSet's wait is over: show what arrived (bridge.relay.line_in)
 DECORATE = "decorate"            # the delivered/failed mark on a staff reply (bridge.relay.decorations)
-
-# rq jobs (module-level functions in bridge.jobs, primitives only)
-JOB_DRAIN = "bridge.jobs.drain"
-JOB_REFRESH_PARENT = "bridge.jobs.refresh_parent"
-JOB_SWEEP = "bridge.automation.jobs.sweep"   # periodic: SLA breaches, opening/closing, reminders
-JOB_PUBLISH_HOME = "bridge.automation.jobs.publish_home"  # App Home of one person
-JOB_SET_DUTY = "bridge.automation.jobs.set_duty"          # on/off duty switch from App Home
-JOB_STATS_CHART = "bridge.automation.jobs.stats_chart"    # the /stats chart, uploaded to the asker's DM
 
 
 def line_stream(conv_id: str) -> str:
