@@ -45,6 +45,45 @@ def wait(predicate, timeout: float = 15.0) -> bool:
 
 
 SECOND_BOT = "U" + "e2" * 16
+SANDBOX_ADMIN = "USATO"  # devtools.sandbox.slack_side.STAFF: 佐藤 (the default "you are") may /canned add|remove, /broadcast
+
+#: The sandbox's configuration (``--play``): what a shop would set up, so the page shows the
+#: product's features rather than an empty config. Written to BRIDGE_CONFIG under .run/.
+SANDBOX_CONFIG = f"""[admins]
+users = ["{SANDBOX_ADMIN}"]
+
+[[fields]]
+key = "member_no"
+ja = "会員番号"
+en = "Member no."
+type = "text"
+
+[[fields]]
+key = "visits"
+ja = "来店回数"
+en = "Visits"
+type = "number"
+
+[[fields]]
+key = "course"
+ja = "希望コース"
+en = "Course"
+type = "choice"
+choices = ["カット", "カラー", "パーマ"]
+
+[[canned]]
+key = "thanks"
+text = "{{name}}様、お問い合わせありがとうございます。担当の{{staff}}が確認いたします。"
+
+[[canned]]
+key = "hours"
+text = "{{name}}様、営業時間は平日10時〜19時です。"
+
+[[auto_replies]]
+match = "contains"
+keywords = ["住所", "アクセス"]
+text = "{{name}}様、店舗は東京都渋谷区1-2-3です（サンドボックスの自動応答）。"
+"""
 
 
 @dataclass
@@ -58,6 +97,8 @@ class Stack:
     channel: str = TRIAGE
     namespace: str = ""
     second_account: bool = False  # add 梅田店, a second LINE account sharing the triage channel
+    seeded: bool = False          # --play: a config that shows the product's features (SANDBOX_CONFIG)
+    language: str = "ja"          # BRIDGE_LANGUAGE: what the bridge writes in Slack and to LINE
     extra_accounts: list = field(default_factory=list)  # (key, bot user id, channel secret) of accounts beyond "default"
     _servers: list = field(default_factory=list)
     _procs: subprocess.Popen | None = None
@@ -91,9 +132,18 @@ class Stack:
             "SLACK_TRIAGE_CHANNEL": self.channel, "PUBLIC_BASE_URL": self.base,
             "LINE_API_BASE_URL": line_srv.url, "SLACK_API_BASE_URL": slack_srv.url + "/api/",
             "BRIDGE_NAMESPACE": self.namespace, "PORT": str(port), "WEB_CONCURRENCY": "1",
+            "BRIDGE_LANGUAGE": self.language,
         })
+        config = ""
         if self.second_account:
-            self._add_second_account()
+            config += self._add_second_account()
+        if self.seeded:
+            config += SANDBOX_CONFIG
+        if config:
+            path = ROOT / ".run" / f"{self.namespace}-bridge.toml"
+            (ROOT / ".run").mkdir(exist_ok=True)
+            path.write_text(config, encoding="utf-8")
+            self.env["BRIDGE_CONFIG"] = str(path)
         print(f"LINE emulator  {line_srv.url}\nSlack emulator {slack_srv.url}\n"
               f"bridge         {self.base}  (web + worker from the Procfile, log: .run/demo-procs.log)", flush=True)
         (ROOT / ".run").mkdir(exist_ok=True)
@@ -103,23 +153,21 @@ class Stack:
                                        stdout=open(ROOT / ".run" / "demo-procs.log", "w"), stderr=subprocess.STDOUT)
         return wait(lambda: requests.get(self.base + "/healthz", timeout=1).ok, timeout=30)
 
-    def _add_second_account(self) -> None:
-        """梅田店: a second LINE account sharing the triage channel, configured with [[accounts]]."""
+    def _add_second_account(self) -> str:
+        """梅田店: a second LINE account sharing the triage channel; its [[accounts]] config section."""
         bot, secret, token = SECOND_BOT, "demo-umeda-secret", "demo-umeda-token"
         self.line.add_channel(bot, secret, token, display_name="梅田店")
         self.line.bot_display_name = "本店"
-        config = ROOT / ".run" / f"{self.namespace}-accounts.toml"
-        (ROOT / ".run").mkdir(exist_ok=True)
-        config.write_text(f"""[[accounts]]
+        self.env.update({"UMEDA_LINE_SECRET": secret, "UMEDA_LINE_TOKEN": token, "LINE_ACCOUNT_NAME": "本店"})
+        self.extra_accounts.append(("umeda", bot, secret))
+        return f"""[[accounts]]
 key = "umeda"
 name = "梅田店"
 channel = "{self.channel}"
 secret_env = "UMEDA_LINE_SECRET"
 token_env = "UMEDA_LINE_TOKEN"
-""", encoding="utf-8")
-        self.env.update({"BRIDGE_CONFIG": str(config), "UMEDA_LINE_SECRET": secret, "UMEDA_LINE_TOKEN": token,
-                         "LINE_ACCOUNT_NAME": "本店"})
-        self.extra_accounts.append(("umeda", bot, secret))
+
+"""
 
     def wait_procs(self) -> None:
         if self._procs is not None:
