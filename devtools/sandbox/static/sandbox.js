@@ -70,13 +70,22 @@ async function api(path, body) {
 }
 
 let polling = false;
+let pollAgain = false;
 async function poll() {
-  if (polling) return;
+  if (polling) { pollAgain = true; return; }  // after the one under way: it may predate what was just done
   polling = true;
   try {
     const data = await (await fetch(`/api/state?v=${ui.v}`)).json();
     if (!data.same) { ui.v = data.v; ui.state = data.state; ui.lang ||= data.state.bridge.lang; render(); }
-  } catch (e) { /* the sandbox is restarting: try again */ } finally { polling = false; }
+  } catch (e) { /* the sandbox is restarting: try again */ } finally {
+    polling = false;
+    if (pollAgain) { pollAgain = false; poll(); }
+  }
+}
+function chosen(chat) {  // a chat just created: shown as soon as the state has it, kept until then
+  ui.chat = ui.pendingChat = chat;
+  saveView();
+  poll();
 }
 
 // ------------------------------------------------------------------ rendering: shared
@@ -132,7 +141,9 @@ function renderLine() {
   $("account").title = t("account");
   if (!line.account[ui.account]) ui.account = "default";
   const acct = line.account[ui.account];
-  if (!acct.chats.find((c) => c.id === ui.chat)) ui.chat = acct.chats.length ? acct.chats[acct.chats.length - 1].id : null;
+  const known = acct.chats.some((c) => c.id === ui.chat);
+  if (known && ui.chat === ui.pendingChat) ui.pendingChat = null;
+  if (!known && !(ui.chat && ui.chat === ui.pendingChat)) ui.chat = acct.chats.length ? acct.chats[acct.chats.length - 1].id : null;
   setHTML($("chat"), options(acct.chats.map((c) => [c.id, (c.kind === "group" ? "👥 " : "") + c.name]), ui.chat));
   const friends = acct.chats.filter((c) => c.kind === "user");
   setHTML($("group-members"), `<span>${t("members")}</span>` + friends.map((f) =>
@@ -236,13 +247,13 @@ $("thread-file").addEventListener("change", (ev) => {  // a staff upload into th
 $("friend-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const r = await api(`/api/line/${ui.account}/friends`, { name: $("friend-name").value, emoji: $("friend-emoji").value, color: $("friend-color").value, follow: $("friend-follow").checked });
-  if (r.chat) { ui.chat = r.chat; $("friend-name").value = ""; $("friend-form").hidden = true; }
+  if (r.chat) { ui.chat = r.chat; $("friend-name").value = ""; $("friend-form").hidden = true; chosen(r.chat); }
 });
 $("group-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const members = [...document.querySelectorAll("#group-members input:checked")].map((i) => i.value);
   const r = await api(`/api/line/${ui.account}/groups`, { name: $("group-name").value, members, emoji: $("group-emoji").value });
-  if (r.chat) { ui.chat = r.chat; $("group-name").value = ""; $("group-form").hidden = true; }
+  if (r.chat) { ui.chat = r.chat; $("group-name").value = ""; $("group-form").hidden = true; chosen(r.chat); }
 });
 $("new-friend").addEventListener("click", () => { $("friend-form").hidden = !$("friend-form").hidden; $("group-form").hidden = true; $("friend-name").focus(); });
 $("new-group").addEventListener("click", () => { $("group-form").hidden = !$("group-form").hidden; $("friend-form").hidden = true; });

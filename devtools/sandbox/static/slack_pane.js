@@ -108,7 +108,7 @@ function message(m, inThread) {
   const cls = !inThread && m.ts === ui.thread ? " open" : "";
   return `<div class="sm${cls}" data-testid="slack-message" data-ts="${esc(m.ts)}"><img class="avatar" src="${esc(imgSrc(a.icon))}" alt="">` +
     `<div class="main"><div><span class="name">${esc(a.name)}</span>${a.app ? `<span class="app">${t("bot")}</span>` : ""}` +
-    `<span class="time">${clock(Number(m.ts))}</span>${m.edited ? `<span class="time" data-testid="edited">${t("edited")}</span>` : ""}</div>${bc}${body(m, { ts: m.ts })}${files(m)}<div class="rxs">${rx}${add}</div>${thread}</div></div>`;
+    `<span class="time">${clock(Number(m.ts))}</span>${m.edited && !m.bot_id ? `<span class="time" data-testid="edited">${t("edited")}</span>` : ""}</div>${bc}${body(m, { ts: m.ts })}${files(m)}<div class="rxs">${rx}${add}</div>${thread}</div></div>`;
 }
 function rxTitle(r) {  // who reacted; ⏳ explains the undo window
   const who = `${r.users.map(userName).join(", ")} :${r.name}:`;
