@@ -13,7 +13,10 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -45,6 +48,7 @@ def wait(predicate, timeout: float = 15.0) -> bool:
 
 
 SECOND_BOT = "U" + "e2" * 16
+SANDBOX_TZ = "Asia/Tokyo"
 SANDBOX_ADMIN = "USATO"  # devtools.sandbox.slack_side.STAFF: 佐藤 (the default "you are") may /canned add|remove, /broadcast
 
 #: The sandbox's configuration (``--play``): what a shop would set up, so the page shows the
@@ -83,6 +87,35 @@ text = "{{name}}様、営業時間は平日10時〜19時です。"
 match = "contains"
 keywords = ["住所", "アクセス"]
 text = "{{name}}様、店舗は東京都渋谷区1-2-3です（サンドボックスの自動応答）。"
+"""
+
+
+CLOSED_IN_DAYS = 2  # the sandbox's closed day: the day after tomorrow (a run over midnight stays open)
+
+
+def closed_day(now: float | None = None) -> str:
+    """The sandbox's one closed day, in Tokyo (its page's clock can move there)."""
+    tokyo = ZoneInfo(SANDBOX_TZ)
+    today = datetime.fromtimestamp(now if now is not None else time.time(), tokyo).date()
+    return (today + timedelta(days=CLOSED_IN_DAYS)).isoformat()
+
+
+def sandbox_config() -> str:
+    """SANDBOX_CONFIG and business hours: open around the clock (the sandbox behaves the same
+    whenever it is tried, and so do its tests) but for one closed day: 🌙 on the threads and the
+    closed-hours auto-reply are seen by moving the page's clock to that day."""
+    return SANDBOX_CONFIG + f"""
+[hours]
+timezone = "{SANDBOX_TZ}"
+holidays = ""
+mon = ["00:00-24:00"]
+tue = ["00:00-24:00"]
+wed = ["00:00-24:00"]
+thu = ["00:00-24:00"]
+fri = ["00:00-24:00"]
+sat = ["00:00-24:00"]
+sun = ["00:00-24:00"]
+closed = ["{closed_day()}"]
 """
 
 
@@ -138,7 +171,9 @@ class Stack:
         if self.second_account:
             config += self._add_second_account()
         if self.seeded:
-            config += SANDBOX_CONFIG
+            config += sandbox_config()
+            # The page's clock: the sandbox may move "now" of this namespace (devtools.sandbox.clock).
+            self.env["BRIDGE_TEST_CLOCK"] = "1"
         if config:
             path = ROOT / ".run" / f"{self.namespace}-bridge.toml"
             (ROOT / ".run").mkdir(exist_ok=True)

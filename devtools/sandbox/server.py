@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -22,6 +23,7 @@ from flask import Flask, Response, abort, jsonify, request, send_from_directory
 
 from devtools.sandbox.line_side import STICKERS, LineAccount
 from devtools.sandbox.slack_side import SlackSide
+from devtools.stack import CLOSED_IN_DAYS
 
 STATIC = Path(__file__).resolve().parent / "static"
 _COLOR = re.compile(r"^#?[0-9a-fA-F]{3,8}$")
@@ -35,6 +37,11 @@ class World:
         self.page_url = page_url.rstrip("/")
         self.lang = lang  # BRIDGE_LANGUAGE of the sandbox's bridge: the page starts in it
         self.send_delay = float(stack.env.get("BRIDGE_SEND_DELAY_SECONDS") or 10)  # the undo window
+        self.clock = None  # moves the bridge's "now" (business hours) when the stack allows it
+        if stack.env.get("BRIDGE_TEST_CLOCK") == "1":
+            from devtools.sandbox.clock import SandboxClock
+
+            self.clock = SandboxClock(stack.env["REDIS_URL"], stack.namespace)
         self.bridge_media = stack.base.rstrip("/") + "/media/"  # PUBLIC_BASE_URL/media/<token>
         self.accounts: dict[str, LineAccount] = {}
         self.add_account("default", stack.line, stack.line_webhook_url, stack.line.channel_secret)
@@ -46,7 +53,7 @@ class World:
     def add_account(self, account_id: str, emulator, webhook_url: str, channel_secret: str,
                     bot_user_id: str | None = None) -> LineAccount:
         account = LineAccount(account_id, emulator, webhook_url, channel_secret, self.avatar, bot_user_id,
-                              media=self.media)
+                              media=self.media, now=self.clock.now if self.clock else time.time)
         self.accounts[account_id] = account
         return account
 
@@ -59,7 +66,8 @@ class World:
         return f"/api/bridge-media?u={quote(url, safe='')}" if url.startswith(self.bridge_media) else url
 
     def state(self) -> dict:
-        return {"bridge": {"lang": self.lang, "send_delay": self.send_delay},
+        clock = {"offset": self.clock.offset, "now": self.clock.now(), "closed_in_days": CLOSED_IN_DAYS} if self.clock else None
+        return {"bridge": {"lang": self.lang, "send_delay": self.send_delay, "clock": clock},
                 "line": {"accounts": [{"id": a.id, "name": a.name} for a in self.accounts.values()],
                          "account": {aid: a.state() for aid, a in self.accounts.items()}},
                 "slack": self.slack.state()}
@@ -198,6 +206,16 @@ def create_app(world: World) -> Flask:
         b = body()
         file = b.get("file") if isinstance(b.get("file"), dict) else None
         return attempt(world.slack.post, str(b.get("user", "")), str(b.get("text", "")), b.get("thread_ts"), file)
+
+    @app.post("/api/clock")
+    def move_clock():
+        """The page's clock: {"days": 0} is now, {"days": n} the same time n days later."""
+        if world.clock is None:
+            abort(404)
+        days = body().get("days")
+        if not isinstance(days, int) or not 0 <= days <= 14:
+            return jsonify({"error": "days: 0-14"}), 400
+        return jsonify(world.clock.move(days * 86400))
 
     @app.post("/api/slack/edit")
     def slack_edit():

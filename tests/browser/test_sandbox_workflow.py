@@ -225,3 +225,19 @@ def test_english_says_which_language_the_bridge_writes(sandbox: Sandbox):
     expect(note).to_contain_text("--lang en")
     expect(sandbox.parent(name).locator(".replies")).to_have_text(re.compile(r"^💬 (1 reply|([2-9]|\d\d+) replies)$"))
     expect(sandbox.channel).not_to_contain_text("1 replies")
+
+
+def test_moving_the_clock_to_the_closed_day_shows_the_moon_and_the_auto_reply(sandbox: Sandbox):
+    clock = sandbox.page.get_by_test_id("sandbox-clock")
+    expect(clock.locator("option:checked")).to_have_text("🕘 今（営業中）")
+    name = sandbox.unique("休業日 七郎")
+    sandbox.add_friend(name)
+    try:
+        clock.select_option(index=1)  # 🌙 <date>（休業日）
+        expect(clock.locator("option:checked")).to_contain_text("休業日")
+        sandbox.friend_says("明日は開いていますか")
+        expect(sandbox.line.get_by_test_id("line-bot-message")).to_contain_text(f"{name}様、メッセージありがとうございます。ただいま営業時間外")
+        expect(sandbox.parent(name)).to_contain_text("🌙 営業時間外")
+    finally:  # the sandbox is shared by the tests: back to the real (open) clock
+        clock.select_option(index=0)
+        expect(clock.locator("option:checked")).to_have_text("🕘 今（営業中）")

@@ -20,6 +20,8 @@ const I18N = {
     cancel: "キャンセル", edited: "（編集済み）", editTitle: "メッセージを編集", deleteConfirm: "このメッセージを削除しますか？",
     undoTip: "⏳ 送信待ち：スタッフの返信は {n} 秒待ってから LINE に送られます。その間に ✏️ 編集すると LINE には編集後の内容が、🗑️ 削除すると何も送られません。送信後の編集には訂正の送信を提案します。",
     undoHint: "⏳ 返信は {n} 秒後に LINE へ送られます。それまでは自分のメッセージの ✏️ 編集・🗑️ 削除で変更・取り消しできます。",
+    clock: "時刻", clockNow: "🕘 今（営業中）", clockClosed: "🌙 {date}（休業日）",
+    clockTitle: "サンドボックスの時刻（営業時間・🌙・自動応答が従います）",
     bridgeLang: "ブリッジ自身の表示（Slack の投稿や LINE への自動応答）は BRIDGE_LANGUAGE={lang} の言語です。",
   },
   en: {
@@ -39,6 +41,8 @@ const I18N = {
     cancel: "Cancel", edited: "(edited)", editTitle: "Edit message", deleteConfirm: "Delete this message?",
     undoTip: "⏳ Waiting to send: a staff reply goes to LINE after {n} s. Edit it ✏️ within that time and LINE gets the edited text; delete it 🗑️ and nothing is sent. An edit after sending gets the offer to send a correction.",
     undoHint: "⏳ Replies go to LINE after {n} s. Until then, ✏️ edit or 🗑️ delete your message to change or cancel it.",
+    clock: "Time", clockNow: "🕘 Now (open)", clockClosed: "🌙 {date} (closed day)",
+    clockTitle: "The sandbox's time (business hours, 🌙 and the auto-reply follow it)",
     bridgeLang: "What the bridge itself writes (its Slack posts, LINE auto-replies) is in BRIDGE_LANGUAGE={lang}: start the sandbox with `./scripts/demo --play --lang en` for English.",
   },
 };
@@ -100,10 +104,21 @@ function render() {
   note.hidden = ui.lang === ui.state.bridge.lang;
   note.textContent = t("bridgeLang", { lang: ui.state.bridge.lang });
   $("undo-hint").textContent = t("undoHint", { n: ui.state.bridge.send_delay });
+  renderClock(ui.state.bridge.clock);
   renderLine();
   renderSlack();
   saveView();
 }
+function renderClock(c) {  // the sandbox's "now": today (open) or its closed day
+  $("clock-box").hidden = !c;
+  if (!c) return;
+  const day = new Date((Date.now() / 1000 + c.closed_in_days * 86400) * 1000)
+    .toLocaleDateString(ui.lang === "en" ? "en-US" : "ja-JP", { month: "short", day: "numeric", timeZone: "Asia/Tokyo" });
+  $("clock").title = t("clockTitle");
+  setHTML($("clock"), options([["0", t("clockNow")], [String(c.closed_in_days), t("clockClosed", { date: day })]],
+    String(Math.round(c.offset / 86400))));
+}
+$("clock").addEventListener("change", (ev) => api("/api/clock", { days: Number(ev.target.value) }));
 // ------------------------------------------------------------------ scrolling: follow the newest message
 // A list follows new messages while its reader is at the bottom (also when a picture loads later
 // and makes it taller); a reader who scrolled up keeps their place and gets a "new messages" marker.
