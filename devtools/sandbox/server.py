@@ -23,7 +23,7 @@ from flask import Flask, Response, abort, jsonify, request, send_from_directory
 
 from devtools.sandbox.line_side import STICKERS, LineAccount
 from devtools.sandbox.slack_side import SlackSide
-from devtools.stack import CLOSED_IN_DAYS
+from devtools.sandbox.config import CLOSED_IN_DAYS
 
 STATIC = Path(__file__).resolve().parent / "static"
 _COLOR = re.compile(r"^#?[0-9a-fA-F]{3,8}$")

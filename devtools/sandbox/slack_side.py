@@ -16,7 +16,7 @@ import emoji as emoji_lib
 
 from bridge.slack_ui.parent import SHORTCUT_ACTIONS
 from devtools.sandbox.line_side import decode_data_url
-from devtools.stack import SANDBOX_ADMIN
+from devtools.sandbox.config import SANDBOX_ADMIN
 from emulators.slack_events import SlackEventSender
 
 #: (user id, handle, real name, display name, avatar emoji, colour, member of the triage channel)
