@@ -144,10 +144,15 @@ token_env = "UMEDA_LINE_TOKEN"
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
         if self.namespace and self.env.get("REDIS_URL"):
+            import redis
+
             from bridge.redisconn import connect
 
-            r = connect(self.env["REDIS_URL"])
-            for key in r.scan_iter(match=f"{self.namespace}:*"):
-                r.delete(key)
+            try:
+                r = connect(self.env["REDIS_URL"])
+                for key in r.scan_iter(match=f"{self.namespace}:*"):
+                    r.delete(key)
+            except redis.ConnectionError:
+                pass  # Ctrl-C in a terminal also stopped the private redis-server: nothing left to clean
         for srv in self._servers:
             srv.stop()
