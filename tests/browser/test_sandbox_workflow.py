@@ -113,7 +113,7 @@ def test_deleting_a_reply_within_the_undo_window_cancels_it(sandbox: Sandbox):
     expect(sandbox.line).not_to_contain_text("間違えて")
 
 
-def test_editing_a_reply_after_it_was_sent_offers_a_correction(sandbox: Sandbox):
+def test_editing_a_reply_after_it_was_sent_offers_a_correction_and_a_delete_retracts_nothing(sandbox: Sandbox):
     name = sandbox.unique("訂正 次郎")
     sandbox.add_friend(name)
     sandbox.friend_says("料金はいくらですか")
@@ -128,6 +128,11 @@ def test_editing_a_reply_after_it_was_sent_offers_a_correction(sandbox: Sandbox)
     offer = sandbox.thread.get_by_test_id("ephemeral").filter(has_text="すでに LINE に送信済み")
     offer.get_by_role("button", name="訂正として送信").click()
     expect(sandbox.line.get_by_test_id("line-bot-message").filter(has_text="【訂正】")).to_contain_text("料金は 3500 円です")
+
+    sandbox.page.once("dialog", lambda dialog: dialog.accept())  # deleting after delivery retracts nothing
+    sandbox.thread.get_by_test_id("slack-message").filter(has_text="料金は 3500 円です").first.get_by_title("削除", exact=True).click()
+    expect(sandbox.thread.get_by_test_id("ephemeral").filter(has_text="LINE のメッセージは取り消せません")).to_be_visible()
+    expect(sandbox.line).to_contain_text("料金は 3000 円です")
 
 
 def test_the_admin_adds_a_canned_reply_and_the_modal_offers_it(sandbox: Sandbox):
