@@ -24,8 +24,10 @@ def serve(stack, host: str = "127.0.0.1", port: int = 8765, lang: str = "ja") ->
     world = World(stack, url, lang)
     world.accounts["default"].add_friend("山田 花子", "🌸", "#f48fb1", follow=False)
     app = create_app(world)
+    other = "--lang ja for Japanese" if lang == "en" else "--lang en for English"
     print(f"\nSandbox page: {url}\n  left: LINE as a friend sees it · right: the Slack triage channel"
-          " · Ctrl-C to stop", flush=True)
+          " · Ctrl-C to stop"
+          f"\n  staff @佐藤 is an admin (/canned add); the bridge writes in BRIDGE_LANGUAGE={lang} ({other})", flush=True)
     try:
         server.serve_forever()
     finally:
