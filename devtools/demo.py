@@ -65,7 +65,10 @@ def play_script(stack: Stack) -> int:
 
     print("\n② Staff 佐藤 replies in the thread: 「承知しました！ *15時* でお取りしますね :smile:」")
     reply, _ = sender.user_message(channel, staff, "承知しました！ *15時* でお取りしますね :smile:", thread_ts=thread)
-    wait(lambda: line.deliveries)
+    delay = float(stack.env.get("BRIDGE_SEND_DELAY_SECONDS") or 10)
+    print(f"   waiting for the {delay:g} s undo window (⏳ on the reply): in Slack, editing the reply within it"
+          " changes what LINE gets, deleting it cancels the send …", flush=True)
+    wait(lambda: line.deliveries, timeout=delay + 15)
     for d in line.deliveries:
         print(f"   LINE received ({d.via}) : {' / '.join(m.get('text', '') for m in d.messages)}")
     wait(lambda: set(slack.reactions(channel, reply["ts"])) & {"free", "1234", "x"})  # 🆓/🔢 follow at Slack's pace
@@ -98,7 +101,7 @@ def play_second_account(stack: Stack) -> None:
 
 
 def run_sandbox(env: dict[str, str], args: argparse.Namespace) -> int:
-    stack = Stack(env, second_account=args.second_account)
+    stack = Stack(env, second_account=args.second_account, seeded=args.play, language=args.lang)
     try:
         if not stack.start():
             print("the bridge did not become healthy; see .run/demo-procs.log", file=sys.stderr)
@@ -106,7 +109,7 @@ def run_sandbox(env: dict[str, str], args: argparse.Namespace) -> int:
         if args.play:
             from devtools.sandbox import serve
 
-            return serve(stack, host=args.host, port=args.port)
+            return serve(stack, host=args.host, port=args.port, lang=args.lang)
         code = play_script(stack)
         if code == 0 and args.keep_running:
             print("Bridge still running (Ctrl-C to stop).")
@@ -129,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead of the scripted demo, serve a local page: LINE (as a friend) and Slack (as staff)")
     parser.add_argument("--host", default="127.0.0.1", help="--play: address of the page (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="--play: port of the page (default 8765; 0 = any free port)")
+    parser.add_argument("--lang", choices=("ja", "en"), default="ja",
+                        help="sandbox: the language of the bridge (BRIDGE_LANGUAGE) and of the page (default ja)")
     args = parser.parse_args(argv)
     (ROOT / ".run").mkdir(exist_ok=True)
     env = dict(os.environ)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import requests
 
+from devtools.sandbox.config import sandbox_config
+
 ROOT = Path(__file__).resolve().parents[1]
 LINE_SECRET = "demo-line-secret"
 LINE_TOKEN = "demo-line-token"
@@ -45,8 +47,6 @@ def wait(predicate, timeout: float = 15.0) -> bool:
 
 
 SECOND_BOT = "U" + "e2" * 16
-
-
 @dataclass
 class Stack:
     """A running bridge (web + worker) wired to in-process emulators."""
@@ -58,6 +58,8 @@ class Stack:
     channel: str = TRIAGE
     namespace: str = ""
     second_account: bool = False  # add 梅田店, a second LINE account sharing the triage channel
+    seeded: bool = False          # --play: a config that shows the product's features (SANDBOX_CONFIG)
+    language: str = "ja"          # BRIDGE_LANGUAGE: what the bridge writes in Slack and to LINE
     extra_accounts: list = field(default_factory=list)  # (key, bot user id, channel secret) of accounts beyond "default"
     _servers: list = field(default_factory=list)
     _procs: subprocess.Popen | None = None
@@ -91,9 +93,20 @@ class Stack:
             "SLACK_TRIAGE_CHANNEL": self.channel, "PUBLIC_BASE_URL": self.base,
             "LINE_API_BASE_URL": line_srv.url, "SLACK_API_BASE_URL": slack_srv.url + "/api/",
             "BRIDGE_NAMESPACE": self.namespace, "PORT": str(port), "WEB_CONCURRENCY": "1",
+            "BRIDGE_LANGUAGE": self.language,
         })
+        config = ""
         if self.second_account:
-            self._add_second_account()
+            config += self._add_second_account()
+        if self.seeded:
+            config += sandbox_config()
+            # The page's clock: the sandbox may move "now" of this namespace (devtools.sandbox.clock).
+            self.env["BRIDGE_TEST_CLOCK"] = "1"
+        if config:
+            path = ROOT / ".run" / f"{self.namespace}-bridge.toml"
+            (ROOT / ".run").mkdir(exist_ok=True)
+            path.write_text(config, encoding="utf-8")
+            self.env["BRIDGE_CONFIG"] = str(path)
         print(f"LINE emulator  {line_srv.url}\nSlack emulator {slack_srv.url}\n"
               f"bridge         {self.base}  (web + worker from the Procfile, log: .run/demo-procs.log)", flush=True)
         (ROOT / ".run").mkdir(exist_ok=True)
@@ -103,23 +116,21 @@ class Stack:
                                        stdout=open(ROOT / ".run" / "demo-procs.log", "w"), stderr=subprocess.STDOUT)
         return wait(lambda: requests.get(self.base + "/healthz", timeout=1).ok, timeout=30)
 
-    def _add_second_account(self) -> None:
-        """梅田店: a second LINE account sharing the triage channel, configured with [[accounts]]."""
+    def _add_second_account(self) -> str:
+        """梅田店: a second LINE account sharing the triage channel; its [[accounts]] config section."""
         bot, secret, token = SECOND_BOT, "demo-umeda-secret", "demo-umeda-token"
         self.line.add_channel(bot, secret, token, display_name="梅田店")
         self.line.bot_display_name = "本店"
-        config = ROOT / ".run" / f"{self.namespace}-accounts.toml"
-        (ROOT / ".run").mkdir(exist_ok=True)
-        config.write_text(f"""[[accounts]]
+        self.env.update({"UMEDA_LINE_SECRET": secret, "UMEDA_LINE_TOKEN": token, "LINE_ACCOUNT_NAME": "本店"})
+        self.extra_accounts.append(("umeda", bot, secret))
+        return f"""[[accounts]]
 key = "umeda"
 name = "梅田店"
 channel = "{self.channel}"
 secret_env = "UMEDA_LINE_SECRET"
 token_env = "UMEDA_LINE_TOKEN"
-""", encoding="utf-8")
-        self.env.update({"BRIDGE_CONFIG": str(config), "UMEDA_LINE_SECRET": secret, "UMEDA_LINE_TOKEN": token,
-                         "LINE_ACCOUNT_NAME": "本店"})
-        self.extra_accounts.append(("umeda", bot, secret))
+
+"""
 
     def wait_procs(self) -> None:
         if self._procs is not None:
@@ -133,10 +144,15 @@ token_env = "UMEDA_LINE_TOKEN"
             except (ProcessLookupError, subprocess.TimeoutExpired):
                 pass
         if self.namespace and self.env.get("REDIS_URL"):
+            import redis
+
             from bridge.redisconn import connect
 
-            r = connect(self.env["REDIS_URL"])
-            for key in r.scan_iter(match=f"{self.namespace}:*"):
-                r.delete(key)
+            try:
+                r = connect(self.env["REDIS_URL"])
+                for key in r.scan_iter(match=f"{self.namespace}:*"):
+                    r.delete(key)
+            except redis.ConnectionError:
+                pass  # Ctrl-C in a terminal also stopped the private redis-server: nothing left to clean
         for srv in self._servers:
             srv.stop()

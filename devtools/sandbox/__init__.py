@@ -8,7 +8,7 @@ from __future__ import annotations
 from werkzeug.serving import make_server
 
 
-def serve(stack, host: str = "127.0.0.1", port: int = 8765) -> int:
+def serve(stack, host: str = "127.0.0.1", port: int = 8765, lang: str = "ja") -> int:
     """Serve the page until Ctrl-C / SIGTERM. Prints its URL."""
     from devtools.sandbox.server import World, create_app
 
@@ -21,11 +21,13 @@ def serve(stack, host: str = "127.0.0.1", port: int = 8765) -> int:
         server = make_server(host, 0, lambda environ, start: app(environ, start), threaded=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     url = f"http://{shown}:{server.server_port}/"
-    world = World(stack, url)
+    world = World(stack, url, lang)
     world.accounts["default"].add_friend("山田 花子", "🌸", "#f48fb1", follow=False)
     app = create_app(world)
+    other = "--lang ja for Japanese" if lang == "en" else "--lang en for English"
     print(f"\nSandbox page: {url}\n  left: LINE as a friend sees it · right: the Slack triage channel"
-          " · Ctrl-C to stop", flush=True)
+          " · Ctrl-C to stop"
+          f"\n  staff @佐藤 is an admin (/canned add); the bridge writes in BRIDGE_LANGUAGE={lang} ({other})", flush=True)
     try:
         server.serve_forever()
     finally:

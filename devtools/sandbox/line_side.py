@@ -53,7 +53,7 @@ class LineAccount:
 
     def __init__(self, account_id: str, emulator: Any, webhook_url: str, channel_secret: str,
                  avatar: Callable[[str, str], str], bot_user_id: str | None = None,
-                 media: Callable[[str], str] = lambda url: url) -> None:
+                 media: Callable[[str], str] = lambda url: url, now: Callable[[], float] = time.time) -> None:
         self.id = account_id
         self.line = emulator
         self.bot = bot_user_id or emulator.default_channel.bot_user_id   # the account's LINE channel
@@ -61,6 +61,7 @@ class LineAccount:
         self.channel_secret = channel_secret
         self.avatar = avatar  # (emoji, color) -> picture URL
         self.media = media    # a media URL the bridge sent -> the URL the page loads it from
+        self.now = now        # the sandbox's clock: when LINE says an event happened (webhook timestamp)
         self.hooks = WebhookFactory(emulator, channel=self.bot)
         self.people: dict[str, Person] = {}
         self.chats: dict[str, Chat] = {}
@@ -155,6 +156,8 @@ class LineAccount:
         return {"status": entry["status"]}
 
     def _post(self, events: list[dict]) -> int:
+        for event in events:
+            event["timestamp"] = int(self.now() * 1000)
         try:
             return send_webhook(self.webhook_url, self.channel_secret, self.hooks.body(events)).status_code
         except OSError:

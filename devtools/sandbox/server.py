@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -20,18 +21,27 @@ from urllib.parse import quote
 import requests
 from flask import Flask, Response, abort, jsonify, request, send_from_directory
 
-from devtools.sandbox.line_side import LineAccount
+from devtools.sandbox.line_side import STICKERS, LineAccount
 from devtools.sandbox.slack_side import SlackSide
+from devtools.sandbox.config import CLOSED_IN_DAYS
 
 STATIC = Path(__file__).resolve().parent / "static"
 _COLOR = re.compile(r"^#?[0-9a-fA-F]{3,8}$")
+STICKER_BY_ID = {sticker_id: icon for _, sticker_id, icon, _ in STICKERS}
 
 
 class World:
     """Everything the page shows and drives: the LINE accounts and the Slack channel."""
 
-    def __init__(self, stack, page_url: str) -> None:
+    def __init__(self, stack, page_url: str, lang: str = "ja") -> None:
         self.page_url = page_url.rstrip("/")
+        self.lang = lang  # BRIDGE_LANGUAGE of the sandbox's bridge: the page starts in it
+        self.send_delay = float(stack.env.get("BRIDGE_SEND_DELAY_SECONDS") or 10)  # the undo window
+        self.clock = None  # moves the bridge's "now" (business hours) when the stack allows it
+        if stack.env.get("BRIDGE_TEST_CLOCK") == "1":
+            from devtools.sandbox.clock import SandboxClock
+
+            self.clock = SandboxClock(stack.env["REDIS_URL"], stack.namespace)
         self.bridge_media = stack.base.rstrip("/") + "/media/"  # PUBLIC_BASE_URL/media/<token>
         self.accounts: dict[str, LineAccount] = {}
         self.add_account("default", stack.line, stack.line_webhook_url, stack.line.channel_secret)
@@ -43,7 +53,7 @@ class World:
     def add_account(self, account_id: str, emulator, webhook_url: str, channel_secret: str,
                     bot_user_id: str | None = None) -> LineAccount:
         account = LineAccount(account_id, emulator, webhook_url, channel_secret, self.avatar, bot_user_id,
-                              media=self.media)
+                              media=self.media, now=self.clock.now if self.clock else time.time)
         self.accounts[account_id] = account
         return account
 
@@ -56,7 +66,9 @@ class World:
         return f"/api/bridge-media?u={quote(url, safe='')}" if url.startswith(self.bridge_media) else url
 
     def state(self) -> dict:
-        return {"line": {"accounts": [{"id": a.id, "name": a.name} for a in self.accounts.values()],
+        clock = {"offset": self.clock.offset, "now": self.clock.now(), "closed_in_days": CLOSED_IN_DAYS} if self.clock else None
+        return {"bridge": {"lang": self.lang, "send_delay": self.send_delay, "clock": clock},
+                "line": {"accounts": [{"id": a.id, "name": a.name} for a in self.accounts.values()],
                          "account": {aid: a.state() for aid, a in self.accounts.items()}},
                 "slack": self.slack.state()}
 
@@ -117,6 +129,15 @@ def create_app(world: World) -> Flask:
         svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">'
                f'<rect width="64" height="64" rx="32" fill="{escape(color)}"/>'
                f'<text x="32" y="43" font-size="32" text-anchor="middle">{escape(emoji)}</text></svg>')
+        return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
+
+    @app.get("/sticker.svg")
+    def sticker_svg():
+        """The sandbox is offline: a sticker the bridge shows from LINE's CDN is drawn here instead."""
+        icon = STICKER_BY_ID.get(request.args.get("id", ""), "🧸")
+        svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="120" height="120" viewBox="0 0 120 120">'
+               f'<rect width="120" height="120" rx="18" fill="#f4f4f4"/>'
+               f'<text x="60" y="80" font-size="64" text-anchor="middle">{escape(icon)}</text></svg>')
         return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
 
     @app.get("/api/state")
@@ -186,6 +207,26 @@ def create_app(world: World) -> Flask:
         b = body()
         file = b.get("file") if isinstance(b.get("file"), dict) else None
         return attempt(world.slack.post, str(b.get("user", "")), str(b.get("text", "")), b.get("thread_ts"), file)
+
+    @app.post("/api/clock")
+    def move_clock():
+        """The page's clock: {"days": 0} is now, {"days": n} the same time n days later."""
+        if world.clock is None:
+            abort(404)
+        days = body().get("days")
+        if not isinstance(days, int) or not 0 <= days <= 14:
+            return jsonify({"error": "days: 0-14"}), 400
+        return jsonify(world.clock.move(days * 86400))
+
+    @app.post("/api/slack/edit")
+    def slack_edit():
+        b = body()
+        return attempt(world.slack.edit, str(b.get("user", "")), str(b.get("ts", "")), str(b.get("text", "")))
+
+    @app.post("/api/slack/delete")
+    def slack_delete():
+        b = body()
+        return attempt(world.slack.delete, str(b.get("user", "")), str(b.get("ts", "")))
 
     @app.post("/api/slack/reaction")
     def slack_reaction():

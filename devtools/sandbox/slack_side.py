@@ -16,6 +16,7 @@ import emoji as emoji_lib
 
 from bridge.slack_ui.parent import SHORTCUT_ACTIONS
 from devtools.sandbox.line_side import decode_data_url
+from devtools.sandbox.config import SANDBOX_ADMIN
 from emulators.slack_events import SlackEventSender
 
 #: (user id, handle, real name, display name, avatar emoji, colour, member of the triage channel)
@@ -34,6 +35,12 @@ def slack_escape(text: str) -> str:
     parts = _MENTION.split(text)
     return "".join(p if i % 2 else p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
                    for i, p in enumerate(parts))
+
+
+def _event_copy(msg: dict) -> dict:
+    """A stored message as an event carries it (no reply bookkeeping, no reactions)."""
+    return {k: v for k, v in msg.items()
+            if k not in ("reactions", "reply_count", "reply_users", "reply_users_count", "latest_reply")}
 
 
 def unicode_emoji(name: str) -> str | None:
@@ -88,6 +95,26 @@ class SlackSide:
             files = [{"name": name, "content": data, "mimetype": str(file.get("type") or content_type)}]
         msg, resp = self.sender.user_message(self.channel, user, text, thread_ts=thread_ts or None, files=files)
         return {"status": resp.status_code, "ts": msg["ts"]}
+
+    def edit(self, user: str, ts: str, text: str) -> dict:
+        """``user`` edits their own message: stored, then Slack's ``message_changed`` event."""
+        if not text.strip():
+            raise ValueError("empty text")
+        previous, edited = self.slack.edit_user_message(self.channel, ts, user, self.mentions(slack_escape(text)))
+        now = f"{time.time():.6f}"
+        event = {"type": "message", "subtype": "message_changed", "channel": self.channel, "hidden": True,
+                 "ts": now, "event_ts": now, "channel_type": "channel",
+                 "message": _event_copy(edited), "previous_message": _event_copy(previous)}
+        return {"status": self.sender.send_event(event).status_code}
+
+    def delete(self, user: str, ts: str) -> dict:
+        """``user`` deletes their own message: removed, then Slack's ``message_deleted`` event."""
+        previous = self.slack.delete_user_message(self.channel, ts, user)
+        now = f"{time.time():.6f}"
+        event = {"type": "message", "subtype": "message_deleted", "channel": self.channel, "hidden": True,
+                 "ts": now, "event_ts": now, "channel_type": "channel", "deleted_ts": ts,
+                 "previous_message": _event_copy(previous)}
+        return {"status": self.sender.send_event(event).status_code}
 
     def react(self, user: str, ts: str, name: str, removed: bool = False) -> dict:
         return {"status": self.sender.reaction(user, self.channel, ts, name, removed=removed).status_code}
@@ -193,7 +220,7 @@ class SlackSide:
             p = u.get("profile", {})
             users[uid] = {"name": p.get("display_name") or u.get("real_name") or u["name"],
                           "real_name": u.get("real_name", ""), "image": p.get("image_48", ""),
-                          "bot": u.get("is_bot", False), "member": uid in members}
+                          "bot": u.get("is_bot", False), "member": uid in members, "admin": uid == SANDBOX_ADMIN}
         ephemerals = self._ephemerals()
         # What the app tells someone in its DM (e.g. a refusal a non-member cannot get as an ephemeral).
         for uid in (s[0] for s in STAFF):

@@ -307,6 +307,27 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _StoreMixin, _RateLi
                                    [f["id"] for f in files if isinstance(f, dict) and f.get("id")])
             return copy.deepcopy(stored)
 
+    def edit_user_message(self, channel: str, ts: str, user: str, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A human edits their own message (as the Slack client does): ``(previous, edited)`` copies,
+        what the ``message_changed`` event carries. KeyError: no such message of ``user``."""
+        with self._lock:
+            msg = self._msgs.get(channel, {}).get(_ts_key(ts))
+            if msg is None or msg.get("user") != user or msg.get("bot_id"):
+                raise KeyError(f"no message {ts} of {user} in {channel}")
+            previous = copy.deepcopy(msg)
+            msg.update(text=text, blocks=rich_text_blocks(text), edited={"user": user, "ts": _key_ts(self._next_ts())})
+            return previous, copy.deepcopy(msg)
+
+    def delete_user_message(self, channel: str, ts: str, user: str) -> dict[str, Any]:
+        """A human deletes their own message: the previous message (what ``message_deleted`` carries)."""
+        with self._lock:
+            msg = self._msgs.get(channel, {}).get(_ts_key(ts))
+            if msg is None or msg.get("user") != user or msg.get("bot_id"):
+                raise KeyError(f"no message {ts} of {user} in {channel}")
+            previous = copy.deepcopy(msg)
+            self._remove_message(channel, msg)
+            return previous
+
     def add_reaction(self, channel: str, ts: str, name: str, user: str) -> bool:
         """Store a reaction; False if the user had already reacted with it or the message is unknown."""
         with self._lock:

@@ -5,6 +5,7 @@ page by Debian's chromium under Playwright (``CHROMIUM``, default ``/usr/bin/chr
 """
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import re
@@ -14,6 +15,7 @@ import sys
 import time
 
 import pytest
+from PIL import Image, ImageDraw
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from tests.conftest import ROOT
@@ -118,14 +120,48 @@ class Sandbox:
         self.page.get_by_test_id("channel-input").fill(text)
         self.page.get_by_test_id("channel-input").press("Enter")
 
+    def send_image(self, data: bytes, name: str = "photo.png") -> None:
+        """The friend sends a picture with 🖼️ in their composer."""
+        with self.page.expect_file_chooser() as chooser:
+            self.page.get_by_title("image", exact=True).click()
+        chooser.value.set_files(files=[{"name": name, "mimeType": "image/png", "buffer": data}])
+
+
+def png(color: tuple[int, int, int], size: tuple[int, int] = (160, 100)) -> bytes:
+    """A small real PNG (Pillow), so the page's <img> has something to decode."""
+    image = Image.new("RGB", size, color)
+    ImageDraw.Draw(image).ellipse((size[0] // 4, size[1] // 4, size[0] * 3 // 4, size[1] * 3 // 4), fill="white")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def loaded(img: Locator, width: int = 160) -> None:
+    """The <img> is shown and the picture sent actually loaded (a broken image has naturalWidth 0).
+    Retried on the locator: the page re-renders its messages as the state changes."""
+    expect(img).to_be_visible()
+    expect(img).to_have_js_property("naturalWidth", width)
+
 
 @pytest.fixture()
-def sandbox(browser, sandbox_url):
-    context = browser.new_context(viewport={"width": 1500, "height": 900}, locale="ja-JP")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(sandbox_url)
-    yield Sandbox(page)
-    context.close()
+def open_sandbox(browser, sandbox_url):
+    """Open the page in a fresh browser context of the given window size: ``open_sandbox(800, 900)``."""
+    contexts, errors = [], []
+
+    def open_page(width: int = 1500, height: int = 900) -> Sandbox:
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="ja-JP")
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(sandbox_url)
+        return Sandbox(page)
+
+    yield open_page
+    for context in contexts:
+        context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture()
+def sandbox(open_sandbox):
+    return open_sandbox()

@@ -2,13 +2,11 @@
 channel as staff see it (right), the real bridge in between."""
 from __future__ import annotations
 
-import io
 import re
 
-from PIL import Image, ImageDraw
-from playwright.sync_api import Locator, expect
+from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, Sandbox
+from tests.browser.conftest import SCREENSHOTS, Sandbox, loaded, png
 
 
 def test_screenshots_of_both_sides_and_the_english_toggle(sandbox: Sandbox):
@@ -204,22 +202,6 @@ def test_a_friend_who_blocks_the_account(sandbox: Sandbox):
     reply = sandbox.thread.get_by_test_id("slack-message").filter(has_text="失礼いたしました。")
     expect(reply.get_by_title(re.compile(" :x:$"))).to_be_visible()  # ❌ on the reply that was not delivered
     expect(sandbox.line).not_to_contain_text("失礼いたしました。")
-
-
-def png(color: tuple[int, int, int], size: tuple[int, int] = (160, 100)) -> bytes:
-    """A small real PNG (Pillow), so the page's <img> has something to decode."""
-    image = Image.new("RGB", size, color)
-    ImageDraw.Draw(image).ellipse((size[0] // 4, size[1] // 4, size[0] * 3 // 4, size[1] * 3 // 4), fill="white")
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def loaded(img: Locator, width: int = 160) -> None:
-    """The <img> is shown and the picture sent actually loaded (a broken image has naturalWidth 0).
-    Retried on the locator: the page re-renders its messages as the state changes."""
-    expect(img).to_be_visible()
-    expect(img).to_have_js_property("naturalWidth", width)
 
 
 def test_an_image_from_the_friend_is_shown_in_the_thread(sandbox: Sandbox):

@@ -30,7 +30,11 @@ function token(inner) {
   return `<a href="${esc(unent(target))}" target="_blank" rel="noreferrer">${inline(label || target)}</a>`;
 }
 const textObj = (o) => (!o ? "" : o.type === "plain_text" ? esc(o.text).replace(/:([a-z0-9_+\-]+):/g, (m, n) => (o.emoji !== false && emo(n)) || m) : mrkdwn(o.text));
-function imgSrc(url) { return !url || /\.invalid\//.test(url) ? "/avatar.svg?e=%F0%9F%A4%96&c=4a154b" : url; }
+function imgSrc(url) {
+  if (!url || /\.invalid\//.test(url)) return "/avatar.svg?e=%F0%9F%A4%96&c=4a154b";
+  const sticker = /^https:\/\/stickershop\.line-scdn\.net\/stickershop\/v1\/sticker\/(\d+)\//.exec(url);
+  return sticker ? `/sticker.svg?id=${sticker[1]}` : url;  // offline sandbox: a local picture, not LINE's CDN
+}
 // An image (block or element) shows a URL, or a Slack file (slack_file {id} or {url}): that one from the emulator's store.
 function imageOf(i) {
   const ref = i.slack_file;
@@ -101,16 +105,25 @@ function author(m) {
 function message(m, inThread) {
   const a = author(m);
   const mine = (r) => r.users.includes(ui.me);
-  const rx = (m.reactions || []).map((r) => `<button class="rx${mine(r) ? " mine" : ""}" data-act="toggle-rx" data-ts="${esc(m.ts)}" data-name="${esc(r.name)}" data-mine="${mine(r)}" title="${esc(r.users.map(userName).join(", "))} :${esc(r.name)}:">${emo(r.name) || ":" + esc(r.name) + ":"} ${r.count}</button>`).join("");
+  const rx = (m.reactions || []).map((r) => `<button class="rx${mine(r) ? " mine" : ""}" data-act="toggle-rx" data-ts="${esc(m.ts)}" data-name="${esc(r.name)}" data-mine="${mine(r)}" title="${esc(rxTitle(r))}">${emo(r.name) || ":" + esc(r.name) + ":"} ${r.count}</button>`).join("");
   const add = `<button class="rx add" data-act="pick-rx" data-ts="${esc(m.ts)}" title="${t("addReaction")}">☺＋</button>` +
-    `<button class="rx add" data-act="shortcut" data-ts="${esc(m.ts)}" title="${t("shortcut")}">⋯</button>`;
+    `<button class="rx add" data-act="shortcut" data-ts="${esc(m.ts)}" title="${t("shortcut")}">⋯</button>` + ownActions(m);
   const thread = !inThread && m.subtype !== "thread_broadcast"
-    ? `<button class="replies" data-act="open-thread" data-ts="${esc(m.ts)}">${m.reply_count ? "💬 " + t("replies", { n: m.reply_count }) : t("replyInThread")}</button>` : "";
+    ? `<button class="replies" data-act="open-thread" data-ts="${esc(m.ts)}">${m.reply_count ? "💬 " + t(m.reply_count === 1 ? "replies1" : "replies", { n: m.reply_count }) : t("replyInThread")}</button>` : "";
   const bc = m.subtype === "thread_broadcast" ? `<div class="broadcast">↪ ${t("broadcast")}</div>` : "";
   const cls = !inThread && m.ts === ui.thread ? " open" : "";
   return `<div class="sm${cls}" data-testid="slack-message" data-ts="${esc(m.ts)}"><img class="avatar" src="${esc(imgSrc(a.icon))}" alt="">` +
     `<div class="main"><div><span class="name">${esc(a.name)}</span>${a.app ? `<span class="app">${t("bot")}</span>` : ""}` +
-    `<span class="time">${clock(Number(m.ts))}</span></div>${bc}${body(m, { ts: m.ts })}${files(m)}<div class="rxs">${rx}${add}</div>${thread}</div></div>`;
+    `<span class="time">${clock(Number(m.ts))}</span>${m.edited && !m.bot_id ? `<span class="time" data-testid="edited">${t("edited")}</span>` : ""}</div>${bc}${body(m, { ts: m.ts })}${files(m)}<div class="rxs">${rx}${add}</div>${thread}</div></div>`;
+}
+function rxTitle(r) {  // who reacted; ⏳ explains the undo window
+  const who = `${r.users.map(userName).join(", ")} :${r.name}:`;
+  return r.name === "hourglass_flowing_sand" ? `${t("undoTip", { n: ui.state.bridge.send_delay })} (${who})` : who;
+}
+function ownActions(m) {  // a person's own message: edit / delete, as in the Slack client
+  if (m.user !== ui.me || m.bot_id || m.username || m.subtype === "tombstone") return "";
+  return `<button class="rx add" data-act="edit" data-ts="${esc(m.ts)}" title="${t("edit")}">✏️</button>` +
+    `<button class="rx add" data-act="delete" data-ts="${esc(m.ts)}" title="${t("delete")}">🗑️</button>`;
 }
 function ephemeral(e) {
   const cmd = e.command ? `<div class="text"><code>${esc(e.command)}</code></div>` : "";
@@ -123,7 +136,8 @@ function timeline(msgs, ephs, inThread) {
 }
 function renderSlack() {
   const s = ui.state.slack;
-  setHTML($("me"), options(s.staff.map((id) => [id, `@${s.users[id].name}${s.users[id].member ? "" : ` (${t("notMember")})`}`]), ui.me));
+  const role = (u) => (u.admin ? ` (${t("admin")})` : u.member ? "" : ` (${t("notMember")})`);
+  setHTML($("me"), options(s.staff.map((id) => [id, `@${s.users[id].name}${role(s.users[id])}`]), ui.me));
   $("channel-name").textContent = `#${s.channel.name}`;
   $("channel-title").textContent = `#${s.channel.name}`;
   const mine = s.ephemerals.filter((e) => e.user === ui.me);
@@ -132,9 +146,11 @@ function renderSlack() {
   const open = Boolean(parent);
   $("thread-text").disabled = !open;
   $("thread-compose").querySelectorAll("button").forEach((b) => (b.disabled = !open));
+  const reset = ui.thread !== ui.threadShown;
+  ui.threadShown = ui.thread;
   keepBottom($("thread-msgs"), () => setHTML($("thread-msgs"), open
     ? message(parent, true) + `<hr class="bk-divider">` + timeline(s.threads[parent.ts] || [], mine.filter((e) => e.thread_ts === parent.ts), true)
-    : `<div class="empty">${t("noThread")}</div>`));
+    : `<div class="empty">${t("noThread")}</div>`), reset);
   renderModal(s.modals.filter((m) => m.user === ui.me).at(-1));
 }
 
