@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 from bridge.accounts import Account, AccountSet
 from bridge.model import Conversation
@@ -22,8 +21,6 @@ class Services:
     lines: LineDirectory
     marks: MarkSet
     backlog: Backlog
-    # Runs a parent refresh job after ``delay`` seconds (None: refresh inline, e.g. in tests).
-    schedule_refresh: Callable[[str, float], None] | None = None
 
 
 class Component:

@@ -316,6 +316,28 @@ HANAKO = "U" + "1" * 32
 TARO = "U" + "2" * 32
 
 
+class InlineRefreshes:
+    """The parent refresh "queue" of in-process use: the refresh runs at once (bridge.ports.RefreshQueue)."""
+
+    def __init__(self):
+        self.domain = None
+
+    def schedule_refresh(self, conv_id: str, delay: float) -> None:
+        self.domain.portals.run_parent_refresh(conv_id)
+
+
+def in_process_domain(rt):
+    """The domain of ``rt`` without queues: marks added and parents refreshed inline, replies sent at once."""
+    from bridge.domain import Domain
+    from bridge.line.forward_client import ForwardClient
+    from bridge.services import Services
+
+    services = Services(rt.settings, rt.accounts, rt.store, rt.slack, rt.lines, rt.marks, rt.backlog)
+    refreshes = InlineRefreshes()
+    refreshes.domain = Domain(services, refreshes, None, ForwardClient(), automation=rt.automation)
+    return refreshes.domain
+
+
 class InProcess:
     """The domain with its real store and gateways (pointed at the emulators), no web tier, no workers.
 
@@ -333,9 +355,7 @@ class InProcess:
         self.work = work
         self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip"))
         self.rt.store.delete_namespace()
-        self.domain = self.rt.domain
-        object.__setattr__(self.domain.services, "schedule_refresh", None)  # refresh parents inline
-        self.domain.decorations.accept = None  # 🆓/🔢/❌ on staff replies added inline, too
+        self.domain = in_process_domain(self.rt)
         self.store = self.rt.store
         self.line = line_emu
         self.slack = slack_emu

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 from bridge import clock
-from typing import Any, Callable
 
 from bridge.automation.assignment import Assignment
 from bridge.automation.autoreply import AutoReply
@@ -19,6 +20,7 @@ from bridge.automation.reminders import Reminders
 from bridge.automation.sla import Sla
 from bridge.automation.views import Timekeeper
 from bridge.model import Conversation, InboundMessage
+from bridge.ports import ParentRefresher, WorkQueue
 from bridge.services import Component, Services
 from bridge.slack_ui.automation import reminder_switch
 from bridge.store.automation import AutomationStore
@@ -27,14 +29,17 @@ log = logging.getLogger(__name__)
 
 
 class Automation(Component):
-    def __init__(self, services: Services, config: AutomationConfig, accept: Callable[..., bool] | None,
-                 request_parent_refresh: Callable[[str], None]):
+    def __init__(self, services: Services, config: AutomationConfig, queue: WorkQueue | None,
+                 parents: ParentRefresher):
+        """``queue`` None (in-process use): no SLA alerts, reminders nor auto-assignments are queued."""
         super().__init__(services)
         self.config = config
         self.timekeeper = Timekeeper(config, self.marks, self.lang)
         self.schedules = self.timekeeper.schedules
         self.state = AutomationStore(self.store.r, self.store.keys, self.backlog)
-        self.request_parent_refresh = request_parent_refresh
+        self.parents = parents
+        accept = queue.accept if queue is not None else None
+        request_parent_refresh = parents.request
         self.autoreply = AutoReply(services, config, self.schedules)
         self.sla = Sla(services, config, self.schedules, self.state, accept, request_parent_refresh)
         self.reminders = Reminders(services, config, self.schedules, self.state, accept, request_parent_refresh)
@@ -94,7 +99,7 @@ class Automation(Component):
             if (previous and previous != state) or shown_closed:
                 for mark in self.marks.open_marks():
                     for conv_id in self.state.waiting_in(account, mark.key):
-                        self.request_parent_refresh(conv_id)
+                        self.parents.request(conv_id)
                         refreshed += 1
         return refreshed
 

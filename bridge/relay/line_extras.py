@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
 
 from bridge.i18n import t
 from bridge.media.inbound import MediaIn
@@ -21,6 +21,7 @@ from bridge.model import Conversation, DeliveryFailed, InboundMessage
 from bridge.services import Component, Services
 from bridge.friends.transcript import record_unsent
 from bridge.relay.batch import render_batch
+from bridge.relay.portal import Portals
 from bridge.store.messages import mark_unsent
 from bridge.text import mrkdwn
 
@@ -34,11 +35,10 @@ def _quote(text: str) -> str:
 
 
 class LineExtras(Component):
-    def __init__(self, services: Services, media: MediaIn,
-                 rerender_parent: Callable[[Conversation], None] | None = None):
+    def __init__(self, services: Services, media: MediaIn, portals: Portals):
         super().__init__(services)
         self.media = media
-        self.rerender_parent = rerender_parent  # a new chat's first messages are shown in its parent
+        self.portals = portals  # a new chat's first messages are shown in its parent
 
     def sticker_blocks(self, msg: InboundMessage, text: str) -> list[dict[str, Any]] | None:
         m = msg.extra.get("line_message") or {}
@@ -96,14 +96,22 @@ class LineExtras(Component):
                 self.store.update_conversation(conv.conv_id, last_message_preview="🚫 " + t("unsent.copy", self.lang))
             at = record.get("at")
             record_unsent(self.services, conv.conv_id, message_id, float(at) if at else None)
-        if ts == conv.thread_ts and self.rerender_parent is not None:
-            self.rerender_parent(conv)  # the parent shows its other first messages, and this one as unsent
-            return True
-        batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") or ""
-        rendered = render_batch(self.store, msg.account, batch.split(","), self.lang) if batch else None
-        if rendered is not None:  # only this message's line changes
-            self.slack.update(conv.channel, ts, rendered)
+        if self.rerender_post(conv, ts):  # only this message's line changes
             return True
         text = "🚫 " + t("unsent.copy", self.lang)
         self.slack.update(conv.channel, ts, text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+        return True
+
+    def rerender_post(self, conv: Conversation, ts: str) -> bool:
+        """A message of the parent or of a batch post was unsent or edited: the post is rendered
+        again from each message's kept part (the others unchanged, in order). False for a post of
+        one message, or a batch relayed before the parts were kept."""
+        if ts == conv.thread_ts:
+            self.portals.rerender_first(conv)
+            return True
+        batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") or ""
+        rendered = render_batch(self.store, conv.account, batch.split(","), self.lang) if batch else None
+        if rendered is None:
+            return False
+        self.slack.update(conv.channel, ts, rendered)
         return True

@@ -1,0 +1,18 @@
+"""What of a conversation thread never goes to LINE: bot messages (the bridge's own included) and internal notes."""
+from __future__ import annotations
+
+from bridge.model import StaffMessage
+
+NOTE_PREFIXES = ("//", "note:")
+RELAYED_SUBTYPES = (None, "thread_broadcast", "file_share")
+
+
+def is_bot_message(msg: StaffMessage, bot: dict[str, str]) -> bool:
+    """Messages by any bot, including the bridge itself, are never sent to LINE."""
+    return bool(msg.bot_id or msg.subtype == "bot_message" or (bot.get("user_id") and msg.user == bot.get("user_id"))
+                or msg.bot_profile)
+
+
+def is_internal_note(text: str) -> bool:
+    """``//…`` and ``note:…`` thread messages are internal notes (ノート), never sent to LINE."""
+    return text.lstrip().lower().startswith(NOTE_PREFIXES)
