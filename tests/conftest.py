@@ -326,15 +326,16 @@ class InlineRefreshes:
         self.domain.portals.run_parent_refresh(conv_id)
 
 
-def in_process_domain(rt):
-    """The domain of ``rt`` without queues: marks added and parents refreshed inline, replies sent at once."""
+def in_process_domain(rt, queue=None):
+    """The domain of ``rt``, parents refreshed inline; without a ``queue`` (bridge.ports.WorkQueue) marks
+    are added inline and replies sent at once."""
     from bridge.domain import Domain
     from bridge.line.forward_client import ForwardClient
     from bridge.services import Services
 
     services = Services(rt.settings, rt.accounts, rt.store, rt.slack, rt.lines, rt.marks, rt.backlog)
     refreshes = InlineRefreshes()
-    refreshes.domain = Domain(services, refreshes, None, ForwardClient(), automation=rt.automation)
+    refreshes.domain = Domain(services, refreshes, queue, ForwardClient(), automation=rt.automation)
     return refreshes.domain
 
 

@@ -53,6 +53,10 @@ class Decorations(Component):
         self.queue.accept("deco", f"{channel}-{ts}-{reaction or 'settled'}", work.decoration_stream(channel, thread_ts),
                           work.DECORATE, asdict(deco))
 
+    def delivered(self, channel: str, ts: str, thread_ts: str, via: str, waited: bool = False) -> None:
+        """🆓 on a reply delivered free (``via`` "reply"), 🔢 on a push (and ⏳ taken away if it waited)."""
+        self.mark(channel, ts, thread_ts, delivered_mark(via), waited=waited)
+
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A ``decorate`` item (:class:`~bridge.model.Decoration`)."""
         self.add(Decoration.from_payload(payload))

@@ -16,3 +16,11 @@ def is_bot_message(msg: StaffMessage, bot: dict[str, str]) -> bool:
 def is_internal_note(text: str) -> bool:
     """``//…`` and ``note:…`` thread messages are internal notes (ノート), never sent to LINE."""
     return text.lstrip().lower().startswith(NOTE_PREFIXES)
+
+
+def relayed_as(msg: StaffMessage, bot: dict[str, str]) -> str:
+    """What a thread message is for the relay: "reply" (to LINE), "note" (stays in Slack) or ""
+    (not relayed: edits, deletions, joins…, and bot messages)."""
+    if msg.subtype not in RELAYED_SUBTYPES or is_bot_message(msg, bot):
+        return ""
+    return "note" if is_internal_note(msg.text) else "reply"

@@ -1,7 +1,8 @@
 """Slack → LINE: one ``send_reply`` for typed staff replies and picked 定型文.
 
 A reply passes, once each: the undo window (:mod:`bridge.relay.undo`: held and its send
-scheduled, or claimed for sending), its 定型文 (``!key`` expanded once), the text and file
+scheduled, or claimed for sending), its 定型文 (``!key`` shown while it is held, expanded once
+when it is sent), the text and file
 conversion, the delivery to LINE (:mod:`bridge.relay.delivery`), its mark (🆓/🔢, or ❌ with the
 reason in the thread), the records (/stats, /export, the waiting clock) and the parent refresh.
 """
@@ -19,7 +20,7 @@ from bridge.media.outbound import MediaOut
 from bridge.model import Conversation, DeliveryFailed, RetryLater, StaffMessage
 from bridge.ports import ParentRefresher
 from bridge.relay.canned_send import CannedSend
-from bridge.relay.decorations import Decorations, delivered_mark
+from bridge.relay.decorations import Decorations
 from bridge.relay.delivery import Delivery
 from bridge.relay.undo import UndoWindow
 from bridge.services import Component, Services
@@ -55,11 +56,12 @@ class Replies(Component):
                 raise DeliveryFailed("blocked")
             if conv.left:
                 raise DeliveryFailed("left")
-            if not (waited or msg.due or msg.picked) and msg.send_at > time.time():
-                self.canned.preview(conv, msg)  # the author sees the expanded text; unknown !key fails now
-            if self.window.hold(conv, msg, kind, payload):
-                return "held"
-            state, edited = self.window.claim(msg)
+            state, edited = self.window.take(conv, msg, kind, payload)
+            if state == "held":
+                if not (msg.picked or waited):  # once; a picked one's post shows its text already
+                    waited = True  # ⏳ is on it now (taken away with ❌ if its !key is unknown)
+                    self.canned.preview(conv, msg)  # the author sees the expanded text; unknown !key fails now
+                return state
             if state != "sending":
                 return state  # deleted in time (confirmed in the thread by bridge.relay.edits)
             source = edited or msg.text
@@ -79,7 +81,7 @@ class Replies(Component):
             return "failed"
         # 🆓/🔢 (and ⏳ away) follow at Slack's pace on their own stream; queued before the
         # message is recorded as sent, so a crash in between cannot lose the mark.
-        self.marks.mark(channel, ts, conv.thread_ts, delivered_mark(via), waited=waited)
+        self.marks.delivered(channel, ts, conv.thread_ts, via, waited=waited)
         self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=msg.user, delivery="sent", via=via)
         self._tell_sent_now(channel, ts, conv.thread_ts, via)
         # The reply's own Slack timestamp decides which friend messages it answers.

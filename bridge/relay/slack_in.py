@@ -7,7 +7,7 @@ from typing import Any
 
 from bridge import work
 from bridge.model import Conversation, StaffMessage
-from bridge.relay.filters import RELAYED_SUBTYPES, is_bot_message, is_internal_note
+from bridge.relay.filters import relayed_as
 from bridge.relay.reply import Replies
 from bridge.services import Component, Services
 
@@ -22,16 +22,13 @@ class SlackIn(Component):
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A ``slack_message`` item (:class:`~bridge.model.StaffMessage`): staff replies in conversation threads go to LINE."""
         msg = StaffMessage.from_payload(payload)
-        if msg.subtype not in RELAYED_SUBTYPES:
-            return  # edits, deletions, joins…: not relayed
         if msg.channel not in self.accounts.channels() or not msg.thread_ts or msg.thread_ts == msg.ts:
             return
-        if is_bot_message(msg, self.slack.bot_identity()):
-            return
-        conv = self.store.get_by_thread(msg.channel, msg.thread_ts)
+        what = relayed_as(msg, self.slack.bot_identity())
+        conv = self.store.get_by_thread(msg.channel, msg.thread_ts) if what else None
         if conv is None:
             return
-        if is_internal_note(msg.text):
+        if what == "note":
             self.handle_note(conv, msg)
             return
         self.replies.send_reply(conv, msg, work.SLACK_MESSAGE, msg.to_payload())

@@ -62,9 +62,15 @@ class UndoWindow(Component):
         self.marks = marks
         self.queue = queue
 
-    def hold(self, conv: Conversation, msg: StaffMessage, kind: str, payload: dict[str, Any]) -> bool:
-        """True when ``msg`` must wait: it is held now and its send (``kind``/``payload`` again, marked
-        ``due``) scheduled at the window's end. False: send it now."""
+    def take(self, conv: Conversation, msg: StaffMessage, kind: str, payload: dict[str, Any]) -> tuple[str, str]:
+        """("held", "") while ``msg`` must wait: it is held and its send (``kind``/``payload`` again,
+        marked ``due``) scheduled at the window's end. Else it is claimed for sending: ("sending",
+        its text as edited in the window or ""), or the final state that says not to send it."""
+        if self._hold(conv, msg, kind, payload):
+            return "held", ""
+        return self.held.claim(msg.channel, msg.ts)
+
+    def _hold(self, conv: Conversation, msg: StaffMessage, kind: str, payload: dict[str, Any]) -> bool:
         if msg.due or self.queue is None or not msg.send_at:
             return False
         record = self.store.get_slack_message(msg.channel, msg.ts)
@@ -104,10 +110,6 @@ class UndoWindow(Component):
         if self.store.get_slack_message(msg.channel, previous).get("delivery") in ("sent", "failed", "cancelled"):
             return 0.0
         return max(0.0, float(thread.get("held_until") or 0) - time.time()) + AFTER_PREVIOUS
-
-    def claim(self, msg: StaffMessage) -> tuple[str, str]:
-        """Claim the reply for sending: ("sending", its text edited in the window or "") or the final state it has."""
-        return self.held.claim(msg.channel, msg.ts)
 
     def _offer_free_reply(self, conv: Conversation, msg: StaffMessage) -> None:
         """The friend's reply token expires before the window ends: offer the author to send now, free.
