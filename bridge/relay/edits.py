@@ -22,7 +22,7 @@ from bridge.relay.filters import is_internal_note
 from bridge.services import Component, Services
 from bridge.slack_ui.correction import correction_offer
 from bridge.store.held import HeldSends
-from bridge.text import slack_to_line, split_for_line
+from bridge.text import mentioned_users, slack_to_line, split_for_line
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class Edits(Component):
         if not text:
             return
         digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-        texts = split_for_line(t("undo.correction_prefix", self.lang) + slack_to_line(text, self.slack.user_name))
+        texts = split_for_line(t("undo.correction_prefix", self.lang) + slack_to_line(text, self.names(text)))
         try:
             if conv.blocked:
                 raise DeliveryFailed("blocked")
@@ -102,3 +102,7 @@ class Edits(Component):
             self.delivery.report_failure(channel, ts, conv.thread_ts, exc)
             return
         self.slack.post_once(f"fix-{channel}-{ts}-{digest}", channel, t("undo.correction_sent", self.lang), thread_ts=conv.thread_ts)
+
+    def names(self, text: str) -> dict[str, str]:
+        """The display names of the people ``text`` mentions (looked up in Slack, cached)."""
+        return {user: name for user in mentioned_users(text) if (name := self.slack.user_name(user))}

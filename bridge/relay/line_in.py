@@ -9,11 +9,11 @@ from typing import Any
 
 from bridge import work
 from bridge.automation import Automation
-from bridge.friends.transcript import inbound_time, record_edit, record_inbound
-from bridge.i18n import slack_t, t
-from bridge.line.events import inbound_from_line, member_ids, source_of
+from bridge.friends.transcript import inbound_time, record_inbound
+from bridge.i18n import t
+from bridge.line.events import inbound_from_line, member_ids
 from bridge.media.inbound import MediaIn
-from bridge.model import Conversation, InboundMessage, LineEventItem, conv_key
+from bridge.model import Conversation, InboundMessage, LineEventItem
 from bridge.ports import ParentRefresher, WorkQueue
 from bridge.relay.batch import batch_text, post_key_of, sent_secs
 from bridge.relay.follows import Follows
@@ -21,7 +21,6 @@ from bridge.relay.line_extras import LineExtras
 from bridge.relay.portal import Portals
 from bridge.relay.saturation import Saturation
 from bridge.services import Component, Services
-from bridge.store.messages import mark_edited
 from bridge.text import mrkdwn, preview
 from bridge.triage.ops import Triage
 
@@ -55,7 +54,7 @@ class LineIn(Component):
             return
         account, event = item.account, item.event
         if event.get("type") == "messageEdited":
-            self.handle_edit(account, event)
+            self.extras.edit(account, event)
             return
         inbound = inbound_from_line(account, event, self.lang)
         if inbound is None:
@@ -66,41 +65,6 @@ class LineIn(Component):
             self.handle_notice(inbound)
         else:
             self.handle_message(inbound)
-
-    def handle_edit(self, account: str, event: dict[str, Any]) -> None:
-        """A friend edited a text (``messageEdited``, group chats): the Slack copy shows the latest
-        text, marked as edited (a batch post is re-rendered with the others unchanged), and so do
-        the quote preview and the transcript."""
-        message = event.get("message") if isinstance(event.get("message"), dict) else {}
-        message_id, text = message.get("id"), message.get("text")
-        _, chat_id, _ = source_of(event)
-        conv = self.store.get_conversation(conv_key(account, chat_id)) if chat_id else None
-        if conv is None or not conv.thread_ts or not isinstance(message_id, str) or not isinstance(text, str):
-            log.info("messageEdited for a message the bridge never showed: nothing to update")
-            return
-        record = self.store.get_line_message(account, message_id)
-        if record.get("unsent"):
-            log.info("messageEdited for an unsent message: nothing to show")
-            return
-        ts = record.get("slack_ts") or ""
-        batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") if ts else ""
-        edited = t("edited.copy", self.lang)
-        if record:  # (a message never relayed has no record to create)
-            mark_edited(self.store, account, message_id, f"{mrkdwn.escape(text)} _{edited}_", preview(text))
-            if record.get("preview") and conv.last_message_preview == record["preview"]:
-                self.store.update_conversation(conv.conv_id, last_message_preview=preview(text))  # /pending
-        if ts and self.extras.rerender_post(conv, ts):  # the parent or a batch: only this line changes
-            pass
-        elif ts and not batch:
-            # Escaping can make the text 5× longer: clipped after it, so the section stays valid.
-            mark = f"\n_{edited}_"
-            shown = mrkdwn.clip(mrkdwn.escape(text), mrkdwn.SECTION_LIMIT - len(mark)) + mark
-            self.slack.update(conv.channel, ts, shown, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": shown}}])
-        else:  # a batch relayed before each message's part was kept: say it in the thread
-            self.slack.post_once(f"edit-{account}-{event.get('webhookEventId') or message_id}", conv.channel,
-                                 slack_t("edited.notice", self.lang, text=text), thread_ts=conv.thread_ts)
-        at = record.get("at")
-        record_edit(self.services, conv.conv_id, message_id, float(at) if at else None, text)
 
     def _keeps_reply_token(self, msg: InboundMessage) -> bool:
         """Staff may use the event's reply token: not in standby, and not when another tool answers with it."""

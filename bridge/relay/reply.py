@@ -24,7 +24,7 @@ from bridge.relay.decorations import Decorations
 from bridge.relay.delivery import Delivery
 from bridge.relay.undo import UndoWindow
 from bridge.services import Component, Services
-from bridge.text import slack_to_line, split_for_line
+from bridge.text import mentioned_users, slack_to_line, split_for_line
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Replies(Component):
                 return state  # deleted in time (confirmed in the thread by bridge.relay.edits)
             source = edited or msg.text
             text, canned = (source, []) if msg.picked else self.canned.expanded(conv, msg, source)  # !key, once
-            texts: list[str | dict] = list(split_for_line(slack_to_line(text, self.slack.user_name)))
+            texts: list[str | dict] = list(split_for_line(slack_to_line(text, self.names(text))))
             # Text first, then the files in their order, as Slack shows them.
             media, problems = self.media.line_messages(list(msg.files))
             for n, line in enumerate(problems):
@@ -106,3 +106,7 @@ class Replies(Component):
                                       thread_ts=thread_ts)
         except (DeliveryFailed, RetryLater) as exc:  # the 🆓/🔢 reaction says it too
             log.info("send-now result not told for %s: %s", ts, exc)
+
+    def names(self, text: str) -> dict[str, str]:
+        """The display names of the people ``text`` mentions (looked up in Slack, cached)."""
+        return {user: name for user in mentioned_users(text) if (name := self.slack.user_name(user))}
