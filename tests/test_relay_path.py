@@ -98,3 +98,23 @@ def test_a_reply_in_its_window_is_held_and_its_send_scheduled_once_at_the_window
     assert [q[4]["reaction"] for q in queue.now][-1] == "free" and queue.now[-1][4]["waited"] is True  # 🆓, ⏳ away
     domain.process_item({"kind": kind, "payload": payload})  # the same send again (a duplicate): nothing more
     assert len(ip.line.deliveries) == 1
+
+
+def test_a_reply_whose_window_is_over_when_its_turn_comes_still_goes_after_the_one_held_before_it(ip):
+    queue = RecordingQueue()
+    domain = in_process_domain(ip.rt, queue)
+    ip.friend_says(HANAKO, "予約できますか")
+    thread = ip.conv(HANAKO).thread_ts
+    _, first = staff_reply(ip, thread, "はい", send_at=time.time() + 10)
+    _, second = staff_reply(ip, thread, "何時がよいですか", send_at=time.time() - 1)  # its stream was slow
+    domain.process_item(first)
+    domain.process_item(second)
+    assert ip.line.deliveries == []  # not sent ahead of the first
+    (first_delay, *_), (second_delay, *_) = queue.later
+    assert second_delay > first_delay
+    for delay, _, _, _, kind, payload in sorted(queue.later, key=lambda q: q[0]):
+        domain.process_item({"kind": kind, "payload": payload})
+    assert [d.messages[0]["text"] for d in ip.line.deliveries] == ["はい", "何時がよいですか"]
+    _, third = staff_reply(ip, thread, "どうぞ", send_at=time.time() - 1)  # nothing held any more: sent at once
+    domain.process_item(third)
+    assert [d.messages[0]["text"] for d in ip.line.deliveries][-1] == "どうぞ" and len(queue.later) == 2
