@@ -316,6 +316,21 @@ HANAKO = "U" + "1" * 32
 TARO = "U" + "2" * 32
 
 
+class RecordingQueue:
+    """bridge.ports.WorkQueue that keeps what the domain queues (the test runs it when it chooses)."""
+
+    def __init__(self):
+        self.now: list[tuple] = []
+        self.later: list[tuple] = []
+
+    def accept(self, origin, event_id, stream, kind, payload) -> bool:
+        self.now.append((origin, event_id, stream, kind, payload))
+        return True
+
+    def accept_later(self, delay, origin, event_id, stream, kind, payload) -> None:
+        self.later.append((delay, origin, event_id, stream, kind, payload))
+
+
 class InlineRefreshes:
     """The parent refresh "queue" of in-process use: the refresh runs at once (bridge.ports.RefreshQueue)."""
 

@@ -7,7 +7,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from tests.conftest import HANAKO, STAFF, TRIAGE, in_process_domain
+from tests.conftest import HANAKO, STAFF, TRIAGE, RecordingQueue, in_process_domain
 
 
 class ModulePath:
@@ -39,21 +39,6 @@ class ModulePath:
             yield self
         finally:
             sys.setprofile(None)
-
-
-class RecordingQueue:
-    """bridge.ports.WorkQueue that keeps what the domain queues (the test runs it when it chooses)."""
-
-    def __init__(self):
-        self.now: list[tuple] = []
-        self.later: list[tuple] = []
-
-    def accept(self, origin, event_id, stream, kind, payload) -> bool:
-        self.now.append((origin, event_id, stream, kind, payload))
-        return True
-
-    def accept_later(self, delay, origin, event_id, stream, kind, payload) -> None:
-        self.later.append((delay, origin, event_id, stream, kind, payload))
 
 
 def staff_reply(ip, thread: str, text: str, **extra) -> tuple[dict, dict]:

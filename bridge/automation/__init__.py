@@ -38,12 +38,10 @@ class Automation(Component):
         self.schedules = self.timekeeper.schedules
         self.state = AutomationStore(self.store.r, self.store.keys, self.backlog)
         self.parents = parents
-        accept = queue.accept if queue is not None else None
-        request_parent_refresh = parents.request
         self.autoreply = AutoReply(services, config, self.schedules)
-        self.sla = Sla(services, config, self.schedules, self.state, accept, request_parent_refresh)
-        self.reminders = Reminders(services, config, self.schedules, self.state, accept, request_parent_refresh)
-        self.assignment = Assignment(services, config, self.state, accept, request_parent_refresh)
+        self.sla = Sla(services, config, self.schedules, self.state, queue, parents)
+        self.reminders = Reminders(services, config, self.schedules, self.state, queue, parents)
+        self.assignment = Assignment(services, config, self.state, queue, parents)
         self.home = Home(services, self.timekeeper, self.state)
         self.stats = Stats(self.state, self.schedules)
         self.stats_chart = StatsChart(services, self.stats)
