@@ -99,7 +99,13 @@ class Domain:
         self._guarded(item, lambda: self._dispatch(item))
 
     def process_head(self, items: list[dict[str, Any]]) -> int:
-        """The inbox's batch hook: waiting friend messages go out as one Slack message; returns items taken."""
+        """The inbox's batch hook: waiting friend messages go out as one Slack message; returns items taken.
+
+        Only a stream with LINE events waiting goes through the friend batching (other streams, such
+        as a thread's staff replies, never do)."""
+        if not any(item.get("kind") == work.LINE_EVENT for item in items):
+            self.process_item(items[0])
+            return 1
         taken: list[int] = [1]
 
         def run() -> None:

@@ -51,8 +51,9 @@ def test_a_typed_staff_reply_passes_each_relay_module_once(ip):
     ip.friend_says(HANAKO, "予約できますか")
     _, item = staff_reply(ip, ip.conv(HANAKO).thread_ts, "はい、できます")
     with ModulePath().tracing() as path:
-        ip.domain.process_item(item)
+        assert ip.domain.process_head([item]) == 1  # as a worker drains the thread's stream
     assert [d.via for d in ip.line.deliveries] == ["reply"]
+    assert not {"bridge.relay.line_head", "bridge.relay.line_in"} & set(path.entered)  # not through friend batching
     # the path really went through the outbound stages (the test would see a module entered twice)
     for stage in ("slack_in", "filters", "reply", "undo", "canned_send", "delivery", "decorations", "portal"):
         assert f"bridge.relay.{stage}" in path.entered, path.entered
