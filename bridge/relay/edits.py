@@ -27,7 +27,7 @@ from bridge.text import mentioned_users, slack_to_line, split_for_line
 log = logging.getLogger(__name__)
 
 RECENT = 120  # s: edits of older messages the bridge never saw are not ours to confirm
-WAITING = ("sending", "sent", "failed", "cancelled")
+NOT_WAITING = ("sending", "sent", "failed", "cancelled")
 
 
 class Edits(Component):
@@ -62,7 +62,7 @@ class Edits(Component):
             return  # e.g. an unfurl or a file change, not a text edit
         editor = edit.user or record.get("author") or ""
         # An edit's !key is expanded before the edit can be claimed for sending (what is shown is sent).
-        waiting = record.get("delivery") not in WAITING
+        waiting = record.get("delivery") not in NOT_WAITING
         shown = self.canned.edited(conv, channel, ts, text, editor) if edit.op == "edit" and waiting else ""
         if edit.source == "button" and not is_channel_member(self.store, self.slack, editor, channel):
             return  # 取り消し of a picked 定型文: triage channel members only
