@@ -104,3 +104,9 @@ def test_the_circle_finder_finds_a_circle(tmp_path, monkeypatch):
     (tmp_path / "bridge" / "relay" / "c.py").write_text("def f():\n    from bridge.relay import a\n")
     monkeypatch.setattr(me, "ROOT", tmp_path)
     assert [sorted(c) for c in import_circles()] == [["bridge.relay.a", "bridge.relay.b"]]
+
+
+def test_the_undo_window_imports_nothing_from_the_relay():
+    paths = {_module_name(p) for p in (ROOT / "bridge").rglob("*.py")}
+    imported = _module_imports("bridge.relay.undo", ROOT / "bridge" / "relay" / "undo.py", paths)
+    assert imported and not {m for m in imported if m.startswith("bridge.relay")}, imported
