@@ -1,8 +1,8 @@
 """Slack → LINE: one ``send_reply`` for typed staff replies and picked 定型文.
 
 A reply passes, once each: the undo window (:mod:`bridge.relay.undo`: held and its send
-scheduled, or claimed for sending), its 定型文 (``!key`` shown while it is held, expanded once
-when it is sent), the text and file
+scheduled, or claimed for sending), its 定型文 (``!key`` shown as it enters the window, expanded
+once when it is sent), the text and file
 conversion, the delivery to LINE (:mod:`bridge.relay.delivery`), its mark (🆓/🔢, or ❌ with the
 reason in the thread), the records (/stats, /export, the waiting clock) and the parent refresh.
 """
@@ -56,11 +56,12 @@ class Replies(Component):
                 raise DeliveryFailed("blocked")
             if conv.left:
                 raise DeliveryFailed("left")
+            if not (waited or msg.due or msg.picked) and msg.send_at > time.time():
+                # Entering its window: the author sees the text LINE will get; an unknown !key fails now,
+                # before ⏳ or the friend's loading animation (a picked one's post shows its text already).
+                self.canned.preview(conv, msg)
             state, edited = self.window.take(conv, msg, kind, payload)
             if state == "held":
-                if not (msg.picked or waited):  # once; a picked one's post shows its text already
-                    waited = True  # ⏳ is on it now (taken away with ❌ if its !key is unknown)
-                    self.canned.preview(conv, msg)  # the author sees the expanded text; unknown !key fails now
                 return state
             if state != "sending":
                 return state  # deleted in time (confirmed in the thread by bridge.relay.edits)
