@@ -29,7 +29,7 @@ def worst_case(size: int = SIZE) -> list[tuple[float, str, str]]:
     out = []
     for pattern in PATTERNS:
         text = (pattern * (size // len(pattern) + 1))[:size]
-        for name, convert in (("slack_to_line", lambda s: slack_to_line(s, lambda user: None)),
+        for name, convert in (("slack_to_line", lambda s: slack_to_line(s)),
                               ("line_to_slack", line_to_slack)):
             started = time.perf_counter()
             convert(text)

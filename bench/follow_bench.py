@@ -39,6 +39,26 @@ CHANNEL = "CBENCH01"
 POSTING = ("chat.postMessage", "files.completeUploadExternal")
 
 
+
+class _InlineRefreshes:
+    """bridge.ports.RefreshQueue run at once (the parent refresh job, in process)."""
+
+    domain = None
+
+    def schedule_refresh(self, conv_id: str, delay: float) -> None:
+        self.domain.portals.run_parent_refresh(conv_id)
+
+
+def inline_domain(rt: Runtime):
+    from bridge.domain import Domain
+    from bridge.line.forward_client import ForwardClient
+    from bridge.services import Services
+
+    services = Services(rt.settings, rt.accounts, rt.store, rt.slack, rt.lines, rt.marks, rt.backlog)
+    refreshes = _InlineRefreshes()
+    refreshes.domain = Domain(services, refreshes, None, ForwardClient(), automation=rt.automation)
+    return refreshes.domain
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--follows", type=int, default=1000)
@@ -59,7 +79,7 @@ def main() -> None:
                "LINE_FOLLOW": args.follow, "SLACK_RATE_LIMITS": "off"}
         settings = Settings.from_env(env)
         rt = Runtime(settings)
-        object.__setattr__(rt.domain.services, "schedule_refresh", None)  # parent refreshes inline
+        domain = inline_domain(rt)  # parent refreshes inline, nothing queued
         hooks = WebhookFactory(line)
         friends = ["U" + hashlib.md5(f"follow-{i}".encode()).hexdigest() for i in range(args.follows)]
         for i, uid in enumerate(friends):
@@ -68,12 +88,12 @@ def main() -> None:
         for uid in friends:
             event = hooks.follow(uid)
             t0 = time.perf_counter()
-            rt.domain.process_item({"kind": work.LINE_EVENT, "payload": {"account": "default", "event": event}})
+            domain.process_item({"kind": work.LINE_EVENT, "payload": {"account": "default", "event": event}})
             took.append(time.perf_counter() - t0)
         by_method = collections.Counter(c.method for c in slack.calls)
         posts = sum(n for m, n in by_method.items() if m in POSTING)
-        pending = rt.domain.services.backlog.query(accounts=["default"], limit=1).total
-        rep = rt.domain.automation.stats.report(["default"], 1)
+        pending = rt.backlog.query(accounts=["default"], limit=1).total
+        rep = domain.automation.stats.report(["default"], 1)
         print(f"follow = {args.follow!r}: {args.follows} follows")
         print(f"  Slack calls: {sum(by_method.values())} {dict(by_method)}")
         print(f"  posts: {posts} (≈ {posts / 60:.1f} min of the channel's ~1 post/s budget)")

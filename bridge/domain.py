@@ -1,7 +1,9 @@
 """The domain's composition root: the capability components and the one table of work kinds.
 
-A work item taken from a stream (:mod:`bridge.inbox`) is dispatched by its ``kind``
-through :attr:`Domain.handlers`; nothing else in the code base switches on kinds.
+A work item taken from a stream (:mod:`bridge.engine.inbox`) is dispatched by its ``kind``
+through :attr:`Domain.handlers`; nothing else in the code base switches on kinds. Every
+component gets its collaborators here, in its constructor; the queue and the parent
+refresh job are ports the runtime implements (:mod:`bridge.ports`).
 """
 from __future__ import annotations
 
@@ -17,19 +19,23 @@ from bridge.friends.exports import Exports
 from bridge.friends.ops import Friends
 from bridge.logs import TRACE
 from bridge.model import DeliveryFailed, RetryLater
-from bridge.ports import ForwardPort
+from bridge.ports import ForwardPort, RefreshQueue, WorkQueue
+from bridge.relay.canned_pick import CannedPicks
+from bridge.relay.canned_send import CannedSend
 from bridge.relay.deadletter import DeadLetters
-from bridge.relay.batch import FriendBatches
-from bridge.relay.canned_send import CannedPicks
 from bridge.relay.decorations import Decorations
 from bridge.relay.delivery import Delivery
+from bridge.relay.edits import Edits
 from bridge.relay.forward import Forwarder
+from bridge.relay.line_head import FriendBatches
 from bridge.relay.line_in import LineIn
-from bridge.relay.portal import Portals
+from bridge.relay.portal import ParentRefresh, Portals
 from bridge.relay.quota import QuotaMeter
+from bridge.relay.reply import Replies
 from bridge.relay.slack_in import SlackIn
-from bridge.relay.undo import Undo
+from bridge.relay.undo import UndoWindow
 from bridge.services import Services
+from bridge.store.held import HeldSends
 from bridge.triage.ops import Triage
 
 log = logging.getLogger(__name__)
@@ -40,39 +46,43 @@ POISON = (TypeError, AttributeError, KeyError, IndexError, ValueError, UnicodeEr
 
 
 class Domain:
-    """One instance per process (see :mod:`bridge.runtime`)."""
+    """One instance per process (see :mod:`bridge.runtime`).
 
-    def __init__(self, services: Services, forward_port: ForwardPort | None = None,
-                 automation: AutomationConfig | None = None, accept: Callable[..., bool] | None = None,
-                 accept_later: Callable[..., None] | None = None):
+    ``queue`` None (in-process use): nothing is queued — marks are added at once, a reply is
+    sent without its undo window, no SLA alerts or reminders are queued."""
+
+    def __init__(self, services: Services, refreshes: RefreshQueue, queue: WorkQueue | None,
+                 forward_port: ForwardPort | None = None, automation: AutomationConfig | None = None):
         self.services = services
-        self.portals = Portals(services)
-        self.triage = Triage(services, self.portals.request_parent_refresh)
-        self.decorations = Decorations(services, accept)  # 🆓/🔢/❌ on staff replies, off the replies' path
-        self.delivery = Delivery(services, self.decorations)
-        self.quota = QuotaMeter(services)
-        self.delivery.on_push = self.quota.after_push
-        self.line_in = LineIn(services, self.portals, self.triage, accept_later)
-        self.undo = Undo(services, self.delivery)
-        self.slack_in = SlackIn(services, self.portals, self.delivery, self.undo)
-        self.canned_picks = CannedPicks(services, self.slack_in)  # 定型文 picked in the shortcut modal
+        self.parents = ParentRefresh(services, refreshes)
+        # Business hours, auto-replies, SLA alerts (bridge/automation): told by the relay and triage, shown on the parent.
+        self.automation = Automation(services, automation or AutomationConfig(), queue, self.parents)
+        self.portals = Portals(services, self.automation, self.parents)
+        self.triage = Triage(services, self.parents, observers=[self.automation])
+        # inbound: LINE → Slack
+        self.line_in = LineIn(services, self.portals, self.parents, self.triage, self.automation, queue)
+        self.batches = FriendBatches(services, self.line_in)
+        # outbound: Slack → LINE
+        self.decorations = Decorations(services, queue)  # 🆓/🔢/❌ on staff replies, off the replies' path
+        self.delivery = Delivery(services, self.decorations, QuotaMeter(services))
+        held = HeldSends(services.store.r, services.store.keys)
+        self.undo = UndoWindow(services, held, self.decorations, queue)
+        self.canned = CannedSend(services, held)  # !key: expanded once, shown while the reply waits
+        self.replies = Replies(services, self.undo, self.canned, self.delivery, self.decorations, self.automation,
+                               self.parents)
+        self.slack_in = SlackIn(services, self.replies)
+        self.canned_picks = CannedPicks(services, self.canned, self.replies, self.decorations)  # 定型文 picked in the modal
+        self.edits = Edits(services, held, self.canned, self.delivery, self.decorations)
         self.forwarder = Forwarder(services, forward_port)
         self.dead_letters = DeadLetters(services, self.delivery)
-        self.batches = FriendBatches(services, self.line_in.handle_messages, self.process_item, self.line_in.note_items)
-        # Business hours, auto-replies, SLA alerts (bridge/automation): hooked into the relay and the parent.
-        self.automation = Automation(services, automation or AutomationConfig(), accept, self.portals.request_parent_refresh)
-        self.line_in.automation = self.automation
-        self.portals.automation = self.automation
-        self.slack_in.automation = self.automation
-        self.triage.observers = [self.automation.on_triage_change]
-        self.friends = Friends(services, self.portals.request_parent_refresh)
+        self.friends = Friends(services, self.parents)
         self.broadcasts = Broadcasts(services)
         self.exports = Exports(services)
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
             work.SLACK_OP: self.triage.handle_item,
-            work.SLACK_EDIT: self.undo.handle_item,
+            work.SLACK_EDIT: self.edits.handle_item,
             work.CANNED_PICK: self.canned_picks.handle_item,
             work.DECORATE: self.decorations.handle_item,
             work.IMAGE_SET_DUE: self.line_in.handle_image_set_due,
@@ -87,18 +97,33 @@ class Domain:
         }
 
     def process_item(self, item: dict[str, Any]) -> None:
+        self._guarded(item, lambda: self._dispatch(item))
+
+    def process_head(self, items: list[dict[str, Any]]) -> int:
+        """The inbox's batch hook: waiting friend messages go out as one Slack message; returns items taken.
+
+        Only a stream with LINE events waiting goes through the friend batching (other streams, such
+        as a thread's staff replies, never do)."""
+        if not any(item.get("kind") == work.LINE_EVENT for item in items):
+            self.process_item(items[0])
+            return 1
+        taken: list[int] = [1]
+
+        def run() -> None:
+            taken[0] = self.batches.process_head(items)
+            if not taken[0]:  # the head is other work
+                self._dispatch(items[0])
+                taken[0] = 1
+        self._guarded(items[0], run)
+        return taken[0]
+
+    def _dispatch(self, item: dict[str, Any]) -> None:
         handler = self.handlers.get(item.get("kind") or "")
         if handler is None:
             log.warning("ignoring work item of unknown kind %r", item.get("kind"))
             return
         payload = item.get("payload")
-        self._guarded(item, lambda: handler(payload if isinstance(payload, dict) else {}))
-
-    def process_head(self, items: list[dict[str, Any]]) -> int:
-        """The inbox's batch hook: waiting friend messages go out as one Slack message; returns items taken."""
-        taken: list[int] = [1]
-        self._guarded(items[0], lambda: taken.__setitem__(0, self.batches.process_head(items)))
-        return taken[0]
+        handler(payload if isinstance(payload, dict) else {})
 
     def _guarded(self, item: dict[str, Any], run: Callable[[], Any]) -> None:
         """Run the work of ``item`` with its trace id, counting the outcome; malformed input fails fast."""

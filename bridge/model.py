@@ -145,3 +145,110 @@ class DeliveryFailed(Exception):
         self.reason = reason
         self.detail = detail
         self.status = status
+
+
+# -- the payloads of the work items on a message's path (bridge.engine.work kinds) -----------------------
+def _s(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class StaffMessage:
+    """A message in a conversation thread (a ``slack_message`` item, from the Slack event), or the
+    bridge's post of a 定型文 picked in the modal, on its way to LINE."""
+
+    channel: str
+    ts: str
+    thread_ts: str = ""
+    user: str = ""
+    text: str = ""
+    subtype: str | None = None
+    bot_id: str = ""
+    bot_profile: bool = False
+    files: tuple[dict[str, Any], ...] = ()
+    send_at: float = 0.0        # the end of its undo window (stamped when Slack told us)
+    picked: str = ""            # a picked 定型文: its key (its text is expanded already)
+    due: bool = False           # its undo window is over: the scheduled send (bridge.relay.undo)
+
+    @classmethod
+    def from_payload(cls, p: dict[str, Any]) -> "StaffMessage":
+        files = p.get("files") or []
+        if not isinstance(files, list):
+            raise TypeError("files is not a list")
+        return cls(channel=_s(p.get("channel")), ts=_s(p.get("ts")), thread_ts=_s(p.get("thread_ts")),
+                   user=_s(p.get("user")), text=_s(p.get("text")),
+                   subtype=None if p.get("subtype") is None else _s(p.get("subtype")), bot_id=_s(p.get("bot_id")),
+                   bot_profile=bool(p.get("bot_profile")), files=tuple(f for f in files if isinstance(f, dict)),
+                   send_at=float(p.get("send_at") or 0), picked=_s(p.get("picked")), due=bool(p.get("due")))
+
+    def to_payload(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if v not in (None, "", False, (), 0.0)}
+        if self.files:
+            out["files"] = [dict(f) for f in self.files]
+        return out
+
+
+@dataclass(frozen=True)
+class StaffEdit:
+    """A ``slack_edit`` item: a thread message edited or deleted, or a correction asked for."""
+
+    op: str                     # "edit" | "delete" | "correct"
+    channel: str
+    ts: str
+    thread_ts: str = ""
+    text: str = ""
+    previous_text: str = ""
+    user: str = ""
+    source: str = ""            # "button": 取り消し of a picked 定型文
+
+    @classmethod
+    def from_payload(cls, p: dict[str, Any]) -> "StaffEdit":
+        return cls(**{k: _s(p.get(k)) for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class CannedPick:
+    """A ``canned_pick`` item: a 定型文 picked in the shortcut's modal for a conversation."""
+
+    op_id: str
+    conv_id: str
+    user: str
+    key: str
+    extra: str = ""
+    send_at: float = 0.0
+    due: bool = False           # its undo window is over: the scheduled send
+
+    @classmethod
+    def from_payload(cls, p: dict[str, Any]) -> "CannedPick":
+        return cls(op_id=_s(p.get("op_id")), conv_id=_s(p.get("conv_id")), user=_s(p.get("user")), key=_s(p.get("key")),
+                   extra=_s(p.get("extra")), send_at=float(p.get("send_at") or 0), due=bool(p.get("due")))
+
+
+@dataclass(frozen=True)
+class LineEventItem:
+    """A ``line_event`` item: one LINE webhook event of an account."""
+
+    account: str
+    event: dict[str, Any]
+
+    @classmethod
+    def from_payload(cls, p: dict[str, Any]) -> "LineEventItem | None":
+        """None when malformed (no event object)."""
+        event = p.get("event")
+        return cls(_s(p.get("account")), event) if isinstance(event, dict) else None
+
+
+@dataclass(frozen=True)
+class Decoration:
+    """A ``decorate`` item: the mark on a staff reply (and ⏳ taken away if it ``waited``)."""
+
+    channel: str
+    ts: str
+    thread_ts: str = ""
+    reaction: str = ""
+    waited: bool = False
+
+    @classmethod
+    def from_payload(cls, p: dict[str, Any]) -> "Decoration":
+        return cls(_s(p.get("channel")), _s(p.get("ts")), _s(p.get("thread_ts")), _s(p.get("reaction")),
+                   bool(p.get("waited")))

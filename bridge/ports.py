@@ -70,4 +70,26 @@ class ForwardPort(Protocol):
     def forward(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
 
 
-__all__ = ["SlackPort", "LinePort", "LineDirectory", "ForwardPort", "Any"]
+class WorkQueue(Protocol):
+    """Where the domain queues work of its own (the runtime's inbox, :mod:`bridge.inbox`): a work item
+    into its stream now, or after ``delay`` seconds (kept in Redis meanwhile, deduplicated by
+    ``(origin, event_id)`` like every accepted item)."""
+
+    def accept(self, origin: str, event_id: str, stream: str, kind: str, payload: dict[str, Any]) -> bool: ...
+    def accept_later(self, delay: float, origin: str, event_id: str, stream: str, kind: str,
+                     payload: dict[str, Any]) -> None: ...
+
+
+class RefreshQueue(Protocol):
+    """Runs the parent refresh job of a conversation after ``delay`` seconds (the runtime's low queue)."""
+
+    def schedule_refresh(self, conv_id: str, delay: float) -> None: ...
+
+
+class ParentRefresher(Protocol):
+    """Asks for a conversation's thread parent to be re-rendered, off the caller's path."""
+
+    def request(self, conv_id: str) -> None: ...
+
+
+__all__ = ["SlackPort", "LinePort", "LineDirectory", "ForwardPort", "WorkQueue", "RefreshQueue", "ParentRefresher", "Any"]

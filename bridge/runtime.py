@@ -31,7 +31,6 @@ from bridge.triage.marks import MarkSet
 @dataclass
 class Runtime:
     settings: Settings
-    refresh_inline: bool = False   # parent refreshes run inline instead of as jobs (in-process tests)
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -167,10 +166,15 @@ class Runtime:
         from bridge.services import Services
 
         services = Services(self.settings, self.accounts, self.store, self.slack, self.lines, self.marks, self.backlog,
-                            self.stores, crm=self.crm,
-                            schedule_refresh=None if self.refresh_inline else self.schedule_refresh)
-        return Domain(services, ForwardClient(), automation=self.automation, accept=self.inbox.accept,
-                      accept_later=self.inbox.accept_later)
+                            self.stores, crm=self.crm)
+        return Domain(services, self, self, ForwardClient(), automation=self.automation)
+
+    # -- the ports the domain queues work through (bridge.ports.WorkQueue, RefreshQueue) ---------
+    def accept(self, origin: str, event_id: str, stream: str, kind: str, payload: dict) -> bool:
+        return self.inbox.accept(origin, event_id, stream, kind, payload)
+
+    def accept_later(self, delay: float, origin: str, event_id: str, stream: str, kind: str, payload: dict) -> None:
+        self.inbox.accept_later(delay, origin, event_id, stream, kind, payload)
 
     def schedule_refresh(self, conv_id: str, delay: float) -> None:
         # On the low-priority queue: after a burst, relaying a new friend's message must not

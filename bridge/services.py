@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 from bridge.accounts import Account, AccountSet
 from bridge.friends.config import CrmConfig
@@ -26,8 +25,6 @@ class Services:
     backlog: Backlog
     stores: Stores     # friends, 定型文, automation, broadcasts, held sends (bridge.store)
     crm: CrmConfig = field(default_factory=CrmConfig)  # 友だち情報 fields, 定型文, admins (none: no config file)
-    # Runs a parent refresh job after ``delay`` seconds (None: refresh inline, e.g. in tests).
-    schedule_refresh: Callable[[str, float], None] | None = None
 
 
 class Component:

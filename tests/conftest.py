@@ -316,6 +316,44 @@ HANAKO = "U" + "1" * 32
 TARO = "U" + "2" * 32
 
 
+class RecordingQueue:
+    """bridge.ports.WorkQueue that keeps what the domain queues (the test runs it when it chooses)."""
+
+    def __init__(self):
+        self.now: list[tuple] = []
+        self.later: list[tuple] = []
+
+    def accept(self, origin, event_id, stream, kind, payload) -> bool:
+        self.now.append((origin, event_id, stream, kind, payload))
+        return True
+
+    def accept_later(self, delay, origin, event_id, stream, kind, payload) -> None:
+        self.later.append((delay, origin, event_id, stream, kind, payload))
+
+
+class InlineRefreshes:
+    """The parent refresh "queue" of in-process use: the refresh runs at once (bridge.ports.RefreshQueue)."""
+
+    def __init__(self):
+        self.domain = None
+
+    def schedule_refresh(self, conv_id: str, delay: float) -> None:
+        self.domain.portals.run_parent_refresh(conv_id)
+
+
+def in_process_domain(rt, queue=None):
+    """The domain of ``rt``, parents refreshed inline; without a ``queue`` (bridge.ports.WorkQueue) marks
+    are added inline and replies sent at once."""
+    from bridge.domain import Domain
+    from bridge.line.forward_client import ForwardClient
+    from bridge.services import Services
+
+    services = Services(rt.settings, rt.accounts, rt.store, rt.slack, rt.lines, rt.marks, rt.backlog)
+    refreshes = InlineRefreshes()
+    refreshes.domain = Domain(services, refreshes, queue, ForwardClient(), automation=rt.automation)
+    return refreshes.domain
+
+
 class InProcess:
     """The domain with its real store and gateways (pointed at the emulators), no web tier, no workers.
 
@@ -331,10 +369,9 @@ class InProcess:
         from bridge.runtime import Runtime
 
         self.work = work
-        self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip"), refresh_inline=True)
+        self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip"))
         self.rt.store.delete_namespace()
-        self.domain = self.rt.domain
-        self.domain.decorations.accept = None  # 🆓/🔢/❌ on staff replies added inline, too
+        self.domain = in_process_domain(self.rt)
         self.store = self.rt.store
         self.line = line_emu
         self.slack = slack_emu

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bridge.runtime import Runtime
 from bridge.settings import Settings
-from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until
+from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, RecordingQueue, in_process_domain, wait_until
 from tests.test_automation import settle, texts
 
 JIRO = "U" + "3" * 32
@@ -70,18 +70,19 @@ def test_new_conversations_when_configured(h, bridge_env, tmp_path: Path):
     config = tmp_path / "bridge.toml"
     config.write_text('[assignment]\non = ["new"]\nmembers = ["USTAFF02"]\n', encoding="utf-8")
     rt = Runtime(Settings.from_env({**bridge_env, "BRIDGE_CONFIG": str(config)}))
-    queued = []
-    rt.domain.automation.assignment.accept = lambda *args: queued.append(args) or True
+    queue = RecordingQueue()
+    assignment = in_process_domain(rt, queue).automation.assignment
+    queued = queue.now
     h.friend_says(HANAKO, "はじめまして")
     h.thread_of(HANAKO)
     assert wait_until(lambda: h.conv(HANAKO).last_message_at > 0)
     new = h.conv(HANAKO)
     from dataclasses import replace
 
-    rt.domain.automation.assignment.on_friend_message(replace(new, last_message_at=0.0))
-    rt.domain.automation.assignment.on_friend_message(new)   # not new any more: nothing
+    assignment.on_friend_message(replace(new, last_message_at=0.0))
+    assignment.on_friend_message(new)   # not new any more: nothing
     assert len(queued) == 1 and queued[0][3] == "auto_assign"
-    rt.domain.automation.assignment.handle_item(queued[0][4])
+    assignment.handle_item(queued[0][4])
     assert h.conv(HANAKO).assignee == STAFF2
 
 
@@ -93,9 +94,9 @@ def test_round_robin_among_a_slack_user_group(h, bridge_env, tmp_path: Path, mon
     config.write_text('[assignment]\non = ["new"]\nduty_group = "S0DUTY01"\n', encoding="utf-8")
     rt = Runtime(Settings.from_env({**bridge_env, "BRIDGE_CONFIG": str(config)}))
     h.slack.add_usergroup("S0DUTY01", "line-duty", [STAFF2, STAFF])
-    assignment = rt.domain.automation.assignment
-    queued = []
-    assignment.accept = lambda *args: queued.append(args) or True
+    queue = RecordingQueue()
+    assignment = in_process_domain(rt, queue).automation.assignment
+    queued = queue.now
 
     def new_conversation(user: str, name: str) -> str:
         h.line.add_user(user, name)

@@ -7,6 +7,7 @@ from bridge.text.mrkdwn import escape as line_to_slack  # the one LINE → Slack
 from bridge.text import (
     batch,
     preview,
+    mentioned_users,
     slack_to_line,
     split_for_line,
     utf16_len,
@@ -16,16 +17,8 @@ USERS = {"U0TANAKA": "田中 太郎", "U0ALICE": "Alice Smith", "W0ENTER": "Ente
 CHANNELS = {"C0GENERAL": "general", "C0SUPPORT": "サポート"}
 
 
-def users(uid: str) -> str | None:
-    return USERS.get(uid)
-
-
-def channels(cid: str) -> str | None:
-    return CHANNELS.get(cid)
-
-
 def conv(text: str) -> str:
-    return slack_to_line(text, users, channels)
+    return slack_to_line(text, USERS, CHANNELS)
 
 
 # --- mentions -----------------------------------------------------------------
@@ -37,25 +30,19 @@ def test_user_mention_is_resolved_to_display_name():
     assert conv("cc <@W0ENTER>") == "cc @Enterprise Ed"
 
 
-def test_user_mention_resolver_receives_the_bare_id():
-    seen: list[str] = []
-
-    def spy(uid: str) -> str | None:
-        seen.append(uid)
-        return "Bob"
-
-    assert slack_to_line("hi <@U0BOB|bob>", spy) == "hi @Bob"
-    assert seen == ["U0BOB"]
+def test_the_names_to_look_up_are_the_bare_ids_of_the_mentions():
+    assert mentioned_users("hi <@U0BOB|bob> and <@U0ANN>, <@U0BOB> again; <#C0GENERAL> <!here>") == ["U0BOB", "U0ANN"]
+    assert slack_to_line("hi <@U0BOB|bob>", {"U0BOB": "Bob"}) == "hi @Bob"
 
 
 def test_user_mention_falls_back_to_label_then_someone():
     assert conv("<@U0NOBODY|suzuki> 了解です") == "@suzuki 了解です"
     assert conv("<@U0NOBODY> 了解です") == "@someone 了解です"
-    assert slack_to_line("<@U0X>", lambda _uid: "") == "@someone"
+    assert slack_to_line("<@U0X>", {"U0X": ""}) == "@someone"
 
 
 def test_resolved_name_starting_with_at_is_not_doubled():
-    assert slack_to_line("<@U1>", lambda _uid: "@sato") == "@sato"
+    assert slack_to_line("<@U1>", {"U1": "@sato"}) == "@sato"
 
 
 def test_channel_mentions():
@@ -63,7 +50,7 @@ def test_channel_mentions():
     # Newer events send an empty label: the resolver is used.
     assert conv("see <#C0SUPPORT|>") == "see #サポート"
     assert conv("see <#C0SUPPORT>") == "see #サポート"
-    assert slack_to_line("see <#C0SUPPORT>", users) == "see #channel"
+    assert slack_to_line("see <#C0SUPPORT>", USERS) == "see #channel"
     assert conv("see <#C0UNKNOWN>") == "see #channel"
 
 
@@ -191,14 +178,8 @@ def test_entities_are_unescaped():
 
 
 def test_literal_markup_typed_by_user_stays_literal():
-    seen: list[str] = []
-
-    def spy(uid: str) -> str | None:
-        seen.append(uid)
-        return "X"
-
-    assert slack_to_line("type &lt;@U1&gt; or &lt;!here&gt;", spy) == "type <@U1> or <!here>"
-    assert seen == []
+    assert slack_to_line("type &lt;@U1&gt; or &lt;!here&gt;", {"U1": "X"}) == "type <@U1> or <!here>"
+    assert mentioned_users("type &lt;@U1&gt; or &lt;!here&gt;") == []  # no name looked up
 
 
 def test_entity_unescape_is_single_pass():
@@ -341,12 +322,12 @@ def test_line_to_slack_keeps_emoji_and_newlines():
 
 def test_round_trip_plain_text():
     text = "価格 < 1000円 & 送料 > 0円？\n\"quotes\" 'ok' 😀"
-    assert slack_to_line(line_to_slack(text), users) == text
+    assert slack_to_line(line_to_slack(text), USERS) == text
 
 
 def test_round_trip_gives_line_a_defused_broadcast_word_back_whole():
     text = "@channel と @Here と info@here.com"
-    assert slack_to_line(line_to_slack(text), users) == text
+    assert slack_to_line(line_to_slack(text), USERS) == text
 
 
 # --- UTF-16 length --------------------------------------------------------------

@@ -32,7 +32,7 @@ def _times(pattern: str) -> str:
 
 
 def _convert(text: str) -> str:
-    return slack_to_line(text, lambda user: None)
+    return slack_to_line(text)
 
 
 @pytest.mark.parametrize("pattern", ["(*x", " *x", "(_x", " _x", "(~x", " ~x", "*x", "_x", "~x"])

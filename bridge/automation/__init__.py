@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 from bridge import clock
-from typing import Any, Callable
 
 from bridge.automation.assignment import Assignment
 from bridge.automation.autoreply import AutoReply
@@ -19,6 +20,7 @@ from bridge.automation.sla import Sla
 from bridge.automation.views import Timekeeper
 from bridge.config.automation_model import AutomationConfig
 from bridge.model import Conversation, InboundMessage
+from bridge.ports import ParentRefresher, WorkQueue
 from bridge.services import Component, Services
 from bridge.slack_ui.automation import reminder_switch
 
@@ -26,18 +28,19 @@ log = logging.getLogger(__name__)
 
 
 class Automation(Component):
-    def __init__(self, services: Services, config: AutomationConfig, accept: Callable[..., bool] | None,
-                 request_parent_refresh: Callable[[str], None]):
+    def __init__(self, services: Services, config: AutomationConfig, queue: WorkQueue | None,
+                 parents: ParentRefresher):
+        """``queue`` None (in-process use): no SLA alerts, reminders nor auto-assignments are queued."""
         super().__init__(services)
         self.config = config
         self.timekeeper = Timekeeper(config, self.marks, self.lang)
         self.schedules = self.timekeeper.schedules
         self.state = services.stores.automation
-        self.request_parent_refresh = request_parent_refresh
+        self.parents = parents
         self.autoreply = AutoReply(services, config, self.schedules)
-        self.sla = Sla(services, config, self.schedules, self.state, accept, request_parent_refresh)
-        self.reminders = Reminders(services, config, self.schedules, self.state, accept, request_parent_refresh)
-        self.assignment = Assignment(services, config, self.state, accept, request_parent_refresh)
+        self.sla = Sla(services, config, self.schedules, self.state, queue, parents)
+        self.reminders = Reminders(services, config, self.schedules, self.state, queue, parents)
+        self.assignment = Assignment(services, config, self.state, queue, parents)
         self.home = Home(services, self.timekeeper, self.state)
         self.stats = Stats(self.state, self.schedules)
         self.stats_chart = StatsChart(services, self.stats)
@@ -93,7 +96,7 @@ class Automation(Component):
             if (previous and previous != state) or shown_closed:
                 for mark in self.marks.open_marks():
                     for conv_id in self.state.waiting_in(account, mark.key):
-                        self.request_parent_refresh(conv_id)
+                        self.parents.request(conv_id)
                         refreshed += 1
         return refreshed
 

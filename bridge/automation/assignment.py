@@ -12,12 +12,13 @@ conversations are queued by the relay on their first message; marked ones by the
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
 
 from bridge import clock
 from bridge.engine import work
 from bridge.i18n import t
 from bridge.model import Conversation
+from bridge.ports import ParentRefresher, WorkQueue
 from bridge.services import Component, Services
 from bridge.store.automation import AutomationStore
 
@@ -25,32 +26,32 @@ log = logging.getLogger(__name__)
 
 
 class Assignment(Component):
-    def __init__(self, services: Services, automation, state: AutomationStore, accept: Callable[..., bool] | None,
-                 request_parent_refresh: Callable[[str], None]):
+    def __init__(self, services: Services, automation, state: AutomationStore, queue: WorkQueue | None,
+                 parents: ParentRefresher):
         super().__init__(services)
         self.automation = automation
         self.state = state
-        self.accept = accept
-        self.request_parent_refresh = request_parent_refresh
+        self.queue = queue  # None (in-process use): nothing is queued
+        self.parents = parents
 
     # -- triggers -------------------------------------------------------------------------------
     def on_friend_message(self, conv: Conversation) -> None:
         """The relay: ``conv`` as it was before this message (last_message_at 0 = a new conversation)."""
         cfg = self.automation.of(conv.account).assignment
-        if cfg.enabled and cfg.new and not conv.assignee and not conv.last_message_at and self.accept:
-            self.accept("assign", f"{conv.conv_id}-new", work.line_stream(conv.conv_id), work.AUTO_ASSIGN,
-                        {"conv_id": conv.conv_id, "reason": "new"})
+        if cfg.enabled and cfg.new and not conv.assignee and not conv.last_message_at and self.queue is not None:
+            self.queue.accept("assign", f"{conv.conv_id}-new", work.line_stream(conv.conv_id), work.AUTO_ASSIGN,
+                              {"conv_id": conv.conv_id, "reason": "new"})
 
     def sweep(self) -> int:
         queued = 0
         for account in self.accounts.keys():
             cfg = self.automation.of(account).assignment
-            if not cfg.enabled or not self.accept:
+            if not cfg.enabled or self.queue is None:
                 continue
             for mark in cfg.marks:
                 for conv_id in self.state.unassigned_in(account, mark):
-                    if self.accept("assign", f"{conv_id}-{mark}", work.line_stream(conv_id), work.AUTO_ASSIGN,
-                                   {"conv_id": conv_id, "reason": mark}):
+                    if self.queue.accept("assign", f"{conv_id}-{mark}", work.line_stream(conv_id), work.AUTO_ASSIGN,
+                                         {"conv_id": conv_id, "reason": mark}):
                         queued += 1
         return queued
 
@@ -74,7 +75,7 @@ class Assignment(Component):
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
         self.store.add_event(conv.conv_id, {"at": clock.now(), "actor": "bridge", "action": "assign", "value": person,
                                             "source": "auto_assign", "changes": {"assignee": person}})
-        self.request_parent_refresh(conv.conv_id)
+        self.parents.request(conv.conv_id)
 
     def pick(self, account: str) -> str:
         """The next on-duty person in rotation who is on duty, not away and under the limit ("" = nobody)."""

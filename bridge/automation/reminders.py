@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from bridge import clock
 from bridge.engine import work
@@ -25,6 +25,7 @@ from bridge.automation.hours import Schedules
 from bridge.i18n import t
 from bridge.model import DeliveryFailed
 from bridge.relay.delivery import retry_key_for
+from bridge.ports import ParentRefresher, WorkQueue
 from bridge.services import Component, Services
 from bridge.store.automation import AutomationStore
 from bridge.text.mrkdwn import escape
@@ -34,13 +35,13 @@ log = logging.getLogger(__name__)
 
 class Reminders(Component):
     def __init__(self, services: Services, automation, schedules: Schedules, state: AutomationStore,
-                 accept: Callable[..., bool] | None, request_parent_refresh: Callable[[str], None]):
+                 queue: WorkQueue | None, parents: ParentRefresher):
         super().__init__(services)
         self.automation = automation
         self.schedules = schedules
         self.state = state
-        self.accept = accept
-        self.request_parent_refresh = request_parent_refresh
+        self.queue = queue  # None (in-process use): nothing is queued
+        self.parents = parents
 
     def enabled(self, account: str) -> bool:
         return self.automation.of(account).reminders.enabled and bool(self.marks.waiting)
@@ -62,15 +63,15 @@ class Reminders(Component):
     def sweep(self, now: float) -> int:
         queued = 0
         for account in self.accounts.keys():
-            if not self.enabled(account) or self.accept is None:
+            if not self.enabled(account) or self.queue is None:
                 continue
             slot = self.last_slot(account, now)
             if not slot or now - slot > self.automation.of(account).reminders.catch_up:
                 continue
             for conv_id in self.state.members_of_mark(account, self.marks.waiting):
                 key = f"{conv_id}-{int(slot)}"
-                if self.accept("reminder", key, work.line_stream(conv_id), work.REMINDER,
-                               {"conv_id": conv_id, "slot": slot}):
+                if self.queue.accept("reminder", key, work.line_stream(conv_id), work.REMINDER,
+                                     {"conv_id": conv_id, "slot": slot}):
                     queued += 1
         return queued
 
@@ -127,7 +128,7 @@ class Reminders(Component):
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
         self.store.add_event(conv.conv_id, {"at": clock.now(), "actor": actor, "action": "reminders",
                                             "value": "off" if off else "on", "source": "button", "changes": {}})
-        self.request_parent_refresh(conv.conv_id)
+        self.parents.request(conv.conv_id)
 
     def is_off(self, conv_id: str) -> bool:
         return self.state.reminder_state(conv_id).get("off") == "1"

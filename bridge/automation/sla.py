@@ -17,7 +17,7 @@ only the escalation.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
 
 from bridge import clock
 from bridge.engine import work
@@ -25,6 +25,7 @@ from bridge.automation.hours import Schedules
 from bridge.humanize import waited
 from bridge.i18n import t
 from bridge.model import Conversation
+from bridge.ports import ParentRefresher, WorkQueue
 from bridge.services import Component, Services
 from bridge.store.automation import AutomationStore
 
@@ -39,13 +40,13 @@ def breach_id(conv_id: str, mark: str, waiting_since: float, level: int) -> str:
 
 class Sla(Component):
     def __init__(self, services: Services, automation, schedules: Schedules, state: AutomationStore,
-                 accept: Callable[..., bool] | None, request_parent_refresh: Callable[[str], None]):
+                 queue: WorkQueue | None, parents: ParentRefresher):
         super().__init__(services)
         self.automation = automation
         self.schedules = schedules
         self.state = state
-        self.accept = accept
-        self.request_parent_refresh = request_parent_refresh
+        self.queue = queue  # None (in-process use): nothing is queued
+        self.parents = parents
 
     # -- the sweep ----------------------------------------------------------------------
     def sweep(self, now: float) -> dict[str, int]:
@@ -73,7 +74,7 @@ class Sla(Component):
                         found.append((conv_id, mark.key, ws, level,
                                       target * (1.0 if level == 1 else cfg.escalate_factor)))
         stats["candidates"] = len(found)
-        if not found or self.accept is None:
+        if not found or self.queue is None:
             return stats
         # Breaches queued by an earlier sweep cost one EXISTS each (pipelined): calling the
         # inbox again would re-enqueue a drain job for every stream still holding its alert.
@@ -93,7 +94,7 @@ class Sla(Component):
     def _queue(self, breach: str, conv_id: str, mark: str, ws: float, level: int, target: float) -> bool:
         payload = {"conv_id": conv_id, "mark": mark, "waiting_since": ws, "level": level, "target": target,
                    "breach": breach}
-        return self.accept("sla", breach, work.line_stream(conv_id), work.SLA_ALERT, payload)
+        return self.queue.accept("sla", breach, work.line_stream(conv_id), work.SLA_ALERT, payload)
 
     # -- the alert (runs on the conversation's stream) ------------------------------------
     def handle_item(self, payload: dict[str, Any]) -> None:
@@ -116,7 +117,7 @@ class Sla(Component):
         self.state.record_breach(conv.account, conv.conv_id, level, ws, now)
         self.store.add_event(conv.conv_id, {"at": now, "actor": "bridge", "action": "sla_breach", "value": str(level),
                                             "source": "automation", "changes": {}})
-        self.request_parent_refresh(conv.conv_id)
+        self.parents.request(conv.conv_id)
 
     @staticmethod
     def _mention(conv: Conversation, group: str, level: int) -> str:

@@ -47,7 +47,7 @@ def drain(stream: str) -> int:
 
 
 def refresh_parent(conv_id: str) -> None:
-    """Re-render a conversation's thread parent (coalesced, see Portals.request_parent_refresh)."""
+    """Re-render a conversation's thread parent (coalesced, see bridge.relay.portal.ParentRefresh.request)."""
     _rt().domain.portals.run_parent_refresh(conv_id)
 
 

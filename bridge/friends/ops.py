@@ -15,6 +15,7 @@ from bridge.friends.config import CrmConfig
 from bridge.friends.values import FriendData, ValueError_, parse_tags, parse_value, summary
 from bridge.i18n import Mrkdwn, slack_t, t
 from bridge.model import Conversation, DeliveryFailed
+from bridge.ports import ParentRefresher
 from bridge.services import Component, Services
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,9 @@ def friend_summary(services: Services, conv: Conversation, lang: str) -> str:
 
 
 class Friends(Component):
-    def __init__(self, services: Services, request_parent_refresh):
+    def __init__(self, services: Services, parents: ParentRefresher):
         super().__init__(services)
-        self.request_parent_refresh = request_parent_refresh
+        self.parents = parents
         self.friends = services.stores.friends
 
     @property
@@ -99,7 +100,7 @@ class Friends(Component):
             ts = self.slack.post_once(f"friend-{op_id}", conv.channel,
                                       slack_t("friend.audit", self.lang, actor=Mrkdwn(f"<@{actor}>"), what=what), thread_ts=conv.thread_ts)
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
-        self.request_parent_refresh(conv.conv_id)
+        self.parents.request(conv.conv_id)
         return changes
 
     def _tell(self, actor: str, payload: dict[str, Any], text: str, conv: Conversation) -> None:

@@ -24,12 +24,13 @@ import logging
 import os
 import tempfile
 import time
-from typing import Any, Callable
+from typing import Any
 
 from bridge.i18n import MESSAGES, slack_t, t
 from bridge.media.shown import NotReady, Shown, post_shown
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
 from bridge.engine import work
+from bridge.ports import WorkQueue
 from bridge.services import Component, Services
 from bridge.store.media import collect_image_set, count_media_attempt, image_set_members, mark_image_set_partial
 
@@ -48,10 +49,9 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 class MediaIn(Component):
-    def __init__(self, services: Services, accept_later: Callable[..., None] | None = None):
+    def __init__(self, services: Services, queue: WorkQueue | None):
         super().__init__(services)
-        # DueSet.accept_later: (delay, origin, event_id, stream, kind, payload); None: sets wait for all their images
-        self.accept_later = accept_later
+        self.queue = queue  # None: sets wait for all their images
 
     def handles(self, msg: InboundMessage) -> bool:
         return msg.kind in MEDIA_KINDS
@@ -108,11 +108,11 @@ class MediaIn(Component):
 
     def _wait_for_rest(self, msg: InboundMessage, set_id: str, total: int, first_at: float) -> None:
         """Show the set anyway once the wait is over (every image schedules the same item; the earliest wins)."""
-        if self.accept_later is None:
+        if self.queue is None:
             return
         payload = {"account": msg.account, "set_id": set_id, "conv_id": msg.conv_id, "total": total, "sender": msg.sender_id}
         event_id = hashlib.sha256(f"{msg.conv_id}\t{set_id}".encode()).hexdigest()[:32]
-        self.accept_later(max(0.0, first_at + self.settings.image_set_wait - time.time()), f"imgset-{msg.account}",
+        self.queue.accept_later(max(0.0, first_at + self.settings.image_set_wait - time.time()), f"imgset-{msg.account}",
                           event_id, work.line_stream(msg.conv_id), work.IMAGE_SET_DUE, payload)
 
     def _relay_ids(self, conv: Conversation, msg: InboundMessage, ids: list[str], sender: Profile,

@@ -20,18 +20,10 @@ so a message that arrived meanwhile is never linked to a post that does not show
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
-
-from bridge.engine import work
 from bridge.i18n import t
-from bridge.line.events import inbound_from_line
 from bridge.model import InboundMessage
-from bridge.services import Component, Services
 from bridge.store import Store
 from bridge.store.messages import line_messages
-
-MAX_BATCH_CHARS = 3500   # Slack shows up to ~4,000 characters of a message's text well
-
 
 def post_key_of(msg: InboundMessage) -> str:
     """The post key of a friend message (the same for a batch it starts)."""
@@ -84,61 +76,3 @@ def texts_of_post(text: str) -> list[str]:
         elif out:
             out[-1] += "\n" + line
     return out
-
-
-class FriendBatches(Component):
-    def __init__(self, services: Services, handle_messages: Callable[[list[InboundMessage]], None],
-                 process_item: Callable[[dict[str, Any]], None],
-                 note_items: Callable[[list[dict[str, Any]]], None] | None = None):
-        super().__init__(services)
-        self.handle_messages = handle_messages
-        self.process_item = process_item
-        self.note_items = note_items  # the state step of every waiting message (bridge.relay.line_in)
-
-    def head_messages(self, items: list[dict[str, Any]]) -> list[InboundMessage]:
-        """The friend text messages at the head of ``items`` that can share one Slack message:
-        consecutive, same sender, same mode, within MAX_BATCH_CHARS (at least one if the head is one)."""
-        msgs: list[InboundMessage] = []
-        chars = 0
-        for item in items:
-            payload = item.get("payload") or {}
-            account, event = payload.get("account") or "", payload.get("event")
-            if item.get("kind") != work.LINE_EVENT or not isinstance(event, dict) or self.accounts.get(account) is None:
-                break
-            msg = inbound_from_line(account, event, self.lang)
-            if msg is None or msg.is_notice or msg.kind != "text":
-                break
-            if msgs and (msg.sender_id != msgs[0].sender_id or msg.standby != msgs[0].standby
-                         or msg.conv_id != msgs[0].conv_id or chars + len(msg.text) > MAX_BATCH_CHARS):
-                break
-            msgs.append(msg)
-            chars += len(msg.text)
-        return msgs
-
-    def process_head(self, items: list[dict[str, Any]]) -> int:
-        """Process the head of a stream (the inbox's ``batch`` hook); returns how many items it took.
-
-        Every friend message waiting in the offered items is noted first (conversation state,
-        /pending), so none of them waits behind the head's Slack post for that."""
-        if self.note_items is not None:
-            self.note_items(items)
-        msgs = self.head_messages(items)
-        if not msgs:
-            self.process_item(items[0])
-            return 1
-        key = post_key_of(msgs[0])
-        record = self.store.get_record("slack_post", key)
-        # "uncertain" too: an attempt answered 5xx may have posted, and its retry finds that post by its key.
-        fixed = (record.get("batch") or "").split() if record.get("ts") or record.get("state") in ("pending", "uncertain") else []
-        if fixed:
-            # An earlier attempt may have reached Slack: exactly the same items again.
-            same = 0
-            for item, item_id in zip(items, fixed):
-                if item.get("id") != item_id:
-                    break
-                same += 1
-            msgs = msgs[:max(1, same)]
-        else:
-            self.store.set_record("slack_post", key, batch=" ".join(str(i.get("id")) for i in items[:len(msgs)]))
-        self.handle_messages(msgs)
-        return len(msgs)

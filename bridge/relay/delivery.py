@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from typing import Callable
 
 from bridge.i18n import MESSAGES, t
 from bridge.model import Conversation, DeliveryFailed
 from bridge.relay.decorations import REACTION_FAILED, Decorations
+from bridge.relay.quota import QuotaMeter
 from bridge.services import Component, Services
 from bridge.text import batch
 
@@ -29,14 +29,20 @@ def retry_key_for(send_key: str, batch_index: int) -> str:
 
 
 class Delivery(Component):
-    on_push: "Callable[[str], None] | None" = None  # told after each push (the quota meter)
-
-    def __init__(self, services: Services, decorations: Decorations):
+    def __init__(self, services: Services, decorations: Decorations, quota: QuotaMeter):
         super().__init__(services)
         self.decorations = decorations  # the marks on staff replies, queued off the reply's path
+        self.quota = quota  # told of the pushes (replies are free)
 
     def deliver_to_line(self, conv: Conversation, send_key: str, texts: list[str | dict]) -> str:
         """Send ``texts`` (str: text; dict: any LINE message) to the LINE chat, at most 5 per request. Returns "reply" or "push"."""
+        pushed = [0]
+        try:
+            return self._deliver(conv, send_key, texts, pushed)
+        finally:
+            self.quota.after_pushes(conv.account, pushed[0])  # those accepted, even if a later batch failed
+
+    def _deliver(self, conv: Conversation, send_key: str, texts: list[str | dict], pushed: list[int]) -> str:
         line = self.line_of(conv)
         record = self.store.get_record("line_send", send_key)
         done = int(record.get("batches_done") or 0)
@@ -61,8 +67,7 @@ class Delivery(Component):
             if duplicate:
                 log.info("push %s#%d was already accepted by LINE (409); not delivered twice", send_key, index)
             self.store.set_record("line_send", send_key, batches_done=index + 1, via=via or "push")
-            if self.on_push:
-                self.on_push(conv.account)
+            pushed[0] += 1
         return via or "push"
 
     def _reply(self, conv: Conversation, send_key: str, record: dict[str, str], token: tuple[str, float],

@@ -3,7 +3,7 @@
 A LINE channel has one webhook URL, so the bridge receives every webhook and forwards it:
 the raw body bytes, the original ``X-Line-Signature`` and LINE's headers, so the other tool
 verifies it as if LINE had called it. Each target URL has its own ordered stream
-(:func:`bridge.work.forward_stream`): one slow or failing target never delays our own
+(:func:`bridge.engine.work.forward_stream`): one slow or failing target never delays our own
 processing or another target. A failure is retried with backoff (never counted toward
 giving up while the target is failing); an item older than ``FORWARD_MAX_AGE`` is given
 up and dead-lettered. A target failing for ``BRIDGE_FORWARD_ALERT_AFTER`` seconds (600)

@@ -1,4 +1,4 @@
-"""LINE → Slack details: stickers as images, quotes of earlier messages, and unsend.
+"""LINE → Slack details: stickers as images, quotes of earlier messages, unsend and edits.
 
 * A sticker is shown as its image from LINE's sticker CDN (by ``stickerId``; animated and
   sound stickers as their still image), with its keywords as alt text.
@@ -9,20 +9,24 @@
   bridge kept (quote preview, transcript) is forgotten. In a post that shows several messages
   (:mod:`bridge.relay.batch`) only the unsent message's line is replaced; the others stay.
   https://developers.line.biz/en/docs/messaging-api/receiving-messages/#unsend-event
+* An edit (``messageEdited``, group chats): the Slack copy shows the latest text, marked as
+  edited, re-rendered the same way.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
 
-from bridge.i18n import t
+from bridge.friends.transcript import record_edit, record_unsent
+from bridge.i18n import slack_t, t
+from bridge.line.events import source_of
 from bridge.media.inbound import MediaIn
-from bridge.model import Conversation, DeliveryFailed, InboundMessage
-from bridge.services import Component, Services
-from bridge.friends.transcript import record_unsent
+from bridge.model import Conversation, DeliveryFailed, InboundMessage, conv_key
 from bridge.relay.batch import render_batch
-from bridge.store.messages import mark_unsent
-from bridge.text import mrkdwn
+from bridge.relay.portal import Portals
+from bridge.services import Component, Services
+from bridge.store.messages import mark_edited, mark_unsent
+from bridge.text import mrkdwn, preview
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +38,10 @@ def _quote(text: str) -> str:
 
 
 class LineExtras(Component):
-    def __init__(self, services: Services, media: MediaIn,
-                 rerender_parent: Callable[[Conversation], None] | None = None):
+    def __init__(self, services: Services, media: MediaIn, portals: Portals):
         super().__init__(services)
         self.media = media
-        self.rerender_parent = rerender_parent  # a new chat's first messages are shown in its parent
+        self.portals = portals  # a new chat's first messages are shown in its parent
 
     def sticker_blocks(self, msg: InboundMessage, text: str) -> list[dict[str, Any]] | None:
         m = msg.extra.get("line_message") or {}
@@ -96,14 +99,57 @@ class LineExtras(Component):
                 self.store.update_conversation(conv.conv_id, last_message_preview="🚫 " + t("unsent.copy", self.lang))
             at = record.get("at")
             record_unsent(self.services, conv.conv_id, message_id, float(at) if at else None)
-        if ts == conv.thread_ts and self.rerender_parent is not None:
-            self.rerender_parent(conv)  # the parent shows its other first messages, and this one as unsent
-            return True
-        batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") or ""
-        rendered = render_batch(self.store, msg.account, batch.split(","), self.lang) if batch else None
-        if rendered is not None:  # only this message's line changes
-            self.slack.update(conv.channel, ts, rendered)
+        if self.rerender_post(conv, ts):  # only this message's line changes
             return True
         text = "🚫 " + t("unsent.copy", self.lang)
         self.slack.update(conv.channel, ts, text, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}])
+        return True
+
+    def edit(self, account: str, event: dict[str, Any]) -> None:
+        """A friend edited a text (``messageEdited``, group chats): the Slack copy shows the latest
+        text, marked as edited (a batch post is re-rendered with the others unchanged), and so do
+        the quote preview and the transcript."""
+        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        message_id, text = message.get("id"), message.get("text")
+        _, chat_id, _ = source_of(event)
+        conv = self.store.get_conversation(conv_key(account, chat_id)) if chat_id else None
+        if conv is None or not conv.thread_ts or not isinstance(message_id, str) or not isinstance(text, str):
+            log.info("messageEdited for a message the bridge never showed: nothing to update")
+            return
+        record = self.store.get_line_message(account, message_id)
+        if record.get("unsent"):
+            log.info("messageEdited for an unsent message: nothing to show")
+            return
+        ts = record.get("slack_ts") or ""
+        batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") if ts else ""
+        edited = t("edited.copy", self.lang)
+        if record:  # (a message never relayed has no record to create)
+            mark_edited(self.store, account, message_id, f"{mrkdwn.escape(text)} _{edited}_", preview(text))
+            if record.get("preview") and conv.last_message_preview == record["preview"]:
+                self.store.update_conversation(conv.conv_id, last_message_preview=preview(text))  # /pending
+        if ts and self.rerender_post(conv, ts):  # the parent or a batch: only this line changes
+            pass
+        elif ts and not batch:
+            # Escaping can make the text 5× longer: clipped after it, so the section stays valid.
+            mark = f"\n_{edited}_"
+            shown = mrkdwn.clip(mrkdwn.escape(text), mrkdwn.SECTION_LIMIT - len(mark)) + mark
+            self.slack.update(conv.channel, ts, shown, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": shown}}])
+        else:  # a batch relayed before each message's part was kept: say it in the thread
+            self.slack.post_once(f"edit-{account}-{event.get('webhookEventId') or message_id}", conv.channel,
+                                 slack_t("edited.notice", self.lang, text=text), thread_ts=conv.thread_ts)
+        at = record.get("at")
+        record_edit(self.services, conv.conv_id, message_id, float(at) if at else None, text)
+
+    def rerender_post(self, conv: Conversation, ts: str) -> bool:
+        """A message of the parent or of a batch post was unsent or edited: the post is rendered
+        again from each message's kept part (the others unchanged, in order). False for a post of
+        one message, or a batch relayed before the parts were kept."""
+        if ts == conv.thread_ts:
+            self.portals.rerender_first(conv)
+            return True
+        batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") or ""
+        rendered = render_batch(self.store, conv.account, batch.split(","), self.lang) if batch else None
+        if rendered is None:
+            return False
+        self.slack.update(conv.channel, ts, rendered)
         return True

@@ -5,21 +5,22 @@ import json
 import logging
 import time
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from bridge.engine import work
-from bridge.friends.transcript import inbound_time, record_edit, record_inbound
-from bridge.i18n import slack_t, t
-from bridge.line.events import inbound_from_line, member_ids, source_of
+from bridge.automation import Automation
+from bridge.friends.transcript import inbound_time, record_inbound
+from bridge.i18n import t
+from bridge.line.events import inbound_from_line, member_ids
 from bridge.media.inbound import MediaIn
-from bridge.model import Conversation, InboundMessage, conv_key
-from bridge.relay.batch import batch_text, post_key_of, render_batch, sent_secs
+from bridge.model import Conversation, InboundMessage, LineEventItem
+from bridge.ports import ParentRefresher, WorkQueue
+from bridge.relay.batch import batch_text, post_key_of, sent_secs
 from bridge.relay.follows import Follows
 from bridge.relay.line_extras import LineExtras
 from bridge.relay.portal import Portals
 from bridge.relay.saturation import Saturation
 from bridge.services import Component, Services
-from bridge.store.messages import mark_edited
 from bridge.text import mrkdwn, preview
 from bridge.triage.ops import Triage
 
@@ -32,25 +33,28 @@ TOKEN_EVENTS = ("follow", "join", "postback")  # notices whose reply token staff
 
 
 class LineIn(Component):
-    def __init__(self, services: Services, portals: Portals, triage: Triage, accept_later: Callable[..., None] | None = None):
+    def __init__(self, services: Services, portals: Portals, parents: ParentRefresher, triage: Triage,
+                 automation: Automation, queue: WorkQueue | None):
         super().__init__(services)
         self.portals = portals
+        self.parents = parents
         self.triage = triage
-        self.media = MediaIn(services, accept_later)  # accept_later: an incomplete imageSet is shown after a wait
-        self.extras = LineExtras(services, self.media, portals.rerender_first)
+        self.automation = automation  # auto-assignment, auto-replies, /stats see each friend message
+        self.media = MediaIn(services, queue)  # the queue: an incomplete imageSet is shown after a wait
+        self.extras = LineExtras(services, self.media, portals)
         self.saturation = Saturation(services)  # the channel's notice when Slack's post limit holds chats back
         self.follows = Follows(services)  # follow/unfollow recorded; quiet follows show nothing
-        self.automation = None  # bridge.automation.Automation, wired by the domain
         self._created: set[str] = set()  # conversations this drain created (their parent needs no search)
 
     def handle_item(self, payload: dict[str, Any]) -> None:
-        """A work item: {"account": key, "event": <LINE webhook event>}."""
-        account, event = payload.get("account") or "", payload.get("event")
-        if self.accounts.get(account) is None or not isinstance(event, dict):
-            log.warning("LINE event for unknown account %r or malformed; dropped", account)
+        """A ``line_event`` item (:class:`~bridge.model.LineEventItem`)."""
+        item = LineEventItem.from_payload(payload)
+        if item is None or self.accounts.get(item.account) is None:
+            log.warning("LINE event for unknown account %r or malformed; dropped", str(payload.get("account"))[:40])
             return
+        account, event = item.account, item.event
         if event.get("type") == "messageEdited":
-            self.handle_edit(account, event)
+            self.extras.edit(account, event)
             return
         inbound = inbound_from_line(account, event, self.lang)
         if inbound is None:
@@ -61,44 +65,6 @@ class LineIn(Component):
             self.handle_notice(inbound)
         else:
             self.handle_message(inbound)
-
-    def handle_edit(self, account: str, event: dict[str, Any]) -> None:
-        """A friend edited a text (``messageEdited``, group chats): the Slack copy shows the latest
-        text, marked as edited (a batch post is re-rendered with the others unchanged), and so do
-        the quote preview and the transcript."""
-        message = event.get("message") if isinstance(event.get("message"), dict) else {}
-        message_id, text = message.get("id"), message.get("text")
-        _, chat_id, _ = source_of(event)
-        conv = self.store.get_conversation(conv_key(account, chat_id)) if chat_id else None
-        if conv is None or not conv.thread_ts or not isinstance(message_id, str) or not isinstance(text, str):
-            log.info("messageEdited for a message the bridge never showed: nothing to update")
-            return
-        record = self.store.get_line_message(account, message_id)
-        if record.get("unsent"):
-            log.info("messageEdited for an unsent message: nothing to show")
-            return
-        ts = record.get("slack_ts") or ""
-        batch = self.store.get_slack_message(conv.channel, ts).get("line_message_ids") if ts else ""
-        edited = t("edited.copy", self.lang)
-        if record:  # (a message never relayed has no record to create)
-            mark_edited(self.store, account, message_id, f"{mrkdwn.escape(text)} _{edited}_", preview(text))
-            if record.get("preview") and conv.last_message_preview == record["preview"]:
-                self.store.update_conversation(conv.conv_id, last_message_preview=preview(text))  # /pending
-        rendered = render_batch(self.store, account, batch.split(","), self.lang) if batch else None
-        if ts and ts == conv.thread_ts:  # one of the first messages, shown in the parent
-            self.portals.rerender_first(conv)
-        elif ts and not batch:
-            # Escaping can make the text 5× longer: clipped after it, so the section stays valid.
-            mark = f"\n_{edited}_"
-            shown = mrkdwn.clip(mrkdwn.escape(text), mrkdwn.SECTION_LIMIT - len(mark)) + mark
-            self.slack.update(conv.channel, ts, shown, blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": shown}}])
-        elif ts and rendered is not None:
-            self.slack.update(conv.channel, ts, rendered)
-        else:  # a batch relayed before each message's part was kept: say it in the thread
-            self.slack.post_once(f"edit-{account}-{event.get('webhookEventId') or message_id}", conv.channel,
-                                 slack_t("edited.notice", self.lang, text=text), thread_ts=conv.thread_ts)
-        at = record.get("at")
-        record_edit(self.services, conv.conv_id, message_id, float(at) if at else None, text)
 
     def _keeps_reply_token(self, msg: InboundMessage) -> bool:
         """Staff may use the event's reply token: not in standby, and not when another tool answers with it."""
@@ -143,7 +109,7 @@ class LineIn(Component):
             conv = self.store.get_conversation(conv.conv_id) or conv
         self.saturation.waiting(conv, _sent_at(msgs[0]))
         if conv.thread_ts:
-            self.portals.request_parent_refresh(conv.conv_id)
+            self.parents.request(conv.conv_id)
         return conv, created or conv.conv_id in self._created
 
     def note_items(self, items: list[dict[str, Any]]) -> None:
@@ -227,12 +193,10 @@ class LineIn(Component):
                 record_inbound(self.services, conv, m, sender.display_name, ts)  # chat history for /export
         self.saturation.shown(conv)
         used = set()  # messages whose reply token an auto-reply took (single use)
-        if self.automation is not None:
-            for m, record in zip(msgs, records):
-                # Automation sees the conversation as it was before the message (a new chat, a reopened one).
-                before = _before(record, conv)
-                if self.automation.on_friend_message(before, m, _sent_at(m)):
-                    used.add(m.message_id)
+        for m, record in zip(msgs, records):
+            # Automation sees the conversation as it was before the message (a new chat, a reopened one).
+            if self.automation.on_friend_message(_before(record, conv), m, _sent_at(m)):
+                used.add(m.message_id)
         for m in reversed(msgs):
             if m.message_id in used:
                 break  # the newest token went to an auto-reply; older ones are stale
@@ -240,7 +204,7 @@ class LineIn(Component):
                 # Reply tokens are single-use and expire quickly; the age counts from LINE's timestamp.
                 self.store.save_reply_token(conv.conv_id, m.reply_token, _sent_at(m))
                 break
-        self.portals.request_parent_refresh(conv.conv_id)
+        self.parents.request(conv.conv_id)
 
     def handle_image_set_due(self, payload: dict[str, Any]) -> None:
         """An imageSet's wait ran out (:mod:`bridge.media.inbound`): what arrived is shown, with how many of how many."""
@@ -282,7 +246,7 @@ class LineIn(Component):
         changes = STATE_OF_NOTICE.get(msg.kind)
         if changes:
             self.store.update_conversation(conv.conv_id, **changes)
-            self.portals.request_parent_refresh(conv.conv_id)
+            self.parents.request(conv.conv_id)
         if self._keeps_reply_token(msg) and msg.kind in TOKEN_EVENTS:
             self.store.save_reply_token(conv.conv_id, msg.reply_token, msg.timestamp_ms / 1000 or time.time())
 

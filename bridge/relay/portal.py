@@ -14,12 +14,14 @@ import time
 from dataclasses import replace
 
 from bridge import clock
-from bridge.friends.ops import index_friend_name
+from bridge.automation import Automation
+from bridge.friends.ops import friend_summary, index_friend_name
 from bridge.humanize import ago
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
 from bridge.relay.batch import render_batch
-from bridge.services import Component
+from bridge.ports import ParentRefresher, RefreshQueue
+from bridge.services import Component, Services
 from bridge.slack_ui.free_reply import free_until_badge
 from bridge.store.follows import follow_record
 from bridge.slack_ui.parent import parent_message
@@ -30,7 +32,34 @@ log = logging.getLogger(__name__)
 PARENT_REFRESH_GUARD = 60  # s; a lost refresh job can delay the next one by at most this
 
 
+class ParentRefresh(Component):
+    """Requests for a parent's status line to be re-rendered, coalesced, off the relay's critical path.
+
+    chat.update is rate limited (Tier 3) and a busy chat changes often: while one refresh
+    waits in the queue, further requests are absorbed by it (it renders the state as it
+    is when it runs), and a throttled refresh never holds up the messages themselves.
+    """
+
+    def __init__(self, services: Services, queue: RefreshQueue):
+        super().__init__(services)
+        self.queue = queue
+
+    def request(self, conv_id: str) -> None:
+        if self.store.claim_flag(self.store.keys.parent_refresh(conv_id=conv_id), PARENT_REFRESH_GUARD):
+            self.queue.schedule_refresh(conv_id, 0.0)
+
+    def again(self, conv_id: str, delay: float) -> None:
+        """A refresh that ran and was throttled: the next one after ``delay`` (the flag is cleared already)."""
+        if self.store.claim_flag(self.store.keys.parent_refresh(conv_id=conv_id), PARENT_REFRESH_GUARD + int(delay)):
+            self.queue.schedule_refresh(conv_id, delay)
+
+
 class Portals(Component):
+    def __init__(self, services: Services, automation: Automation, refresh: ParentRefresher):
+        super().__init__(services)
+        self.automation = automation  # the parent's badges and controls (business hours, reminders)
+        self.refresh = refresh
+
     def ensure_conversation(self, msg: InboundMessage) -> tuple[Conversation, bool]:
         """Find or create the conversation of ``msg`` (its number assigned), without any Slack call.
 
@@ -106,7 +135,7 @@ class Portals(Component):
         account = self.accounts.get(conv.account)
         label = account.name if account and self.accounts.shares_channel(conv.account) else ""
         now = clock.now()
-        badges, extra = self.automation.parent_extras(conv, now) if getattr(self, "automation", None) else ([], [])
+        badges, extra = self.automation.parent_extras(conv, now)
         follow = follow_record(self.store, conv.conv_id) if conv.is_one_to_one and not conv.blocked else None
         if follow and follow.followed_at:  # 友だち追加: 3日前 (a quiet follow is shown once the friend writes)
             badges = [t("parent.unblocked_since" if follow.unblocked else "parent.friend_since", self.lang,
@@ -114,8 +143,6 @@ class Portals(Component):
         free = free_until_badge(conv.reply_token_at, self.settings.reply_token_ttl, self.lang, time.time()) \
             if conv.reply_token and account and account.uses_reply_tokens else ""
         badges = [*badges, free] if free else badges  # rendered with the friend's message anyway: no extra call
-        from bridge.friends.ops import friend_summary
-
         if first_text is None:
             first_text = parent_first(self.store, conv.conv_id)
         return parent_message(conv, self.marks, self.lang, now=now, account_label=label, badges=badges,
@@ -158,32 +185,16 @@ class Portals(Component):
                               ttl=24 * 3600 if prof else 600)
         return prof
 
-    # -- the parent's status line -----------------------------------------------------------
-    def request_parent_refresh(self, conv_id: str) -> None:
-        """Ask for the parent's status line to be re-rendered, off the relay's critical path.
-
-        chat.update is rate limited (Tier 3) and a busy chat changes often: while one refresh
-        waits in the queue, further requests are absorbed by it (it renders the state as it
-        is when it runs), and a throttled refresh never holds up the messages themselves.
-        """
-        schedule = self.services.schedule_refresh
-        if schedule is None:
-            self.refresh_parent(conv_id)
-            return
-        if self.store.claim_flag(self.store.keys.parent_refresh(conv_id=conv_id), PARENT_REFRESH_GUARD):
-            schedule(conv_id, 0.0)
-
+    # -- the parent's status line (requested through ParentRefresh) ------------------------
     def run_parent_refresh(self, conv_id: str) -> None:
-        """The job behind :meth:`request_parent_refresh`."""
+        """The job behind :meth:`ParentRefresh.request`."""
         key = self.store.keys.parent_refresh(conv_id=conv_id)
         self.store.clear_flag(key)  # changes from now on need another refresh
         try:
             self.refresh_parent(conv_id)
         except RetryLater as exc:
             log.info("parent of %s not refreshed (%s); again in %.1fs", conv_id, exc.reason, exc.delay)
-            schedule = self.services.schedule_refresh
-            if schedule and self.store.claim_flag(key, PARENT_REFRESH_GUARD + int(exc.delay)):
-                schedule(conv_id, exc.delay)
+            self.refresh.again(conv_id, exc.delay)
         except DeliveryFailed as exc:
             log.warning("parent of %s could not be refreshed: %s", conv_id, exc)
 

@@ -26,10 +26,13 @@ LEVELS = (100, 80)
 
 
 class QuotaMeter(Component):
-    def after_push(self, account: str) -> None:
-        """One push was accepted by LINE: read LINE's figures if the minute's read is due, else count it."""
+    def after_pushes(self, account: str, pushes: int = 1) -> None:
+        """``pushes`` pushes were accepted by LINE: read LINE's figures if the minute's read is due, else count them."""
+        if pushes <= 0:
+            return
         if not (claim_read(self.store, account) and self.refresh(account)):
-            count_push(self.store, account)
+            for _ in range(pushes):
+                count_push(self.store, account)
         self.warn(account)
 
     def refresh(self, account: str) -> bool:

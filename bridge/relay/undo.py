@@ -1,170 +1,128 @@
 """The undo window: a staff reply waits ``BRIDGE_SEND_DELAY_SECONDS`` before it goes to LINE.
 
-The web handler stamps each Slack message item with ``send_at``; the relay keeps the item at
-the head of its thread's stream until then (:class:`~bridge.model.RetryLater`, throttled: the
-inbox holds the stream and schedules a wake-up), showing ⏳ on the message and LINE's loading
-animation to the friend (1:1 chats). The item stays in Redis while it waits, so a worker
-restart does not lose it, and the stream lock plus an atomic claim
-(:class:`~bridge.store.held.HeldSends`) send it exactly once with several workers.
+The web handler stamps each Slack message item with ``send_at``. When the relay first meets a
+reply whose window is still open, the reply is *held*: ⏳ on the message, LINE's loading
+animation to the friend (1:1 chats), the 今すぐ送信（無料） offer to its author when the friend's
+reply token runs out first — and its send is *scheduled*: the same work item, marked ``due``,
+is queued into the thread's stream for the window's end (:meth:`bridge.ports.WorkQueue.accept_later`,
+kept in Redis, so a worker restart does not lose it). The thread's stream is not held
+meanwhile: the next reply is held in its turn, and its send is scheduled after this one's.
 
-Edits and deletions arrive on a separate stream per thread (a waiting reply must not hold
-them up): in time, they change or cancel what will be sent (confirmed in the thread); too
-late, the editor gets an ephemeral answer — LINE messages cannot be retracted — with a
-button that sends the edited text as a correction.
+At the window's end the ``due`` item runs and the reply is claimed atomically
+(:class:`~bridge.store.held.HeldSends`): sent exactly once even with several workers, a
+double click on 今すぐ送信 or an edit racing the send; deleted in time, it is not sent.
+今すぐ送信 queues the ``due`` item at once (same origin and id: the scheduled one is then a
+duplicate the inbox drops).
+
+This module is one component and imports nothing from the relay: the marks on the message
+come through the :class:`ReplyMarks` port.
 """
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import math
 import time
-from typing import Any
+from typing import Any, Protocol
 
-from bridge.access import is_channel_member
-from bridge.i18n import t
-from bridge.model import Conversation, DeliveryFailed, RetryLater
-from bridge.relay.decorations import REACTION_WAITING  # ⏳ a staff reply in its undo window
-from bridge.relay.delivery import Delivery
-from bridge.relay.slack_in import is_internal_note
+from bridge.engine import work
+from bridge.model import Conversation, DeliveryFailed, RetryLater, StaffMessage
+from bridge.ports import WorkQueue
 from bridge.services import Component, Services
-from bridge.slack_ui.correction import correction_offer
 from bridge.slack_ui.free_reply import send_now_offer
 from bridge.store.held import HeldSends
-from bridge.text import slack_to_line, split_for_line
 
 log = logging.getLogger(__name__)
 
-RECENT = 120  # s: edits of older messages the bridge never saw are not ours to confirm
+REACTION_WAITING = "hourglass_flowing_sand"  # ⏳ a staff reply in its undo window
+ORIGIN = "undo"                              # the scheduled send's dedupe origin (its id: "<channel>-<ts>")
+AFTER_PREVIOUS = 0.05                        # s: a send scheduled behind the thread's previous one comes after it
 
 
-class Undo(Component):
-    def __init__(self, services: Services, delivery: Delivery):
+class ReplyMarks(Protocol):
+    """The marks on staff replies (bridge.relay.decorations): ``reaction`` "" only takes ⏳ away."""
+
+    def mark(self, channel: str, ts: str, thread_ts: str, reaction: str, waited: bool = False) -> None: ...
+
+
+def resume_item(record: dict[str, str]) -> tuple[str, str, str, dict[str, Any]] | None:
+    """(event id, stream, kind, payload) of a held reply's scheduled send, from its record (今すぐ送信)."""
+    try:
+        event_id, stream, kind, payload = json.loads(record.get("resume") or "")
+    except (ValueError, TypeError):
+        return None
+    return (event_id, stream, kind, payload) if isinstance(payload, dict) else None
+
+
+class UndoWindow(Component):
+    def __init__(self, services: Services, held: HeldSends, marks: ReplyMarks, queue: WorkQueue | None):
+        """``queue`` None (in-process use): nothing can be scheduled, a reply is sent at once."""
         super().__init__(services)
-        self.delivery = delivery
-        self.held = HeldSends(self.store.r, self.store.keys)
-        self.canned = None  # bridge.relay.canned_send.CannedSend, set by SlackIn
+        self.held = held
+        self.marks = marks
+        self.queue = queue
 
-    # -- the waiting send ----------------------------------------------------------------
-    def wait(self, conv: Conversation, event: dict[str, Any]) -> None:
-        """Raise RetryLater until the message's ``send_at``; the first time, show that it waits."""
-        remaining = float(event.get("send_at") or 0) - time.time()
-        if remaining <= 0:
-            return
-        channel, ts = event["channel"], event["ts"]
-        record = self.store.get_slack_message(channel, ts)
+    def take(self, conv: Conversation, msg: StaffMessage, kind: str, payload: dict[str, Any]) -> tuple[str, str]:
+        """("held", "") while ``msg`` must wait: it is held and its send (``kind``/``payload`` again,
+        marked ``due``) scheduled at the window's end. Else it is claimed for sending: ("sending",
+        its text as edited in the window or ""), or the final state that says not to send it."""
+        if self._hold(conv, msg, kind, payload):
+            return "held", ""
+        return self.held.claim(msg.channel, msg.ts)
+
+    def _hold(self, conv: Conversation, msg: StaffMessage, kind: str, payload: dict[str, Any]) -> bool:
+        if msg.due or self.queue is None or not msg.send_at:
+            return False
+        record = self.store.get_slack_message(msg.channel, msg.ts)
         if record.get("send_now"):
-            return  # its author skipped the rest of the window (今すぐ送信（無料）)
+            return False  # its author skipped the rest of the window (今すぐ送信（無料）)
+        delay = msg.send_at - time.time()
+        if delay <= 0:
+            # Over already (its stream was slow): it still goes after the thread's reply held before it.
+            delay = self._after_previous(msg)
+            if delay <= 0:
+                return False
+        stream = work.slack_stream(msg.channel, msg.thread_ts)
+        due = (f"{msg.channel}-{msg.ts}", stream, kind, {**payload, "due": True})
+        # Scheduled first: a crash after it cannot lose the send (a retry schedules the same item again).
+        self.queue.accept_later(delay, ORIGIN, *due)
         if not record.get("held_at"):
-            # ⏳ on the thread's decoration stream (queued first: a crash cannot lose it; deduplicated):
-            # Slack's reactions pacing never holds the reply up.
-            self.delivery.decorations.mark(channel, ts, conv.thread_ts, REACTION_WAITING)
-            self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=event.get("user", ""),
-                                          held_at=repr(time.time()), send_at=repr(float(event.get("send_at") or 0)))
-            self._offer_free_reply(conv, event)
+            # ⏳ on the thread's decoration stream (queued, deduplicated): Slack's reaction pacing never holds the reply up.
+            self.marks.mark(msg.channel, msg.ts, conv.thread_ts, REACTION_WAITING)
+            self.store.link_slack_message(msg.channel, msg.ts, conv.conv_id, "staff", author=msg.user,
+                                          held_at=repr(time.time()), send_at=repr(msg.send_at),
+                                          resume=json.dumps(due, ensure_ascii=False))
+            self.held.set(msg.channel, msg.thread_ts, held_last=msg.ts, held_until=repr(time.time() + delay))
+            self._offer_free_reply(conv, msg)
             if conv.is_one_to_one and not conv.blocked:
                 try:
-                    self.line_of(conv).show_loading(conv.line_id, max(5, min(60, 5 * math.ceil(remaining / 5))))
+                    self.line_of(conv).show_loading(conv.line_id, max(5, min(60, 5 * math.ceil(delay / 5))))
                 except (DeliveryFailed, RetryLater) as exc:
                     log.info("no loading animation for %s: %s", conv.conv_id, exc)
-        raise RetryLater("undo window", delay=remaining, throttled=True)
+        return True
 
-    def _offer_free_reply(self, conv: Conversation, event: dict[str, Any]) -> None:
+    def _after_previous(self, msg: StaffMessage) -> float:
+        """How long until the send of the thread's previous held reply, if it is not sent yet."""
+        thread = self.store.get_slack_message(msg.channel, msg.thread_ts)
+        previous = thread.get("held_last") or ""
+        if not previous or previous == msg.ts:
+            return 0.0
+        if self.store.get_slack_message(msg.channel, previous).get("delivery") in ("sent", "failed", "cancelled"):
+            return 0.0
+        return max(0.0, float(thread.get("held_until") or 0) - time.time()) + AFTER_PREVIOUS
+
+    def _offer_free_reply(self, conv: Conversation, msg: StaffMessage) -> None:
         """The friend's reply token expires before the window ends: offer the author to send now, free.
 
         Without the offer the reply would quietly become a push counted against the monthly quota.
         """
-        if not (conv.reply_token and conv.reply_token_at and event.get("user")) or not self.account_of(conv).uses_reply_tokens:
+        if not (conv.reply_token and conv.reply_token_at and msg.user) or not self.account_of(conv).uses_reply_tokens:
             return
         now, deadline = time.time(), conv.reply_token_at + self.settings.reply_token_ttl
-        if not now < deadline < float(event.get("send_at") or 0):
+        if not now < deadline < msg.send_at:
             return
-        text, blocks = send_now_offer(event["channel"], event["ts"], conv.thread_ts, deadline, now, self.lang)
+        text, blocks = send_now_offer(msg.channel, msg.ts, conv.thread_ts, deadline, now, self.lang)
         try:
-            self.slack.post_ephemeral(event["channel"], event["user"], text, blocks=blocks, thread_ts=conv.thread_ts)
+            self.slack.post_ephemeral(msg.channel, msg.user, text, blocks=blocks, thread_ts=conv.thread_ts)
         except (DeliveryFailed, RetryLater) as exc:
-            log.info("no free-reply offer for %s: %s", event["ts"], exc)
-
-    def told_sent_now(self, channel: str, ts: str, thread_ts: str, via: str) -> None:
-        """A reply sent early with 今すぐ送信（無料）: its author learns whether it was free after all."""
-        user = self.store.get_slack_message(channel, ts).get("send_now")
-        if not user:
-            return
-        try:
-            self.slack.post_ephemeral(channel, user, t("free.sent_free" if via == "reply" else "free.sent_counted", self.lang),
-                                      thread_ts=thread_ts)
-        except (DeliveryFailed, RetryLater) as exc:  # the 🆓/🔢 reaction says it too
-            log.info("send-now result not told for %s: %s", ts, exc)
-
-    def settled(self, channel: str, ts: str, waited: bool, thread_ts: str = "") -> None:
-        """The message is no longer waiting (cancelled): take ⏳ away, after the ⏳ itself (same stream)."""
-        if waited:
-            try:
-                self.delivery.decorations.mark(channel, ts, thread_ts, "", waited=True)
-            except (DeliveryFailed, RetryLater) as exc:
-                log.info("⏳ not removed from %s: %s", ts, exc)
-
-    # -- edits, deletions, corrections ----------------------------------------------------
-    def handle_item(self, payload: dict[str, Any]) -> None:
-        channel, ts, thread_ts = payload.get("channel", ""), payload.get("ts", ""), payload.get("thread_ts", "")
-        conv = self.store.get_by_thread(channel, thread_ts)
-        if conv is None or not ts:
-            return
-        record = self.store.get_slack_message(channel, ts)
-        if record.get("kind") not in (None, "", "staff"):
-            return  # notes, friends' messages, failure notices…
-        op = payload.get("op")
-        if op == "correct":
-            user = payload.get("user", "")
-            # Checked again here (membership may have changed since the click): the author, a member.
-            if user and user == record.get("author") and is_channel_member(self.store, self.slack, user, channel):
-                self._send_correction(conv, channel, ts, record, user)
-            return
-        text = payload.get("text") or ""
-        if is_internal_note(text or payload.get("previous_text") or ""):
-            return
-        if not record and time.time() - float(ts or 0) > self.settings.send_delay + RECENT:
-            return
-        if op == "edit" and text == payload.get("previous_text"):
-            return  # e.g. an unfurl or a file change, not a text edit
-        editor = payload.get("user") or record.get("author") or ""
-        # An edit's !key is expanded before the edit can be claimed for sending (what is shown is sent).
-        waiting = record.get("delivery") not in ("sending", "sent", "failed", "cancelled")
-        shown = self.canned.edited(conv, channel, ts, text, editor) if op == "edit" and waiting and self.canned else ""
-        if payload.get("source") == "button" and not is_channel_member(self.store, self.slack, editor, channel):
-            return  # 取り消し of a picked 定型文: triage channel members only
-        result = self.held.change(channel, ts, "delete" if op == "delete" else "edit", text)
-        if result == "changed":
-            key = "undo.cancelled" if op == "delete" else "undo.edited"
-            if payload.get("source") == "button":
-                key = "canned.pick.cancelled_by"
-            digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-            self.slack.post_once(f"undo-{op}-{channel}-{ts}-{digest}", channel, t(key, self.lang, user=f"<@{editor}>"),
-                                 thread_ts=thread_ts)
-            if op == "delete" and record.get("picked") and self.canned:  # a picked 定型文 cancelled with its button
-                self.settled(channel, ts, waited=True, thread_ts=thread_ts)
-                self.canned.show_state(channel, ts, record, "cancelled")
-            elif shown:
-                self.canned.tell(conv, editor, shown)
-        elif result in ("sending", "sent") and editor:
-            if op == "delete":
-                late = "canned.pick.too_late" if payload.get("source") == "button" else "undo.too_late_delete"
-                self.slack.post_ephemeral(channel, editor, t(late, self.lang), thread_ts=thread_ts)
-                return
-            self.held.set(channel, ts, correction_text=text)
-            offer, blocks = correction_offer(channel, ts, thread_ts, self.lang)
-            self.slack.post_ephemeral(channel, editor, offer, blocks=blocks, thread_ts=thread_ts)
-
-    def _send_correction(self, conv: Conversation, channel: str, ts: str, record: dict[str, str], user: str) -> None:
-        text = record.get("correction_text") or ""
-        if not text:
-            return
-        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-        texts = split_for_line(t("undo.correction_prefix", self.lang) + slack_to_line(text, self.slack.user_name))
-        try:
-            if conv.blocked:
-                raise DeliveryFailed("blocked")
-            self.delivery.deliver_to_line(conv, f"{channel}-{ts}-fix-{digest}", list(texts))
-        except DeliveryFailed as exc:
-            self.delivery.report_failure(channel, ts, conv.thread_ts, exc)
-            return
-        self.slack.post_once(f"fix-{channel}-{ts}-{digest}", channel, t("undo.correction_sent", self.lang), thread_ts=conv.thread_ts)
+            log.info("no free-reply offer for %s: %s", msg.ts, exc)

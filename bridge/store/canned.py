@@ -45,3 +45,7 @@ class CannedTexts:
 
     def set_pick_ts(self, op_id: str, ts: str) -> None:
         self.r.hset(self.keys.canned_pick(op_id=op_id), "ts", ts)
+
+    def claim_pick_shown(self, op_id: str, state: str) -> bool:
+        """True for the one caller that first shows the pick's final state (sent, failed, cancelled)."""
+        return bool(self.r.hsetnx(self.keys.canned_pick(op_id=op_id), "shown", state))

@@ -27,7 +27,7 @@ Sources of the rules:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
 import emoji as _emoji
@@ -197,23 +197,19 @@ def _at(name: str) -> str:
     return "@" + name.lstrip("@")
 
 
-def _convert_angle(
-    body: str,
-    resolve_user: Callable[[str], str | None],
-    resolve_channel: Callable[[str], str | None] | None,
-) -> str:
+def _convert_angle(body: str, users: Mapping[str, str], channels: Mapping[str, str]) -> str:
     """Render one ``<…>`` token from "Formatting text for app surfaces"."""
     target, sep, label = body.partition("|")
     label = label if sep and label != "" else None
     if target.startswith("@"):  # <@U123> / <@U123|name> (also W… enterprise users)
-        name = resolve_user(target[1:])
+        name = users.get(target[1:])
         if name:
             return _at(name)
         return _at(_unescape(label)) if label else "@someone"
     if target.startswith("#"):  # <#C123|general>; newer events send <#C123|>
         if label:
             return "#" + _unescape(label).lstrip("#")
-        name = resolve_channel(target[1:]) if resolve_channel else None
+        name = channels.get(target[1:])
         return "#" + name.lstrip("#") if name else "#channel"
     if target.startswith("!"):
         kind = target[1:].split("^", 1)[0]
@@ -253,18 +249,21 @@ def _quote_lines(text: str) -> str:
     return "\n".join(out)
 
 
-def slack_to_line(
-    text: str,
-    resolve_user: Callable[[str], str | None],
-    resolve_channel: Callable[[str], str | None] | None = None,
-) -> str:
+def mentioned_users(text: str) -> list[str]:
+    """The user ids ``text`` mentions (``<@U…>``), once each, in order: the names to look up
+    before :func:`slack_to_line` (which does no I/O)."""
+    found = [m.group(1).partition("|")[0][1:] for m in _ANGLE_RE.finditer(text) if m.group(1).startswith("@")]
+    return list(dict.fromkeys(u for u in found if u))
+
+
+def slack_to_line(text: str, users: Mapping[str, str] | None = None, channels: Mapping[str, str] | None = None) -> str:
     """Convert the ``text`` of a Slack message event into plain text for LINE.
 
     Rules (Slack "Formatting text for app surfaces" / "Escaping text"):
 
-    * ``<@U123>`` / ``<@U123|name>`` → ``@Display Name`` from ``resolve_user``, else
-      the label, else ``@someone``; ``<#C123|general>`` → ``#general`` (``resolve_channel``
-      when there is no label, else ``#channel``); ``<!here>``/``<!channel>``/
+    * ``<@U123>`` / ``<@U123|name>`` → ``@Display Name`` from ``users`` (id → name, see
+      :func:`mentioned_users`), else the label, else ``@someone``; ``<#C123|general>`` →
+      ``#general`` (``channels`` when there is no label, else ``#channel``); ``<!here>``/``<!channel>``/
       ``<!everyone>`` → ``@here`` …; ``<!subteam^S1|@team>`` → ``@team``;
       ``<!date^…|fallback>`` → fallback.
     * ``<url|label>`` → ``label (url)``, or just ``url`` when the label is the URL
@@ -282,6 +281,7 @@ def slack_to_line(
       ``&lt;@U1&gt;`` stays the text ``<@U1>``; ``@``+zero-width space+``channel`` (a friend's
       text escaped by :func:`bridge.text.mrkdwn.escape`, e.g. quoted by staff) loses the space.
     """
+    users, channels = users or {}, channels or {}
     text = text.replace(_PH_OPEN, "").replace(_PH_CLOSE, "")
     pieces: list[str] = []
 
@@ -294,7 +294,7 @@ def slack_to_line(
 
     # 1. <…> tokens (raw "<" is always markup, also inside code).
     text = _ANGLE_RE.sub(
-        lambda m: keep(_convert_angle(m.group(1), resolve_user, resolve_channel)), text
+        lambda m: keep(_convert_angle(m.group(1), users, channels)), text
     )
 
     # 2. Code: drop the fences/backticks, keep the content verbatim.

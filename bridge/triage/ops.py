@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Protocol, Sequence
 
 from bridge.i18n import Mrkdwn, slack_t, t
 from bridge.model import Conversation, DeliveryFailed, RetryLater
 from bridge.access import is_channel_member
+from bridge.ports import ParentRefresher
 from bridge.services import Component, Services
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,17 @@ class Op:
         return cls(**{k: str(payload.get(k) or "") for k in cls.__dataclass_fields__})
 
 
+class TriageObserver(Protocol):
+    """Told of every applied change (e.g. /stats records resolutions: bridge.automation)."""
+
+    def on_triage_change(self, conv: Conversation, actor: str, changes: dict[str, Any]) -> None: ...
+
+
 class Triage(Component):
-    def __init__(self, services: Services, request_parent_refresh: Callable[[str], None]):
+    def __init__(self, services: Services, parents: ParentRefresher, observers: Sequence[TriageObserver] = ()):
         super().__init__(services)
-        self.request_parent_refresh = request_parent_refresh
+        self.parents = parents
+        self.observers = tuple(observers)
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A work item: one triage change (see :class:`Op`)."""
@@ -98,14 +106,14 @@ class Triage(Component):
             return
         self.store.update_conversation(conv.conv_id, **changes)
         self.backlog.reindex(conv.conv_id)
-        for observer in getattr(self, "observers", ()):  # e.g. /stats records resolutions (bridge.automation)
-            observer(conv, op.actor, changes)
+        for observer in self.observers:
+            observer.on_triage_change(conv, op.actor, changes)
         self.store.add_event(conv.conv_id, {"at": time.time(), "actor": op.actor, "action": op.action, "value": op.value,
                                             "source": op.source, "changes": changes})
         if conv.thread_ts:
             ts = self.slack.post_once(f"op-{op.op_id}", conv.channel, audit, thread_ts=conv.thread_ts)
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
-        self.request_parent_refresh(conv.conv_id)
+        self.parents.request(conv.conv_id)
         new_assignee = changes.get("assignee")
         if new_assignee:
             self.mirror_claim_to_line(conv)

@@ -7,6 +7,7 @@ from slack_bolt import Ack, App, Respond
 
 from bridge.engine import work
 from bridge.i18n import t
+from bridge.relay.undo import ORIGIN as UNDO_ORIGIN, resume_item
 from bridge.slack_ui.automation import ACTION_REMINDERS
 from bridge.runtime import Runtime
 from bridge.slack_ui.canned import ACTION_CANNED_CANCEL
@@ -45,44 +46,48 @@ def register(app: App, rt: Runtime) -> None:
     for action_id, op in ((ACTION_CLAIM, "claim"), (ACTION_RESOLVE, "resolve"), (ACTION_TYPING, "typing")):
         app.action(action_id)(button(op))
 
-    @app.action(ACTION_CORRECTION)
-    def handle_send_correction(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
-        """訂正として送信: only the author of the staff message it corrects, a member of its triage channel
-        (the button's value names the message, so a forged payload could otherwise name anyone's)."""
-        ack()
+    def authors_message(body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                        refusal: str) -> tuple[str, str, str, str] | None:
+        """(channel, ts, thread_ts, user) of a button on an ephemeral about a staff message — whose value
+        names the message, so a forged payload could name anyone's: only its author, a member of its
+        triage channel, may use it; anyone else is told ``refusal``."""
         channel, _, rest = (action.get("value") or "").partition("|")
         ts, _, thread_ts = rest.partition("|")
         user = (body.get("user") or {}).get("id", "")
         if channel not in rt.accounts.channels() or not ts or not thread_ts:
-            return
+            return None
         if rt.store.get_slack_message(channel, ts).get("author") != user or not is_member(rt, user, channel):
             if body.get("response_url"):
-                respond(text=t("undo.correction_not_yours", rt.settings.language), response_type="ephemeral",
-                        replace_original=False)
+                respond(text=t(refusal, rt.settings.language), response_type="ephemeral", replace_original=False)
+            return None
+        return channel, ts, thread_ts, user
+
+    @app.action(ACTION_CORRECTION)
+    def handle_send_correction(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        """訂正として送信: sends the edited text of a reply already sent, as a correction."""
+        ack()
+        found = authors_message(body, action, respond, "undo.correction_not_yours")
+        if found is None:
             return
+        channel, ts, thread_ts, user = found
         rt.inbox.accept("slack-fix", _op_id(body, action), work.slack_edit_stream(channel, thread_ts), work.SLACK_EDIT,
                         {"op": "correct", "channel": channel, "ts": ts, "thread_ts": thread_ts, "user": user})
 
     @app.action(ACTION_SEND_NOW)
     def handle_send_now(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         """今すぐ送信（無料）: the author skips the rest of a reply's undo window so the friend's reply
-        token is still fresh. Only the author, a member of the triage channel; the send itself stays
-        with the thread's stream (claimed once), so a double click or the window's timer sends once."""
+        token is still fresh. The reply's scheduled send is queued now (bridge.relay.undo): the same
+        item, so the window's own timer then finds a duplicate, and the send is claimed once anyway."""
         ack()
-        channel, _, rest = (action.get("value") or "").partition("|")
-        ts, _, thread_ts = rest.partition("|")
-        user = (body.get("user") or {}).get("id", "")
-        if channel not in rt.accounts.channels() or not ts or not thread_ts:
+        found = authors_message(body, action, respond, "free.not_yours")
+        if found is None:
             return
-        lang = rt.settings.language
-        if rt.store.get_slack_message(channel, ts).get("author") != user or not is_member(rt, user, channel):
-            if body.get("response_url"):
-                respond(text=t("free.not_yours", lang), response_type="ephemeral", replace_original=False)
-            return
-        if rt.stores.held.send_now(channel, ts, user) == "waiting":
-            rt.inbox.wake(work.slack_stream(channel, thread_ts))
+        channel, ts, _, user = found
+        resume = resume_item(rt.store.get_slack_message(channel, ts))
+        if rt.stores.held.send_now(channel, ts, user) == "waiting" and resume is not None:
+            rt.inbox.accept(UNDO_ORIGIN, *resume)
         elif body.get("response_url"):
-            respond(text=t("free.moot", lang), response_type="ephemeral", replace_original=False)
+            respond(text=t("free.moot", rt.settings.language), response_type="ephemeral", replace_original=False)
 
     @app.action(ACTION_CANNED_CANCEL)
     def handle_canned_cancel(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
