@@ -54,7 +54,8 @@ def inline_domain(rt: Runtime):
     from bridge.line.forward_client import ForwardClient
     from bridge.services import Services
 
-    services = Services(rt.settings, rt.accounts, rt.store, rt.slack, rt.lines, rt.marks, rt.backlog)
+    services = Services(rt.settings, rt.accounts, rt.store, rt.slack, rt.lines, rt.marks, rt.backlog,
+                        rt.stores, crm=rt.crm)
     refreshes = _InlineRefreshes()
     refreshes.domain = Domain(services, refreshes, None, ForwardClient(), automation=rt.automation)
     return refreshes.domain

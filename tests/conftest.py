@@ -348,7 +348,8 @@ def in_process_domain(rt, queue=None):
     from bridge.line.forward_client import ForwardClient
     from bridge.services import Services
 
-    services = Services(rt.settings, rt.accounts, rt.store, rt.slack, rt.lines, rt.marks, rt.backlog)
+    services = Services(rt.settings, rt.accounts, rt.store, rt.slack, rt.lines, rt.marks, rt.backlog,
+                        rt.stores, crm=rt.crm)
     refreshes = InlineRefreshes()
     refreshes.domain = Domain(services, refreshes, queue, ForwardClient(), automation=rt.automation)
     return refreshes.domain
