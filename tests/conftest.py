@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -55,6 +56,27 @@ def _claim_db(url: str) -> tuple[str, int]:
     raise RuntimeError("no empty Redis DB (1..15) available for the test run")
 
 
+def private_redis(persistent: bool = False) -> PrivateRedis:
+    """A private redis-server; tried again on another port if the free port it picked was taken
+    meanwhile (parallel test sessions, pytest-xdist workers, pick ports at the same time)."""
+    for attempt in range(3):
+        try:
+            return PrivateRedis(persistent=persistent)
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def run_log(name: str) -> Path:
+    """Where a test writes the log of a process it starts: ``.run/``, or ``.run/<worker>/`` under
+    pytest-xdist, so parallel sessions never write the same file."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    logdir = ROOT / ".run" / worker if worker else ROOT / ".run"
+    logdir.mkdir(parents=True, exist_ok=True)
+    return logdir / name
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     if os.environ.get("REDIS_URL"):
@@ -62,7 +84,7 @@ def redis_url():
         yield url
         redis.Redis.from_url(url).flushdb()
     else:
-        server = PrivateRedis()
+        server = private_redis()
         yield server.url
         server.stop()
 
@@ -142,18 +164,18 @@ def bridge_server(settings, line_emu, slack_emu):
     server.stop()
 
 
-def start_workers(env: dict[str, str], count: int, name: str) -> list[subprocess.Popen]:
-    """``count`` rq workers as in the Procfile, for the deployment described by ``env``."""
+def start_workers(env: dict[str, str], count: int, name: str, tag: str = "") -> list[subprocess.Popen]:
+    """``count`` rq workers as in the Procfile, for the deployment described by ``env``; they log to
+    ``run_log(f"{name}-worker-{i}.log")``. ``tag`` makes their rq names unique (workers restarted
+    in place of killed ones whose registration may linger)."""
     env = {**os.environ, **env, "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO", "PYTHONUNBUFFERED": "1"}
-    logdir = ROOT / ".run"
-    logdir.mkdir(exist_ok=True)
     namespace = env["BRIDGE_NAMESPACE"]
     procs = []
     for i in range(count):
-        log = open(logdir / f"{name}-worker-{i}.log", "w")
+        log = open(run_log(f"{name}-worker-{i}.log"), "w")
         procs.append(subprocess.Popen(
             [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--worker-class", "bridge.worker.BridgeWorker",
-             "--serializer", "json", "--url", env["REDIS_URL"], "--name", f"{namespace}-w{i}",
+             "--serializer", "json", "--url", env["REDIS_URL"], "--name", f"{namespace}-w{i}{tag}",
              namespace, namespace + "-low"],
             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         ))
@@ -165,7 +187,7 @@ def start_workers(env: dict[str, str], count: int, name: str) -> list[subprocess
             return procs
         if any(p.poll() is not None for p in procs):
             stop_workers(procs)
-            raise RuntimeError(f"an rq worker exited at start-up; see {logdir}")
+            raise RuntimeError(f"an rq worker exited at start-up; see {run_log('')}")
         time.sleep(0.1)
     stop_workers(procs)
     raise RuntimeError("rq workers did not register in time")
@@ -189,6 +211,24 @@ def workers(bridge_env, bridge_server):
     procs = start_workers(bridge_env, WORKERS, "test")
     yield procs
     stop_workers(procs)
+
+
+@pytest.fixture()
+def inbox(redis_url):
+    """An :class:`bridge.inbox.Inbox` of its own namespace and rq queue on the session's Redis, no
+    workers: a test calls its drains and sweeps directly."""
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from bridge.inbox import Inbox
+
+    ns = "ib" + uuid.uuid4().hex[:8]
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    queue = Queue(ns, connection=redis.Redis.from_url(redis_url), serializer=JSONSerializer)
+    yield Inbox(r, Keys(ns), queue)
+    queue.empty()
+    queue.delete(delete_jobs=True)
+    Store(r, Keys(ns)).delete_namespace()
 
 
 @pytest.fixture()
@@ -319,9 +359,10 @@ TARO = "U" + "2" * 32
 class InProcess:
     """The domain with its real store and gateways (pointed at the emulators), no web tier, no workers.
 
-    Work items go straight to :meth:`bridge.domain.Domain.process_item`, parent refreshes run
-    inline: fast behaviour tests of the relay and triage. Ordering, idempotency under
-    crashes and the Procfile are proven by the end-to-end tests.
+    Each work item, shaped as the inbox stores it, goes through the route an rq worker's drain
+    takes (:meth:`bridge.domain.Domain.process_head`, the inbox's batch hook), one item at a
+    time; parent refreshes run inline: fast behaviour tests of the relay and triage. Ordering,
+    idempotency under crashes and the Procfile are proven by the end-to-end tests.
     """
 
     def __init__(self, settings, line_emu, slack_emu):
@@ -342,8 +383,15 @@ class InProcess:
         self.webhooks = WebhookFactory(line_emu)
         self._n = 0
 
+    def process(self, kind: str, payload: dict, origin: str = "ip") -> None:
+        """Process one work item as a worker's drain does (the JSON the inbox holds, the batch hook)."""
+        self._n += 1
+        item = json.loads(json.dumps({"id": f"{origin}:{self._n}", "stream": "ip", "kind": kind, "payload": payload,
+                                      "accepted_at": time.time()}, ensure_ascii=False))
+        assert self.domain.process_head([item]) == 1
+
     def line_event(self, event: dict) -> None:
-        self.domain.process_item({"kind": self.work.LINE_EVENT, "payload": {"account": "default", "event": event}})
+        self.process(self.work.LINE_EVENT, {"account": "default", "event": event}, origin="line")
 
     def friend_says(self, user_id: str, text: str, **kw) -> dict:
         event = self.webhooks.text(user_id, text, **kw)
@@ -352,15 +400,14 @@ class InProcess:
 
     def staff_says(self, thread_ts: str, text: str, user: str = STAFF) -> dict:
         message = self.slack.add_user_message(TRIAGE, user, text, thread_ts=thread_ts)
-        self.domain.process_item({"kind": self.work.SLACK_MESSAGE, "payload": {
-            "channel": TRIAGE, "ts": message["ts"], "thread_ts": thread_ts, "user": user, "text": text}})
+        self.process(self.work.SLACK_MESSAGE, {
+            "channel": TRIAGE, "ts": message["ts"], "thread_ts": thread_ts, "user": user, "text": text}, origin="slack")
         return message
 
     def op(self, conv_id: str, action: str, value: str = "", actor: str = STAFF) -> None:
-        self._n += 1
-        self.domain.process_item({"kind": self.work.SLACK_OP, "payload": {
-            "op_id": f"ip{self._n}", "conv_id": conv_id, "actor": actor, "action": action, "value": value,
-            "source": "button", "channel": TRIAGE}})
+        self.process(self.work.SLACK_OP, {
+            "op_id": f"ip{self._n + 1}", "conv_id": conv_id, "actor": actor, "action": action, "value": value,
+            "source": "button", "channel": TRIAGE}, origin="op")
 
     def conv(self, line_id: str):
         return self.store.get_conversation(cid(line_id))

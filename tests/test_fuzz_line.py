@@ -162,7 +162,7 @@ def test_an_item_the_domain_cannot_process_is_dead_lettered_at_once(settings):
             rt.redis.rpush(rt.keys.inbox(stream=stream), json.dumps({"id": f"t:{i}", "stream": stream, "kind": kind,
                                                                      "payload": payload, "accepted_at": time.time()}))
         started = time.monotonic()
-        rt.inbox.drain(stream, rt.domain.process_item, rt.domain.dead_letter)
+        rt.inbox.drain(stream, rt.domain.process_item, rt.domain.dead_letter, batch=rt.domain.process_head)  # as bridge.jobs.drain
         assert processed == [{"n": 1}] and time.monotonic() - started < 30  # no backoff waited
         dead = [json.loads(d) for d in rt.redis.lrange(rt.keys.dead_letters(), 0, -1)]
         assert [d["id"] for d in dead] == ["t:0", "t:1"] and all("malformed_input" in d["reason"] for d in dead)

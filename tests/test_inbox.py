@@ -1,29 +1,11 @@
 """The ordered per-conversation inbox against a real Redis and a real rq queue (drains called directly)."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import redis
-from rq import Queue
-from rq.serializers import JSONSerializer
 
-from bridge.inbox import MAX_ATTEMPTS, Inbox
-from bridge.keys import Keys
+from bridge.inbox import MAX_ATTEMPTS
 from bridge.model import RetryLater
-from bridge.store import Store
-
-
-@pytest.fixture()
-def inbox(redis_url):
-    ns = "ib" + uuid.uuid4().hex[:8]
-    r = redis.Redis.from_url(redis_url, decode_responses=True)
-    queue = Queue(ns, connection=redis.Redis.from_url(redis_url), serializer=JSONSerializer)
-    box = Inbox(r, Keys(ns), queue)
-    yield box
-    queue.empty()
-    queue.delete(delete_jobs=True)
-    Store(r, Keys(ns)).delete_namespace()
 
 
 def accept(box, n, stream="s1", start=0):

@@ -2,29 +2,9 @@
 from __future__ import annotations
 
 import time
-import uuid
 
-import pytest
-import redis
-from rq import Queue
-from rq.serializers import JSONSerializer
-
-from bridge.inbox import DRAIN_QUEUED_TTL, FLAG_TRUST_S, Inbox
-from bridge.keys import Keys
+from bridge.inbox import DRAIN_QUEUED_TTL, FLAG_TRUST_S
 from bridge.scheduler import DRAIN, REFRESH, Ticker
-from bridge.store import Store
-
-
-@pytest.fixture()
-def inbox(redis_url):
-    ns = "sc" + uuid.uuid4().hex[:8]
-    r = redis.Redis.from_url(redis_url, decode_responses=True)
-    queue = Queue(ns, connection=redis.Redis.from_url(redis_url), serializer=JSONSerializer)
-    box = Inbox(r, Keys(ns), queue)
-    yield box
-    queue.empty()
-    queue.delete(delete_jobs=True)
-    Store(r, Keys(ns)).delete_namespace()
 
 
 def test_a_due_wake_up_is_claimed_by_one_ticker_only_and_the_earliest_wins(inbox):
