@@ -1,21 +1,17 @@
 """LINE → Slack media, end to end: content downloaded from the LINE emulator, uploaded into the thread."""
 from __future__ import annotations
 
+from functools import partial
+
 from emulators.line_media import make_m4a, make_mp4, make_png
 from tests.conftest import HANAKO, TRIAGE, wait_until
+from tests.helpers import open_thread
+
+open_thread = partial(open_thread, text="はじめまして", then="写真を送ります")  # a thread holding one friend message
 
 
 def files_in_thread(h, thread):
     return [m for m in h.thread_messages(thread) if m.get("files")]
-
-
-def open_thread(h):
-    """A thread holding one friend message (a new conversation's first message is its parent)."""
-    h.friend_says(HANAKO, "はじめまして")
-    thread = h.thread_of(HANAKO)
-    h.friend_says(HANAKO, "写真を送ります")
-    assert wait_until(lambda: len(h.thread_messages(thread)) == 1)
-    return thread
 
 
 def test_image_video_audio_and_file_are_uploaded_into_the_thread_with_the_friends_name(h):
