@@ -43,6 +43,24 @@ STAFF2 = "USTAFF02"
 WORKERS = int(os.environ.get("TEST_WORKERS", "2"))
 
 
+# Tests that run ./scripts/demo (devtools.demo): it writes .run/demo-procs.log, which they read.
+_DEMO_TESTS = ("tests/browser/", "tests/test_procfile.py::",
+               "tests/test_security.py::test_no_secret_in_any_log_line_of_an_end_to_end_run")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist with ``--dist loadgroup`` (./scripts/test): each test goes to whichever
+    worker process is free, except that the tests of a module with module-scoped fixtures (a
+    deployment of its own) stay together, and so do the tests that run the demo (one log file)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        if item.nodeid.startswith(_DEMO_TESTS):
+            item.add_marker(pytest.mark.xdist_group("demo"))
+        elif any(d.scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 def _claim_db(url: str) -> tuple[str, int]:
     """On a shared server, pick an empty DB (1..15) and mark it ours for this run."""
     parsed = urlparse(url)
