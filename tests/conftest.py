@@ -43,22 +43,26 @@ STAFF2 = "USTAFF02"
 WORKERS = int(os.environ.get("TEST_WORKERS", "2"))
 
 
-# Tests that run ./scripts/demo (devtools.demo): it writes .run/demo-procs.log, which they read.
+# Tests that run ./scripts/demo (devtools.demo): each run writes .run/demo-procs.log, which they read.
 _DEMO_TESTS = ("tests/browser/", "tests/test_procfile.py::",
                "tests/test_security.py::test_no_secret_in_any_log_line_of_an_end_to_end_run")
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist with ``--dist loadgroup`` (./scripts/test): each test goes to whichever
-    worker process is free, except that the tests of a module with module-scoped fixtures (a
-    deployment of its own) stay together, and so do the tests that run the demo (one log file)."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        if item.nodeid.startswith(_DEMO_TESTS):
-            item.add_marker(pytest.mark.xdist_group("demo"))
-        elif any(d.scope == "module" for defs in item._fixtureinfo.name2fixturedefs.values() for d in defs):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist (./scripts/test: ``-n 4 --dist loadscope``): the tests of one module go to
+    one worker process (modules set up a deployment of their own once), and so do all the tests
+    that run the demo (one log file). Every worker process has its own Redis, emulators, web app
+    and rq workers (the session fixtures) and its own ``.run/<worker>/`` logs (:func:`run_log`)."""
+    if config.getvalue("dist") not in ("load", "loadscope", "loadfile", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleOrDemo(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "demo" if nodeid.startswith(_DEMO_TESTS) else nodeid.split("::", 1)[0]
+
+    return ModuleOrDemo(config, log)
 
 
 def _claim_db(url: str) -> tuple[str, int]:
