@@ -5,6 +5,8 @@
 * The LINE and Slack emulators run on loopback ports in this process.
 * The bridge's Flask app (bolt included) is served on a loopback port by a real HTTP server.
 * Two ``rq worker --with-scheduler`` subprocesses run the jobs, as in production.
+* Under pytest-xdist (./scripts/test) every worker process has all of the above of its own and
+  writes the logs of the processes it starts to ``.run/<worker>/`` (:func:`run_log`).
 """
 from __future__ import annotations
 
@@ -41,28 +43,6 @@ TRIAGE = "CTRIAGE01"
 STAFF = "USTAFF01"
 STAFF2 = "USTAFF02"
 WORKERS = int(os.environ.get("TEST_WORKERS", "2"))
-
-
-# Tests that run ./scripts/demo (devtools.demo): each run writes .run/demo-procs.log, which they read.
-_DEMO_TESTS = ("tests/browser/", "tests/test_procfile.py::",
-               "tests/test_security.py::test_no_secret_in_any_log_line_of_an_end_to_end_run")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_xdist_make_scheduler(config, log):
-    """Under pytest-xdist (./scripts/test: ``-n 4 --dist loadscope``): the tests of one module go to
-    one worker process (modules set up a deployment of their own once), and so do all the tests
-    that run the demo (one log file). Every worker process has its own Redis, emulators, web app
-    and rq workers (the session fixtures) and its own ``.run/<worker>/`` logs (:func:`run_log`)."""
-    if config.getvalue("dist") not in ("load", "loadscope", "loadfile", "loadgroup"):
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class ModuleOrDemo(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return "demo" if nodeid.startswith(_DEMO_TESTS) else nodeid.split("::", 1)[0]
-
-    return ModuleOrDemo(config, log)
 
 
 def _claim_db(url: str) -> tuple[str, int]:
