@@ -45,6 +45,16 @@ STAFF2 = "USTAFF02"
 WORKERS = int(os.environ.get("TEST_WORKERS", "2"))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Captured output as valid UTF-8: the fuzz tests log lone surrogates, and pytest-xdist cannot
+    send a report holding one from its worker process (the whole run would stop)."""
+    report = yield
+    report.sections = [(title, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+                       for title, text in report.sections]
+    return report
+
+
 def _claim_db(url: str) -> tuple[str, int]:
     """On a shared server, pick an empty DB (1..15) and mark it ours for this run."""
     parsed = urlparse(url)
@@ -358,71 +368,17 @@ HANAKO = "U" + "1" * 32
 TARO = "U" + "2" * 32
 
 
-class InProcess:
-    """The domain with its real store and gateways (pointed at the emulators), no web tier, no workers.
-
-    Each work item, shaped as the inbox stores it, goes through the route an rq worker's drain
-    takes (:meth:`bridge.domain.Domain.process_head`, the inbox's batch hook), one item at a
-    time; parent refreshes run inline: fast behaviour tests of the relay and triage. Ordering,
-    idempotency under crashes and the Procfile are proven by the end-to-end tests.
-    """
-
-    def __init__(self, settings, line_emu, slack_emu):
-        from dataclasses import replace
-
-        from bridge import work
-        from bridge.runtime import Runtime
-
-        self.work = work
-        self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip"))
-        self.rt.store.delete_namespace()
-        self.domain = self.rt.domain
-        object.__setattr__(self.domain.services, "schedule_refresh", None)  # refresh parents inline
-        self.domain.decorations.accept = None  # 🆓/🔢/❌ on staff replies added inline, too
-        self.store = self.rt.store
-        self.line = line_emu
-        self.slack = slack_emu
-        self.webhooks = WebhookFactory(line_emu)
-        self._n = 0
-
-    def process(self, kind: str, payload: dict, origin: str = "ip") -> None:
-        """Process one work item as a worker's drain does (the JSON the inbox holds, the batch hook)."""
-        self._n += 1
-        item = json.loads(json.dumps({"id": f"{origin}:{self._n}", "stream": "ip", "kind": kind, "payload": payload,
-                                      "accepted_at": time.time()}, ensure_ascii=False))
-        assert self.domain.process_head([item]) == 1
-
-    def line_event(self, event: dict) -> None:
-        self.process(self.work.LINE_EVENT, {"account": "default", "event": event}, origin="line")
-
-    def friend_says(self, user_id: str, text: str, **kw) -> dict:
-        event = self.webhooks.text(user_id, text, **kw)
-        self.line_event(event)
-        return event
-
-    def staff_says(self, thread_ts: str, text: str, user: str = STAFF) -> dict:
-        message = self.slack.add_user_message(TRIAGE, user, text, thread_ts=thread_ts)
-        self.process(self.work.SLACK_MESSAGE, {
-            "channel": TRIAGE, "ts": message["ts"], "thread_ts": thread_ts, "user": user, "text": text}, origin="slack")
-        return message
-
-    def op(self, conv_id: str, action: str, value: str = "", actor: str = STAFF) -> None:
-        self.process(self.work.SLACK_OP, {
-            "op_id": f"ip{self._n + 1}", "conv_id": conv_id, "actor": actor, "action": action, "value": value,
-            "source": "button", "channel": TRIAGE}, origin="op")
-
-    def conv(self, line_id: str):
-        return self.store.get_conversation(cid(line_id))
-
-
 @pytest.fixture()
 def ip(settings, line_emu, slack_emu):
+    """The in-process harness (:class:`tests.helpers.InProcess`), Hanako and Taro known to LINE."""
     from bridge import clock
 
     installed = (clock._redis, clock._key)  # the in-process web app's test clock: given back afterwards
     _seed(line_emu, slack_emu)
     line_emu.add_user(HANAKO, "山田 花子", picture_url="https://profile.line-scdn.net/hanako")
     line_emu.add_user(TARO, "Taro Tanaka")
+    from tests.helpers import InProcess
+
     yield InProcess(settings, line_emu, slack_emu)
     clock._redis, clock._key = installed
 

@@ -1,5 +1,6 @@
 """Helpers shared by the test modules (the fixtures themselves are in tests/conftest.py).
 
+* :class:`InProcess` (the ``ip`` fixture): the domain driven in this process, as a worker drives it.
 * :func:`open_thread`: a friend opens a conversation; its Slack thread, once the bridge recorded it.
 * :class:`WorkerPool`: rq workers started exactly as the Procfile starts them, killable.
 * :func:`own_deployment`: a test module's own bridge (web app + rq workers), on the session's
@@ -9,10 +10,12 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,9 +28,11 @@ from bridge.settings import Settings
 from bridge.store import Store
 from devtools.devredis import PrivateRedis
 from emulators.server import RunningServer, serve_in_thread
-from tests.conftest import HANAKO, ROOT, TRIAGE, private_redis, relayed_texts, run_log, shown_texts, wait_until
+from emulators.line_webhooks import WebhookFactory
+from tests.conftest import (HANAKO, ROOT, STAFF, TRIAGE, cid, private_redis, relayed_texts, run_log, shown_texts,
+                           wait_until)
 
-__all__ = ["open_thread", "WorkerPool", "Deployment", "own_deployment", "private_redis", "run_log", "descendants"]
+__all__ = ["InProcess", "open_thread", "WorkerPool", "Deployment", "own_deployment", "private_redis", "run_log", "descendants"]
 
 
 def open_thread(h, user: str = HANAKO, text: str = "こんにちは", *, then: str | None = None,
@@ -199,3 +204,60 @@ def own_deployment(base_env: dict[str, str], name: str, *, workers: int = 2, red
         server.stop()
         if server_redis is not None:
             server_redis.stop()
+
+
+class InProcess:
+    """The domain with its real store and gateways (pointed at the emulators), no web tier, no workers.
+
+    Each work item, shaped as the inbox stores it, goes through the route an rq worker's drain
+    takes (:meth:`bridge.domain.Domain.process_head`, the inbox's batch hook), one item at a
+    time; parent refreshes run inline: fast behaviour tests of the relay and triage. Ordering,
+    idempotency under crashes and the Procfile are proven by the end-to-end tests.
+    """
+
+    def __init__(self, settings, line_emu, slack_emu):
+        from dataclasses import replace
+
+        from bridge import work
+        from bridge.runtime import Runtime
+
+        self.work = work
+        self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip"))
+        self.rt.store.delete_namespace()
+        self.domain = self.rt.domain
+        object.__setattr__(self.domain.services, "schedule_refresh", None)  # refresh parents inline
+        self.domain.decorations.accept = None  # 🆓/🔢/❌ on staff replies added inline, too
+        self.store = self.rt.store
+        self.line = line_emu
+        self.slack = slack_emu
+        self.webhooks = WebhookFactory(line_emu)
+        self._n = 0
+
+    def process(self, kind: str, payload: dict, origin: str = "ip") -> None:
+        """Process one work item as a worker's drain does (the JSON the inbox holds, the batch hook)."""
+        self._n += 1
+        item = json.loads(json.dumps({"id": f"{origin}:{self._n}", "stream": "ip", "kind": kind, "payload": payload,
+                                      "accepted_at": time.time()}, ensure_ascii=False))
+        assert self.domain.process_head([item]) == 1
+
+    def line_event(self, event: dict) -> None:
+        self.process(self.work.LINE_EVENT, {"account": "default", "event": event}, origin="line")
+
+    def friend_says(self, user_id: str, text: str, **kw) -> dict:
+        event = self.webhooks.text(user_id, text, **kw)
+        self.line_event(event)
+        return event
+
+    def staff_says(self, thread_ts: str, text: str, user: str = STAFF) -> dict:
+        message = self.slack.add_user_message(TRIAGE, user, text, thread_ts=thread_ts)
+        self.process(self.work.SLACK_MESSAGE, {
+            "channel": TRIAGE, "ts": message["ts"], "thread_ts": thread_ts, "user": user, "text": text}, origin="slack")
+        return message
+
+    def op(self, conv_id: str, action: str, value: str = "", actor: str = STAFF) -> None:
+        self.process(self.work.SLACK_OP, {
+            "op_id": f"ip{self._n + 1}", "conv_id": conv_id, "actor": actor, "action": action, "value": value,
+            "source": "button", "channel": TRIAGE}, origin="op")
+
+    def conv(self, line_id: str):
+        return self.store.get_conversation(cid(line_id))
