@@ -107,13 +107,16 @@ class Stack:
             (ROOT / ".run").mkdir(exist_ok=True)
             path.write_text(config, encoding="utf-8")
             self.env["BRIDGE_CONFIG"] = str(path)
+        # The tests run several demos at once: each names its own log (DEMO_PROCS_LOG).
+        shown = os.environ.get("DEMO_PROCS_LOG") or ".run/demo-procs.log"
+        log = ROOT / shown  # (an absolute DEMO_PROCS_LOG stays what it is)
         print(f"LINE emulator  {line_srv.url}\nSlack emulator {slack_srv.url}\n"
-              f"bridge         {self.base}  (web + worker from the Procfile, log: .run/demo-procs.log)", flush=True)
-        (ROOT / ".run").mkdir(exist_ok=True)
+              f"bridge         {self.base}  (web + worker from the Procfile, log: {shown})", flush=True)
+        log.parent.mkdir(parents=True, exist_ok=True)
         honcho = Path(sys.executable).parent / "honcho"
         self._procs = subprocess.Popen([str(honcho), "start", "-f", str(ROOT / "Procfile")],
                                        env=self.env, cwd=ROOT, start_new_session=True,
-                                       stdout=open(ROOT / ".run" / "demo-procs.log", "w"), stderr=subprocess.STDOUT)
+                                       stdout=open(log, "w"), stderr=subprocess.STDOUT)
         return wait(lambda: requests.get(self.base + "/healthz", timeout=1).ok, timeout=30)
 
     def _add_second_account(self) -> str:

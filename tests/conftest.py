@@ -5,9 +5,12 @@
 * The LINE and Slack emulators run on loopback ports in this process.
 * The bridge's Flask app (bolt included) is served on a loopback port by a real HTTP server.
 * Two ``rq worker --with-scheduler`` subprocesses run the jobs, as in production.
+* Under pytest-xdist (./scripts/test) every worker process has all of the above of its own and
+  writes the logs of the processes it starts to ``.run/<worker>/`` (:func:`run_log`).
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -42,6 +45,16 @@ STAFF2 = "USTAFF02"
 WORKERS = int(os.environ.get("TEST_WORKERS", "2"))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Captured output as valid UTF-8: the fuzz tests log lone surrogates, and pytest-xdist cannot
+    send a report holding one from its worker process (the whole run would stop)."""
+    report = yield
+    report.sections = [(title, text.encode("utf-8", "backslashreplace").decode("utf-8"))
+                       for title, text in report.sections]
+    return report
+
+
 def _claim_db(url: str) -> tuple[str, int]:
     """On a shared server, pick an empty DB (1..15) and mark it ours for this run."""
     parsed = urlparse(url)
@@ -55,6 +68,27 @@ def _claim_db(url: str) -> tuple[str, int]:
     raise RuntimeError("no empty Redis DB (1..15) available for the test run")
 
 
+def private_redis(persistent: bool = False) -> PrivateRedis:
+    """A private redis-server; tried again on another port if the free port it picked was taken
+    meanwhile (parallel test sessions, pytest-xdist workers, pick ports at the same time)."""
+    for attempt in range(3):
+        try:
+            return PrivateRedis(persistent=persistent)
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def run_log(name: str) -> Path:
+    """Where a test writes the log of a process it starts: ``.run/``, or ``.run/<worker>/`` under
+    pytest-xdist, so parallel sessions never write the same file."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    logdir = ROOT / ".run" / worker if worker else ROOT / ".run"
+    logdir.mkdir(parents=True, exist_ok=True)
+    return logdir / name
+
+
 @pytest.fixture(scope="session")
 def redis_url():
     if os.environ.get("REDIS_URL"):
@@ -62,7 +96,7 @@ def redis_url():
         yield url
         redis.Redis.from_url(url).flushdb()
     else:
-        server = PrivateRedis()
+        server = private_redis()
         yield server.url
         server.stop()
 
@@ -142,18 +176,18 @@ def bridge_server(settings, line_emu, slack_emu):
     server.stop()
 
 
-def start_workers(env: dict[str, str], count: int, name: str) -> list[subprocess.Popen]:
-    """``count`` rq workers as in the Procfile, for the deployment described by ``env``."""
+def start_workers(env: dict[str, str], count: int, name: str, tag: str = "") -> list[subprocess.Popen]:
+    """``count`` rq workers as in the Procfile, for the deployment described by ``env``; they log to
+    ``run_log(f"{name}-worker-{i}.log")``. ``tag`` makes their rq names unique (workers restarted
+    in place of killed ones whose registration may linger)."""
     env = {**os.environ, **env, "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO", "PYTHONUNBUFFERED": "1"}
-    logdir = ROOT / ".run"
-    logdir.mkdir(exist_ok=True)
     namespace = env["BRIDGE_NAMESPACE"]
     procs = []
     for i in range(count):
-        log = open(logdir / f"{name}-worker-{i}.log", "w")
+        log = open(run_log(f"{name}-worker-{i}.log"), "w")
         procs.append(subprocess.Popen(
             [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--worker-class", "bridge.worker.BridgeWorker",
-             "--serializer", "json", "--url", env["REDIS_URL"], "--name", f"{namespace}-w{i}",
+             "--serializer", "json", "--url", env["REDIS_URL"], "--name", f"{namespace}-w{i}{tag}",
              namespace, namespace + "-low"],
             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         ))
@@ -165,7 +199,7 @@ def start_workers(env: dict[str, str], count: int, name: str) -> list[subprocess
             return procs
         if any(p.poll() is not None for p in procs):
             stop_workers(procs)
-            raise RuntimeError(f"an rq worker exited at start-up; see {logdir}")
+            raise RuntimeError(f"an rq worker exited at start-up; see {run_log('')}")
         time.sleep(0.1)
     stop_workers(procs)
     raise RuntimeError("rq workers did not register in time")
@@ -189,6 +223,26 @@ def workers(bridge_env, bridge_server):
     procs = start_workers(bridge_env, WORKERS, "test")
     yield procs
     stop_workers(procs)
+
+
+@pytest.fixture()
+def inbox(redis_url):
+    """An :class:`bridge.engine.inbox.Inbox` of its own namespace and rq queues on the session's Redis,
+    no workers: a test calls its drains and sweeps directly."""
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from bridge.engine.inbox import Inbox
+
+    ns = "ib" + uuid.uuid4().hex[:8]
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    queue = Queue(ns, connection=redis.Redis.from_url(redis_url), serializer=JSONSerializer)
+    low = Queue(ns + "-low", connection=queue.connection, serializer=JSONSerializer)
+    yield Inbox(r, Keys(ns), queue, low)
+    for q in (queue, low):
+        q.empty()
+        q.delete(delete_jobs=True)
+    Store(r, Keys(ns)).delete_namespace()
 
 
 @pytest.fixture()
@@ -316,101 +370,17 @@ HANAKO = "U" + "1" * 32
 TARO = "U" + "2" * 32
 
 
-class RecordingQueue:
-    """bridge.ports.WorkQueue that keeps what the domain queues (the test runs it when it chooses)."""
-
-    def __init__(self):
-        self.now: list[tuple] = []
-        self.later: list[tuple] = []
-
-    def accept(self, origin, event_id, stream, kind, payload) -> bool:
-        self.now.append((origin, event_id, stream, kind, payload))
-        return True
-
-    def accept_later(self, delay, origin, event_id, stream, kind, payload) -> None:
-        self.later.append((delay, origin, event_id, stream, kind, payload))
-
-
-class InlineRefreshes:
-    """The parent refresh "queue" of in-process use: the refresh runs at once (bridge.ports.RefreshQueue)."""
-
-    def __init__(self):
-        self.domain = None
-
-    def schedule_refresh(self, conv_id: str, delay: float) -> None:
-        self.domain.portals.run_parent_refresh(conv_id)
-
-
-def in_process_domain(rt, queue=None):
-    """The domain of ``rt``, parents refreshed inline; without a ``queue`` (bridge.ports.WorkQueue) marks
-    are added inline and replies sent at once."""
-    from bridge.domain import Domain
-    from bridge.line.forward_client import ForwardClient
-    from bridge.services import Services
-
-    services = Services(rt.settings, rt.accounts, rt.store, rt.slack, rt.lines, rt.marks, rt.backlog,
-                        rt.stores, crm=rt.crm)
-    refreshes = InlineRefreshes()
-    refreshes.domain = Domain(services, refreshes, queue, ForwardClient(), automation=rt.automation)
-    return refreshes.domain
-
-
-class InProcess:
-    """The domain with its real store and gateways (pointed at the emulators), no web tier, no workers.
-
-    Work items go straight to :meth:`bridge.domain.Domain.process_item`, parent refreshes run
-    inline: fast behaviour tests of the relay and triage. Ordering, idempotency under
-    crashes and the Procfile are proven by the end-to-end tests.
-    """
-
-    def __init__(self, settings, line_emu, slack_emu):
-        from dataclasses import replace
-
-        from bridge.engine import work
-        from bridge.runtime import Runtime
-
-        self.work = work
-        self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip"))
-        self.rt.store.delete_namespace()
-        self.domain = in_process_domain(self.rt)
-        self.store = self.rt.store
-        self.line = line_emu
-        self.slack = slack_emu
-        self.webhooks = WebhookFactory(line_emu)
-        self._n = 0
-
-    def line_event(self, event: dict) -> None:
-        self.domain.process_item({"kind": self.work.LINE_EVENT, "payload": {"account": "default", "event": event}})
-
-    def friend_says(self, user_id: str, text: str, **kw) -> dict:
-        event = self.webhooks.text(user_id, text, **kw)
-        self.line_event(event)
-        return event
-
-    def staff_says(self, thread_ts: str, text: str, user: str = STAFF) -> dict:
-        message = self.slack.add_user_message(TRIAGE, user, text, thread_ts=thread_ts)
-        self.domain.process_item({"kind": self.work.SLACK_MESSAGE, "payload": {
-            "channel": TRIAGE, "ts": message["ts"], "thread_ts": thread_ts, "user": user, "text": text}})
-        return message
-
-    def op(self, conv_id: str, action: str, value: str = "", actor: str = STAFF) -> None:
-        self._n += 1
-        self.domain.process_item({"kind": self.work.SLACK_OP, "payload": {
-            "op_id": f"ip{self._n}", "conv_id": conv_id, "actor": actor, "action": action, "value": value,
-            "source": "button", "channel": TRIAGE}})
-
-    def conv(self, line_id: str):
-        return self.store.get_conversation(cid(line_id))
-
-
 @pytest.fixture()
 def ip(settings, line_emu, slack_emu):
+    """The in-process harness (:class:`tests.helpers.InProcess`), Hanako and Taro known to LINE."""
     from bridge import clock
 
     installed = (clock._redis, clock._key)  # the in-process web app's test clock: given back afterwards
     _seed(line_emu, slack_emu)
     line_emu.add_user(HANAKO, "山田 花子", picture_url="https://profile.line-scdn.net/hanako")
     line_emu.add_user(TARO, "Taro Tanaka")
+    from tests.helpers import InProcess
+
     yield InProcess(settings, line_emu, slack_emu)
     clock._redis, clock._key = installed
 

@@ -7,7 +7,6 @@ answer with reply tokens (``reply_token = "other"``).
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 import requests
@@ -16,7 +15,8 @@ from emulators.forward_target import ForwardTarget
 from emulators.line_webhooks import WebhookFactory, send_webhook
 from emulators.server import serve_in_thread
 from emulators.slack_events import SlackEventSender
-from tests.conftest import SLACK_SECRET, STAFF, STAFF2, start_workers, stop_workers, wait_until
+from tests.conftest import SLACK_SECRET, STAFF, STAFF2, wait_until
+from tests.helpers import own_deployment
 
 SHARED, OWN = "CMULTI01", "CMULTI02"
 BOTS = {"tokyo": "U" + "a1" * 16, "osaka": "U" + "b2" * 16, "nagoya": "U" + "c3" * 16}
@@ -30,9 +30,6 @@ def secret(account: str) -> str:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, bridge_env, line_emu, slack_emu):
-    from bridge.settings import Settings
-    from handlers.app import create_app
-
     target = ForwardTarget(channel_secret=secret("tokyo"))
     target_server = serve_in_thread(target.app)
     config = tmp_path_factory.mktemp("accounts") / "bridge.toml"
@@ -61,20 +58,15 @@ secret_env = "NAGOYA_SECRET"
 token_env = "NAGOYA_TOKEN"
 bot_user_id = "{BOTS['nagoya']}"
 """, encoding="utf-8")
-    env = {k: v for k, v in bridge_env.items()
-           if k not in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_TRIAGE_CHANNEL")}
-    env.update(BRIDGE_NAMESPACE="lsbmulti" + uuid.uuid4().hex[:6], BRIDGE_CONFIG=str(config),
-               BRIDGE_FORWARD_ALERT_AFTER="2")
+    env = {"BRIDGE_CONFIG": str(config), "BRIDGE_FORWARD_ALERT_AFTER": "2"}
     for account in BOTS:
         env[f"{account.upper()}_SECRET"] = secret(account)
         env[f"{account.upper()}_TOKEN"] = f"token-{account}"
         line_emu.add_channel(BOTS[account], secret(account), f"token-{account}", display_name=account)
-    settings = Settings.from_env(env)
-    app_server = serve_in_thread(create_app(settings))
-    procs = start_workers(env, 2, "multi")
-    yield {"url": app_server.url, "settings": settings, "target": target, "env": env}
-    stop_workers(procs)
-    app_server.stop()
+    with own_deployment(bridge_env, "multi", drop=("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_TRIAGE_CHANNEL"),
+                        **env) as multi_deployment:
+        yield {"url": multi_deployment.url, "settings": multi_deployment.settings, "target": target,
+               "env": multi_deployment.env}
     target_server.stop()
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bridge.runtime import Runtime
 from bridge.settings import Settings
-from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, RecordingQueue, in_process_domain, wait_until
+from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until
+from tests.helpers import RecordingQueue, in_process_domain
 from tests.test_automation import settle, texts
 
 JIRO = "U" + "3" * 32

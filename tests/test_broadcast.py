@@ -4,18 +4,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import redis
 
 from bridge.store.friends import FriendStore
 from bridge.friends.values import FriendData
 from bridge.model import Conversation, conv_key
-from tests.conftest import ROOT, STAFF, STAFF2, TRIAGE, wait_until
+from tests.conftest import STAFF, STAFF2, TRIAGE, start_workers, wait_until
 
 N = 1200
 
@@ -61,15 +58,7 @@ def restart_workers(h, procs, bridge_env):
     # A killed worker's rq scheduler lock would block scheduled jobs for ~61 s until it expires.
     for q in (bridge_env["BRIDGE_NAMESPACE"], bridge_env["BRIDGE_NAMESPACE"] + "-low"):
         r.delete(f"rq:scheduler-lock:{q}")
-    env = {**os.environ, **bridge_env, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
-    for i in range(len(procs)):
-        log = open(ROOT / ".run" / f"test-worker-restarted-{i}.log", "w")
-        procs[i] = subprocess.Popen(
-            [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--worker-class", "bridge.worker.BridgeWorker",
-             "--serializer", "json", "--url", bridge_env["REDIS_URL"],
-             "--name", f"{bridge_env['BRIDGE_NAMESPACE']}-w{i}-{int(time.time() * 1000)}",
-             bridge_env["BRIDGE_NAMESPACE"], bridge_env["BRIDGE_NAMESPACE"] + "-low"],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    procs[:] = start_workers(bridge_env, len(procs), "test-restarted", tag=f"-r{time.time_ns()}")
 
 
 def test_broadcast_to_1200_in_3_chunks_survives_killed_workers_and_reaches_everyone_once(h, workers, bridge_env):

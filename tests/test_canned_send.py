@@ -6,17 +6,11 @@ from __future__ import annotations
 import json
 
 from tests.conftest import HANAKO, STAFF, TRIAGE, cid, wait_until
+from tests.helpers import open_thread
 from tests.test_friends import edit_friend
 from tests.test_undo_window import delete, edit, reactions
 
 HOURS = "山田 花子様、営業時間は10時〜19時です。担当: 佐藤"
-
-
-def open_thread(h):
-    h.friend_says(HANAKO, "営業時間を教えてください")
-    thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: h.store.get_slack_message(TRIAGE, thread))  # the first message is the parent
-    return thread
 
 
 def pick(h, thread, key, extra=""):

@@ -7,19 +7,11 @@ The assertions are about order, never about time.
 """
 from __future__ import annotations
 
-import uuid
-
 import pytest
-import redis
 
-from bridge.keys import Keys
-from bridge.settings import Settings
-from bridge.store import Store
-from devtools.devredis import PrivateRedis
 from emulators.line_media import make_png
-from emulators.server import serve_in_thread
-from tests.conftest import ROOT, Harness, _seed, relayed_texts, wait_until
-from tests.test_recovery import WorkerPool
+from tests.conftest import Harness, _seed, relayed_texts, wait_until
+from tests.helpers import own_deployment
 
 ALICE = f"U{0xa11ce:032x}"   # sends 40 images
 BOB = f"U{0xb0b:032x}"       # sends one text meanwhile
@@ -28,28 +20,12 @@ IMAGES = 40
 
 
 @pytest.fixture(scope="module")
-def fair_env(bridge_env):
-    server = PrivateRedis()
-    yield {**bridge_env, "REDIS_URL": server.url, "BRIDGE_NAMESPACE": "lsbfair" + uuid.uuid4().hex[:8]}
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def fh(fair_env, line_emu, slack_emu):
-    from handlers.app import create_app
-
-    (ROOT / ".run").mkdir(exist_ok=True)
-    settings = Settings.from_env(fair_env)
-    server = serve_in_thread(create_app(settings))
-    pool = WorkerPool(fair_env)
-    pool.start()  # the only worker
-    store = Store(redis.Redis.from_url(settings.redis_url, decode_responses=True), Keys(settings.namespace))
-    _seed(line_emu, slack_emu)
-    for user, name in ((ALICE, "Alice"), (BOB, "Bob"), (CARO, "Caro")):
-        line_emu.add_user(user, name)
-    yield Harness(settings, server, line_emu, slack_emu, store)
-    pool.stop_all()
-    server.stop()
+def fh(bridge_env, line_emu, slack_emu):
+    with own_deployment(bridge_env, "fair", redis_server="private", workers=1) as deployment:  # the only worker
+        _seed(line_emu, slack_emu)
+        for user, name in ((ALICE, "Alice"), (BOB, "Bob"), (CARO, "Caro")):
+            line_emu.add_user(user, name)
+        yield Harness(deployment.settings, deployment.server, line_emu, slack_emu, deployment.fresh_store())
 
 
 def images_in(h, thread: str) -> list[dict]:

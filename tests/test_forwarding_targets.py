@@ -20,7 +20,8 @@ import requests
 from emulators.forward_target import ForwardTarget, line_signature
 from emulators.line_webhooks import WebhookFactory, send_webhook
 from emulators.server import serve_in_thread
-from tests.conftest import ROOT, STAFF, start_workers, stop_workers, wait_until
+from tests.conftest import ROOT, STAFF, run_log, wait_until
+from tests.helpers import own_deployment
 
 SHARED = "CFWD0001"
 BOTS = {"tokyo": "U" + "d4" * 16, "osaka": "U" + "e5" * 16}
@@ -43,9 +44,6 @@ def path(account: str, tool: str) -> str:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, bridge_env, settings, line_emu, slack_emu):
-    from bridge.settings import Settings
-    from handlers.app import create_app
-
     tools = {tool: ForwardTarget(name=tool) for tool in TOOLS}
     servers = {tool: serve_in_thread(t.app) for tool, t in tools.items()}
 
@@ -70,20 +68,16 @@ secret_env = "OSAKA_SECRET"
 token_env = "OSAKA_TOKEN"
 forward = ["{url('osaka', 'lstep')}", "{url('osaka', 'liny')}"]
 """, encoding="utf-8")
-    env = {k: v for k, v in bridge_env.items()
-           if k not in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_TRIAGE_CHANNEL")}
-    env.update(BRIDGE_NAMESPACE="lsbfwd" + uuid.uuid4().hex[:6], BRIDGE_CONFIG=str(config),
-               BRIDGE_FORWARD_ALERT_AFTER="0", BRIDGE_EVENT_MAX_AGE=str(MAX_AGE), LOG_LEVEL="DEBUG")
+    env = {"BRIDGE_CONFIG": str(config), "BRIDGE_FORWARD_ALERT_AFTER": "0", "BRIDGE_EVENT_MAX_AGE": str(MAX_AGE),
+           "LOG_LEVEL": "DEBUG"}
     for account in BOTS:
         env[f"{account.upper()}_SECRET"] = secret(account)
         env[f"{account.upper()}_TOKEN"] = f"fwd-token-{account}"
         line_emu.add_channel(BOTS[account], secret(account), f"fwd-token-{account}", display_name=account)
-    fwd_settings = Settings.from_env(env)
-    app_server = serve_in_thread(create_app(fwd_settings))
-    procs = start_workers(env, 2, "fwd")
-    yield {"url": app_server.url, "settings": fwd_settings, "tools": tools, "servers": servers, "env": env}
-    stop_workers(procs)
-    app_server.stop()
+    with own_deployment(bridge_env, "fwd", drop=("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SLACK_TRIAGE_CHANNEL"),
+                        **env) as fwd_deployment:
+        yield {"url": fwd_deployment.url, "settings": fwd_deployment.settings, "tools": tools, "servers": servers,
+               "env": fwd_deployment.env}
     for server in servers.values():
         server.stop()
 
@@ -196,7 +190,7 @@ def test_a_failing_target_is_shown_only_by_scheme_and_host(fwd, deployment, slac
 
     fwd.tools["analytics"].down()
     for name in (f"fwd-worker-{i}.log" for i in range(2)):   # this test's share of the workers' logs
-        (ROOT / ".run" / name).open("a").write(f"--- {RUN} secrets test\n")
+        run_log(name).open("a").write(f"--- {RUN} secrets test\n")
     body = fwd.body("tokyo", "転送のテスト")
     fwd.send("tokyo", body)
     assert fwd.tools["analytics"].wait_for(1, timeout=30)   # tried, failed: retried with backoff
@@ -217,7 +211,7 @@ def test_a_failing_target_is_shown_only_by_scheme_and_host(fwd, deployment, slac
     plain = logging.Formatter()   # not the redacting one: what the code itself wrote, at every level
     logs = [plain.format(r) for r in caplog_debug.records
             if r.name.split(".")[0] in ("bridge", "handlers", "urllib3", "slack_sdk", "rq")]
-    workers = "".join((ROOT / ".run" / f"fwd-worker-{i}.log").read_text().split(f"--- {RUN} secrets test\n")[-1]
+    workers = "".join(run_log(f"fwd-worker-{i}.log").read_text().split(f"--- {RUN} secrets test\n")[-1]
                       for i in range(2))
     assert "forwarding to " + shown in workers   # the worker's warning names the target by its host
     for where, text in {"Slack": slack_text(), "admin status": status, "dead letters": dead, "metrics": metrics_text,

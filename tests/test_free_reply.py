@@ -44,7 +44,7 @@ def test_a_reply_made_40_seconds_after_the_friends_message_is_free_with_the_defa
     """The old 30 s made this a counted push; LINE keeps the token valid for a minute."""
     import dataclasses
 
-    from tests.conftest import InProcess
+    from tests.helpers import InProcess
 
     ip = InProcess(dataclasses.replace(settings, reply_token_ttl=Settings.from_env(BASE).reply_token_ttl),
                    line_emu, slack_emu)

@@ -5,15 +5,9 @@ import json
 import time
 
 from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, cid, wait_until
+from tests.helpers import open_thread
 
 OUTSIDER = "UOUTSIDER1"
-
-
-def open_thread(h, user=HANAKO, text="こんにちは"):
-    h.friend_says(user, text)
-    thread = h.thread_of(user)
-    assert wait_until(lambda: h.store.get_slack_message(TRIAGE, thread))  # the first message is the parent
-    return thread
 
 
 def parent_text(h, thread):

@@ -3,8 +3,13 @@ shown in the thread by one message under the friend's name and icon (images as i
 files attached by their permalink)."""
 from __future__ import annotations
 
+from functools import partial
+
 from emulators.line_media import make_m4a, make_mp4, make_png
 from tests.conftest import HANAKO, TRIAGE, wait_until
+from tests.helpers import open_thread
+
+open_thread = partial(open_thread, text="はじめまして", then="写真を送ります")  # a thread holding one friend message
 
 HANAKO_ICON = "https://profile.line-scdn.net/hanako"
 
@@ -20,15 +25,6 @@ def contents(h, message) -> list[bytes]:
 
 def image_ids(message) -> list[str]:
     return [b["slack_file"]["id"] for b in message.get("blocks") or [] if b["type"] == "image" and "slack_file" in b]
-
-
-def open_thread(h):
-    """A thread holding one friend message (a new conversation's first message is its parent)."""
-    h.friend_says(HANAKO, "はじめまして")
-    thread = h.thread_of(HANAKO)
-    h.friend_says(HANAKO, "写真を送ります")
-    assert wait_until(lambda: len(h.thread_messages(thread)) == 1)
-    return thread
 
 
 def test_image_video_audio_and_file_appear_under_the_friends_name_and_icon(h):

@@ -27,7 +27,8 @@ from bridge.slack.file_hosts import FileHosts
 from emulators.line_media import make_png
 from emulators.slack_api import SlackEmulator
 from emulators.server import serve_in_thread
-from tests.conftest import HANAKO, ROOT, STAFF, wait_until, TRIAGE
+from tests.conftest import ROOT, STAFF, wait_until
+from tests.helpers import open_thread
 
 
 class Recorder:
@@ -64,13 +65,6 @@ def external():
     rec = Recorder()
     yield rec
     rec.stop()
-
-
-def open_thread(h):
-    h.friend_says(HANAKO, "資料をください")
-    thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: h.slack.message(TRIAGE, thread))  # (the first message is the parent)
-    return thread
 
 
 def delivered(h):

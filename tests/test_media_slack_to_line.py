@@ -5,14 +5,8 @@ from __future__ import annotations
 import requests
 
 from emulators.line_media import make_m4a, make_mp4, make_png, media_problems
-from tests.conftest import HANAKO, wait_until, TRIAGE
-
-
-def open_thread(h):
-    h.friend_says(HANAKO, "資料をください")
-    thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: h.slack.message(TRIAGE, thread))  # (the first message is the parent)
-    return thread
+from tests.conftest import HANAKO, wait_until
+from tests.helpers import open_thread
 
 
 def delivered(h):

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from bridge.engine import work
 from bridge.model import RetryLater
 from bridge.text.mrkdwn import clip, escape
-from tests.conftest import HANAKO, STAFF, TARO, TRIAGE, InProcess, _seed, cid, wait_until
+from tests.conftest import HANAKO, STAFF, TARO, TRIAGE, _seed, cid, wait_until
+from tests.helpers import InProcess
 from tests.fuzz_strategies import FRIEND_MARKUP, friend_strings
 
 PROPERTY = settings(max_examples=25, derandomize=True, deadline=None, database=None,

@@ -5,12 +5,13 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_log
 
 
 def demo(redis_url, *args):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_CHANNEL", "SLACK_", "BRIDGE_"))}
     env["REDIS_URL"] = redis_url
+    env["DEMO_PROCS_LOG"] = str(run_log("procfile-demo-procs.log"))  # not the log another test's demo writes
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     return subprocess.run([sys.executable, "-m", "devtools.demo", *args], env=env, cwd=ROOT, capture_output=True,
                           text=True, timeout=150)

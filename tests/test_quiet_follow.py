@@ -17,7 +17,8 @@ import pytest
 from bridge.accounts import default_account_from_env
 from bridge.config import ConfigSource
 from bridge.config.accounts import parse_accounts
-from tests.conftest import HANAKO, STAFF, TARO, TRIAGE, InProcess, _seed, wait_until
+from tests.conftest import HANAKO, STAFF, TARO, TRIAGE, _seed, wait_until
+from tests.helpers import InProcess
 from tests.test_automation import FRIDAY_EVENING, friend_says_at, replies_to, set_now, settle
 from tests.test_home import home_of, open_home, stats
 

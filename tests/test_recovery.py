@@ -8,154 +8,50 @@ SIGKILL and restart. The emulators are the session's.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import uuid
-from pathlib import Path
 
 import pytest
-import redis
 import requests
 
-from bridge.keys import Keys
-from bridge.settings import Settings
-from bridge.store import Store
-from devtools.devredis import PrivateRedis
-from emulators.server import serve_in_thread
 from tests.conftest import HANAKO, ROOT, STAFF2, TARO, TRIAGE, Harness, _seed, cid, shown_texts, wait_until
+from tests.helpers import own_deployment
+from tests.helpers import open_thread as _open_thread
 
 
-def descendants(pid: int) -> list[int]:
-    """Child processes of ``pid``, recursively (the rq work horse, rq's scheduler process)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def parent_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as fh:
-        return int(fh.read().rsplit(")", 1)[1].split()[1])
-
-
-class WorkerPool:
-    """rq workers started exactly as the Procfile does, each in its own session, killable."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-        self.namespace = env["BRIDGE_NAMESPACE"]
-        self.procs: dict[str, subprocess.Popen] = {}
-        self.generation = 0
-        self.r = redis.Redis.from_url(env["REDIS_URL"])
-
-    def start(self) -> str:
-        self.generation += 1
-        name = f"{self.namespace}-g{self.generation}"
-        log = open(ROOT / ".run" / f"recovery-worker-{self.generation}.log", "w")
-        env = {**os.environ, **self.env, "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}
-        self.procs[name] = subprocess.Popen(
-            [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--worker-class",
-             "bridge.worker.BridgeWorker", "--serializer", "json", "--url", self.env["REDIS_URL"], "--name", name,
-             self.namespace, self.namespace + "-low"],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        assert wait_until(lambda: f"rq:worker:{name}".encode() in self.r.smembers("rq:workers")
-                          or self.procs[name].poll() is not None, timeout=60)
-        assert self.procs[name].poll() is None, "the worker exited at start-up; see .run/"
-        return name
-
-    def name_of_pid(self, pid: int) -> str:
-        """The worker whose process is ``pid`` or an ancestor of it."""
-        while pid > 1:
-            for name, proc in self.procs.items():
-                if proc.pid == pid:
-                    return name
-            pid = parent_of(pid)
-        raise LookupError("not one of our workers")
-
-    def kill(self, name: str) -> None:
-        """SIGKILL the worker and everything it forked (its work horse runs in its own process group)."""
-        proc = self.procs.pop(name)
-        for pid in [proc.pid, *descendants(proc.pid)]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        proc.wait(timeout=10)
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        self.procs.clear()
+def open_thread(h, user=HANAKO) -> str:
+    return _open_thread(h, user, timeout=30)
 
 
 @pytest.fixture(scope="module")
-def aof_redis():
-    server = PrivateRedis(persistent=True)
-    yield server
-    server.stop()
+def rec(bridge_env, line_emu, slack_emu):
+    with own_deployment(bridge_env, "rec", redis_server="aof") as deployment:
+        yield deployment
 
 
 @pytest.fixture(scope="module")
-def rec_env(bridge_env, aof_redis):
-    return {**bridge_env, "REDIS_URL": aof_redis.url, "BRIDGE_NAMESPACE": "lsbrec" + uuid.uuid4().hex[:8]}
+def aof_redis(rec):
+    return rec.redis_server
 
 
 @pytest.fixture(scope="module")
-def rec_server(rec_env, line_emu, slack_emu):
-    from handlers.app import create_app
-
-    server = serve_in_thread(create_app(Settings.from_env(rec_env)))
-    yield server
-    server.stop()
+def rec_env(rec):
+    return rec.env
 
 
 @pytest.fixture(scope="module")
-def pool(rec_env, rec_server):
-    (ROOT / ".run").mkdir(exist_ok=True)
-    workers = WorkerPool(rec_env)
-    workers.start()
-    workers.start()
-    yield workers
-    workers.stop_all()
+def pool(rec):
+    return rec.pool
 
 
 @pytest.fixture()
-def rh(rec_env, rec_server, pool, line_emu, slack_emu):
-    settings = Settings.from_env(rec_env)
-    store = Store(redis.Redis.from_url(settings.redis_url, decode_responses=True), Keys(settings.namespace))
-    store.delete_namespace()
+def rh(rec, line_emu, slack_emu):
+    store = rec.fresh_store()
     _seed(line_emu, slack_emu)
     line_emu.add_user(HANAKO, "山田 花子", picture_url="https://profile.line-scdn.net/hanako")
     line_emu.add_user(TARO, "Taro Tanaka", picture_url="https://profile.line-scdn.net/taro")
-    for name, proc in list(pool.procs.items()):
-        if proc.poll() is not None:  # a process manager restarts what exited
-            del pool.procs[name]
-    while len(pool.procs) < 2:
-        pool.start()
-    harness = Harness(settings, rec_server, line_emu, slack_emu, store)
+    rec.pool.keep(2)
+    harness = Harness(rec.settings, rec.server, line_emu, slack_emu, store)
     yield harness
     wait_until(lambda: not store.r.exists(store.keys.inbox_active()), timeout=20)
 
@@ -163,13 +59,6 @@ def rh(rec_env, rec_server, pool, line_emu, slack_emu):
 def replies(h, thread: str) -> list[str]:
     """Friend texts shown for the conversation: the parent's first messages, then the thread's."""
     return shown_texts(h.slack, thread)
-
-
-def open_thread(h, user=HANAKO) -> str:
-    h.friend_says(user, "こんにちは")
-    thread = h.thread_of(user, timeout=30)
-    assert wait_until(lambda: "こんにちは" in replies(h, thread), timeout=30)
-    return thread
 
 
 def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(rh, pool):

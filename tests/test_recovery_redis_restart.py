@@ -9,18 +9,11 @@ with pending items waiting once the crashes are over, and nothing is sent twice.
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
-import redis
 
-from bridge.keys import Keys
-from bridge.settings import Settings
-from bridge.store import Store
-from devtools.devredis import PrivateRedis
-from emulators.server import serve_in_thread
-from tests.conftest import ROOT, Harness, _seed, cid, shown_texts, wait_until
-from tests.test_recovery import WorkerPool
+from tests.conftest import Harness, _seed, cid, shown_texts, wait_until
+from tests.helpers import own_deployment
 
 FRIENDS = [f"U{0xc0ffee00 + i:032x}" for i in range(6)]
 MESSAGES = 3          # per friend, after the first
@@ -28,48 +21,29 @@ RECOVERY_S = 30       # every stream moves again within this long after Redis is
 
 
 @pytest.fixture(scope="module")
-def crash_redis():
-    server = PrivateRedis(persistent=True)
-    yield server
-    server.stop()
+def cr(bridge_env, line_emu, slack_emu):
+    with own_deployment(bridge_env, "rr", redis_server="aof", workers=0) as deployment:
+        yield deployment
 
 
 @pytest.fixture(scope="module")
-def cr_env(bridge_env, crash_redis):
-    return {**bridge_env, "REDIS_URL": crash_redis.url, "BRIDGE_NAMESPACE": "lsbrr" + uuid.uuid4().hex[:8]}
+def crash_redis(cr):
+    return cr.redis_server
 
 
 @pytest.fixture(scope="module")
-def cr_server(cr_env, line_emu, slack_emu):
-    from handlers.app import create_app
-
-    server = serve_in_thread(create_app(Settings.from_env(cr_env)))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def cr_pool(cr_env, cr_server):
-    (ROOT / ".run").mkdir(exist_ok=True)
-    workers = WorkerPool(cr_env)
-    yield workers
-    workers.stop_all()
+def cr_pool(cr):
+    return cr.pool
 
 
 @pytest.fixture()
-def crh(cr_env, cr_server, cr_pool, line_emu, slack_emu):
-    settings = Settings.from_env(cr_env)
-    store = Store(redis.Redis.from_url(settings.redis_url, decode_responses=True), Keys(settings.namespace))
-    store.delete_namespace()
+def crh(cr, line_emu, slack_emu):
+    store = cr.fresh_store()
     _seed(line_emu, slack_emu)
     for i, friend in enumerate(FRIENDS):
         line_emu.add_user(friend, f"友だち {i}")
-    for name, proc in list(cr_pool.procs.items()):
-        if proc.poll() is not None:
-            del cr_pool.procs[name]
-    while len(cr_pool.procs) < 2:
-        cr_pool.start()
-    yield Harness(settings, cr_server, line_emu, slack_emu, store)
+    cr.pool.keep(2)
+    yield Harness(cr.settings, cr.server, line_emu, slack_emu, store)
     wait_until(lambda: not store.r.exists(store.keys.inbox_active()), timeout=20)
 
 

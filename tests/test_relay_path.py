@@ -7,7 +7,8 @@ import sys
 import time
 from contextlib import contextmanager
 
-from tests.conftest import HANAKO, STAFF, TRIAGE, RecordingQueue, in_process_domain
+from tests.conftest import HANAKO, STAFF, TRIAGE
+from tests.helpers import RecordingQueue, in_process_domain
 
 
 class ModulePath:

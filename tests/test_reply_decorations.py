@@ -64,6 +64,5 @@ def test_a_delivered_mark_is_not_added_to_a_reply_that_failed(ip):
     thread = ip.conv(HANAKO).thread_ts
     msg = ip.slack.add_user_message(TRIAGE, "U0STAFF", "送れなかった返信", thread_ts=thread)
     ip.store.link_slack_message(TRIAGE, msg["ts"], cid(HANAKO), "staff", delivery="failed", reason="blocked")
-    ip.domain.process_item({"kind": ip.work.DECORATE, "payload": {
-        "channel": TRIAGE, "ts": msg["ts"], "thread_ts": thread, "reaction": "1234", "waited": False}})
+    ip.process(ip.work.DECORATE, {"channel": TRIAGE, "ts": msg["ts"], "thread_ts": thread, "reaction": "1234", "waited": False})
     assert "1234" not in ip.slack.reactions(TRIAGE, msg["ts"])

@@ -18,7 +18,7 @@ import requests
 
 from emulators.line_webhooks import send_webhook
 from emulators.slack_events import SlackEventSender
-from tests.conftest import LINE_SECRET, ROOT, SLACK_SECRET, TRIAGE, shown_texts, wait_until
+from tests.conftest import LINE_SECRET, ROOT, SLACK_SECRET, TRIAGE, run_log, shown_texts, wait_until
 
 FRIENDS = ["U" + c * 32 for c in "3456"]
 PER_FRIEND = 12
@@ -47,7 +47,7 @@ def test_two_web_and_four_workers_keep_order_and_exactly_once(h, bridge_env, wor
     env = {**os.environ, **bridge_env, "PORT": str(port), "WEB_CONCURRENCY": "2", "LOG_LEVEL": "WARNING",
            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = open(ROOT / ".run" / "scale-out.log", "w")
+    log = open(run_log("scale-out.log"), "w")
     procs = [subprocess.Popen(["bash", "-c", "exec " + _web_line()], env=env, cwd=ROOT, stdout=log,
                               stderr=subprocess.STDOUT, start_new_session=True)]
     for i in range(2):  # 2 more workers: 4 with the harness's own 2

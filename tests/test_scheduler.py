@@ -19,19 +19,6 @@ from bridge.keys import Keys
 from bridge.store import Store
 
 
-@pytest.fixture()
-def inbox(redis_url):
-    ns = "sc" + uuid.uuid4().hex[:8]
-    r = redis.Redis.from_url(redis_url, decode_responses=True)
-    queue = Queue(ns, connection=redis.Redis.from_url(redis_url), serializer=JSONSerializer)
-    low = Queue(ns + "-low", connection=queue.connection, serializer=JSONSerializer)
-    box = Inbox(r, Keys(ns), queue, low)
-    yield box
-    for q in (queue, low):
-        q.empty()
-        q.delete(delete_jobs=True)
-    Store(r, Keys(ns)).delete_namespace()
-
 
 class Nothing:
     """A Processor (bridge.engine.drain) that does nothing with its items."""

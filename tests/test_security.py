@@ -14,7 +14,7 @@ import requests
 from bridge.slack_ui.pending import MORE_ACTION_ID, PendingFilter
 from emulators.line_webhooks import send_webhook
 from emulators.slack_events import sign
-from tests.conftest import HANAKO, LINE_SECRET, ROOT, SLACK_SECRET, STAFF, TRIAGE, wait_until
+from tests.conftest import HANAKO, LINE_SECRET, ROOT, SLACK_SECRET, STAFF, TRIAGE, run_log, wait_until
 
 CRASHING_BOLT = [  # bodies that made bolt raise while parsing, before its signature check (HTTP 500)
     (b"payload=not-json", "application/x-www-form-urlencoded"),
@@ -92,11 +92,13 @@ def test_pending_more_button_checks_membership(h):
 def test_no_secret_in_any_log_line_of_an_end_to_end_run(redis_url):
     """The Procfile's web + worker at LOG_LEVEL=DEBUG (the sandbox demo): grep their logs for every secret."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_CHANNEL", "SLACK_", "BRIDGE_"))}
-    env.update(REDIS_URL=redis_url, LOG_LEVEL="DEBUG", PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""))
+    log = run_log("security-demo-procs.log")
+    env.update(REDIS_URL=redis_url, LOG_LEVEL="DEBUG", PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
+               DEMO_PROCS_LOG=str(log))
     run = subprocess.run([sys.executable, "-m", "devtools.demo"], env=env, cwd=ROOT, capture_output=True, text=True,
                          timeout=150)
     assert run.returncode == 0, run.stdout + run.stderr
-    logs = (ROOT / ".run" / "demo-procs.log").read_text(encoding="utf-8", errors="replace") + run.stdout + run.stderr
+    logs = log.read_text(encoding="utf-8", errors="replace") + run.stdout + run.stderr
     assert " DEBUG " in logs or '"level": "DEBUG"' in logs  # the run really logged at DEBUG
     for secret in ("demo-line-secret", "demo-line-token", "xoxb-demo", "demo-signing-secret"):
         assert secret not in logs, f"{secret!r} appears in the logs"

@@ -5,17 +5,11 @@ import time
 import uuid
 
 from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until, cid
-
-
-def open_thread(h, user=HANAKO, text="こんにちは"):
-    event = h.friend_says(user, text)
-    thread = h.thread_of(user)  # the first message is the parent (one post per new conversation)
-    assert wait_until(lambda: h.store.get_line_message("default", event["message"]["id"]).get("slack_ts") == thread)
-    return thread, event
+from tests.helpers import open_thread
 
 
 def test_staff_reply_uses_the_fresh_reply_token_and_is_marked_sent(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     msg = h.staff_says(thread, "お問い合わせありがとうございます！")
     assert wait_until(lambda: h.line.deliveries)
     delivery = h.line.deliveries[0]
@@ -27,7 +21,7 @@ def test_staff_reply_uses_the_fresh_reply_token_and_is_marked_sent(h):
 
 
 def test_used_token_means_the_next_reply_is_pushed_with_a_retry_key(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.staff_says(thread, "一つ目")
     h.staff_says(thread, "二つ目")
     assert wait_until(lambda: len(h.line.deliveries) == 2)
@@ -37,7 +31,7 @@ def test_used_token_means_the_next_reply_is_pushed_with_a_retry_key(h):
 
 
 def test_token_rejected_by_line_falls_back_to_push(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.line.expire_reply_tokens()
     h.staff_says(thread, "遅くなりました")
     assert wait_until(lambda: h.line.deliveries)
@@ -58,7 +52,7 @@ def test_stale_token_is_not_even_tried(h):
 
 
 def test_retried_push_is_delivered_exactly_once_with_the_same_retry_key(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.line.expire_reply_tokens()
     h.line.fail_next("pushMessage", 500)
     h.staff_says(thread, "確実に一度だけ")
@@ -71,7 +65,7 @@ def test_retried_push_is_delivered_exactly_once_with_the_same_retry_key(h):
 
 
 def test_line_rate_limit_is_retried_after_retry_after(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.line.expire_reply_tokens()
     h.line.fail_next("pushMessage", 429, retry_after=2)
     h.staff_says(thread, "少々お待ちください")
@@ -82,7 +76,7 @@ def test_line_rate_limit_is_retried_after_retry_after(h):
 
 
 def test_internal_notes_are_never_sent(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     note1 = h.staff_says(thread, "// 常連さん。前回は木曜に来店")
     note2 = h.staff_says(thread, "note: 折り返し電話済み")
     h.staff_says(thread, "承知しました")
@@ -95,7 +89,7 @@ def test_internal_notes_are_never_sent(h):
 
 
 def test_bot_messages_are_never_sent(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.slack_sender.send_event({"type": "message", "channel": TRIAGE, "thread_ts": thread, "ts": "1999999999.000100",
                                "text": "自動投稿", "bot_id": "BOTHER", "subtype": "bot_message"})
     h.slack_sender.send_event({"type": "message", "channel": TRIAGE, "thread_ts": thread, "ts": "1999999999.000200",
@@ -107,7 +101,7 @@ def test_bot_messages_are_never_sent(h):
 
 
 def test_messages_outside_conversation_threads_are_not_relayed(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.slack_sender.user_message(TRIAGE, STAFF, "チャンネルへの普通の投稿")
     h.slack_sender.user_message("COTHER01", STAFF, "別チャンネル", thread_ts=thread)
     h.staff_says(thread, "スレッドでの返信")
@@ -117,14 +111,14 @@ def test_messages_outside_conversation_threads_are_not_relayed(h):
 
 
 def test_slack_markup_becomes_plain_line_text(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.staff_says(thread, "<@USTAFF02> が担当します。<https://example.com/reserve|予約ページ> からどうぞ :smile: &amp; *よろしく*")
     assert wait_until(lambda: h.line.deliveries)
     assert h.line.delivered_texts(HANAKO) == ["@suzuki が担当します。予約ページ (https://example.com/reserve) からどうぞ 😄 & よろしく"]
 
 
 def test_long_replies_are_split_within_line_limits(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.line.expire_reply_tokens()
     text = "\n".join(f"{i:04d} " + "あ" * 94 for i in range(270))  # ~27,000 UTF-16 units -> 6 chunks
     h.staff_says(thread, text)
@@ -139,7 +133,7 @@ def test_long_replies_are_split_within_line_limits(h):
 
 
 def test_staff_replies_keep_their_order_with_two_workers(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     for i in range(12):
         h.staff_says(thread, f"返信 {i:02d}", user=STAFF if i % 2 else STAFF2)
     assert wait_until(lambda: len(h.line.deliveries) == 12, timeout=30)
@@ -147,7 +141,7 @@ def test_staff_replies_keep_their_order_with_two_workers(h):
 
 
 def test_failed_delivery_is_shown_in_the_thread_with_the_reason(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.line.expire_reply_tokens()
     h.line.set_monthly_quota(0)
     msg = h.staff_says(thread, "届かないメッセージ")
@@ -162,7 +156,7 @@ def test_failed_delivery_is_shown_in_the_thread_with_the_reason(h):
 
 
 def test_reply_to_a_friend_who_blocked_the_account_is_refused_visibly(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.send_line(h.webhooks.unfollow(HANAKO))
     assert wait_until(lambda: h.conv(HANAKO).blocked)
     h.staff_says(thread, "まだいますか？")
@@ -171,7 +165,7 @@ def test_reply_to_a_friend_who_blocked_the_account_is_refused_visibly(h):
 
 
 def test_slack_retries_are_deduplicated_on_event_id(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     event = {"type": "message", "channel": TRIAGE, "thread_ts": thread, "ts": "1999999999.000300",
              "user": STAFF, "text": "一回だけ送る"}
     assert h.slack_sender.send_event(event, event_id="Ev0RETRY01").status_code == 200
@@ -183,7 +177,7 @@ def test_slack_retries_are_deduplicated_on_event_id(h):
 
 
 def test_slack_requests_with_bad_or_stale_signatures_are_refused(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     event = {"type": "message", "channel": TRIAGE, "thread_ts": thread, "ts": "1999999999.000400", "user": STAFF, "text": "x"}
     assert h.slack_sender.send_event(event, signature="v0=deadbeef").status_code == 401
     assert h.slack_sender.send_event(event, timestamp=int(time.time()) - 600).status_code == 401
@@ -204,7 +198,7 @@ def test_group_replies_are_pushed_to_the_group(h):
 
 
 def test_reply_that_failed_with_5xx_is_retried_with_the_same_token_and_delivered_once(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     h.line.fail_next("replyMessage", 500)
     h.staff_says(thread, "一度だけ届くはず")
     assert wait_until(lambda: h.line.deliveries, timeout=15)
@@ -217,7 +211,7 @@ def test_reply_that_failed_with_5xx_is_retried_with_the_same_token_and_delivered
 
 
 def test_files_are_not_silently_dropped(h):
-    thread, _ = open_thread(h)
+    thread = open_thread(h)
     files = [{"id": "F0001", "name": "地図.png", "mimetype": "image/png"}]  # not readable from Slack
     h.staff_says(thread, "", subtype="file_share", files=files)
     assert wait_until(lambda: any("「地図.png」は LINE に送信していません" in m["text"] for m in h.thread_messages(thread)))

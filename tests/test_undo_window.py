@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-from tests.conftest import HANAKO, ROOT, STAFF, TRIAGE, wait_until
-
-
-def open_thread(h):
-    h.friend_says(HANAKO, "予約できますか")
-    thread = h.thread_of(HANAKO)
-    assert wait_until(lambda: h.store.get_slack_message(TRIAGE, thread))  # the first message is the parent
-    return thread
+from tests.conftest import HANAKO, STAFF, TRIAGE, start_workers, wait_until
+from tests.helpers import open_thread
 
 
 def reactions(h, ts):
@@ -92,18 +83,6 @@ def test_after_delivery_an_edit_offers_a_correction_and_a_delete_explains(h, del
     assert len(h.line.delivered_texts(HANAKO)) == 2
 
 
-def _start_workers(env: dict, namespace: str, count: int) -> list[subprocess.Popen]:
-    procs = []
-    for i in range(count):
-        log = open(ROOT / ".run" / f"test-undo-worker-{i}.log", "w")
-        procs.append(subprocess.Popen(
-            [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--worker-class", "bridge.worker.BridgeWorker",
-             "--serializer", "json", "--url", env["REDIS_URL"], "--name", f"{namespace}-restarted-{i}-{time.time_ns()}",
-             namespace, namespace + "-low"],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-    return procs
-
-
 def test_a_waiting_reply_survives_a_restart_of_every_worker_and_is_sent_once(h, delay, workers, bridge_env):
     delay(3)
     thread = open_thread(h)
@@ -115,8 +94,7 @@ def test_a_waiting_reply_survives_a_restart_of_every_worker_and_is_sent_once(h, 
     for p in old:
         p.wait(timeout=30)
     assert h.line.delivered_texts(HANAKO) == []
-    env = {**os.environ, **bridge_env, "PYTHONUNBUFFERED": "1"}
-    workers[:] = _start_workers(env, bridge_env["BRIDGE_NAMESPACE"], len(old))  # the session's teardown stops these
+    workers[:] = start_workers(bridge_env, len(old), "test-undo", tag=f"-r{time.time_ns()}")  # the session's teardown stops these
     assert wait_until(lambda: h.line.delivered_texts(HANAKO) == ["再起動をまたいでも届きます"], timeout=40)
     assert wait_until(lambda: "hourglass_flowing_sand" not in reactions(h, msg["ts"]), timeout=20)
     assert h.line.delivered_texts(HANAKO) == ["再起動をまたいでも届きます"]

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_log
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -28,10 +28,9 @@ expect.set_options(timeout=30_000)  # a first message goes LINE → web → Redi
 @pytest.fixture(scope="session")
 def sandbox_url(redis_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_CHANNEL", "SLACK_", "BRIDGE_"))}
-    env.update(REDIS_URL=redis_url, PYTHONUNBUFFERED="1",
+    env.update(REDIS_URL=redis_url, PYTHONUNBUFFERED="1", DEMO_PROCS_LOG=str(run_log("browser-demo-procs.log")),
                PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""))
-    (ROOT / ".run").mkdir(exist_ok=True)
-    log_path = ROOT / ".run" / "browser-sandbox.log"
+    log_path = run_log("browser-sandbox.log")
     with open(log_path, "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "devtools.demo", "--play", "--second-account", "--port", "0"],
                                 env=env, cwd=ROOT,

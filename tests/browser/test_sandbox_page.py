@@ -191,9 +191,11 @@ def test_a_friend_who_blocks_the_account(sandbox: Sandbox):
     name = sandbox.unique("ブロック 七子")
     sandbox.add_friend(name)
     sandbox.friend_says("もう連絡しないでください")
+    parent = sandbox.parent(name)
+    # In Slack before the block: a blocked friend's LINE profile (their name) can no longer be read.
+    expect(parent).to_contain_text("もう連絡しないでください")
     sandbox.page.get_by_test_id("line-pane").get_by_role("button", name="ブロック", exact=True).click()
     expect(sandbox.page.get_by_test_id("line-input")).to_be_disabled()
-    parent = sandbox.parent(name)
     expect(parent).to_contain_text("🚫 ブロック中")
     sandbox.open_thread(name)
     expect(sandbox.thread).to_contain_text("⛔ ブロックされました")
