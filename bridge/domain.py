@@ -35,7 +35,6 @@ from bridge.relay.reply import Replies
 from bridge.relay.slack_in import SlackIn
 from bridge.relay.undo import UndoWindow
 from bridge.services import Services
-from bridge.store.held import HeldSends
 from bridge.triage.ops import Triage
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,7 @@ class Domain:
         # outbound: Slack → LINE
         self.decorations = Decorations(services, queue)  # 🆓/🔢/❌ on staff replies, off the replies' path
         self.delivery = Delivery(services, self.decorations, QuotaMeter(services))
-        held = HeldSends(services.store.r, services.store.keys)
+        held = services.stores.held
         self.undo = UndoWindow(services, held, self.decorations, queue)
         self.canned = CannedSend(services, held)  # !key: expanded once, shown while the reply waits
         self.replies = Replies(services, self.undo, self.canned, self.delivery, self.decorations, self.automation,

@@ -111,6 +111,22 @@ def test_the_author_sends_now_and_the_reply_is_free(h, delay):
     assert wait_until(lambda: "無料の応答メッセージ" in ephemeral_texts(h))
 
 
+def test_a_second_reply_while_the_first_waits_gets_no_offer_and_both_arrive_in_order(h, delay):
+    """The first waiting reply goes first and takes the token: "send now, free" on a later one
+    would be neither first nor free, so only the first is offered it."""
+    delay(30)
+    thread = friend_wrote(h, "駐車場はありますか", seconds_ago=10)
+    h.staff_says(thread, "はい、あります")
+    assert wait_until(lambda: len(offers(h)) == 1)
+    second = h.staff_says(thread, "3台まで停められます")
+    assert wait_until(lambda: "hourglass_flowing_sand" in reactions(h, second["ts"]))  # held: ⏳
+    h.settle()
+    assert len(offers(h)) == 1   # the second reply got no offer of its own
+    click(h, STAFF, thread, offers(h)[0])
+    assert wait_until(lambda: h.line.delivered_texts(HANAKO)[:1] == ["はい、あります"], timeout=10)
+    assert vias(h)[:1] == ["reply"]
+
+
 def test_a_double_click_and_the_windows_own_timer_send_it_once(h, delay):
     delay(20)
     thread = friend_wrote(h, "キャンセルできますか", seconds_ago=15)

@@ -87,13 +87,17 @@ class UndoWindow(Component):
         # Scheduled first: a crash after it cannot lose the send (a retry schedules the same item again).
         self.queue.accept_later(delay, ORIGIN, *due)
         if not record.get("held_at"):
+            # A reply held before this one still waits: it goes first and takes the friend's reply
+            # token, so sending this one "now, free" would be neither first nor free. No offer then.
+            offer = not self._previous_waits(msg)
             # ⏳ on the thread's decoration stream (queued, deduplicated): Slack's reaction pacing never holds the reply up.
             self.marks.mark(msg.channel, msg.ts, conv.thread_ts, REACTION_WAITING)
             self.store.link_slack_message(msg.channel, msg.ts, conv.conv_id, "staff", author=msg.user,
                                           held_at=repr(time.time()), send_at=repr(msg.send_at),
                                           resume=json.dumps(due, ensure_ascii=False))
             self.held.set(msg.channel, msg.thread_ts, held_last=msg.ts, held_until=repr(time.time() + delay))
-            self._offer_free_reply(conv, msg)
+            if offer:
+                self._offer_free_reply(conv, msg)
             if conv.is_one_to_one and not conv.blocked:
                 try:
                     self.line_of(conv).show_loading(conv.line_id, max(5, min(60, 5 * math.ceil(delay / 5))))
@@ -101,14 +105,18 @@ class UndoWindow(Component):
                     log.info("no loading animation for %s: %s", conv.conv_id, exc)
         return True
 
+    def _previous_waits(self, msg: StaffMessage) -> bool:
+        """The thread's previous held reply is not sent (nor failed, nor cancelled) yet."""
+        previous = self.store.get_slack_message(msg.channel, msg.thread_ts).get("held_last") or ""
+        if not previous or previous == msg.ts:
+            return False
+        return self.store.get_slack_message(msg.channel, previous).get("delivery") not in ("sent", "failed", "cancelled")
+
     def _after_previous(self, msg: StaffMessage) -> float:
         """How long until the send of the thread's previous held reply, if it is not sent yet."""
+        if not self._previous_waits(msg):
+            return 0.0
         thread = self.store.get_slack_message(msg.channel, msg.thread_ts)
-        previous = thread.get("held_last") or ""
-        if not previous or previous == msg.ts:
-            return 0.0
-        if self.store.get_slack_message(msg.channel, previous).get("delivery") in ("sent", "failed", "cancelled"):
-            return 0.0
         return max(0.0, float(thread.get("held_until") or 0) - time.time()) + AFTER_PREVIOUS
 
     def _offer_free_reply(self, conv: Conversation, msg: StaffMessage) -> None:
