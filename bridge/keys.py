@@ -64,7 +64,6 @@ class Keys:
     inbox_wakeup = Kind("inbox-wakeup:{stream}")          # (unused since the due set; kept for old data)
     inbox_drain_queued = Kind("inbox-drain-queued:{stream}")  # string: a drain job waits in the rq queue
     inbox_hold = Kind("inbox-hold:{stream}")              # string: epoch until which the stream backs off
-    inbox_wake = Kind("inbox-wake:{stream}")              # string: woken early (Inbox.wake): the next pause is skipped once
     inbox_attempts = Kind("inbox-attempts:{stream}")      # hash: item id -> failed attempts
     slack_post = Kind("slack-post:{post_key}")            # hash: idempotency record of one Slack post
     line_send = Kind("line-send:{send_key}")              # hash: idempotency record of one LINE send

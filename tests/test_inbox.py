@@ -2,18 +2,13 @@
 from __future__ import annotations
 
 import re
-import time
-import uuid
 
 import pytest
 import redis
 
 from bridge.engine import jobs
 from bridge.engine.drain import MAX_ATTEMPTS
-from bridge.engine.inbox import Inbox
-from bridge.keys import Keys
 from bridge.model import RetryLater
-from bridge.store import Store
 
 
 
@@ -156,42 +151,3 @@ def test_a_drain_job_is_enqueued_by_reference_with_a_safe_id(inbox):
     job = inbox.queue.fetch_job(inbox.queue.get_job_ids()[0])
     assert job.func_name == "bridge.engine.jobs.drain" and job.func is jobs.drain  # named after the function
     assert job.args == ["s1"] and re.fullmatch(r"[A-Za-z0-9_-]+", job.id)
-
-
-def test_a_scheduled_item_holds_its_stream_until_its_time_and_later_work_waits_behind_it(inbox):
-    seen, dead = [], []
-    assert inbox.schedule("t", "reply-1", "s1", "k", {"i": "reply-1"}, at=time.time() + 1.0)
-    assert not inbox.schedule("t", "reply-1", "s1", "k", {"i": "reply-1"}, at=time.time() + 1.0)  # deduplicated
-    accept(inbox, 1, start=2)                    # accepted after it: must not overtake it
-    proc = Proc(lambda item: seen.append(item["payload"]["i"]), dead=dead)
-    assert inbox.drain("s1", proc) == 0 and seen == []
-    assert inbox.streams.r.pttl(inbox.keys.inbox_hold(stream="s1")) > 0     # paused, not failed
-    assert "drain\ts1" in [m for m, _ in inbox.due.pending()]                # its wake-up is due at its time
-    assert not inbox.streams.r.exists(inbox.keys.inbox_attempts(stream="s1"))
-    time.sleep(1.05)
-    inbox.streams.r.delete(inbox.keys.inbox_hold(stream="s1"))  # the hold's TTL is up by now anyway
-    assert inbox.drain("s1", proc) == 2
-    assert seen == ["reply-1", 2] and dead == []
-
-
-def test_a_woken_stream_runs_its_scheduled_head_at_once_and_only_that_once(inbox):
-    seen = []
-    proc = Proc(lambda item: seen.append(item["payload"]["i"]))
-    inbox.schedule("t", "a", "s1", "k", {"i": "a"}, at=time.time() + 60)
-    inbox.schedule("t", "b", "s1", "k", {"i": "b"}, at=time.time() + 60)
-    assert inbox.drain("s1", proc) == 0
-    inbox.wake("s1")                         # e.g. its author pressed "send now"
-    assert inbox.drain("s1", proc) == 1 and seen == ["a"]  # the next one still waits for its time
-    assert inbox.pending("s1") == 1
-
-
-def test_a_batch_never_takes_a_scheduled_item_before_its_time(inbox):
-    accept(inbox, 2)
-    inbox.schedule("t", "later", "s1", "k", {"i": "later"}, at=time.time() + 60)
-    offered = []
-
-    def batch(items):
-        offered.append([i["payload"]["i"] for i in items])
-        return len(items)
-    assert inbox.drain("s1", Proc(batch=batch)) == 2
-    assert offered == [[0, 1]] and inbox.pending("s1") == 1

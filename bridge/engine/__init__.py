@@ -1,7 +1,7 @@
 """The engine room: queues and timers, in one package.
 
 * :mod:`~bridge.engine.work` — the names of the work (kinds, streams);
-* :mod:`~bridge.engine.inbox` — the front door: accept, schedule, drain, and the ticker's tasks;
+* :mod:`~bridge.engine.inbox` — the front door: accept, accept later, drain, and the ticker's tasks;
 * :mod:`~bridge.engine.streams`, :mod:`~bridge.engine.drain`, :mod:`~bridge.engine.sweep`,
   :mod:`~bridge.engine.due` — its parts, each stating its guarantees;
 * :mod:`~bridge.engine.ticker` — one thread per worker running registered periodic tasks;

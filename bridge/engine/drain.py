@@ -15,8 +15,6 @@ Guarantees:
   ``Retry-After``); after ``MAX_ATTEMPTS`` failures, or at once for a
   :class:`~bridge.model.DeliveryFailed`, the item is dead-lettered (kept and reported).
   Throttling (backpressure) is never counted as a failure.
-* **Scheduled items** (:meth:`bridge.engine.streams.Streams.schedule`) hold their stream until
-  their time without any exception: the drain sees ``not_before`` and pauses the stream.
 * **Leases.** The stream lock is short (``LOCK_TTL_MS``) and refreshed by a heartbeat thread
   while the drain runs, so a SIGKILLed drain frees its stream within seconds and the sweeper
   (:mod:`bridge.engine.sweep`) re-enqueues it.
@@ -85,14 +83,6 @@ class Processor(Protocol):
         """An item that kept failing, or cannot succeed: keep it for inspection and tell people."""
 
 
-def not_due_for(item: dict[str, Any], now: float) -> float:
-    """Seconds until a scheduled item may run (0 for an ordinary item or one whose time has come)."""
-    try:
-        return max(0.0, float(item.get("not_before") or 0) - now)
-    except (TypeError, ValueError):
-        return 0.0
-
-
 class _Heartbeat(threading.Thread):
     """Keeps a stream lock alive while its drain runs; notices when the lock was lost."""
 
@@ -128,7 +118,6 @@ class Drainer:
 
     def drain(self, stream: str, processor: Processor) -> int:
         """Process the stream's items in order while holding its lock. Returns how many were processed."""
-        inbox_key = self.keys.inbox(stream=stream)
         lock_key = self.keys.inbox_lock(stream=stream)
         token = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"  # the pid tells operators (and tests) who holds it
         done = 0
@@ -141,7 +130,7 @@ class Drainer:
                 return done
             hold_ms = self.r.pttl(self.keys.inbox_hold(stream=stream))
             if hold_ms > 0:
-                # Backing off (Retry-After) or waiting for a scheduled item: the wake-up scheduled by
+                # Backing off (Retry-After) or waiting for a paced turn: the wake-up scheduled by
                 # hold() resumes the stream; one more (coalesced) wake-up covers a lost one.
                 self.streams.delete_if(lock_key, token)
                 self.streams.schedule_wakeup(stream, hold_ms / 1000 + 0.05)
@@ -168,7 +157,6 @@ class Drainer:
         ("paused") or has had its time slice ("yielded"). Returns the outcome and items processed."""
         inbox_key = self.keys.inbox(stream=stream)
         attempts_key = self.keys.inbox_attempts(stream=stream)
-        wake_key = self.keys.inbox_wake(stream=stream)
         done = units = 0
         started = time.monotonic()
         while not heartbeat.lost.is_set():
@@ -176,20 +164,10 @@ class Drainer:
             if not raws:
                 break
             raw, items = raws[0], [json.loads(x) for x in raws]
-            item, now = items[0], time.time()
-            wait = not_due_for(item, now)
-            if wait > 0 and not self.r.delete(wake_key):  # woken (Streams.wake): it runs now
-                log.info("stream %s: item %s is scheduled; waiting %.1fs", stream, item["id"], wait)
-                self.streams.hold(stream, wait)
-                return "paused", done
-            offered = 1
-            while offered < len(items) and not not_due_for(items[offered], now):
-                offered += 1  # a scheduled item behind the head ends what may run now
+            item = items[0]
             try:
-                taken = raws[:max(1, min(offered, processor.process_head(items[:offered])))]
+                taken = raws[:max(1, min(len(items), processor.process_head(items)))]
             except RetryLater as exc:
-                if exc.throttled and self.r.delete(wake_key):
-                    continue  # woken while it was deciding to wait (Streams.wake): look again now
                 if exc.throttled:
                     # Backpressure, not failure: wait as asked (plus jitter, so many throttled
                     # streams don't all come back in the same instant; none for a turn our own

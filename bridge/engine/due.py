@@ -11,7 +11,7 @@ tickers never both take it, and a ticker that dies between claim and enqueue los
 the entry is due again when the lease ends. Adding keeps the *earliest* pending time of a
 member, so repeated wake-ups of one stream coalesce. Members are ``kind\ttarget``:
 
-* ``drain\t<stream>`` — enqueue a drain of the stream (a back-off or a scheduled item is over);
+* ``drain\t<stream>`` — enqueue a drain of the stream (a back-off is over);
 * ``refresh\t<conv_id>`` — enqueue a (coalesced) parent refresh;
 * ``accept\t<JSON>`` — accept a work item into its stream (:meth:`DueSet.accept_later`).
 """

@@ -57,10 +57,6 @@ class Inbox:
         """:meth:`accept` for many ``(origin, event_id, stream, kind, payload)``, in one round trip."""
         return self.streams.accept_many(entries)
 
-    def schedule(self, origin: str, event_id: str, stream: str, kind: str, payload: dict[str, Any], at: float) -> bool:
-        """Queue work to run at epoch ``at``, in its stream's order (see :meth:`Streams.schedule`)."""
-        return self.streams.schedule(origin, event_id, stream, kind, payload, at)
-
     def accept_later(self, delay: float, origin: str, event_id: str, stream: str, kind: str, payload: dict) -> None:
         """Accept a work item after ``delay`` s; its stream is not held meanwhile (later items may pass it)."""
         self.due.accept_later(delay, origin, event_id, stream, kind, payload)
@@ -77,9 +73,6 @@ class Inbox:
 
     def hold(self, stream: str, delay: float) -> None:
         self.streams.hold(stream, delay)
-
-    def wake(self, stream: str) -> bool:
-        return self.streams.wake(stream)
 
     def pending(self, stream: str) -> int:
         return self.streams.pending(stream)

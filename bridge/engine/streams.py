@@ -26,7 +26,6 @@ from bridge.safe_json import clean
 log = logging.getLogger(__name__)
 
 DRAIN_QUEUED_TTL = 300         # s a drain-queued flag lives at most (the sweeper distrusts it after FLAG_TRUST_S)
-WAKE_TTL = 30                  # s an early wake-up (Streams.wake) is remembered by a drainer about to pause
 
 # Append the item unless the event was seen before. Dedupe and append are one atomic step,
 # so an event is either queued exactly once or not at all. Returns 0 for a duplicate, 2 when
@@ -65,19 +64,16 @@ def new_job_id(prefix: str = "drain") -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
 
 
-def _encode_item(origin: str, event_id: str, stream: str, kind: str, payload: dict[str, Any],
-                 not_before: float | None = None) -> str:
+def _encode_item(origin: str, event_id: str, stream: str, kind: str, payload: dict[str, Any]) -> str:
     # clean(): a lone surrogate (valid JSON, not UTF-8) would make Redis refuse the item, and one nested a
     # thousand levels deep would fail to decode in the worker, blocking its stream.
     item = {"id": f"{origin}:{event_id}", "stream": stream, "kind": kind, "payload": clean(payload),
             "accepted_at": time.time()}
-    if not_before is not None:
-        item["not_before"] = float(not_before)  # a scheduled item (Streams.schedule)
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
 class Streams:
-    """Accepting work into streams and the per-stream marks (drain-queued flag, hold, wake)."""
+    """Accepting work into streams and the per-stream marks (drain-queued flag, hold)."""
 
     def __init__(self, r: redis.Redis, keys: Keys, queue: Queue, due: DueSet, dedupe_ttl: int):
         self.r = r
@@ -96,22 +92,10 @@ class Streams:
 
         Returns False for a duplicate (a LINE redelivery or a Slack retry).
         """
-        return self._append(origin, event_id, stream, kind, payload, None)
+        return self._append(origin, event_id, stream, kind, payload)
 
-    def schedule(self, origin: str, event_id: str, stream: str, kind: str, payload: dict[str, Any], at: float) -> bool:
-        """Queue work that must not run before ``at`` (epoch seconds), e.g. a staff reply's undo window.
-
-        The item joins its stream now, in order: the stream's drain waits at it until ``at`` (a hold
-        and a wake-up in the due set, no attempt counted, nothing logged as a failure) and everything
-        accepted later for the stream waits behind it, so per-conversation order holds. It survives
-        restarts like any item and is processed exactly once; :meth:`wake` lets it run at once.
-        Deduplicated like :meth:`accept` (False: ``(origin, event_id)`` was seen before).
-        """
-        return self._append(origin, event_id, stream, kind, payload, at)
-
-    def _append(self, origin: str, event_id: str, stream: str, kind: str, payload: dict[str, Any],
-                not_before: float | None) -> bool:
-        item = _encode_item(origin, event_id, stream, kind, payload, not_before)
+    def _append(self, origin: str, event_id: str, stream: str, kind: str, payload: dict[str, Any]) -> bool:
+        item = _encode_item(origin, event_id, stream, kind, payload)
         dedupe_key = self.keys.dedupe(origin=origin, event_id=event_id)
         inbox_key = self.keys.inbox(stream=stream)
         queued_key = self.keys.inbox_drain_queued(stream=stream)
@@ -182,21 +166,9 @@ class Streams:
         self.due.add(DRAIN, stream, delay)
 
     def hold(self, stream: str, delay: float) -> None:
-        """Pause the stream for ``delay`` seconds (a back-off, or a scheduled head item) and wake it up then."""
+        """Pause the stream for ``delay`` seconds (a back-off) and wake it up then."""
         self.r.set(self.keys.inbox_hold(stream=stream), repr(time.time() + delay), px=max(1, int(delay * 1000)))
         self.schedule_wakeup(stream, delay)
-
-    def wake(self, stream: str) -> bool:
-        """Drain ``stream`` now, cutting short a hold (e.g. a reply's undo window the author skipped).
-
-        Only for holds the bridge set itself: a platform's back-off would just be met again. The
-        flag is taken once by the next pause: a scheduled head item (:meth:`schedule`) then runs at
-        once instead of waiting for its time, and a drainer about to pause the stream (its item raised
-        a throttled RetryLater while we woke it) runs the item once more instead.
-        """
-        self.r.set(self.keys.inbox_wake(stream=stream), "1", ex=WAKE_TTL)
-        self.r.delete(self.keys.inbox_hold(stream=stream))
-        return self.kick(stream, at_front=True)
 
     def pending(self, stream: str) -> int:
         return int(self.r.llen(self.keys.inbox(stream=stream)))
