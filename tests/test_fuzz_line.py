@@ -7,6 +7,7 @@ within seconds; what the domain cannot process is set aside at once (dead letter
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 from hypothesis import HealthCheck, given, settings
@@ -33,8 +34,16 @@ def _relayed(h, text: str, line_id: str = HANAKO) -> bool:
 
 
 def _body(h, events) -> bytes:
-    """Like ``h.webhooks.body`` but keeps lone surrogates (JSON escapes them; raw they would not encode)."""
-    return json.dumps({"destination": h.webhooks.destination, "events": events}).encode()
+    """Like ``h.webhooks.body`` but keeps lone surrogates (JSON escapes them; raw they would not encode).
+
+    A 950-deep event takes ~950 frames to encode: under pytest-xdist the test already runs deep in
+    the stack, so the limit is raised while encoding (the bridge parses it in its own thread)."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        return json.dumps({"destination": h.webhooks.destination, "events": events}).encode()
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _post(h, body: bytes):
