@@ -161,3 +161,20 @@ def test_the_undo_window_imports_nothing_from_the_relay():
     paths = {_module_name(p) for p in (ROOT / "bridge").rglob("*.py")}
     imported = _module_imports("bridge.relay.undo", ROOT / "bridge" / "relay" / "undo.py", paths)
     assert imported and not {m for m in imported if m.startswith("bridge.relay")}, imported
+
+
+# The house rule (docs/architecture.md): split a module by responsibility before it grows past
+# ~400 lines or a class past ~250. A little slack, so the test fails on a real outgrowth, not a comment.
+MODULE_LINES, CLASS_LINES = 420, 260
+
+
+def test_no_module_or_class_has_outgrown_its_responsibility():
+    too_big = []
+    for path in sorted((ROOT / "bridge").rglob("*.py")) + sorted((ROOT / "handlers").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        if source.count("\n") > MODULE_LINES:
+            too_big.append(f"{path.relative_to(ROOT)}: {source.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > CLASS_LINES:
+                too_big.append(f"{path.relative_to(ROOT)}: class {node.name} {node.end_lineno - node.lineno + 1} lines")
+    assert not too_big, too_big

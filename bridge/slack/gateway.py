@@ -18,7 +18,6 @@ already existed.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any, Callable, TypeVar
@@ -29,6 +28,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.settings import Settings
+from bridge.slack.directory import USER_CACHE_TTL, SlackDirectoryMixin
 from bridge.slack.file_hosts import FileHosts
 from bridge.slack.files import SlackFilesMixin
 from bridge.slack.ratelimit import POST, REACTIONS, UPDATE, SlackRateLimiter
@@ -38,17 +38,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 METADATA_EVENT_TYPE = "lsb_post"
-USER_CACHE_TTL = 24 * 3600
-GROUP_CACHE_TTL = 300          # a user group's members are read again this often (usergroups.users.list)
-GROUP_RETRY_TTL = 60           # after a failed read, the last known members are used this long before retrying
-GROUP_LAST_TTL = 30 * 86400    # the last known members, kept as the fallback
 IN_FLIGHT_S = 17.0      # a call without a recorded outcome may still be running this long (timeout 15 s)
 SETTLE_S = 3.0          # after an error answer, a message that was posted anyway shows in history by then
 SEARCH_MARGIN_S = 60.0  # clock skew between us and Slack
 SEARCH_PAGES = 20       # x200 messages
 
 
-class SlackGateway(SlackFilesMixin):
+class SlackGateway(SlackDirectoryMixin, SlackFilesMixin):
     def __init__(self, settings: Settings, store: Store, client: WebClient | None = None,
                  limiter: SlackRateLimiter | None = None):
         # retry_handlers=[]: retries are ours (bridge.engine.drain), so a retry can never
@@ -110,78 +106,6 @@ class SlackGateway(SlackFilesMixin):
         scopes = ",".join(scopes) if isinstance(scopes, list) else scopes
         return {"user_id": resp.get("user_id") or "", "team": resp.get("team") or "", "url": resp.get("url") or "",
                 "scopes": {s.strip() for s in scopes.split(",") if s.strip()}}
-
-    def user_name(self, user_id: str) -> str | None:
-        """A Slack user's display name (cached), for turning mentions into plain text."""
-        cached = self.store.cache_get(self.store.keys.slack_user(user_id=user_id))
-        if cached is None:
-            self._fetch_user(user_id)
-            cached = self.store.cache_get(self.store.keys.slack_user(user_id=user_id))
-        return cached or None
-
-    def user_icon(self, user_id: str) -> str | None:
-        """A Slack user's profile picture (cached): posts the bridge makes for a person (定型文 picked in the modal)."""
-        cached = self.store.cache_get(self.store.keys.slack_user_icon(user_id=user_id))
-        if cached is None:
-            self._fetch_user(user_id)
-            cached = self.store.cache_get(self.store.keys.slack_user_icon(user_id=user_id))
-        return cached or None
-
-    def _fetch_user(self, user_id: str) -> None:
-        name_key, icon_key = self.store.keys.slack_user(user_id=user_id), self.store.keys.slack_user_icon(user_id=user_id)
-        try:
-            resp = self._call("users.info", self.client.users_info, user=user_id)
-        except DeliveryFailed:
-            self.store.cache_set(name_key, "", 300)
-            self.store.cache_set(icon_key, "", 300)
-            return
-        user = resp.get("user") or {}
-        profile = user.get("profile") or {}
-        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
-        self.store.cache_set(name_key, name, USER_CACHE_TTL)
-        self.store.cache_set(icon_key, profile.get("image_72") or profile.get("image_48") or "", USER_CACHE_TTL)
-
-    def user_handle(self, user_id: str) -> str:
-        """A Slack user's handle (``name``, usually ASCII; cached), "" when unknown."""
-        key = self.store.keys.slack_handle(user_id=user_id)
-        cached = self.store.cache_get(key)
-        if cached is not None:
-            return cached
-        try:
-            user = self._call("users.info", self.client.users_info, user=user_id).get("user") or {}
-        except (DeliveryFailed, RetryLater):
-            return ""
-        handle = str(user.get("name") or "")
-        self.store.cache_set(key, handle, USER_CACHE_TTL)
-        return handle
-
-    def usergroup_members(self, group: str) -> list[str]:
-        """Members of a Slack user group (``usergroups.users.list``, scope usergroups:read), cached for
-        ``GROUP_CACHE_TTL``. When Slack fails, the last list read successfully (logged; [] if none)."""
-        key, last_key = self.store.keys.usergroup(group=group), self.store.keys.usergroup_last(group=group)
-        cached = self.store.cache_get(key)
-        if cached is not None:
-            return list(json.loads(cached))
-        try:
-            resp = self._call("usergroups.users.list", self.client.usergroups_users_list, usergroup=group)
-        except (DeliveryFailed, RetryLater) as exc:
-            last = self.store.cache_get(last_key) or "[]"
-            log.warning("user group %s: could not read its members (%s); using the last known list (%d)",
-                        group, exc, len(json.loads(last)))
-            self.store.cache_set(key, last, GROUP_RETRY_TTL)
-            return list(json.loads(last))
-        value = json.dumps([str(u) for u in resp.get("users") or []])
-        self.store.cache_set(key, value, GROUP_CACHE_TTL)
-        self.store.cache_set(last_key, value, GROUP_LAST_TTL)
-        return list(json.loads(value))
-
-    def presence(self, user_id: str) -> str:
-        """"active" or "away" (users.getPresence); "active" when Slack cannot tell (never blocks assignment)."""
-        try:
-            resp = self._call("users.getPresence", self.client.users_getPresence, user=user_id)
-        except (DeliveryFailed, RetryLater):
-            return "active"
-        return str(resp.get("presence") or "active")
 
     def publish_home(self, user_id: str, view: dict) -> None:
         """The person's App Home tab (views.publish)."""
@@ -295,20 +219,6 @@ class SlackGateway(SlackFilesMixin):
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
         self._call("chat.postEphemeral", self.client.chat_postEphemeral, **kwargs)
-
-    def channel_members(self, channel: str) -> list[str]:
-        """Every member of ``channel`` (conversations.members, paginated)."""
-        members: list[str] = []
-        cursor = None
-        while True:
-            kwargs: dict[str, Any] = {"channel": channel, "limit": 1000}
-            if cursor:
-                kwargs["cursor"] = cursor
-            resp = self._call("conversations.members", self.client.conversations_members, **kwargs)
-            members += resp.get("members") or []
-            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return members
 
     def respond(self, response_url: str, text: str, blocks: list[dict] | None = None) -> None:
         """Answer a slash command or an interaction ephemerally through its response_url."""
