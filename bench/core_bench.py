@@ -40,6 +40,7 @@ arrived and nothing looked wrong. All processes run in their own process groups 
 (and the Redis keys deleted) in ``finally``, also on Ctrl-C / SIGTERM.
 
     .venv/bin/python bench/core_bench.py [--requests 1000] [--concurrency 8] [--rounds 10] [--e2e 200] [--rate 20]
+    .venv/bin/python bench/core_bench.py --web-tier-only     # phase 1's side-by-side run alone (~1 minute)
 """
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=165.0, help="cap on the run's waits, seconds (default 165)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the process logs (temp dir) afterwards")
     parser.add_argument("--conversion-only", action="store_true", help="only the worst-case conversion line")
+    parser.add_argument("--web-tier-only", action="store_true",
+                        help="only the web tier alone side by side with the bare app (the 'web tier:' line), ~1 minute")
     args = parser.parse_args(argv)
     if args.conversion_only:
         print(conversion_summary())
@@ -129,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         env["LINE_API_BASE_URL"] = bench.line_url
         env["SLACK_API_BASE_URL"] = bench.slack_url + "/api/"
         bench.start(procs, env)
+        if args.web_tier_only:
+            results["ack_paused"], results["bare"] = bench.phase_web_tier(procs)
+            failed = False
+            raise StopIteration
         print(f"[{time.time() - started:5.1f}s] bridge up ({bench.bridge_url}); ack phase: 2 x {args.requests} webhooks "
               f"(rq workers paused, side by side with the bare app in {args.rounds} rounds; then live), "
               f"concurrency {args.concurrency}", flush=True)
@@ -143,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         results["s2l"] = bench.phase_slack_to_line(env, procs)
         results["integrity"] = integrity(bench)
         failed = False
+    except StopIteration:
+        pass
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)
     except Exception as exc:  # report, then clean up
@@ -173,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         print(f"logs kept in {bench.logdir}", file=sys.stderr)
         return 1
-    report(bench, results, redis_desc, time.time() - started, problems)
+    if not args.web_tier_only:
+        report(bench, results, redis_desc, time.time() - started, problems)
     print(web_tier_line(results["ack_paused"], results["bare"], args.rounds))
     c = bench.cpu_per_webhook_ms
     print(f"web tier CPU per webhook: bridge web {c['bridge']:.3f} ms + its Redis {c['redis']:.3f} ms, bare app "
@@ -181,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     per = bench.redis_per_webhook
     print(f"web tier Redis: {sum(per.values()):.2f} commands per webhook ("
           + ", ".join(f"{k} {v:.2f}" for k, v in per.items()) + "; rq workers paused; the SETs, RPUSH and SADD run inside the accept script's EVALSHA)")
+    if args.web_tier_only:
+        return 0
     print(conversion_summary())  # in process, after the stack is stopped: markup conversion stays linear
     if args.keep_logs:
         print(f"logs: {bench.logdir}")

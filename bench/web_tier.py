@@ -84,20 +84,10 @@ class WebTierPhase:
         """Two ack runs of N webhooks each: workers paused (web tier alone), then workers live (production)."""
         out: dict[str, Any] = {}
         a = self.args
-        bare = self.start_bare(procs)
         self.parents_expected += FRIENDS
-
-        # Run A: rq workers (and their scheduler) SIGSTOPped: the web tier alone, side by side with the bare app.
-        procs.pause("bridge-worker-")
-        try:
-            self.warmup(self.bridge_url)  # (after the pause: its empty bodies queue nothing anyway)
-            self.warmup(self.bare_url)
-            out["ack_paused"], out["bare"] = self.side_by_side(self.ack_bodies(0), procs)
-        finally:
-            resumed = time.time()
-            procs.resume("bridge-worker-")
-            procs.stop(bare)
-        procs.check()
+        # Run A: the web tier alone, side by side with the bare app.
+        out["ack_paused"], out["bare"] = self.phase_web_tier(procs)
+        resumed = time.time()
         self.replies_expected += out["ack_paused"].ok
         # Relay of a queued backlog of N events: pure worker throughput.
         if not self.wait_relayed(a.drain_timeout, procs):
@@ -145,6 +135,20 @@ class WebTierPhase:
         probe.values_ms = [(posts[k] - t) * 1000 for k, t in probes.items() if k in posts]
         out["probe"] = probe
         return out
+
+    def phase_web_tier(self, procs: Procs) -> tuple[AckResult, AckResult]:
+        """N webhooks to the bridge with its rq workers (and their scheduler) SIGSTOPped, side by side
+        with the bare app: (bridge, bare)."""
+        bare = self.start_bare(procs)
+        procs.pause("bridge-worker-")
+        try:
+            self.warmup(self.bridge_url)  # (after the pause: its empty bodies queue nothing anyway)
+            self.warmup(self.bare_url)
+            return self.side_by_side(self.ack_bodies(0), procs)
+        finally:
+            procs.resume("bridge-worker-")
+            procs.stop(bare)
+            procs.check()
 
     def start_bare(self, procs: Procs):
         """``bench/bare_flask_app.py`` under the Procfile's gunicorn command (only the app spec differs)."""
