@@ -147,6 +147,9 @@ def scenario_c(b: RateBench, procs: Procs) -> dict[str, Any]:
     done = time.time()
     times = sorted(min(seen[t]) for t in tokens.values() if t in seen)
     lags = sorted(listed[i] - accepted[i] for i in listed)
+    if lags:  # printed now too: the call log read next is large (a slow emulator must not cost these figures)
+        print(f"   C: /pending listed {len(lags)}/{n} chats after max {lags[-1]:.2f} s, p99 {lags[int(len(lags) * 0.99)]:.2f} s, "
+              f"median {lags[len(lags) // 2]:.2f} s; last reply visible after {times[-1] - first_send:.1f} s", flush=True)
     stats = b.window_stats(start - 1, done)
     return {"n": len(plan), "chats": n, "complete": ok, "lost": sum(t not in seen for t in tokens.values()),
             "duplicates": sum(len(seen[t]) - 1 for t in tokens.values() if t in seen),

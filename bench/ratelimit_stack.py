@@ -107,7 +107,7 @@ class RateBench:
         return sent
 
     def post_calls(self) -> list[dict[str, Any]]:
-        return requests.get(self.slack_url + "/_emulator/calls", params={"method": "chat.postMessage"}, timeout=60).json()
+        return requests.get(self.slack_url + "/_emulator/calls", params={"method": "chat.postMessage"}, timeout=300).json()
 
     def visible(self, calls: list[dict[str, Any]] | None = None) -> dict[str, list[float]]:
         """token -> times of the successful chat.postMessage calls whose text contains it."""
@@ -148,7 +148,7 @@ class RateBench:
 
     def window_stats(self, since: float, until: float) -> dict[str, Any]:
         """Calls of the bridge to Slack in [since, until] (emulator clock) and the limit's capacity."""
-        calls = requests.get(self.slack_url + "/_emulator/calls", timeout=60).json()
+        calls = requests.get(self.slack_url + "/_emulator/calls", timeout=300).json()
         inside = [c for c in calls if since <= c["time"] <= until]
         posts = [c for c in inside if c["method"] == "chat.postMessage"]
         updates = [c for c in inside if c["method"] == "chat.update"]
