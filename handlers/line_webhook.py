@@ -32,7 +32,7 @@ from bridge.accounts import Account
 from bridge.line.events import source_of
 from bridge.model import conv_key
 from bridge.runtime import Runtime
-from bridge.safe_json import Clean, clean, needs_no_cleaning
+from bridge.safe_json import Clean, clean, loads_noting_cleanliness
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def create_blueprint(rt: Runtime) -> Blueprint:
             log.warning("LINE webhook refused: %s signature", "missing" if not signature else "bad")
             return jsonify(error="invalid signature"), 400
         try:
-            payload = json.loads(body)
+            payload, needs_no_cleaning = loads_noting_cleanliness(body)
             events = payload.get("events") if isinstance(payload, dict) else None
             if not isinstance(events, list):
                 raise ValueError("events is not a list")
@@ -149,7 +149,7 @@ def create_blueprint(rt: Runtime) -> Blueprint:
             return jsonify(error="unknown destination"), 400
         entries = []
         # The inbox cleans what it stores (bridge.safe_json); a body that needs none is marked so, sparing the walk.
-        payload_of = Clean if needs_no_cleaning(body) else dict
+        payload_of = Clean if needs_no_cleaning else dict
         now_ms, old = clock.now() * 1000, 0  # production: time.time(); tests can move it (bridge.clock)
         for event in events:  # an empty list is LINE's "Verify" call: just answer 200
             if not isinstance(event, dict):

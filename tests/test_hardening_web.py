@@ -222,24 +222,27 @@ _json_values = st.recursive(
 def test_a_body_said_to_need_no_cleaning_decodes_to_exactly_what_cleaning_would_store(value, ascii_only, depth):
     """The LINE webhook skips the inbox's clean() walk for a body that needs none: such a body must never hold a
     lone surrogate, a non-finite number or nesting past MAX_DEPTH (everything else may fall back to cleaning)."""
-    from bridge.safe_json import clean, needs_no_cleaning
+    from bridge.safe_json import clean, loads_noting_cleanliness
 
     for _ in range(depth):
         value = {"e": [value]} if depth % 2 else [value]
     text = json.dumps({"events": [value]}, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
-    if needs_no_cleaning(text):
-        decoded = json.loads(text)
+    decoded, needs_no_cleaning = loads_noting_cleanliness(text)
+    assert json.dumps(decoded, sort_keys=True) == json.dumps(json.loads(text), sort_keys=True)
+    if needs_no_cleaning:
         assert json.dumps(clean(decoded), sort_keys=True) == json.dumps(decoded, sort_keys=True)
 
 
 def test_an_ordinary_line_text_event_needs_no_cleaning_and_hostile_ones_do():
-    from bridge.safe_json import needs_no_cleaning
+    from bridge.safe_json import loads_noting_cleanliness
     from emulators.line_webhooks import WebhookFactory
 
     factory = WebhookFactory(emulator=None)
     user = "U" + "e310fe28" * 4  # hex ids contain "e" and digits: not a number's exponent
-    assert needs_no_cleaning(factory.body([factory.text(user, "明日の予約を15時に変更できますか？ 1e999")]))
+    assert loads_noting_cleanliness(factory.body([factory.text(user, "明日の予約を15時に変更できますか？ 1e999")]))[1]
     for hostile in ('{"events":[{"t":"a\\ud800"}]}', '{"events":[{"t":NaN}]}', '{"events":[{"t":-Infinity}]}',
                     '{"events":[{"t":1e999}]}', '{"events":[{"t":1' + "0" * 400 + '.0}]}', "[" * 40 + "]" * 40):
-        assert not needs_no_cleaning(hostile.encode()), hostile
-    assert not needs_no_cleaning('{"events":[{"t":"a\ud800"}]}'.encode("utf-8", "surrogatepass"))
+        assert not loads_noting_cleanliness(hostile.encode())[1], hostile
+    assert not loads_noting_cleanliness('{"events":[{"t":"a\ud800"}]}'.encode("utf-8", "surrogatepass"))[1]
+    with pytest.raises(ValueError):
+        loads_noting_cleanliness(b'{"events": [}')
