@@ -41,6 +41,9 @@ arrived and nothing looked wrong. All processes run in their own process groups 
 
     .venv/bin/python bench/core_bench.py [--requests 1000] [--concurrency 8] [--rounds 10] [--e2e 200] [--rate 20]
     .venv/bin/python bench/core_bench.py --web-tier-only     # phase 1's side-by-side run alone (~1 minute)
+
+This file is the CLI; the stack is bench/core_stack.py, phase 1 bench/web_tier.py, phases 2-3
+bench/relay_phases.py, the report bench/core_report.py.
 """
 from __future__ import annotations
 

@@ -34,6 +34,9 @@ D. Ten staff replies typed in two seconds in one thread (the bridge's limiter an
     .venv/bin/python bench/ratelimit_bench.py [--pattern runs|spread] [--friends 100] [--per-friend 6]
         [--storm-seconds 300] [--skip-c]
     .venv/bin/python bench/ratelimit_bench.py --staff-only      # D alone (one thread), ~30 s
+
+This file is the CLI; the stack and its observations are in bench/ratelimit_stack.py, the scenarios in
+bench/ratelimit_scenarios.py, the report in bench/ratelimit_report.py.
 """
 from __future__ import annotations
 
