@@ -33,7 +33,7 @@ from bridge.accounts import Account
 from bridge.line.events import source_of
 from bridge.model import conv_key
 from bridge.runtime import Runtime
-from bridge.safe_json import clean
+from bridge.safe_json import Clean, clean, loads_noting_cleanliness
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def create_blueprint(rt: Runtime) -> Blueprint:
             log.warning("LINE webhook refused: %s signature", "missing" if not signature else "bad")
             return jsonify(error="invalid signature"), 400
         try:
-            payload = json.loads(body)
+            payload, needs_no_cleaning = loads_noting_cleanliness(body)
             events = payload.get("events") if isinstance(payload, dict) else None
             if not isinstance(events, list):
                 raise ValueError("events is not a list")
@@ -149,6 +149,8 @@ def create_blueprint(rt: Runtime) -> Blueprint:
             log.warning("LINE webhook refused: destination is not account %s's bot", account.key)
             return jsonify(error="unknown destination"), 400
         entries = []
+        # The inbox cleans what it stores (bridge.safe_json); a body that needs none is marked so, sparing the walk.
+        payload_of = Clean if needs_no_cleaning else dict
         now_ms, old = clock.now() * 1000, 0  # production: time.time(); tests can move it (bridge.clock)
         for event in events:  # an empty list is LINE's "Verify" call: just answer 200
             if not isinstance(event, dict):
@@ -157,10 +159,10 @@ def create_blueprint(rt: Runtime) -> Blueprint:
             if too_old(event, now_ms, rt.settings.event_max_age):
                 old += 1  # a replay past the dedupe window: processing it again could undo newer state
                 continue
-            _, chat_id, _ = source_of(event)  # the inbox cleans the event when it stores it (bridge.safe_json)
+            _, chat_id, _ = source_of(event)
             stream = work.line_stream(conv_key(account.key, chat_id or "no-source"))
             entries.append((f"line-{account.key}", event_id_of(event), stream, work.LINE_EVENT,
-                            {"account": account.key, "event": event}))
+                            payload_of(account=account.key, event=event)))
         if old:
             log.warning("LINE webhook of account %s: %d event(s) older than %d s refused (replayed?)",
                         account.key, old, rt.settings.event_max_age)
@@ -179,6 +181,6 @@ def create_blueprint(rt: Runtime) -> Blueprint:
         if duplicates:
             log.info("LINE webhook: %d duplicate event(s) ignored (redelivery)", duplicates)
         counts.update(accepted=accepted, duplicates=duplicates, **({"too_old": old} if old else {}))
-        return jsonify(counts)
+        return Response(json.dumps(counts), mimetype="application/json")  # (jsonify: the app's JSON provider, slower)
 
     return bp

@@ -10,6 +10,7 @@ bounded metrics, and no replayed webhook events.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import subprocess
@@ -20,6 +21,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from bridge import metrics
 from bridge.runtime import Runtime
@@ -205,3 +209,40 @@ def test_a_url_is_shown_by_scheme_and_host_only():
     assert shown_url("not a url") == "(invalid URL)" and shown_url("http://[::1/x") == "(invalid URL)"
     reason = "forward_gave_up: https://tool.example/hook/t0ken?key=k3y: HTTP 503 (see http://u:p@h:1/a)."
     assert scrub_urls(reason) == "forward_gave_up: https://tool.example: HTTP 503 (see http://h:1)."
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(alphabet=st.characters(min_codepoint=0)),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4),
+    max_leaves=60)
+
+
+@hypothesis_settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(value=_json_values, ascii_only=st.booleans(), depth=st.integers(0, 40))
+def test_a_body_said_to_need_no_cleaning_decodes_to_exactly_what_cleaning_would_store(value, ascii_only, depth):
+    """The LINE webhook skips the inbox's clean() walk for a body that needs none: such a body must never hold a
+    lone surrogate, a non-finite number or nesting past MAX_DEPTH (everything else may fall back to cleaning)."""
+    from bridge.safe_json import clean, loads_noting_cleanliness
+
+    for _ in range(depth):
+        value = {"e": [value]} if depth % 2 else [value]
+    text = json.dumps({"events": [value]}, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    decoded, needs_no_cleaning = loads_noting_cleanliness(text)
+    assert json.dumps(decoded, sort_keys=True) == json.dumps(json.loads(text), sort_keys=True)
+    if needs_no_cleaning:
+        assert json.dumps(clean(decoded), sort_keys=True) == json.dumps(decoded, sort_keys=True)
+
+
+def test_an_ordinary_line_text_event_needs_no_cleaning_and_hostile_ones_do():
+    from bridge.safe_json import loads_noting_cleanliness
+    from emulators.line_webhooks import WebhookFactory
+
+    factory = WebhookFactory(emulator=None)
+    user = "U" + "e310fe28" * 4  # hex ids contain "e" and digits: not a number's exponent
+    assert loads_noting_cleanliness(factory.body([factory.text(user, "明日の予約を15時に変更できますか？ 1e999")]))[1]
+    for hostile in ('{"events":[{"t":"a\\ud800"}]}', '{"events":[{"t":NaN}]}', '{"events":[{"t":-Infinity}]}',
+                    '{"events":[{"t":1e999}]}', '{"events":[{"t":1' + "0" * 400 + '.0}]}', "[" * 40 + "]" * 40):
+        assert not loads_noting_cleanliness(hostile.encode())[1], hostile
+    assert not loads_noting_cleanliness('{"events":[{"t":"a\ud800"}]}'.encode("utf-8", "surrogatepass"))[1]
+    with pytest.raises(ValueError):
+        loads_noting_cleanliness(b'{"events": [}')

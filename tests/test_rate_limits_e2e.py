@@ -94,3 +94,33 @@ def test_a_retry_after_from_slack_is_honoured_by_every_worker(h):
     early = [c for c in posts if refused.time + 0.3 < c.time < refused.time + 3.0]
     assert early == [], [(round(c.time - refused.time, 2), c.status) for c in early]
     assert all(c.status == 200 for c in posts if c.time > refused.time + 3.0)
+
+
+def test_a_paced_parent_searches_slack_once_when_its_turn_comes_not_on_every_return(h, store):
+    """A parent whose earlier attempt may have posted searches the channel first; a post told to come back
+    later (paced) sent nothing, so the search waits for the post's turn: one conversations.history call, not
+    one per return (on a campaign day those searches would eat the history tier and slow Slack down)."""
+    import time
+    import uuid
+
+    import pytest
+
+    from bridge.keys import Keys
+    from bridge.model import RetryLater
+    from bridge.slack.gateway import SlackGateway
+    from bridge.slack.ratelimit import POST, Limit, SlackRateLimiter
+
+    now = [1_800_000_000.0]
+    limiter = SlackRateLimiter(store.r, Keys("rl" + uuid.uuid4().hex[:8]), {POST: Limit(1.0, 1.0)}, clock=lambda: now[0])
+    gateway = SlackGateway(h.settings, store, limiter=limiter)
+    key = f"parent-test-{uuid.uuid4().hex[:8]}"
+    searches = len(h.slack.calls_for("conversations.history"))
+    gateway.post_once(f"other-{key}", TRIAGE, "another chat's post takes the channel's turn")
+    for _ in range(3):  # the worker comes back before the turn, three times
+        with pytest.raises(RetryLater):
+            gateway.post_once(key, TRIAGE, "親メッセージ", maybe_posted_since=time.time() - 5)
+    assert len(h.slack.calls_for("conversations.history")) == searches
+    now[0] += 1.0
+    ts = gateway.post_once(key, TRIAGE, "親メッセージ", maybe_posted_since=time.time() - 5)
+    assert len(h.slack.calls_for("conversations.history")) == searches + 1
+    assert [m["ts"] for m in h.slack.messages(TRIAGE) if m.get("text") == "親メッセージ"] == [ts]

@@ -70,7 +70,7 @@ def test_waiting_callers_get_distinct_turns_in_the_order_they_asked(env):
 
 def test_all_workers_share_one_bucket(env):
     make, clock = env
-    worker1, worker2 = make(), make()
+    worker1, worker2 = make(max_sleep=1.5), make(max_sleep=1.5)
     for i in range(5):
         (worker1 if i % 2 else worker2).acquire(POST, "C1", f"m{i}")
     assert worker2.acquire(POST, "C1", "x") == (True, pytest.approx(1.0))
@@ -131,6 +131,24 @@ def test_wait_or_raise_sleeps_short_waits_and_hands_back_long_ones(env):
         lim.wait_or_raise(POST, "C1", "m6", sleep=slept.append)
     assert info.value.throttled and info.value.paced
     assert 0 < info.value.delay < 2.0  # come back a little early; the rest is slept then
+
+
+def test_by_default_a_worker_is_parked_for_a_moment_at_most_and_keeps_its_turn(env):
+    """A sleeping worker takes no other job: a wait longer than MAX_SLEEP (0.3 s) is handed back, so a reply
+    storm's new chats reach /pending within a second while every post waits for the channel's turn."""
+    make, clock = env
+    lim = make()
+    slept: list[float] = []
+    for i in range(5):  # the burst
+        lim.wait_or_raise(POST, "C1", f"m{i}", sleep=slept.append)
+    with pytest.raises(RetryLater) as info:
+        lim.wait_or_raise(POST, "C1", "m5", sleep=slept.append)  # its turn is 1 s away
+    assert slept == [] and info.value.paced and info.value.delay == pytest.approx(0.7)
+    clock.now += 0.5
+    assert not lim.acquire(POST, "C1", "newcomer")[0]  # cannot take m5's turn
+    clock.now += info.value.delay - 0.5
+    lim.wait_or_raise(POST, "C1", "m5", sleep=slept.append)  # back on time: the rest is slept
+    assert slept == [pytest.approx(0.3)]
 
 
 def test_redis_clock_is_used_without_an_injected_clock(redis_url):

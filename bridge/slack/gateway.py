@@ -134,14 +134,17 @@ class SlackGateway(SlackDirectoryMixin, SlackFilesMixin):
                 # Waiting for our own earlier attempt is not a failure: no attempt counted, no growing back-off.
                 raise RetryLater(f"Slack post {post_key}: an earlier attempt may still be in flight", delay=wait,
                                  throttled=True)
-            found = self._find_posted(post_key, channel, thread_ts, since=since)
-            if found:
-                self.store.set_record("slack_post", post_key, state="posted", ts=found)
-                return found
         if self.limiter and first_in_line:
             self.limiter.jump(POST, channel)
         elif self.limiter:  # our turn first (it may be handed back as RetryLater): nothing is sent before it
             self.limiter.wait_or_raise(POST, channel, post_key)
+        if since is not None:
+            # Searched once our turn has come, right before posting: a post told to come back later (paced)
+            # sent nothing, so searching on every such return would only spend Slack calls.
+            found = self._find_posted(post_key, channel, thread_ts, since=since)
+            if found:
+                self.store.set_record("slack_post", post_key, state="posted", ts=found)
+                return found
         now = time.time()
         self.store.set_record("slack_post", post_key, state="pending", at=now, first_at=since or now)
         kwargs: dict[str, Any] = {

@@ -62,7 +62,11 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     REACTIONS: Limit(50 / 60, 5.0),
 }
 ENV_OF_TIER = {POST: "SLACK_RATE_POST", UPDATE: "SLACK_RATE_UPDATE", REACTIONS: "SLACK_RATE_REACTIONS"}
-MAX_SLEEP = 1.5        # s; a caller sleeps a wait up to this long, a longer one is handed back (RetryLater)
+# s; a caller sleeps a wait up to this long in its worker, a longer one is handed back (RetryLater) and its turn
+# kept as a ticket. Short on purpose: a sleeping worker takes no other job, and a reply storm's new chats must
+# reach /pending (their state step, in the next drain job) within a second while every post waits its turn.
+MAX_SLEEP = 0.3
+JUMP_MAX_SLEEP = 3.0   # s; the most a notice that goes before the line (jump) sleeps for the next call slot
 TICKET_GRACE = 120     # s; an unredeemed ticket (its holder gave up or crashed) expires this long after its slot
 
 # KEYS[1] bucket hash {tat, shift, blocked, ctat}, KEYS[2] ticket of the owner ("" owner: ARGV[5] = 0).
@@ -268,7 +272,7 @@ class SlackRateLimiter:
         wait = float(self._jump(keys=self._keys(tier, scope, "")[:1],
                                 args=[repr(self._now()), repr(limit.interval), repr(limit.tolerance)]))
         if wait > 0:
-            sleep(min(wait, 2 * self.max_sleep))
+            sleep(min(wait, JUMP_MAX_SLEEP))
 
     def penalize(self, tier: str, scope: str, retry_after: float, owner: str = "") -> float:
         """Slack answered 429 with ``Retry-After``: every caller of the bucket waits that long; the
@@ -298,6 +302,7 @@ class SlackRateLimiter:
                     raise RetryLater(f"Slack {tier} on {scope}: blocked by Retry-After", delay=max(0.0, wait - 1.0),
                                      throttled=True, paced=True)
             return
-        # Come back a little early (rq's scheduler wakes up to ~2 s late); the rest is slept then.
+        # Come back up to max_sleep early (the due set wakes a stream up to a tick late); a remaining wait is
+        # slept then, and a late return is made up by the burst the call slots allow (the turn itself is kept).
         raise RetryLater(f"Slack {tier} on {scope}: paced, turn in {wait:.1f}s",
-                         delay=max(0.0, wait - self.max_sleep + 0.5), throttled=True, paced=True)
+                         delay=max(0.0, wait - self.max_sleep), throttled=True, paced=True)
