@@ -124,3 +124,31 @@ def test_a_paced_parent_searches_slack_once_when_its_turn_comes_not_on_every_ret
     ts = gateway.post_once(key, TRIAGE, "親メッセージ", maybe_posted_since=time.time() - 5)
     assert len(h.slack.calls_for("conversations.history")) == searches + 1
     assert [m["ts"] for m in h.slack.messages(TRIAGE) if m.get("text") == "親メッセージ"] == [ts]
+
+
+def test_a_new_parent_told_to_wait_for_its_turn_posts_without_searching_when_it_comes_back(h, store):
+    """The attempt that created the conversation was told to come back for its turn and sent nothing:
+    its return (which no longer knows it created the conversation) posts without a conversations.history
+    search — a campaign day's hundred new parents would otherwise spend a hundred Tier 3 calls."""
+    import time
+    import uuid
+
+    import pytest
+
+    from bridge.keys import Keys
+    from bridge.model import RetryLater
+    from bridge.slack.gateway import SlackGateway
+    from bridge.slack.ratelimit import POST, Limit, SlackRateLimiter
+
+    now = [1_800_000_000.0]
+    limiter = SlackRateLimiter(store.r, Keys("rl" + uuid.uuid4().hex[:8]), {POST: Limit(1.0, 1.0)}, clock=lambda: now[0])
+    gateway = SlackGateway(h.settings, store, limiter=limiter)
+    key = f"parent-new-{uuid.uuid4().hex[:8]}"
+    searches = len(h.slack.calls_for("conversations.history"))
+    gateway.post_once(f"other-{key}", TRIAGE, "another chat's post takes the channel's turn")
+    with pytest.raises(RetryLater):
+        gateway.post_once(key, TRIAGE, "新しい親メッセージ")           # the attempt that created the conversation
+    now[0] += 1.0
+    ts = gateway.post_once(key, TRIAGE, "新しい親メッセージ", maybe_posted_since=time.time() - 5)  # its return
+    assert len(h.slack.calls_for("conversations.history")) == searches
+    assert [m["ts"] for m in h.slack.messages(TRIAGE) if m.get("text") == "新しい親メッセージ"] == [ts]

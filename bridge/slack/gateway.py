@@ -128,6 +128,7 @@ class SlackGateway(SlackDirectoryMixin, SlackFilesMixin):
             since = float(record.get("first_at") or record.get("at") or 0)
         elif not state and maybe_posted_since is not None:
             since = maybe_posted_since  # no record at all (lost?) though an earlier attempt may have posted
+        # state "waiting": an earlier attempt only waited for its turn and sent nothing: no search.
         if since is not None:
             wait = _settled_at(record) - time.time()
             if wait > 0:
@@ -137,7 +138,15 @@ class SlackGateway(SlackDirectoryMixin, SlackFilesMixin):
         if self.limiter and first_in_line:
             self.limiter.jump(POST, channel)
         elif self.limiter:  # our turn first (it may be handed back as RetryLater): nothing is sent before it
-            self.limiter.wait_or_raise(POST, channel, post_key)
+            try:
+                self.limiter.wait_or_raise(POST, channel, post_key)
+            except RetryLater:
+                if not state and since is None:
+                    # Told to come back for its turn before anything was sent: the return needs no
+                    # search for an earlier post (a campaign day's parents would each spend a
+                    # conversations.history call, Tier 3, on it).
+                    self.store.set_record("slack_post", post_key, state="waiting")
+                raise
         if since is not None:
             # Searched once our turn has come, right before posting: a post told to come back later (paced)
             # sent nothing, so searching on every such return would only spend Slack calls.
