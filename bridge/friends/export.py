@@ -27,8 +27,7 @@ from bridge.store.listing import conversation_ids as all_conversation_ids, trans
 
 PAGE = 1000
 COLUMNS = ["conversation", "name", "account", "time", "direction", "kind", "author", "author_name", "text",
-           "media", "files", "via", "status", "edited", "unsent", "broadcast_id", "canned", "slack_link",
-           "line_message_id", "id"]
+           "media", "files", "via", "status", "broadcast_id", "canned", "slack_link", "line_message_id", "id"]
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "video/mp4": "mp4", "audio/m4a": "m4a",
               "audio/x-m4a": "m4a", "audio/mp4": "m4a", "application/pdf": "pdf"}
 
@@ -94,10 +93,19 @@ def row(conv: Conversation, e: dict[str, Any], archive_url: str = "") -> dict[st
             "time": dt.datetime.fromtimestamp(e["t"], dt.timezone.utc).isoformat(timespec="seconds"),
             "direction": e.get("dir", ""), "kind": e.get("kind", ""), "author": e.get("author", ""),
             "author_name": e.get("name", ""), "text": e.get("text", ""), "media": " ".join(media),
-            "files": " ".join(str(f) for f in files), "via": e.get("via", ""), "status": e.get("status", ""),
-            "edited": "1" if e.get("edited") else "", "unsent": "1" if e.get("unsent") else "",
+            "files": " ".join(str(f) for f in files), "via": e.get("via", ""),
+            # "unsent": the friend unsent it (its content is not kept); "edited": text is the latest edit;
+            # else how a message the bridge sent went: "sent" | "failed" | "cancelled"
+            "status": "unsent" if e.get("unsent") else "edited" if e.get("edited") else e.get("status", ""),
             "broadcast_id": e.get("broadcast_id", ""), "canned": e.get("canned", ""), "slack_link": link,
             "line_message_id": e.get("line_message_id", ""), "id": e.get("id", "")}
+
+
+def rows(store: Store, ids: Iterator[str], since: float | None = None, until: float | None = None,
+         archive_url: str = "") -> Iterator[dict[str, Any]]:
+    """The export's rows (CSV columns) of the conversations ``ids``, streamed."""
+    for conv, e in entries(store, ids, since, until):
+        yield row(conv, e, archive_url)
 
 
 def write(items: Iterator[tuple[Conversation, dict[str, Any]]], csv_out: IO[str], jsonl_out: IO[str],
