@@ -95,6 +95,8 @@ def test_a_conversation_with_every_kind_of_message_is_complete_and_in_order(arch
     assert edited["text"] == "明日11時に伺います" and edited["edited"] is True
     assert edited["line_message_id"] == first["message"]["id"] and edited["name"] == "山田 花子"
     assert unsent_photo["unsent"] is True and "media" not in unsent_photo and not unsent_photo["text"]
+    photo_sha = hashlib.sha256(PHOTO).hexdigest()
+    assert not ip.rt.archive.exists(photo_sha) and photo_sha not in ip.rt.archive.spooled()   # its photo is gone too
     (ref,) = pdf["media"]
     assert ref["sha256"] == hashlib.sha256(PDF).hexdigest() and ref["size"] == len(PDF)
     with ip.rt.archive.open(ref["sha256"]) as f:

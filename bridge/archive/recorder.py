@@ -17,7 +17,7 @@ from typing import IO, Any
 from bridge.archive import entry as E
 from bridge.model import Conversation, InboundMessage, conv_key
 from bridge.services import Services
-from bridge.store.archive import add_refs
+from bridge.store.archive import add_refs, drop_ref
 from bridge.store.messages import transcript_add_many, transcript_put, transcript_rewrite, transcript_update
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,20 @@ class Recorder:
 
     # -- the friend changed a message ------------------------------------------------------------
     def unsent(self, conv_id: str, line_message_id: str, at: float | None) -> None:
-        self._rewrite(conv_id, line_message_id, at, E.unsent)
+        """Only that it was unsent stays: its media file goes too, unless another conversation refers to it."""
+        gone: list[str] = []
+
+        def change(item: dict[str, Any]) -> dict[str, Any]:
+            gone.extend(E.media_hashes(item))
+            return E.unsent(item)
+
+        self._rewrite(conv_id, line_message_id, at, change)
+        for sha in gone:
+            try:
+                if drop_ref(self.store, conv_id, sha) == 0 and self.archive is not None:
+                    self.archive.discard(sha)
+            except Exception:  # kept for now; retention or forget removes it later
+                log.exception("could not delete the archived media of an unsent message")
 
     def edited(self, conv_id: str, line_message_id: str, at: float | None, text: str) -> None:
         self._rewrite(conv_id, line_message_id, at, lambda e: E.edited(e, text))
