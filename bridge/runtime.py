@@ -201,7 +201,7 @@ class Runtime:
                 .every(MOVE_DUE_S, inbox.move_due)
                 .every(SWEEP_STREAMS_S, inbox.sweep, lock=self.keys.inbox_sweep_lock(), unless=inbox.idle)
                 .every(self.settings.sweep_interval, self.enqueue_automation_sweep, lock=self.keys.sweep_tick())
-                .every(ARCHIVE_FLUSH_S, self.archive_flusher.flush_round))
+                .every(ARCHIVE_FLUSH_S, self.archive_flusher.kick))
 
     @cached_property
     def archive_flusher(self):

@@ -3,6 +3,7 @@ order, with its media in the media archive; and an archive that is down delays n
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 
 import pytest
@@ -182,3 +183,21 @@ def test_transcripts_from_before_the_archive_are_migrated_once(ip):
                                                       (f"slack:{TRIAGE}:1001.000200", "out")]
     assert entries[2]["status"] == "sent" and entries[2]["files"] == ["https://x.slack.com/files/1"]
     assert ip.store.r.hget(ip.store.keys.conv(conv_id=cid(HANAKO)), "history_since") == "1000.0"
+
+
+def test_the_workers_move_media_into_the_archive_directory(h, archive_dir):
+    """End to end: a friend's photo relayed by the workers is in BRIDGE_ARCHIVE_DIR shortly after
+    (spooled on the relay's path, flushed by every worker's ticker), referenced from its entry."""
+    from tests.conftest import wait_until
+
+    photo = b"\xff\xd8\xff\xe0" + os.urandom(4096)
+    h.friend_says(HANAKO, "写真です")
+    h.thread_of(HANAKO)
+    assert h.send_line(h.webhooks.image(HANAKO, data=photo)).status_code == 200
+    sha = hashlib.sha256(photo).hexdigest()
+    archive = MediaArchive(str(archive_dir))
+    assert wait_until(lambda: archive.exists(sha), timeout=30)
+    with archive.open(sha) as f:
+        assert f.read() == photo
+    entries = [json.loads(m) for m in h.store.r.zrange(h.store.keys.transcript(conv_id=cid(HANAKO)), 0, -1)]
+    assert [e["media"][0]["sha256"] for e in entries if e["kind"] == "image"] == [sha]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import socket
+import threading
 import time
 
 from bridge.accounts import AccountSet
@@ -17,7 +18,7 @@ from bridge.archive.media import FlushResult, MediaArchive
 from bridge.i18n import t
 from bridge.ports import SlackPort
 from bridge.store import Store
-from bridge.store.archive import health, pending_total, report_flush
+from bridge.store.archive import health, pending_total, report_flush, report_pending
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,32 @@ class ArchiveFlusher:
         self.accounts = accounts
         self.lang = lang
         self.host = host or socket.gethostname()
+        self._quiet = False   # the last round reported an empty spool and no error: an idle bridge writes nothing
+        self._thread: threading.Thread | None = None
+
+    def kick(self) -> None:
+        """The ticker's task: a flush round in a thread of its own, so a slow upload never holds up
+        the ticker's other tasks (the due set of held replies); one round at a time per process."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._thread = threading.Thread(target=self._round_logged, name="archive-flush", daemon=True)
+        self._thread.start()
+
+    def _round_logged(self) -> None:
+        try:
+            self.flush_round()
+        except Exception:  # Redis down: the ticker's next round tries again
+            log.exception("archive flush round failed")
 
     def flush_round(self) -> FlushResult:
         result = self.archive.flush()
+        if not (result.moved or result.pending or result.error):
+            # Nothing to store: says nothing about the archive (another host may still be failing).
+            if not self._quiet:
+                report_pending(self.store, self.host, 0)
+                self._quiet = True
+            return result
+        self._quiet = False
         change = report_flush(self.store, self.host, result.pending, result.error, time.time())
         if change:
             self.tell(change, result.error)

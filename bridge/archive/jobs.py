@@ -42,6 +42,8 @@ class MediaArchiving(Component):
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """{"conv_id", "entry_id", "at", "files": [{"url", "type", "name"}]}: download, spool, attach."""
+        if self.services.archive is None:
+            return   # no media archive in this process (in-process use without one)
         refs = []
         for f in payload.get("files") or []:
             resp = self.slack.open_private(str(f["url"]))   # RetryLater / DeliveryFailed: the engine decides

@@ -54,6 +54,10 @@ def report_flush(store: Store, host: str, pending: int, error: str, now: float) 
     return "recovered" if pipe.execute()[2] else ""
 
 
+def report_pending(store: Store, host: str, pending: int) -> None:
+    store.r.hset(store.keys.archive_health(), f"pending.{host}", pending)
+
+
 def pending_total(values: dict[str, str]) -> int:
     return sum(int(v or 0) for k, v in values.items() if k.startswith("pending."))
 
