@@ -63,3 +63,24 @@ def test_admin_exports_a_date_range_of_all_conversations(h):
     assert wait_until(lambda: uploads_for(h, STAFF), timeout=20)
     rows = list(csv.DictReader(io.StringIO(file_text(h, uploads_for(h, STAFF)[0], ".csv"))))
     assert [r["text"] for r in rows] == ["こんにちは"]
+
+
+def test_export_with_media_adds_the_archived_files_as_a_zip(h):
+    import hashlib
+    import zipfile
+
+    photo = b"\xff\xd8\xff\xe0" + b"receipt" * 300
+    h.friend_says(HANAKO, "領収書です")
+    thread = h.thread_of(HANAKO)
+    assert h.send_line(h.webhooks.image(HANAKO, data=photo)).status_code == 200
+    assert wait_until(lambda: len(h.thread_messages(thread)) >= 1)
+    number = h.conv(HANAKO).number
+    h.slack_sender.command("/export", f"{number} media", user_id=STAFF, channel_id=TRIAGE)
+    assert wait_until(lambda: uploads_for(h, STAFF), timeout=20)
+    message = uploads_for(h, STAFF)[0]
+    assert {f["name"].rsplit(".", 1)[1] for f in message["files"]} == {"csv", "jsonl", "zip"}
+    rows = list(csv.DictReader(io.StringIO(file_text(h, message, ".csv"))))
+    zipped = next(f for f in message["files"] if f["name"].endswith(".zip"))
+    with zipfile.ZipFile(io.BytesIO(h.slack.files[zipped["id"]]["content"])) as zf:
+        assert zf.namelist() == [f"media/{hashlib.sha256(photo).hexdigest()}.jpg"] == [rows[1]["media"]]
+        assert zf.read(rows[1]["media"]) == photo

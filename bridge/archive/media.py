@@ -91,8 +91,15 @@ class MediaArchive:
         return self.fs.exists(self.path(sha256))
 
     def open(self, sha256: str) -> IO[bytes]:
-        """The file's bytes (a binary file object; close it). FileNotFoundError when absent."""
-        return self.fs.open(self.path(sha256), "rb")
+        """The file's bytes (a binary file object; close it): from the store, or from this host's spool
+        while it waits there (the store is catching up). FileNotFoundError when absent."""
+        try:
+            return self.fs.open(self.path(sha256), "rb")
+        except FileNotFoundError:
+            spooled = os.path.join(self.spool_dir, sha256)
+            if os.path.exists(spooled):
+                return open(spooled, "rb")
+            raise
 
     def size(self, sha256: str) -> int:
         return int(self.fs.size(self.path(sha256)))
