@@ -152,6 +152,14 @@ def test_the_archive_being_down_delays_nothing_and_catches_up(arch, tmp_path):
     assert result.pending == 1 and result.error
     state = describe(ip.store)
     assert state["failing"] and state["pending"] == 1
+    from bridge.metrics import exposition
+
+    body = exposition(ip.rt)[0].decode()
+    assert "bridge_archive_failing 1.0" in body and "bridge_archive_pending_files 1.0" in body
+    from bridge.doctor import check_archive
+
+    (doctor,) = check_archive(ip.rt, "ja")
+    assert not doctor.ok and "保存に失敗しています" in doctor.text
     notices = [m["text"] for m in ip.slack.messages(TRIAGE) if m.get("text", "").startswith("🗄️")]
     assert len(notices) == 1 and "保存できません" in notices[0]
     flusher.flush_round()                                   # still down: no second line

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import IO, Any
 
+from bridge import metrics
 from bridge.archive import entry as E
 from bridge.model import Conversation, InboundMessage, conv_key
 from bridge.services import Services
@@ -36,6 +37,7 @@ class Recorder:
             add_refs(self.store, conv_id, E.media_hashes(item))
         except Exception:  # the archive is best effort: never block the relay
             log.exception("could not record %s in the archive of %s", item.get("id"), conv_id)
+            metrics.count("archive_record_failures")
 
     def spool(self, source: bytes | IO[bytes] | str, type: str, name: str = "") -> dict[str, Any] | None:
         """Hand bytes to the media archive (local spool, no network); their reference, or None."""
@@ -45,6 +47,7 @@ class Recorder:
             return self.archive.spool(source, type, name)
         except Exception:  # a full disk must not stop the relay: the message is recorded without it
             log.exception("could not spool media %r for the archive", name)
+            metrics.count("archive_spool_failures")   # bridge_archive_spool_failures_total in /metrics
             return None
 
     # -- the kinds of messages -----------------------------------------------------------------------
