@@ -45,16 +45,16 @@ class FlushResult:
 class MediaArchive:
     def __init__(self, root: str, *, spool_dir: str | None = None, storage_options: dict | None = None):
         """``root``: a local directory path or an fsspec URL (``s3://bucket/prefix``)."""
-        import fsspec
-
         self.url = root
         if "://" in root:
+            import fsspec
+
             protocol, _, path = root.partition("://")
             self.fs = fsspec.filesystem(protocol, **(storage_options or {}))
             self.root = path.rstrip("/")
             self.local = False
         else:
-            self.fs = fsspec.filesystem("file")
+            self.fs = _LocalFiles()   # the default needs no library: plain files
             self.root = os.path.abspath(root)
             self.local = True
         default_spool = os.path.join(self.root, ".spool") if self.local else os.path.join(
@@ -204,6 +204,28 @@ class MediaArchive:
         if not self.fs.exists(dest):
             self.fs.put_file(src, dest)
         os.unlink(src)
+
+
+class _LocalFiles:
+    """The few fsspec calls the archive makes, on the local file system."""
+
+    exists = staticmethod(os.path.exists)
+
+    @staticmethod
+    def open(path: str, mode: str = "rb") -> IO[bytes]:
+        return open(path, mode)
+
+    @staticmethod
+    def size(path: str) -> int:
+        return os.path.getsize(path)
+
+    @staticmethod
+    def rm_file(path: str) -> None:
+        os.unlink(path)
+
+    @staticmethod
+    def find(root: str) -> list[str]:
+        return sorted(os.path.join(d, f) for d, _dirs, files in os.walk(root) for f in files)
 
 
 def _mtime(path: str) -> float:
