@@ -209,3 +209,25 @@ def test_the_workers_move_media_into_the_archive_directory(h, archive_dir):
         assert f.read() == photo
     entries = [json.loads(m) for m in h.store.r.zrange(h.store.keys.transcript(conv_id=cid(HANAKO)), 0, -1)]
     assert [e["media"][0]["sha256"] for e in entries if e["kind"] == "image"] == [sha]
+
+
+def test_admin_export_reads_the_archive_with_its_media(ip, tmp_path):
+    """python -m bridge.admin export --conv N --media --out DIR: CSV, JSON lines and the media zip."""
+    import csv
+    import zipfile
+
+    from bridge.friends.cli import main as admin_export
+
+    ip.friend_says(HANAKO, "=SUM(A1) 見積もりをお願いします")
+    ip.line_event(ip.webhooks.file(HANAKO, "見積書.pdf", data=PDF))
+    ip.rt.archive.flush()
+    assert admin_export(ip.rt, ["export", "--conv", str(ip.conv(HANAKO).number), "--media", "--out", str(tmp_path)]) == 0
+    (csv_path,) = tmp_path.glob("*.csv")
+    (jsonl_path,) = tmp_path.glob("*.jsonl")
+    (zip_path,) = tmp_path.glob("*-media.zip")
+    rows = list(csv.DictReader(csv_path.open(encoding="utf-8-sig")))
+    assert [r["kind"] for r in rows] == ["text", "file"] and rows[0]["text"].startswith("'=SUM")   # a safe cell
+    lines = [json.loads(line) for line in jsonl_path.read_text(encoding="utf-8").splitlines()]
+    assert lines[0]["text"].startswith("=SUM") and lines[1]["media"][0]["name"] == "見積書.pdf"
+    with zipfile.ZipFile(zip_path) as zf:
+        assert zf.read(rows[1]["media"]) == PDF and rows[1]["media"].endswith(".pdf")
