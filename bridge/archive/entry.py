@@ -17,7 +17,9 @@ export, retention and forget. Fields (empty ones are left out)::
     via      "reply" | "push" (out/auto);   status  "sent" | "failed" | "cancelled" (out/auto)
     media    [{"sha256", "type", "size", "name"?}]  (files in the media archive)
     edited   true (text is the latest edit);   unsent  true (then no text and no media)
-    broadcast_id, canned (the 定型文 key), corrects (the id of the entry a correction replaces)
+    broadcast_id (its record: ``broadcast:{id}``, image_name included), canned (the 定型文 key),
+    corrects (the id of the entry a correction replaces)
+    files    only in entries from before the archive: Slack links of their files (not archived)
 
 Entries written before the archive (no ``id``) stay readable: :func:`normalize` gives them one.
 """

@@ -57,12 +57,12 @@ class Recorder:
                                       text=msg.text, line_message_id=msg.message_id, slack_ts=slack_ts, media=media))
 
     def staff(self, conv: Conversation, channel: str, ts: str, user: str, text: str, *, via: str = "", status: str,
-              kind: str = "text", media: list[dict[str, Any]] | None = None, files: list[str] | None = None,
+              kind: str = "text", media: list[dict[str, Any]] | None = None,
               canned: str = "", corrects: str = "", at: float | None = None) -> None:
         """A staff reply (typed, 定型文 "canned", or a "correction" of a sent one) and how it went."""
         self.add(conv.conv_id, E.make(E.slack_id(channel, ts), at if at is not None else float(ts), "out", kind,
                                       author=user, name=self.name_of(user), text=text, slack_ts=ts, via=via,
-                                      status=status, media=media, files=files, canned=canned, corrects=corrects))
+                                      status=status, media=media, canned=canned, corrects=corrects))
 
     def note(self, conv: Conversation, channel: str, ts: str, user: str, text: str) -> None:
         self.add(conv.conv_id, E.make(E.slack_id(channel, ts), float(ts), "note", "note", author=user,
@@ -74,12 +74,11 @@ class Recorder:
         self.add(conv.conv_id, E.make(E.auto_id(kind, key), at, "auto", kind, name="bridge", text=text, via=via,
                                       status=status, slack_ts=slack_ts, **extra))
 
-    def broadcast(self, bid: str, account: str, user_ids: list[str], at: float, text: str, status: str,
-                  image: str = "") -> None:
+    def broadcast(self, bid: str, account: str, user_ids: list[str], at: float, text: str, status: str) -> None:
         """One chunk of a broadcast in each recipient's history, pointing at the broadcast's own record
         (``broadcast:{bid}``, its audience in ``broadcast:{bid}:to``; kept without expiry)."""
         entries = [(cid, E.make(E.broadcast_entry_id(bid, cid), at, "auto", "broadcast", name="bridge", text=text,
-                                via="push", status=status, broadcast_id=bid, files=[image] if image else None))
+                                via="push", status=status, broadcast_id=bid))
                    for cid in (conv_key(account, uid) for uid in user_ids)]
         try:
             transcript_add_many(self.store, entries)

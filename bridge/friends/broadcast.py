@@ -130,7 +130,7 @@ class Broadcasts(Component):
             # RetryLater propagates: the inbox retries the item later and recorded chunks are skipped.
             # Before the chunk's record: a crash in between re-records the same entries (same ids and times).
             self.history.broadcast(bid, rec["account"], to, float(rec["created_at"]), rec.get("text") or "",
-                                   outcome["status"], image=rec.get("image_name") or "")
+                                   outcome["status"])
             now_rec = self.broadcasts.record_chunk(bid, index, outcome, len(to), counter)
             self.report(bid, now_rec, self.progress_text(rec, index + 1, chunks))
         self.broadcasts.update(bid, status="done", finished_at=repr(time.time()))

@@ -108,7 +108,7 @@ class Replies(Component):
         """The reply in the archive (the text LINE got; 定型文 as "canned"); its files follow as their own work."""
         files = staff_files(msg.files)
         self.history.staff(conv, msg.channel, msg.ts, msg.user, text, via=via, status=status,
-                           kind="canned" if canned else "text", canned=canned, files=[f["name"] for f in files])
+                           kind="canned" if canned else "text", canned=canned)
         if status == "sent":
             queue_staff_files(self.queue, conv.conv_id, slack_id(msg.channel, msg.ts), float(msg.ts), files)
 
