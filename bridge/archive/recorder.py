@@ -74,14 +74,17 @@ class Recorder:
         self.add(conv.conv_id, E.make(E.auto_id(kind, key), at, "auto", kind, name="bridge", text=text, via=via,
                                       status=status, slack_ts=slack_ts, **extra))
 
-    def broadcast(self, bid: str, account: str, user_ids: list[str], at: float, text: str, status: str) -> None:
+    def broadcast(self, bid: str, account: str, user_ids: list[str], at: float, text: str, status: str,
+                  media: list[dict[str, Any]] | None = None) -> None:
         """One chunk of a broadcast in each recipient's history, pointing at the broadcast's own record
         (``broadcast:{bid}``, its audience in ``broadcast:{bid}:to``; kept without expiry)."""
         entries = [(cid, E.make(E.broadcast_entry_id(bid, cid), at, "auto", "broadcast", name="bridge", text=text,
-                                via="push", status=status, broadcast_id=bid))
+                                via="push", status=status, broadcast_id=bid, media=media))
                    for cid in (conv_key(account, uid) for uid in user_ids)]
         try:
             transcript_add_many(self.store, entries)
+            for cid, _ in entries if media else ():
+                add_refs(self.store, cid, E.media_hashes({"media": media}))
         except Exception:
             log.exception("could not record broadcast %s in its recipients' archives", bid)
 
