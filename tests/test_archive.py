@@ -112,6 +112,8 @@ def test_a_conversation_with_every_kind_of_message_is_complete_and_in_order(arch
     assert entries[10]["text"].startswith("// 常連さん")
     assert by_kind["correction"]["text"] == "【訂正】ご連絡ありがとうございました"
     assert by_kind["correction"]["corrects"] == entries[7]["id"]
+    assert by_kind["correction"]["slack_ts"] == next(m["ts"] for m in ip.slack.messages(TRIAGE, thread)
+                                                     if "訂正を LINE に送信しました" in m.get("text", ""))
     assert by_kind["mark"]["text"] and by_kind["assignee"]["text"] == "佐藤"
     assert by_kind["reminder"]["via"] == "push" and "その後いかがでしょうか" in by_kind["reminder"]["text"]
     assert by_kind["broadcast"]["broadcast_id"] == "bc1" and by_kind["broadcast"]["text"] == "年末年始の営業のお知らせ"

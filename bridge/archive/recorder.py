@@ -58,10 +58,12 @@ class Recorder:
 
     def staff(self, conv: Conversation, channel: str, ts: str, user: str, text: str, *, via: str = "", status: str,
               kind: str = "text", media: list[dict[str, Any]] | None = None,
-              canned: str = "", corrects: str = "", at: float | None = None) -> None:
-        """A staff reply (typed, 定型文 "canned", or a "correction" of a sent one) and how it went."""
+              canned: str = "", corrects: str = "", at: float | None = None, slack_ts: str | None = None) -> None:
+        """A staff reply (typed, 定型文 "canned", or a "correction" of a sent one) and how it went.
+        ``ts`` makes its id; ``slack_ts`` the Slack message showing it, when that is another one."""
         self.add(conv.conv_id, E.make(E.slack_id(channel, ts), at if at is not None else float(ts), "out", kind,
-                                      author=user, name=self.name_of(user), text=text, slack_ts=ts, via=via,
+                                      author=user, name=self.name_of(user), text=text,
+                                      slack_ts=ts if slack_ts is None else slack_ts, via=via,
                                       status=status, media=media, canned=canned, corrects=corrects))
 
     def note(self, conv: Conversation, channel: str, ts: str, user: str, text: str) -> None:

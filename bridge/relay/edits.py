@@ -106,12 +106,12 @@ class Edits(Component):
         except DeliveryFailed as exc:
             self.delivery.report_failure(channel, ts, conv.thread_ts, exc)
             self.history.staff(conv, channel, fix_ts, author, "\n".join(texts), status="failed", kind="correction",
-                               corrects=slack_id(channel, ts), at=time.time())
+                               corrects=slack_id(channel, ts), at=time.time(), slack_ts="")
             return
         posted = self.slack.post_once(f"fix-{channel}-{ts}-{digest}", channel, t("undo.correction_sent", self.lang),
                                       thread_ts=conv.thread_ts)
         self.history.staff(conv, channel, fix_ts, author, "\n".join(texts), via=via, status="sent", kind="correction",
-                           corrects=slack_id(channel, ts), at=float(posted) if posted else time.time())
+                           corrects=slack_id(channel, ts), at=float(posted) if posted else time.time(), slack_ts=posted or "")
 
     def names(self, text: str) -> dict[str, str]:
         """The display names of the people ``text`` mentions (looked up in Slack, cached)."""
