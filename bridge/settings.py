@@ -65,6 +65,7 @@ class Settings:
     archive_dir: str = "archive"      # BRIDGE_ARCHIVE_DIR: the local media archive (relative: to the working directory)
     archive_url: str = ""             # BRIDGE_ARCHIVE_URL: an object store instead (s3://bucket/prefix, via fsspec)
     archive_endpoint: str = ""        # BRIDGE_ARCHIVE_ENDPOINT: an S3-compatible endpoint (MinIO, R2…); "" = AWS
+    archive_spool: str = ""           # BRIDGE_ARCHIVE_SPOOL_DIR: where media wait for the object store (default: a temp dir)
 
     @property
     def account_set(self) -> AccountSet:
@@ -237,11 +238,22 @@ def _hardening_settings(env: Mapping[str, str], problems: list[str]) -> dict:
 
 
 def _archive_settings(env: Mapping[str, str], problems: list[str], check_url) -> dict:
-    """BRIDGE_ARCHIVE_DIR, BRIDGE_ARCHIVE_URL, BRIDGE_ARCHIVE_ENDPOINT (the media archive, bridge.archive.media)."""
+    """BRIDGE_ARCHIVE_DIR, BRIDGE_ARCHIVE_URL, BRIDGE_ARCHIVE_ENDPOINT, BRIDGE_ARCHIVE_SPOOL_DIR (bridge.archive.media)."""
     directory = (env.get("BRIDGE_ARCHIVE_DIR") or "archive").strip()
     url = (env.get("BRIDGE_ARCHIVE_URL") or "").strip()
     endpoint = (env.get("BRIDGE_ARCHIVE_ENDPOINT") or "").strip()
+    spool = (env.get("BRIDGE_ARCHIVE_SPOOL_DIR") or "").strip()
     check_url("BRIDGE_ARCHIVE_ENDPOINT", endpoint, ("http", "https"))
+    for name, path in (("BRIDGE_ARCHIVE_SPOOL_DIR", spool), ("BRIDGE_ARCHIVE_DIR", "" if url else directory)):
+        if not path:
+            continue
+        parent = os.path.dirname(os.path.abspath(path))
+        if os.path.exists(path) and not os.path.isdir(path):
+            problems.append(f"{name} {path!r} exists and is not a directory")
+        elif not os.path.isdir(path) and not os.path.isdir(parent):
+            problems.append(f"{name} {path!r}: its parent directory {parent!r} does not exist")
+        elif not os.access(path if os.path.isdir(path) else parent, os.W_OK):
+            problems.append(f"{name} {path!r} is not writable")
     if url:
         protocol, sep, path = url.partition("://")
         if not sep or not path.strip("/"):
@@ -257,16 +269,9 @@ def _archive_settings(env: Mapping[str, str], problems: list[str], check_url) ->
 
                     fsspec.get_filesystem_class(protocol)
                 except (ImportError, ValueError) as exc:
-                    problems.append(f"BRIDGE_ARCHIVE_URL: the library for {protocol}:// is not installed ({exc})")
-    else:
-        parent = os.path.dirname(os.path.abspath(directory))
-        if os.path.exists(directory) and not os.path.isdir(directory):
-            problems.append(f"BRIDGE_ARCHIVE_DIR {directory!r} exists and is not a directory")
-        elif not os.path.isdir(directory) and not os.path.isdir(parent):
-            problems.append(f"BRIDGE_ARCHIVE_DIR {directory!r}: its parent directory {parent!r} does not exist")
-        elif not os.access(directory if os.path.isdir(directory) else parent, os.W_OK):
-            problems.append(f"BRIDGE_ARCHIVE_DIR {directory!r} is not writable")
-    return {"archive_dir": directory, "archive_url": url, "archive_endpoint": endpoint}
+                    problems.append(f"BRIDGE_ARCHIVE_URL: the library for {protocol}:// is not installed "
+                                    f"(pip install 'line-slack-bridge[s3]'; {exc})")
+    return {"archive_dir": directory, "archive_url": url, "archive_endpoint": endpoint, "archive_spool": spool}
 
 
 def _chart_font(env: Mapping[str, str], problems: list[str]) -> str:

@@ -84,6 +84,10 @@ def test_archive_settings_are_checked_at_start(bridge_env, tmp_path):
     with pytest.raises(SettingsError) as err:
         Settings.from_env({**bridge_env, "BRIDGE_ARCHIVE_URL": "nosuch://bucket/x"})
     assert "BRIDGE_ARCHIVE_URL" in str(err.value.problems)
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env({**bridge_env, "BRIDGE_ARCHIVE_SPOOL_DIR": str(tmp_path / "no" / "such" / "dir")})
+    assert "BRIDGE_ARCHIVE_SPOOL_DIR" in str(err.value.problems)
     ok = Settings.from_env({**bridge_env, "BRIDGE_ARCHIVE_URL": "s3://bucket/prefix",
-                            "BRIDGE_ARCHIVE_ENDPOINT": "http://127.0.0.1:9000"})
-    assert MediaArchive.from_settings(ok).url == "s3://bucket/prefix"
+                            "BRIDGE_ARCHIVE_ENDPOINT": "http://127.0.0.1:9000", "BRIDGE_ARCHIVE_SPOOL_DIR": str(tmp_path / "spool")})
+    archive = MediaArchive.from_settings(ok)
+    assert archive.url == "s3://bucket/prefix" and archive.spool_dir == str(tmp_path / "spool")

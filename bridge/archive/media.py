@@ -16,6 +16,7 @@ A local archive's spool is inside the archive directory, so flushing it is a ren
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -66,8 +67,8 @@ class MediaArchive:
     def from_settings(cls, settings) -> "MediaArchive":
         if settings.archive_url:
             options = {"client_kwargs": {"endpoint_url": settings.archive_endpoint}} if settings.archive_endpoint else {}
-            return cls(settings.archive_url, storage_options=options)
-        return cls(settings.archive_dir)
+            return cls(settings.archive_url, spool_dir=settings.archive_spool or None, storage_options=options)
+        return cls(settings.archive_dir, spool_dir=settings.archive_spool or None)
 
     # -- paths ------------------------------------------------------------------------------
     def path(self, sha256: str) -> str:
@@ -198,8 +199,16 @@ class MediaArchive:
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             if os.path.exists(dest):
                 os.unlink(src)
-            else:
+                return
+            try:
                 os.replace(src, dest)   # atomic: a reader never sees half a file
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                part = f"{dest}.part-{os.getpid()}"   # the spool is on another file system: copy, then rename
+                shutil.copyfile(src, part)
+                os.replace(part, dest)
+                os.unlink(src)
             return
         if not self.fs.exists(dest):
             self.fs.put_file(src, dest)
