@@ -74,6 +74,15 @@ def test_text_and_image_reach_each_friend_once_with_https_urls_that_serve_the_by
     assert requests.get(reachable(h)(image["originalContentUrl"]), timeout=10).content == png
     assert media_problems(h.line, production=True, rewrite=reachable(h)) == []       # HTTPS, JPEG/PNG, sizes
     assert h.line.monthly_usage == 3
+    # each friend's history refers to the broadcast, its image in the media archive
+    import hashlib
+
+    from bridge.model import conv_key
+
+    for uid in ids:
+        (entry,) = [json.loads(m) for m in h.store.r.zrange(h.store.keys.transcript(conv_id=conv_key("default", uid)), 0, -1)]
+        assert entry["kind"] == "broadcast" and entry["text"] == "新作のご案内です📷" and entry["status"] == "sent"
+        assert entry["media"][0]["sha256"] == hashlib.sha256(png).hexdigest() and entry["media"][0]["name"] == "新作.png"
 
 
 def test_a_file_that_is_not_jpeg_or_png_is_refused_in_the_modal_and_nothing_is_sent(h, https_workers):

@@ -38,7 +38,7 @@ def test_export_writes_formula_names_and_messages_as_text(h):
     for row in rows:  # no cell of the file starts like a formula
         assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in row.values()), row
     # the JSON file is data, not a spreadsheet: exactly what was written
-    assert [d["text"] for d in json.loads(file_text(h, message, ".json"))] == [FORMULA, "-1+2", "@here 確認します"]
+    assert [json.loads(line)["text"] for line in file_text(h, message, ".jsonl").splitlines()] == [FORMULA, "-1+2", "@here 確認します"]
 
 
 def test_friend_csv_neutralises_formulas_and_imports_them_back_unchanged(h, bridge_env, tmp_path):

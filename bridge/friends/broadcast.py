@@ -20,6 +20,7 @@ import time
 import uuid
 from typing import Any
 
+from bridge.archive.recorder import Recorder
 from bridge.friends.segment import Audience, Segment, audience
 from bridge.i18n import t
 from bridge.media.outbound import MediaOut, NotSent
@@ -59,6 +60,7 @@ class Broadcasts(Component):
     def __init__(self, services: Services):
         super().__init__(services)
         self.broadcasts = services.stores.broadcasts
+        self.history = Recorder(services)  # each recipient's history refers to the broadcast
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """{"bid", "segment": Segment JSON, "text", "image"?: {"id", "name"}, "actor", "channel"}."""
@@ -98,6 +100,9 @@ class Broadcasts(Component):
                 if self.slack.file_info(file_id).get("user") != rec["actor"]:
                     raise NotSent("broadcast.image_not_yours")
                 rec["image"] = json.dumps(MediaOut(self.services).checked_image(file_id))
+                ref = self.archive_image(file_id)
+                if ref:
+                    rec["image_media"] = json.dumps(ref, ensure_ascii=False)
             except (NotSent, DeliveryFailed) as exc:
                 reason = (t(exc.key, self.lang, **exc.params) if isinstance(exc, NotSent)
                           else t("media.out.unavailable", self.lang, detail=exc.reason))
@@ -108,6 +113,22 @@ class Broadcasts(Component):
                 return rec
         self.broadcasts.freeze(bid, rec, aud.user_ids)
         return rec
+
+    def archive_image(self, file_id: str) -> dict[str, Any] | None:
+        """The broadcast's image into the media archive (best effort: the broadcast never waits on it)."""
+        if self.services.archive is None:
+            return None
+        try:
+            info = self.slack.file_info(file_id)
+            resp = self.slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
+            try:
+                resp.raw.decode_content = True
+                return self.history.spool(resp.raw, str(info.get("mimetype") or "image/jpeg"), str(info.get("name") or ""))
+            finally:
+                resp.close()
+        except Exception as exc:  # Slack hiccup: the broadcast goes out, its entries without the archived image
+            log.warning("broadcast image %s not archived: %s", file_id, exc)
+            return None
 
     # -- 2. send -------------------------------------------------------------------------
     def send(self, bid: str, rec: dict[str, str]) -> None:
@@ -126,6 +147,9 @@ class Broadcasts(Component):
                 log.warning("broadcast %s chunk %d failed: %s", bid, index, exc)
                 outcome, counter = {"status": "failed", "reason": exc.reason}, "failed"
             # RetryLater propagates: the inbox retries the item later and recorded chunks are skipped.
+            # Before the chunk's record: a crash in between re-records the same entries (same ids and times).
+            self.history.broadcast(bid, rec["account"], to, float(rec["created_at"]), rec.get("text") or "",
+                                   outcome["status"], media=[json.loads(rec["image_media"])] if rec.get("image_media") else None)
             now_rec = self.broadcasts.record_chunk(bid, index, outcome, len(to), counter)
             self.report(bid, now_rec, self.progress_text(rec, index + 1, chunks))
         self.broadcasts.update(bid, status="done", finished_at=repr(time.time()))
