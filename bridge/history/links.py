@@ -12,19 +12,27 @@ import hashlib
 import hmac
 from urllib.parse import quote
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from bridge.settings import Settings
 
 
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+def _serializer(settings: Settings, signer: type[TimestampSigner] = TimestampSigner) -> URLSafeTimedSerializer:
     secret = settings.media_secret or hmac.new(settings.slack_signing_secret.encode(), b"lsb-history-links",
                                                hashlib.sha256).hexdigest()
-    return URLSafeTimedSerializer(secret, salt="lsb-history")
+    return URLSafeTimedSerializer(secret, salt="lsb-history", signer=signer)
 
 
-def make_token(settings: Settings, conv_id: str, user_id: str) -> str:
-    return _serializer(settings).dumps([conv_id, user_id])
+def make_token(settings: Settings, conv_id: str, user_id: str, signed_at: float | None = None) -> str:
+    """The token of a link; ``signed_at`` (epoch) dates it otherwise than now (tests of expiry)."""
+    if signed_at is None:
+        return _serializer(settings).dumps([conv_id, user_id])
+
+    class Dated(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(signed_at)
+
+    return _serializer(settings, Dated).dumps([conv_id, user_id])
 
 
 def history_url(settings: Settings, conv_id: str, user_id: str, query: str = "") -> str:
