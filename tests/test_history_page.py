@@ -156,8 +156,36 @@ def test_old_and_empty_conversations_render(bridge_server, settings, rt):
     assert resp.status_code == 200 and "まだ記録されたメッセージはありません" in visible_text(resp.text)
     add(rt, conv, {"t": T0, "dir": "in", "author": conv.line_id, "name": "花子", "kind": "image", "text": "🖼️ 画像",
                    "line_message_id": "1", "slack_ts": "1.1", "files": ["javascript:alert(1)"]})
+    rt.store.update_conversation(conv.conv_id, history_since=repr(T0))  # migrated: says where its history starts
     resp = requests.get(page_url(bridge_server, settings, conv), timeout=10)
     assert resp.status_code == 200 and "🖼️ 画像" in resp.text and "javascript:" not in resp.text
+    assert "この会話の記録は 2026-01-01 からです" in visible_text(resp.text)
+
+
+def test_the_page_speaks_english_when_the_bridge_does():
+    from zoneinfo import ZoneInfo
+
+    from bridge.history.render import page_html
+    from bridge.history.view import build
+
+    entries = [E.make("line:1", T0, "in", "text", author="U1", name="Hanako", text="booking please"),
+               E.make("event:1", T0 + 5, "event", "assignee", author=STAFF, name="Sato", text="Sato"),
+               E.make("auto:1", T0 + 9, "auto", "autoreply", text="We are closed", via="reply", status="sent")]
+    view = build(entries, tz=ZoneInfo("Asia/Tokyo"), lang="en", query="BOOKING")
+    text = visible_text(page_html(view, title="#1 Hanako", summary="", query="BOOKING", self_url="/h", lang="en"))
+    assert "Thu 1 Jan 2026" in text and "assigned to Sato" in text and "auto-reply" in text
+    assert "Bridge (automatic)" in text and "“BOOKING”: 1 found" in text
+
+
+def test_history_settings_are_validated(bridge_env):
+    from bridge.settings import Settings, SettingsError
+
+    assert Settings.from_env(bridge_env).thread_max_age_days == 85
+    assert Settings.from_env({**bridge_env, "BRIDGE_THREAD_MAX_AGE_DAYS": "0"}).thread_max_age_days == 0
+    for name, bad in (("BRIDGE_THREAD_MAX_AGE_DAYS", "-1"), ("BRIDGE_THREAD_MAX_AGE_DAYS", "ninety"),
+                      ("BRIDGE_HISTORY_LINK_TTL", "10"), ("BRIDGE_HISTORY_LINK_TTL", str(31 * 86400))):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({**bridge_env, name: bad})
 
 
 def test_a_link_is_refused_to_anyone_but_a_member_with_a_clear_page(bridge_server, settings, rt, slack_emu, conversation):

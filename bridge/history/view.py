@@ -115,10 +115,12 @@ def _day_title(day: dt.date, lang: str) -> str:
 
 
 def _who(entry: dict[str, Any], lang: str) -> str:
-    name = str(entry.get("name") or entry.get("author") or "")
-    if entry.get("dir") == "auto" or entry.get("author") == "bridge":
+    if entry.get("dir") == "auto":
         return t("history.who.bridge", lang)
-    return name or t("history.who.unknown", lang)
+    name = str(entry.get("name") or "")
+    if not name and entry.get("author") == "bridge":
+        return t("history.who.bridge", lang)
+    return name or str(entry.get("author") or "") or t("history.who.unknown", lang)
 
 
 def _label(entry: dict[str, Any], lang: str) -> str:
