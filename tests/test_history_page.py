@@ -96,6 +96,7 @@ def test_the_page_shows_the_conversation_in_order_with_names_days_media_notes_an
     assert "2026年1月1日（木）" in text and "2026年1月2日（金）" in text  # day separators, in the account's time zone
     assert text.index("2026年1月2日") > text.index("承知しました")
     assert "09:01" in text                                             # Tokyo time
+    assert "9 件（2026-01-01 09:01 〜 2026-01-02 09:04、Asia/Tokyo）" in text
     assert "社内メモ" in text and "返信待ちリマインダー" in text and "送信失敗" in text and "プッシュ" in text
     assert "マークを「対応中」に変更" in text
     assert "消したい内容" not in html                                   # unsent: only that it was unsent

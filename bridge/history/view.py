@@ -177,11 +177,13 @@ def build(entries: list[dict[str, Any]], *, tz: ZoneInfo, lang: str, query: str 
     days: list[Day] = []
     hits = 0
     current: dt.date | None = None
+    seen: list[dt.datetime] = []
     for n, entry in enumerate(entries):
         try:
             at = dt.datetime.fromtimestamp(float(entry.get("t") or 0), tz)
         except (TypeError, ValueError, OverflowError, OSError):
             continue
+        seen[1 if seen else 0:] = [at]  # [first, latest] time shown
         if at.date() != current:
             current = at.date()
             days.append(Day(_day_title(current, lang), []))
@@ -203,8 +205,8 @@ def build(entries: list[dict[str, Any]], *, tz: ZoneInfo, lang: str, query: str 
             media=_media(entry, media_base, lang), links=[] if entry.get("unsent") else links,
             flags=_flags(entry, lang), failed=entry.get("status") == "failed", hit=hits if matched else 0))
     stamp = "%Y-%m-%d %H:%M"
-    first = dt.datetime.fromtimestamp(float(entries[0].get("t") or 0), tz).strftime(stamp) if entries else ""
-    last = dt.datetime.fromtimestamp(float(entries[-1].get("t") or 0), tz).strftime(stamp) if entries else ""
+    first = seen[0].strftime(stamp) if seen else ""
+    last = seen[-1].strftime(stamp) if seen else ""
     return HistoryView(days, sum(len(d.items) for d in days), hits, first, last)
 
 
