@@ -25,6 +25,7 @@ EXPORT = "export"                # a history export to upload to the person who 
 CANNED_PICK = "canned_pick"      # a 定型文 picked in the shortcut modal: posted in the thread, then relayed like a reply
 IMAGE_SET_DUE = "image_set_due"  # an imageSet's wait is over: show what arrived (bridge.relay.line_in)
 DECORATE = "decorate"            # the delivered/failed mark on a staff reply (bridge.relay.decorations)
+ARCHIVE_MEDIA = "archive_media"  # a staff reply's files copied into the media archive (bridge.archive.jobs)
 
 
 def line_stream(conv_id: str) -> str:
@@ -57,6 +58,11 @@ def slack_edit_stream(channel: str, thread_ts: str) -> str:
 def broadcast_stream(bid: str) -> str:
     """The stream of one segment broadcast (its chunks are sent in order by one worker at a time)."""
     return f"bc-{bid}"
+
+
+def archive_stream(conv_id: str) -> str:
+    """Media copied into the archive for one conversation: off the relay's streams, so it never delays them."""
+    return f"archive-{conv_id}"
 
 
 def export_stream(export_id: str) -> str:
