@@ -58,7 +58,7 @@ def conversation(rt):
     add(rt, conv, E.make("line:101", T0 + 120, "in", "image", author=conv.line_id, name="山田 花子", text="",
                          media=[photo]))
     add(rt, conv, E.make("slack:C:2.2", T0 + 180, "note", "note", author=STAFF, name="佐藤", text="常連さんです"))
-    add(rt, conv, E.make("event:op1", T0 + 200, "event", "mark", author=STAFF, name="佐藤", text="対応中"))
+    add(rt, conv, E.make("event:op1", T0 + 200, "event", "mark", author=STAFF, name="佐藤", text=":eyes: 対応中"))
     add(rt, conv, E.make("slack:C:3.3", T0 + 240, "out", "text", author=STAFF, name="佐藤", text="承知しました。何日にしますか？",
                          via="reply", status="sent"))
     add(rt, conv, E.make("line:102", T0 + 86400 + 60, "in", "file", author=conv.line_id, name="山田 花子",
@@ -98,7 +98,7 @@ def test_the_page_shows_the_conversation_in_order_with_names_days_media_notes_an
     assert "09:01" in text                                             # Tokyo time
     assert "9 件（2026-01-01 09:01 〜 2026-01-02 09:04、Asia/Tokyo）" in text
     assert "社内メモ" in text and "返信待ちリマインダー" in text and "送信失敗" in text and "プッシュ" in text
-    assert "マークを「対応中」に変更" in text
+    assert "佐藤: マークを「対応中」に変更" in text                     # an event, compact (Slack's emoji code dropped)
     assert "消したい内容" not in html                                   # unsent: only that it was unsent
     assert f"/media/{photo['sha256']}" in html and 'data-testid="history-image"' in html
     assert f"/media/{pdf['sha256']}?download=1" in html                 # a file is a link

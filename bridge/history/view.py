@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bridge.i18n import t
 
 SHA256_HEX = frozenset("0123456789abcdef")
+SLACK_EMOJI = re.compile(r":[a-z0-9_+-]+:")  # a mark's Slack emoji (":rage: クレーム"): no meaning outside Slack
 WEEKDAYS = {"ja": "月火水木金土日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
 
@@ -115,10 +117,8 @@ def _day_title(day: dt.date, lang: str) -> str:
 
 
 def _who(entry: dict[str, Any], lang: str) -> str:
-    if entry.get("dir") == "auto":
-        return t("history.who.bridge", lang)
     name = str(entry.get("name") or "")
-    if not name and entry.get("author") == "bridge":
+    if entry.get("dir") == "auto" or (entry.get("author") in (None, "", "bridge") and name in ("", "bridge")):
         return t("history.who.bridge", lang)
     return name or str(entry.get("author") or "") or t("history.who.unknown", lang)
 
@@ -136,7 +136,7 @@ def _label(entry: dict[str, Any], lang: str) -> str:
 
 def _event_text(entry: dict[str, Any], lang: str) -> str:
     kind = str(entry.get("kind") or "")
-    value = str(entry.get("text") or entry.get("value") or "")
+    value = SLACK_EMOJI.sub("", str(entry.get("text") or entry.get("value") or "")).strip()
     if kind in ("mark", "assignee"):
         return t(f"history.event.{kind}", lang, value=value or t("history.event.none", lang))
     return value or kind
