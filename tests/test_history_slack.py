@@ -106,3 +106,36 @@ def test_no_new_thread_while_young_enough_or_when_switched_off(ip, settings, lin
     off.store.bind_thread(cid(HANAKO), TRIAGE, old)
     off.friend_says(HANAKO, "0 は無効")
     assert off.conv(HANAKO).thread_ts == old
+
+
+def test_a_real_conversation_appears_complete_and_in_order_on_the_page(h):
+    """End to end: LINE → bridge → Slack and back, recorded by the archive, read through /history."""
+    from PIL import Image
+    import io
+    import requests
+
+    from tests.conftest import wait_until
+
+    out = io.BytesIO()
+    Image.new("RGB", (120, 80), (10, 200, 30)).save(out, format="JPEG")
+    photo = out.getvalue()
+    h.friend_says(HANAKO, "<b>予約</b>の変更をお願いします")  # markup from LINE: text on the page
+    thread = h.thread_of(HANAKO)
+    assert h.send_line(h.webhooks.image(HANAKO, data=photo)).status_code == 200
+    assert wait_until(lambda: len(h.thread_messages(thread)) >= 1)
+    h.staff_says(thread, "// 常連さん")                        # an internal note
+    h.staff_says(thread, "承知しました。何日にしますか？")
+    assert wait_until(lambda: "承知しました。何日にしますか？" in h.line.delivered_texts(HANAKO))
+    h.settle()
+    number = h.conv(HANAKO).number
+    url, _ = token_of(h.slack_sender.command("/history", str(number), user_id=STAFF, channel_id=TRIAGE).json()["text"])
+    url = url.replace("http://127.0.0.1", h.url)
+    html = requests.get(url, timeout=10).text
+    order = ["&lt;b&gt;予約&lt;/b&gt;の変更をお願いします", 'data-testid="history-image"', "常連さん", "承知しました。何日にしますか？"]
+    assert all(s in html for s in order), html[-3000:]
+    assert [html.index(s) for s in order] == sorted(html.index(s) for s in order)
+    assert "社内メモ" in html and "山田 花子" in html and "佐藤" in html
+    image = re.search(r'<img src="(/history/[^"]+)"', html).group(1)
+    # the photo is spooled by the relay and moved into the archive by a worker's ticker
+    assert wait_until(lambda: requests.get(h.url + image, timeout=10).status_code == 200, timeout=20)
+    assert requests.get(h.url + image, timeout=10).content == photo
