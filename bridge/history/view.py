@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bridge.i18n import t
 
 SHA256_HEX = frozenset("0123456789abcdef")
+MEDIA_KINDS = ("image", "video", "audio", "file")
 SLACK_EMOJI = re.compile(r":[a-z0-9_+-]+:")  # a mark's Slack emoji (":rage: クレーム"): no meaning outside Slack
 WEEKDAYS = {"ja": "月火水木金土日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
@@ -188,10 +189,11 @@ def build(entries: list[dict[str, Any]], *, tz: ZoneInfo, lang: str, query: str 
             current = at.date()
             days.append(Day(_day_title(current, lang), []))
         direction = str(entry.get("dir") or "in")
+        media = _media(entry, media_base, lang)
         if direction == "event":
             text = _event_text(entry, lang)
-        elif entry.get("unsent"):
-            text = ""
+        elif entry.get("unsent") or (direction == "in" and media and entry.get("kind") in MEDIA_KINDS):
+            text = ""  # a friend's photo or file is shown itself, not LINE's placeholder ("🖼️ 画像が送信されました")
         else:
             text = str(entry.get("text") or "")
         segments = _segments(text, query)
@@ -202,7 +204,7 @@ def build(entries: list[dict[str, Any]], *, tz: ZoneInfo, lang: str, query: str 
         days[-1].items.append(Item(
             anchor=f"m-{n + 1}", time=at.strftime("%H:%M"), dir=direction if direction in ("in", "out", "note", "auto", "event") else "in",
             who=_who(entry, lang), label=_label(entry, lang), segments=segments,
-            media=_media(entry, media_base, lang), links=[] if entry.get("unsent") else links,
+            media=media, links=[] if entry.get("unsent") else links,
             flags=_flags(entry, lang), failed=entry.get("status") == "failed", hit=hits if matched else 0))
     stamp = "%Y-%m-%d %H:%M"
     first = seen[0].strftime(stamp) if seen else ""
