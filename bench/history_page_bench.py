@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import redis  # noqa: E402
 import requests  # noqa: E402
 from PIL import Image  # noqa: E402
 

@@ -2,15 +2,19 @@
 Slack's view (issue #18)."""
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
 from dataclasses import replace
 from urllib.parse import unquote
 
+import requests
+from PIL import Image
+
 from bridge.history import links
 from bridge.slack_ui.parent import ACTION_HISTORY
-from tests.conftest import HANAKO, STAFF, STAFF2, TRIAGE, cid
+from tests.conftest import HANAKO, STAFF, STAFF2, TRIAGE, cid, wait_until
 from tests.helpers import InProcess, open_thread
 
 OUTSIDER = "UOUTSIDER1"
@@ -110,12 +114,6 @@ def test_no_new_thread_while_young_enough_or_when_switched_off(ip, settings, lin
 
 def test_a_real_conversation_appears_complete_and_in_order_on_the_page(h):
     """End to end: LINE → bridge → Slack and back, recorded by the archive, read through /history."""
-    from PIL import Image
-    import io
-    import requests
-
-    from tests.conftest import wait_until
-
     out = io.BytesIO()
     Image.new("RGB", (120, 80), (10, 200, 30)).save(out, format="JPEG")
     photo = out.getvalue()
