@@ -7,7 +7,8 @@ The hooks also keep /metrics correct across gunicorn's worker processes (see bri
 
 A ``/media/<token>`` path is a bearer credential for a staff attachment (anyone holding it
 can fetch the file until it expires): :class:`RedactingLogger` writes it as
-``/media/[redacted]`` in the access log (``--access-logfile``) and in gunicorn's error log.
+``/media/[redacted]`` in the access log (``--access-logfile``) and in gunicorn's error log; a
+``/history/<token>[?q=…]`` link (a personal link to a conversation's history) likewise.
 """
 from __future__ import annotations
 
@@ -20,16 +21,20 @@ import tempfile
 from gunicorn.glogging import Logger
 
 MEDIA_TOKEN = re.compile(r"/media/[^/?#\s\"]+")
+# A history page link names the conversation and the person it was made for; its search words
+# (``?q=``) are what staff looked for in a friend's messages: the whole path and query go.
+HISTORY_PATH = re.compile(r"/history/[^\s\"]+")
+SECRET_PATHS = ("/media/", "/history/")
 
 
 def redact(text: str) -> str:
-    return MEDIA_TOKEN.sub("/media/[redacted]", text)
+    return HISTORY_PATH.sub("/history/[redacted]", MEDIA_TOKEN.sub("/media/[redacted]", text))
 
 
 class _RedactFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "/media/" in message:
+        if any(p in message for p in SECRET_PATHS):
             record.msg, record.args = redact(message), None
         return True
 
@@ -45,7 +50,9 @@ class RedactingLogger(Logger):
 
     def atoms(self, resp, req, environ, request_time) -> dict:
         atoms = super().atoms(resp, req, environ, request_time)
-        return {k: redact(v) if isinstance(v, str) and "/media/" in v else v for k, v in atoms.items()}
+        if str(atoms.get("U", "")).startswith("/history/") and atoms.get("q"):
+            atoms["q"] = "[redacted]"  # the search words of a history page (the %(q)s atom)
+        return {k: redact(v) if isinstance(v, str) and any(p in v for p in SECRET_PATHS) else v for k, v in atoms.items()}
 
 
 logger_class = RedactingLogger

@@ -47,6 +47,7 @@ class Conversation:
     reply_token: str = ""             # the newest unused reply token (single use)
     reply_token_at: float = 0.0       # when LINE issued it (event timestamp)
     mark_as_read_token: str = ""      # newest markAsReadToken, kept until a person takes the chat
+    previous_thread_ts: str = ""      # the thread before this one, gone from Slack's view (BRIDGE_THREAD_MAX_AGE_DAYS)
 
     def to_hash(self) -> dict[str, str]:
         out: dict[str, str] = {}

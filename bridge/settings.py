@@ -62,6 +62,10 @@ class Settings:
     # forgotten by the dedupe yet young enough to be processed again.
     event_max_age: int = 3 * 24 * 3600
     metrics_token: str = field(default="", repr=False)  # BRIDGE_METRICS_TOKEN: bearer token of GET /metrics
+    history_link_ttl: int = 24 * 3600  # BRIDGE_HISTORY_LINK_TTL: seconds a /history page link stays valid
+    # BRIDGE_THREAD_MAX_AGE_DAYS: a thread older than this is gone from Slack's view (the free plan shows
+    # 90 days): a friend writing again opens a new thread for the same conversation. 0: never.
+    thread_max_age_days: int = 85
     archive_dir: str = "archive"      # BRIDGE_ARCHIVE_DIR: the local media archive (relative: to the working directory)
     archive_url: str = ""             # BRIDGE_ARCHIVE_URL: an object store instead (s3://bucket/prefix, via fsspec)
     archive_endpoint: str = ""        # BRIDGE_ARCHIVE_ENDPOINT: an S3-compatible endpoint (MinIO, R2…); "" = AWS
@@ -176,6 +180,7 @@ class Settings:
 
         chart_font = _chart_font(env, problems)
         hardening = _hardening_settings(env, problems)
+        history = _history_settings(env, problems)
         archive = _archive_settings(env, problems, check_url)
 
         if problems:
@@ -194,6 +199,7 @@ class Settings:
             chart_font=chart_font,
             **media,
             **hardening,
+            **history,
             **archive,
         )
 
@@ -235,6 +241,27 @@ def _hardening_settings(env: Mapping[str, str], problems: list[str]) -> dict:
     if token and (len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token):
         problems.append("BRIDGE_METRICS_TOKEN must be at least 16 printable ASCII characters without spaces")
     return {"event_max_age": max_age, "metrics_token": token}
+
+
+HISTORY_LINK_TTL_RANGE = (300, 30 * 86400)
+
+
+def _history_settings(env: Mapping[str, str], problems: list[str]) -> dict:
+    """BRIDGE_HISTORY_LINK_TTL (seconds a history page link is valid) and BRIDGE_THREAD_MAX_AGE_DAYS
+    (days after which a friend's new message opens a new thread; 0 = never)."""
+    out: dict = {}
+    for name, key, default, low, high in (("BRIDGE_HISTORY_LINK_TTL", "history_link_ttl", 24 * 3600, *HISTORY_LINK_TTL_RANGE),
+                                         ("BRIDGE_THREAD_MAX_AGE_DAYS", "thread_max_age_days", 85, 0, 3650)):
+        raw = (env.get(name) or str(default)).strip()
+        try:
+            value = int(raw)
+            if not low <= value <= high:
+                raise ValueError
+        except ValueError:
+            problems.append(f"{name} must be a whole number between {low} and {high} (got {raw!r})")
+            value = default
+        out[key] = value
+    return out
 
 
 def _archive_settings(env: Mapping[str, str], problems: list[str], check_url) -> dict:

@@ -24,6 +24,7 @@ from slack_bolt.request import BoltRequest
 from bridge import metrics
 from bridge.runtime import Runtime, configure_logging
 from bridge.settings import Settings, SettingsError
+from handlers.history import create_history_blueprint
 from handlers.line_webhook import create_blueprint
 from handlers.media import create_media_blueprint
 from handlers.slack import answer_error, create_bolt_app
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(create_blueprint(rt))
     bolt_app = create_bolt_app(rt)
     app.register_blueprint(create_media_blueprint(rt))
+    app.register_blueprint(create_history_blueprint(rt, rt.archive))  # /history/<token>: the signed history page
 
     @app.post("/slack/events")
     def slack_events():

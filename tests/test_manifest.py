@@ -14,7 +14,7 @@ def test_manifest_matches_the_listeners(slack_emu, settings):
     app = create_bolt_app(Runtime(settings))
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert commands == {"/pending", "/claim", "/assign", "/mark", "/resolve", "/stats", "/friend", "/canned", "/broadcast",
-                        "/export"}
+                        "/export", "/history"}
     for name in commands:  # every command in the manifest has a listener
         assert any(_matches_command(l, name) for l in app._listeners), name
     assert {s["callback_id"] for s in manifest["features"]["shortcuts"]} == {"conversation_actions", "friend_info"}

@@ -85,6 +85,7 @@ class LineIn(Component):
         keeping what the post step needs from before it (was the chat closed, the conversation
         as automation saw it)."""
         conv, created = self.portals.ensure_conversation(msgs[0])
+        conv = self.portals.renew_if_gone(conv, _sent_at(msgs[0]))
         if created:
             if len(self._created) > 1000:
                 self._created.clear()
@@ -162,7 +163,8 @@ class LineIn(Component):
             if not conv.is_one_to_one:  # a group's parent names the group: who wrote comes with the words
                 first = f"*{mrkdwn.escape(sender.display_name)}*\n{first}"
             try:
-                ts = self.portals.post_parent(conv, post_key_of(msg), first, [m.message_id for m in msgs], created)
+                ts = self.portals.post_parent(conv, post_key_of(msg), first, [m.message_id for m in msgs], created,
+                                              sent_at=_sent_at(msg))
             finally:  # a retry may follow an attempt that reached Slack: it searches first
                 self._created.discard(conv.conv_id)
             linked = [(m, m.message_id) for m in msgs]

@@ -80,6 +80,32 @@ class Portals(Component):
             log.info("new conversation #%d for %s %s (%s)", conv.number, msg.source_type, msg.line_id, msg.account)
         return conv, created
 
+    def renew_if_gone(self, conv: Conversation, now: float) -> Conversation:
+        """A thread older than ``BRIDGE_THREAD_MAX_AGE_DAYS`` is gone from Slack's view (the free plan
+        shows 90 days): forget it, so the friend's message opens a new thread for the same
+        conversation (same number) whose parent says so and links to the history page."""
+        days = self.settings.thread_max_age_days
+        try:
+            started = float(conv.thread_ts or 0)
+        except ValueError:
+            return conv
+        if not days or not started or now - started < days * 86400:
+            return conv
+        self.store.update_conversation(conv.conv_id, thread_ts="", previous_thread_ts=conv.thread_ts)
+        set_parent_first(self.store, conv.conv_id, "")  # the new parent shows the new first messages
+        log.info("conversation #%d: thread %s is %d days old, the next message opens a new one",
+                 conv.number, conv.thread_ts, (now - started) // 86400)
+        return replace(conv, thread_ts="", previous_thread_ts=conv.thread_ts)
+
+    def _search_since(self, conv: Conversation, created: bool, sent_at: float) -> float | None:
+        """Since when an earlier attempt may have posted this parent (None: this attempt created the
+        conversation, nothing to search). A renewed thread's parent follows the message that renewed it."""
+        if created:
+            return None
+        if conv.previous_thread_ts:
+            return (sent_at or time.time()) - 60
+        return conv.created_at or time.time() - 3600
+
     def ensure_portal(self, msg: InboundMessage) -> Conversation:
         """Find or create the conversation of ``msg`` and its Slack thread (idempotent).
 
@@ -90,14 +116,14 @@ class Portals(Component):
             text, blocks = self.render_parent(conv, first_text="")
             # A conversation this attempt did not create may have had its parent posted by an
             # earlier attempt whose record was lost: the gateway then searches before posting.
-            since = None if created else (conv.created_at or time.time() - 3600)
-            ts = self.slack.post_once(f"parent-{conv.conv_id}", conv.channel, text, blocks=blocks,
-                                      maybe_posted_since=since)
+            since = self._search_since(conv, created, msg.timestamp_ms / 1000)
+            key = f"parent-{conv.conv_id}" + (f"-{conv.previous_thread_ts}" if conv.previous_thread_ts else "")
+            ts = self.slack.post_once(key, conv.channel, text, blocks=blocks, maybe_posted_since=since)
             self._bound(conv, ts, [])
         return conv
 
     def post_parent(self, conv: Conversation, post_key: str, first_text: str, line_ids: list[str],
-                    created: bool = False) -> str:
+                    created: bool = False, sent_at: float = 0.0) -> str:
         """Post the parent of a new conversation carrying the friend's first message(s): one
         ``chat.postMessage`` per new conversation instead of two. Idempotent under ``post_key``
         (the post key of the first message, whose record also fixes which messages it shows)."""
@@ -105,7 +131,7 @@ class Portals(Component):
         text, blocks = self.render_parent(conv, first_text=first_text)
         # As for a bare parent: an attempt that did not create the conversation searches before
         # posting, in case an earlier attempt posted it and its record was lost.
-        since = None if created else (conv.created_at or time.time() - 3600)
+        since = self._search_since(conv, created, sent_at)
         ts = self.slack.post_once(post_key, conv.channel, text, blocks=blocks, maybe_posted_since=since)
         self._bound(conv, ts, line_ids)
         return ts

@@ -19,6 +19,7 @@ ACTION_TYPING = "conv_typing"
 SHORTCUT_ACTIONS = "conversation_actions"
 MODAL_ACTIONS = "conversation_actions_modal"
 ACTION_FRIEND = "conv_friend"      # opens the 友だち情報 modal (handlers/slack/friends.py)
+ACTION_HISTORY = "conv_history"    # answers the clicker with their own history page link (handlers/slack/history.py)
 
 
 def slack_date(ts: float, lang: str) -> str:
@@ -101,7 +102,12 @@ def parent_message(conv: Conversation, marks: MarkSet, lang: str, now: float | N
     actions["elements"].extend(extra_elements or ())  # e.g. the 返信待ち reminder switch (bridge.automation)
     actions["elements"].append({"type": "button", "action_id": ACTION_FRIEND, "value": conv.conv_id,
                                 "text": {"type": "plain_text", "text": t("control.friend", lang)}})
+    actions["elements"].append({"type": "button", "action_id": ACTION_HISTORY, "value": conv.conv_id,
+                                "text": {"type": "plain_text", "text": t("control.history", lang)}})
     blocks = [section, actions, {"type": "context", "elements": [{"type": "mrkdwn", "text": t("parent.hint", lang)}]}]
+    if conv.previous_thread_ts:  # a new thread of an old conversation: the earlier one is past Slack's view
+        since = slack_date(float(conv.previous_thread_ts), lang)
+        blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": t("parent.new_thread", lang, since=since)}]})
     if friend_line:  # 友だち情報 (tags, fields, note), compact
         blocks.insert(1, {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn.clip(mrkdwn.escape(friend_line))}]})
     fallback = f"{title} — {current.label(lang)}" + (f" ({mrkdwn.escape(account_label)})" if account_label else "")

@@ -14,7 +14,7 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bridge.runtime import Runtime
-from handlers.slack import actions, broadcast, canned, commands, events, export, friends, home, shortcuts
+from handlers.slack import actions, broadcast, canned, commands, events, export, friends, history, home, shortcuts
 
 log = logging.getLogger(__name__)
 
@@ -60,5 +60,6 @@ def create_bolt_app(rt: Runtime) -> App:
     canned.register(app, rt)
     broadcast.register(app, rt)
     export.register(app, rt)
+    history.register(app, rt)  # /history and the parent's 📜 button: a personal link to the history page
     events.register(app, rt)  # last: it ends with a catch-all for unhandled event types
     return app
