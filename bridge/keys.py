@@ -124,7 +124,9 @@ class Keys:
     friend_field = Kind("friend-field:{account}:{field}:{value}")  # set: conv_ids whose field has this (normalized) value
     friend_names = Kind("friend-names:{account}")         # zset (lex, score 0): "<normalized name>\0<conv_id>" for prefix search
     friend_tmp = Kind("friend-tmp:{token}")               # short-lived set/zset: intersections for /pending and /broadcast
-    transcript = Kind("transcript:{conv_id}")             # zset: the chat history (JSON entries, score = time) for /export
+    transcript = Kind("transcript:{conv_id}")             # zset: the archive of messages (JSON entries, bridge.archive.entry; score = time)
+    archive_refs = Kind("archive-media-refs:{sha256}")    # set: conv_ids whose history refers to this archived media file
+    archive_health = Kind("archive-health")               # hash: the media archive's state (failing_since, error, pending.<host>, last_ok)
     canned = Kind("canned:{account}")                     # hash: 定型文 key -> text managed from Slack (/canned)
     broadcast = Kind("broadcast:{bid}")                   # hash: one segment broadcast (status, counts, message)
     broadcast_recipients = Kind("broadcast:{bid}:to")     # list: the broadcast's LINE user ids, frozen when confirmed

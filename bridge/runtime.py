@@ -138,6 +138,13 @@ class Runtime:
             self.redis.delete(self.keys.backlog_lock())
 
     @cached_property
+    def archive(self):
+        """The media archive (BRIDGE_ARCHIVE_DIR, or BRIDGE_ARCHIVE_URL: bridge.archive.media)."""
+        from bridge.archive.media import MediaArchive
+
+        return MediaArchive.from_settings(self.settings)
+
+    @cached_property
     def slack(self):
         from bridge.slack.gateway import SlackGateway
 
@@ -166,7 +173,7 @@ class Runtime:
         from bridge.services import Services
 
         services = Services(self.settings, self.accounts, self.store, self.slack, self.lines, self.marks, self.backlog,
-                            self.stores, crm=self.crm)
+                            self.stores, crm=self.crm, archive=self.archive)
         return Domain(services, self, self, ForwardClient(), automation=self.automation)
 
     # -- the ports the domain queues work through (bridge.ports.WorkQueue, RefreshQueue) ---------

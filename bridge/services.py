@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bridge.accounts import Account, AccountSet
+from bridge.archive.media import MediaArchive
 from bridge.friends.config import CrmConfig
 from bridge.model import Conversation
 from bridge.ports import LineDirectory, LinePort, SlackPort
@@ -25,6 +26,7 @@ class Services:
     backlog: Backlog
     stores: Stores     # friends, 定型文, automation, broadcasts, held sends (bridge.store)
     crm: CrmConfig = field(default_factory=CrmConfig)  # 友だち情報 fields, 定型文, admins (none: no config file)
+    archive: MediaArchive | None = None  # the media archive (bridge.archive.media); None: media are not archived
 
 
 class Component:

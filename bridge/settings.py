@@ -62,6 +62,9 @@ class Settings:
     # forgotten by the dedupe yet young enough to be processed again.
     event_max_age: int = 3 * 24 * 3600
     metrics_token: str = field(default="", repr=False)  # BRIDGE_METRICS_TOKEN: bearer token of GET /metrics
+    archive_dir: str = "archive"      # BRIDGE_ARCHIVE_DIR: the local media archive (relative: to the working directory)
+    archive_url: str = ""             # BRIDGE_ARCHIVE_URL: an object store instead (s3://bucket/prefix, via fsspec)
+    archive_endpoint: str = ""        # BRIDGE_ARCHIVE_ENDPOINT: an S3-compatible endpoint (MinIO, R2…); "" = AWS
 
     @property
     def account_set(self) -> AccountSet:
@@ -172,6 +175,7 @@ class Settings:
 
         chart_font = _chart_font(env, problems)
         hardening = _hardening_settings(env, problems)
+        archive = _archive_settings(env, problems, check_url)
 
         if problems:
             raise SettingsError(problems)
@@ -189,6 +193,7 @@ class Settings:
             chart_font=chart_font,
             **media,
             **hardening,
+            **archive,
         )
 
 
@@ -229,6 +234,39 @@ def _hardening_settings(env: Mapping[str, str], problems: list[str]) -> dict:
     if token and (len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token):
         problems.append("BRIDGE_METRICS_TOKEN must be at least 16 printable ASCII characters without spaces")
     return {"event_max_age": max_age, "metrics_token": token}
+
+
+def _archive_settings(env: Mapping[str, str], problems: list[str], check_url) -> dict:
+    """BRIDGE_ARCHIVE_DIR, BRIDGE_ARCHIVE_URL, BRIDGE_ARCHIVE_ENDPOINT (the media archive, bridge.archive.media)."""
+    directory = (env.get("BRIDGE_ARCHIVE_DIR") or "archive").strip()
+    url = (env.get("BRIDGE_ARCHIVE_URL") or "").strip()
+    endpoint = (env.get("BRIDGE_ARCHIVE_ENDPOINT") or "").strip()
+    check_url("BRIDGE_ARCHIVE_ENDPOINT", endpoint, ("http", "https"))
+    if url:
+        protocol, sep, path = url.partition("://")
+        if not sep or not path.strip("/"):
+            problems.append(f"BRIDGE_ARCHIVE_URL must be an fsspec URL such as s3://bucket/prefix (got {url!r})")
+        else:
+            from fsspec.registry import known_implementations
+
+            if protocol not in known_implementations:
+                problems.append(f"BRIDGE_ARCHIVE_URL: fsspec knows no storage {protocol!r}:// (e.g. s3://bucket/prefix)")
+            else:
+                try:
+                    import fsspec
+
+                    fsspec.get_filesystem_class(protocol)
+                except (ImportError, ValueError) as exc:
+                    problems.append(f"BRIDGE_ARCHIVE_URL: the library for {protocol}:// is not installed ({exc})")
+    else:
+        parent = os.path.dirname(os.path.abspath(directory))
+        if os.path.exists(directory) and not os.path.isdir(directory):
+            problems.append(f"BRIDGE_ARCHIVE_DIR {directory!r} exists and is not a directory")
+        elif not os.path.isdir(directory) and not os.path.isdir(parent):
+            problems.append(f"BRIDGE_ARCHIVE_DIR {directory!r}: its parent directory {parent!r} does not exist")
+        elif not os.access(directory if os.path.isdir(directory) else parent, os.W_OK):
+            problems.append(f"BRIDGE_ARCHIVE_DIR {directory!r} is not writable")
+    return {"archive_dir": directory, "archive_url": url, "archive_endpoint": endpoint}
 
 
 def _chart_font(env: Mapping[str, str], problems: list[str]) -> str:

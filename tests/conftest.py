@@ -124,9 +124,16 @@ def slack_emu():
 
 
 @pytest.fixture(scope="session")
-def bridge_env(redis_url, line_emu, slack_emu):
+def archive_dir(tmp_path_factory) -> Path:
+    """The session's local media archive (BRIDGE_ARCHIVE_DIR)."""
+    return tmp_path_factory.mktemp("archive")
+
+
+@pytest.fixture(scope="session")
+def bridge_env(redis_url, line_emu, slack_emu, archive_dir):
     namespace = "lsbtest" + uuid.uuid4().hex[:8]
     return {
+        "BRIDGE_ARCHIVE_DIR": str(archive_dir),   # the media archive (bridge.archive.media)
         "LINE_CHANNEL_SECRET": LINE_SECRET,
         "LINE_CHANNEL_ACCESS_TOKEN": LINE_TOKEN,
         "SLACK_BOT_TOKEN": SLACK_TOKEN,
