@@ -132,7 +132,6 @@ class Keys:
     broadcast_recipients = Kind("broadcast:{bid}:to")     # list: the broadcast's LINE user ids, frozen when confirmed
     broadcast_chunk = Kind("broadcast:{bid}:chunk:{index}")  # hash: one chunk's result (status, sent, request id)
     # retention and forgetting a friend (bridge/privacy/)
-    archive_media_refs = Kind("archive-media-refs:{sha256}")  # set: conv_ids whose archived entries refer to this media file
     retention_tick = Kind("retention:tick")               # string: a worker enqueued the daily retention run (lock, TTL ≈ a day)
     retention_lock = Kind("retention:lock")               # string: a retention run is going on
     retention_stats = Kind("retention:{account}")         # hash: last run (at), deleted entries/media of that run and in total

@@ -195,7 +195,13 @@ class Runtime:
                 .at_start(inbox.adopt_existing_streams)
                 .every(MOVE_DUE_S, inbox.move_due)
                 .every(SWEEP_STREAMS_S, inbox.sweep, lock=self.keys.inbox_sweep_lock(), unless=inbox.idle)
-                .every(self.settings.sweep_interval, self.enqueue_automation_sweep, lock=self.keys.sweep_tick()))
+                .every(self.settings.sweep_interval, self.enqueue_automation_sweep, lock=self.keys.sweep_tick())
+                .every(RETENTION_EVERY_S, self.enqueue_retention, lock=self.keys.retention_tick()))
+
+    def enqueue_retention(self) -> None:
+        """Archived messages and media past their account's retention_days (:func:`bridge.engine.jobs.retention_sweep`)."""
+        if any(a.retention_days for a in self.accounts):
+            self.low_queue.enqueue(jobs.retention_sweep, result_ttl=60, failure_ttl=86400, job_timeout=600)
 
     def enqueue_automation_sweep(self) -> None:
         """SLA breaches, opening/closing, reminders (:func:`bridge.engine.jobs.automation_sweep`)."""
@@ -204,6 +210,7 @@ class Runtime:
 
 MOVE_DUE_S = 1.0         # s between due-set checks (every worker: claims are atomic)
 SWEEP_STREAMS_S = 3.0    # s between sweeps of the streams with pending items (one worker per round)
+RETENTION_EVERY_S = 86400.0  # retention runs daily (one worker a day: its lock lives 0.9 × this)
 
 
 _runtime: Runtime | None = None

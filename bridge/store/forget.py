@@ -3,7 +3,7 @@
 Keys (:mod:`bridge.keys`)::
 
     transcript(conv_id)            zset: the conversation's archived entries (JSON, score = time)
-    archive_media_refs(sha256)     set: conv_ids whose entries refer to that media file
+    archive_refs(sha256)           set: conv_ids whose entries refer to that media file
     retention_stats(account)       hash: last run's and total counts of deleted entries and media
     forgotten                      list of JSON: who forgot a friend, when, how — never whom
 
@@ -83,7 +83,7 @@ class ForgetStore:
         ordered = sorted(hashes)
         if not ordered:
             return []
-        return list(self._drop_refs(keys=[self.keys.archive_media_refs(sha256=h) for h in ordered],
+        return list(self._drop_refs(keys=[self.keys.archive_refs(sha256=h) for h in ordered],
                                     args=[conv_id, *ordered]))
 
     # -- retention -----------------------------------------------------------------------------
