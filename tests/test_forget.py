@@ -6,6 +6,7 @@ friend's LINE id, conversation id, name and words, and every file of the media a
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -172,3 +173,59 @@ def test_the_admin_command_asks_first_then_forgets(h, rt, capsys):
     h.settle()
     assert traces(h, [HANAKO, "駐車場はありますか"]) == []
     assert main(rt, [f"#{number}", "--yes"]) == 1               # gone: nothing to find
+
+
+@pytest.fixture()
+def own(settings, tmp_path):
+    """A runtime on a namespace of its own, without workers: the Redis side of forget called directly."""
+    import uuid
+
+    runtime = Runtime(dataclasses.replace(settings, namespace="fg" + uuid.uuid4().hex[:8], archive_dir=str(tmp_path)))
+    yield runtime
+    runtime.store.delete_namespace()
+
+
+def test_queued_work_dead_letters_forward_copies_and_stats_of_the_friend_go_the_rest_stays(own):
+    import base64
+
+    from bridge.engine import work
+    from bridge.model import Conversation
+
+    r, keys, forgets = own.redis, own.keys, own.stores.forget
+    hanako, taro = cid(HANAKO), cid(TARO)
+    for conv_id, line_id in ((hanako, HANAKO), (taro, TARO)):
+        own.store.ensure_conversation(Conversation(conv_id, "user", 0, line_id=line_id, name=line_id[:3], channel=TRIAGE,
+                                                   thread_ts=f"17000000{line_id[1]}.000100"))
+    thread = f"{TRIAGE}-170000001.000100"
+
+    def webhook(line_id: str) -> str:
+        body = base64.b64encode(json.dumps({"events": [{"source": {"userId": line_id}}]}).encode()).decode()
+        return json.dumps({"id": line_id[:4], "kind": work.FORWARD, "payload": {"body": body}})
+
+    r.rpush(keys.inbox(stream="fwd-default-abc"), webhook(HANAKO), webhook(TARO))            # the forward queue's copies
+    own.store.add_dead_letter({"id": "x1", "stream": work.line_stream(hanako), "payload": {"text": "秘密"}}, "failed", 1.0)
+    own.store.add_dead_letter({"id": "x2", "stream": work.line_stream(taro), "payload": {}}, "failed", 1.0)
+    own.inbox.accept_later(60, "slack", "held-1", f"slack-{thread}", work.SLACK_MESSAGE, {"text": "送信待ちの返信"})
+    r.set(keys.dedupe(origin="slack-op", event_id=f"claim-{hanako}"), "1")                 # a dedupe key carrying the id
+    r.rpush(keys.broadcast_recipients(bid="b1"), HANAKO, TARO)
+    own.stores.automation.record_stat("default", "response", {"conv": hanako, "staff": STAFF, "from": 1.0}, 5.0)
+    own.stores.automation.record_stat("default", "response", {"conv": taro, "staff": STAFF, "from": 2.0}, 6.0)
+    r.rpush(keys.inbox(stream=work.line_stream(hanako)), json.dumps({"id": "later", "kind": "line_event"}))  # its own stream
+
+    result = forgets.forget(hanako, HANAKO, keep_stream=work.line_stream(hanako))
+
+    left = everything(r, keys.prefix)
+    named = [(k, v[:80]) for k, v in left if (HANAKO in v or "170000001.000100" in v or "秘密" in v or "送信待ち" in v)
+             and k != keys.inbox(stream=work.line_stream(hanako))]
+    assert named == []
+    forwarded = r.lrange(keys.inbox(stream="fwd-default-abc"), 0, -1)
+    assert forwarded == [webhook(TARO)]                                       # the other friend's webhook stays
+    assert [d["id"] for d in own.store.dead_letters()] == ["x2"]
+    assert r.lrange(keys.broadcast_recipients(bid="b1"), 0, -1) == [TARO]
+    responses = own.stores.automation.stats_between("default", "response", 0, 10)
+    assert len(responses) == 2 and sum(taro in m for m, _ in responses) == 1  # counted still, without the friend
+    assert own.store.get_conversation(taro) is not None and own.store.get_by_number(1) is None
+    assert r.llen(keys.inbox(stream=work.line_stream(hanako))) == 1          # the work after it is untouched
+    assert result.anonymised == 1
+    again = forgets.forget(hanako, HANAKO, keep_stream=work.line_stream(hanako))   # idempotent
+    assert again.summary() == {"keys": 0, "members": 0, "anonymised": 0, "media": 0}

@@ -141,10 +141,11 @@ class ForgetStore:
         self._forget_friend(account, conv_id, conv.get("name", ""))
         if conv.get("number"):
             self.r.hdel(self.keys.conv_by_number(), conv["number"])
-        names: list[str] = [conv_id, line_id]
+        # The conversation id holds the LINE id; the thread's keys and queued work name channel and ts.
+        names: list[str] = [line_id or conv_id]
         if conv.get("channel") and conv.get("thread_ts"):
             names += [f"{conv['channel']}:{conv['thread_ts']}", f"{conv['channel']}-{conv['thread_ts']}"]
-        self._sweep([n for n in names if n], line_id or conv_id, keep_stream, out)
+        self._sweep(names, keep_stream, out)
         return out
 
     def _forget_friend(self, account: str, conv_id: str, name: str) -> None:
@@ -165,7 +166,7 @@ class ForgetStore:
         pipe.delete(self.keys.friend(conv_id=conv_id))
         pipe.execute()
 
-    def _sweep(self, names: list[str], needle: str, keep_stream: str, out: ForgetResult) -> None:
+    def _sweep(self, names: list[str], keep_stream: str, out: ForgetResult) -> None:
         """One pass over the namespace: delete keys named after the conversation, take its entries
         out of shared keys, anonymise its /stats records."""
         kept = {self.keys.inbox(stream=keep_stream), self.keys.inbox_lock(stream=keep_stream),
@@ -183,9 +184,9 @@ class ForgetStore:
                 if any(n in key for n in names):
                     out.keys += self.r.delete(key)
                 elif kind == "zset" and key.startswith(stats_prefix):
-                    self._anonymise(key, needle, out)
+                    self._anonymise(key, names[0], out)
                 else:
-                    self._scrub(key, kind, needle, kept_members, out)
+                    self._scrub(key, kind, names, kept_members, out)
 
     def _batches(self) -> Iterator[list[str]]:
         batch: list[str] = []
@@ -197,30 +198,33 @@ class ForgetStore:
         if batch:
             yield batch
 
-    def _scrub(self, key: str, kind: str, needle: str, kept: set[str], out: ForgetResult) -> None:
+    def _scrub(self, key: str, kind: str, names: list[str], kept: set[str], out: ForgetResult) -> None:
+        def named(text: str) -> bool:
+            return any(n in text for n in names)
+
         if kind == "string":
-            if needle in (self.r.get(key) or ""):
+            if named(self.r.get(key) or ""):
                 out.keys += self.r.delete(key)
         elif kind == "hash":
             data = self.r.hgetall(key)
-            hits = [f for f, v in data.items() if needle in f or needle in v]
+            hits = [f for f, v in data.items() if named(f) or named(v)]
             if not hits:
                 return
-            if any(needle in data[f] for f in hits if f in ("conv_id", "conv")):
+            if any(named(data[f]) for f in hits if f in ("conv_id", "conv")):
                 out.keys += self.r.delete(key)  # a record of one of the friend's messages
             else:
                 out.members += self.r.hdel(key, *hits)  # a shared index (number map, episodes…)
         elif kind == "list":
             for raw in set(self.r.lrange(key, 0, -1)):
-                if _mentions(raw, needle) and raw not in kept:
+                if (named(raw) or _forwarded(raw, names[0])) and raw not in kept:
                     out.members += self.r.lrem(key, 0, raw)
         elif kind == "set":
-            hits = [m for m in self.r.sscan_iter(key, count=SCAN_COUNT) if needle in m and m not in kept]
+            hits = [m for m in self.r.sscan_iter(key, count=SCAN_COUNT) if named(m) and m not in kept]
             if hits:
                 out.members += self.r.srem(key, *hits)
         elif kind == "zset":
             hits = [m for m, _ in self.r.zscan_iter(key, count=SCAN_COUNT)
-                    if needle in m and not any(m.endswith("\t" + k) for k in kept)]
+                    if named(m) and not any(m.endswith("\t" + k) for k in kept)]
             if hits:
                 out.members += self.r.zrem(key, *hits)
 
@@ -244,10 +248,8 @@ class ForgetStore:
         out.anonymised += len(hits)
 
 
-def _mentions(raw: str, needle: str) -> bool:
-    """Whether a queued or dead-lettered item names the friend, also inside a forwarded webhook body (base64)."""
-    if needle in raw:
-        return True
+def _forwarded(raw: str, needle: str) -> bool:
+    """Whether a queued or dead-lettered forward item carries a webhook naming the friend (its body is base64)."""
     if '"body"' not in raw:
         return False
     try:
