@@ -167,26 +167,47 @@ class ForgetStore:
         pipe.execute()
 
     def _sweep(self, names: list[str], keep_stream: str, out: ForgetResult) -> None:
-        """One pass over the namespace: delete keys named after the conversation, take its entries
-        out of shared keys, anonymise its /stats records."""
+        """One pass over the namespace (SCAN, pipelined reads): delete keys named after the conversation,
+        take its entries out of shared keys, anonymise its /stats records."""
         kept = {self.keys.inbox(stream=keep_stream), self.keys.inbox_lock(stream=keep_stream),
                 self.keys.inbox_attempts(stream=keep_stream), self.keys.inbox_hold(stream=keep_stream),
                 self.keys.inbox_drain_queued(stream=keep_stream), self.keys.forgotten()}
-        kept_members = {keep_stream}
         stats_prefix = self.keys.stats(account="", what="")[:-1]
         for batch in self._batches():
             pipe = self.r.pipeline(transaction=False)
             for key in batch:
                 pipe.type(key)
+            doomed, reads = [], []
             for key, kind in zip(batch, pipe.execute()):
                 if key in kept:
                     continue
                 if any(n in key for n in names):
-                    out.keys += self.r.delete(key)
+                    doomed.append(key)
+                elif self._another_friends(key):
+                    continue
                 elif kind == "zset" and key.startswith(stats_prefix):
                     self._anonymise(key, names[0], out)
-                else:
-                    self._scrub(key, kind, names, kept_members, out)
+                elif kind in _READ:
+                    reads.append((key, kind))
+            pipe = self.r.pipeline(transaction=False)
+            for key, kind in reads:
+                _READ[kind](pipe, key)
+            for (key, kind), value in zip(reads, pipe.execute()):
+                self._scrub(key, kind, value, names, {keep_stream}, out)
+            if doomed:
+                out.keys += self.r.delete(*doomed)
+
+    def _another_friends(self, key: str) -> bool:
+        """A key of another 1:1 conversation (its state, history, 友だち情報…): it cannot name this friend.
+        (A group's keys are read: the friend may have written there.)"""
+        rest = next((key[len(p):] for p in self._per_conversation if key.startswith(p)), None)
+        return rest is not None and rest.partition("-")[2].startswith("U")
+
+    @property
+    def _per_conversation(self) -> tuple[str, ...]:
+        k = self.keys
+        return tuple(kind(conv_id="") for kind in (k.conv, k.transcript, k.friend, k.events, k.notes, k.parent_first,
+                                                   k.reminder, k.follow))
 
     def _batches(self) -> Iterator[list[str]]:
         batch: list[str] = []
@@ -198,33 +219,31 @@ class ForgetStore:
         if batch:
             yield batch
 
-    def _scrub(self, key: str, kind: str, names: list[str], kept: set[str], out: ForgetResult) -> None:
+    def _scrub(self, key: str, kind: str, value: Any, names: list[str], kept: set[str], out: ForgetResult) -> None:
         def named(text: str) -> bool:
             return any(n in text for n in names)
 
         if kind == "string":
-            if named(self.r.get(key) or ""):
+            if named(value or ""):
                 out.keys += self.r.delete(key)
         elif kind == "hash":
-            data = self.r.hgetall(key)
-            hits = [f for f, v in data.items() if named(f) or named(v)]
+            hits = [f for f, v in value.items() if named(f) or named(v)]
             if not hits:
                 return
-            if any(named(data[f]) for f in hits if f in ("conv_id", "conv")):
+            if any(named(value[f]) for f in hits if f in ("conv_id", "conv")):
                 out.keys += self.r.delete(key)  # a record of one of the friend's messages
             else:
                 out.members += self.r.hdel(key, *hits)  # a shared index (number map, episodes…)
         elif kind == "list":
-            for raw in set(self.r.lrange(key, 0, -1)):
+            for raw in set(value):
                 if (named(raw) or _forwarded(raw, names[0])) and raw not in kept:
                     out.members += self.r.lrem(key, 0, raw)
         elif kind == "set":
-            hits = [m for m in self.r.sscan_iter(key, count=SCAN_COUNT) if named(m) and m not in kept]
+            hits = [m for m in value if named(m) and m not in kept]
             if hits:
                 out.members += self.r.srem(key, *hits)
         elif kind == "zset":
-            hits = [m for m, _ in self.r.zscan_iter(key, count=SCAN_COUNT)
-                    if named(m) and not any(m.endswith("\t" + k) for k in kept)]
+            hits = [m for m in value if named(m) and not any(m.endswith("\t" + k) for k in kept)]
             if hits:
                 out.members += self.r.zrem(key, *hits)
 
@@ -246,6 +265,15 @@ class ForgetStore:
                 pipe.zadd(key, {new: score})
         pipe.execute()
         out.anonymised += len(hits)
+
+
+_READ = {
+    "string": lambda pipe, key: pipe.get(key),
+    "hash": lambda pipe, key: pipe.hgetall(key),
+    "list": lambda pipe, key: pipe.lrange(key, 0, -1),
+    "set": lambda pipe, key: pipe.smembers(key),
+    "zset": lambda pipe, key: pipe.zrange(key, 0, -1),
+}
 
 
 def _forwarded(raw: str, needle: str) -> bool:
