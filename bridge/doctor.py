@@ -127,7 +127,28 @@ def check_line(rt: Runtime, lang: str) -> list[Check]:
     return out
 
 
-CHECKS: tuple[Callable[[Runtime, str], list[Check]], ...] = (check_redis, check_slack, check_line)
+def check_archive(rt: Runtime, lang: str) -> list[Check]:
+    """The media archive: writable now, and not failing (its last flushes, from Redis)."""
+    from bridge.archive.health import describe
+
+    where = rt.settings.archive_url or rt.settings.archive_dir
+    try:
+        error = rt.archive.check()
+    except Exception as exc:  # noqa: BLE001
+        error = _error(exc)
+    try:
+        state = describe(rt.store)
+    except Exception:  # noqa: BLE001 (Redis is checked on its own line)
+        state = {"failing": False, "pending": 0, "error": "", "since": ""}
+    if error:
+        return [Check(False, t("doctor.archive.bad", lang, where=where, error=error))]
+    if state["failing"]:
+        return [Check(False, t("doctor.archive.failing", lang, since=state["since"], error=state["error"],
+                               pending=state["pending"]))]
+    return [Check(True, t("doctor.archive.ok", lang, where=where, pending=state["pending"]))]
+
+
+CHECKS: tuple[Callable[[Runtime, str], list[Check]], ...] = (check_redis, check_slack, check_line, check_archive)
 
 
 def run(settings: Settings, emit: Callable[[str], None] = print) -> int:

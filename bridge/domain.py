@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from bridge import metrics
 from bridge.engine import work
+from bridge.archive.jobs import MediaArchiving
 from bridge.automation import Automation
 from bridge.config.automation_model import AutomationConfig
 from bridge.friends.broadcast import Broadcasts
@@ -70,7 +71,7 @@ class Domain:
         self.undo = UndoWindow(services, held, self.decorations, queue)
         self.canned = CannedSend(services, held)  # !key: expanded once, shown while the reply waits
         self.replies = Replies(services, self.undo, self.canned, self.delivery, self.decorations, self.automation,
-                               self.parents)
+                               self.parents, queue)
         self.slack_in = SlackIn(services, self.replies)
         self.canned_picks = CannedPicks(services, self.canned, self.replies, self.decorations)  # 定型文 picked in the modal
         self.edits = Edits(services, held, self.canned, self.delivery, self.decorations)
@@ -79,6 +80,7 @@ class Domain:
         self.friends = Friends(services, self.parents)
         self.broadcasts = Broadcasts(services)
         self.exports = Exports(services)
+        self.archiving = MediaArchiving(services)  # staff files into the media archive, off the relay's path
         self.forgetting = Forgetting(services, services.archive)  # a friend's data deleted on request
         self.retention = Retention(services, services.archive)    # retention_days (daily job)
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -97,6 +99,7 @@ class Domain:
             work.FRIEND_EDIT: self.friends.handle_item,
             work.BROADCAST: self.broadcasts.handle_item,
             work.EXPORT: self.exports.handle_item,
+            work.ARCHIVE_MEDIA: self.archiving.handle_item,
             work.FORGET: self.forgetting.handle_item,
         }
 

@@ -193,6 +193,13 @@ class RedisCollector:
             if used is not None:
                 quota.add_metric([account.key], used)
         yield quota
+        from bridge.archive.health import describe
+
+        state = describe(self.rt.store)
+        yield GaugeMetricFamily("bridge_archive_failing", "1 while the media archive refuses writes (python -m bridge.doctor)",
+                                value=1 if state["failing"] else 0)
+        yield GaugeMetricFamily("bridge_archive_pending_files", "Media spooled and not yet in the archive (all hosts)",
+                                value=state["pending"])
 
     def _quota_used(self, account: str) -> float | None:
         key = self.rt.keys.metrics_quota(account=account)

@@ -1,4 +1,5 @@
-"""History export end to end: /export of a conversation with media, uploaded privately as CSV and JSON."""
+"""History export end to end: /export of a conversation with media, uploaded privately as CSV and JSON lines
+(and the archived media as a zip when asked)."""
 from __future__ import annotations
 
 import csv
@@ -32,14 +33,16 @@ def test_export_of_a_conversation_with_media_goes_privately_to_the_requester(h):
     assert "DM" in resp["text"]
     assert wait_until(lambda: uploads_for(h, STAFF2), timeout=20)
     message = uploads_for(h, STAFF2)[0]
-    assert {f["name"].rsplit(".", 1)[1] for f in message["files"]} == {"csv", "json"}
+    assert {f["name"].rsplit(".", 1)[1] for f in message["files"]} == {"csv", "jsonl"}
     rows = list(csv.DictReader(io.StringIO(file_text(h, message, ".csv"))))
     assert [r["direction"] for r in rows] == ["in", "in", "out"]
     assert rows[0]["text"] == "駐車場はありますか？" and rows[0]["author_name"] == "山田 花子"
-    assert rows[1]["kind"] == "image" and "/archives/" in rows[1]["media"]          # a link to the media
+    assert rows[1]["kind"] == "image" and "/archives/" in rows[1]["slack_link"]     # a link to the thread message
+    assert rows[1]["media"].startswith("media/") and rows[1]["media"].endswith(".jpg")  # the archived file
     assert rows[2]["author"] == STAFF and "営業時間は10時〜19時です" in rows[2]["text"]  # what was sent (expanded)
+    assert rows[2]["kind"] == "canned" and rows[2]["canned"] == "hours" and rows[2]["status"] == "sent"
     assert all(r["time"].endswith("+00:00") for r in rows)
-    data = json.loads(file_text(h, message, ".json"))
+    data = [json.loads(line) for line in file_text(h, message, ".jsonl").splitlines()]
     assert [d["text"] for d in data] == [r["text"] for r in rows]
     assert not uploads_for(h, STAFF)                                               # nobody else got it
 

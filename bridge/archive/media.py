@@ -106,6 +106,13 @@ class MediaArchive:
         except FileNotFoundError:
             return False
 
+    def discard(self, sha256: str) -> None:
+        """Remove a file wherever it is: stored, or still waiting in this host's spool."""
+        spooled = os.path.join(self.spool_dir, sha256)
+        if valid_sha(sha256) and os.path.exists(spooled):
+            os.unlink(spooled)
+        self.delete(sha256)
+
     def walk(self) -> Iterable[str]:
         """Every stored hash (for checks and tests: lists the store)."""
         for path in self.fs.find(self.root):

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from bridge import clock
+from bridge.archive.recorder import Recorder
 from bridge.engine import work
 from bridge.i18n import t
 from bridge.model import Conversation
@@ -29,6 +30,7 @@ class Assignment(Component):
     def __init__(self, services: Services, automation, state: AutomationStore, queue: WorkQueue | None,
                  parents: ParentRefresher):
         super().__init__(services)
+        self.history = Recorder(services)  # automatic assignments in the archive
         self.automation = automation
         self.state = state
         self.queue = queue  # None (in-process use): nothing is queued
@@ -73,6 +75,8 @@ class Assignment(Component):
         ts = self.slack.post_once(f"assign-{conv.conv_id}-{reason}", conv.channel,
                                   t("assign.done", self.lang, assignee=f"<@{person}>"), thread_ts=conv.thread_ts)
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
+        self.history.event(conv.conv_id, f"assign-{conv.conv_id}-{reason}:assignee", "assignee",
+                           float(ts) if ts else clock.now(), self.history.name_of(person))
         self.store.add_event(conv.conv_id, {"at": clock.now(), "actor": "bridge", "action": "assign", "value": person,
                                             "source": "auto_assign", "changes": {"assignee": person}})
         self.parents.request(conv.conv_id)

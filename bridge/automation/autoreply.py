@@ -17,6 +17,7 @@ import logging
 from bridge.automation.hours import Schedules, format_when
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, InboundMessage
+from bridge.archive.recorder import Recorder
 from bridge.services import Component, Services
 from bridge.text.mrkdwn import escape
 
@@ -28,6 +29,7 @@ class AutoReply(Component):
         super().__init__(services)
         self.automation = automation
         self.schedules = schedules
+        self.history = Recorder(services)  # auto-replies in the archive
 
     def texts_for(self, conv: Conversation, msg: InboundMessage, sent_at: float) -> tuple[list[str], list[str]]:
         """(messages to send, what each one is) for a friend message — without side effects
@@ -78,8 +80,10 @@ class AutoReply(Component):
                 if not (uncertain and exc.reason == "invalid_reply_token"):
                     log.warning("auto-reply to %s not sent: %s", conv.conv_id, exc)
                     self.store.set_record("line_send", send_key, reply_state="failed")
-                    self.slack.post_once(f"{send_key}-failed", conv.channel,
-                                         t("auto.failed", self.lang, reason=exc.reason), thread_ts=conv.thread_ts)
+                    failed_ts = self.slack.post_once(f"{send_key}-failed", conv.channel,
+                                                     t("auto.failed", self.lang, reason=exc.reason), thread_ts=conv.thread_ts)
+                    self.history.auto(conv, "autoreply", send_key, float(failed_ts or sent_at), "\n".join(texts),
+                                      via="reply", status="failed", slack_ts=failed_ts or "")
                     return True  # the token was tried; staff's reply is pushed
             self.store.set_record("line_send", send_key, reply_state="done")
         # The copy in Slack quotes what LINE got: plain text that may carry the friend's {name}.
@@ -88,6 +92,8 @@ class AutoReply(Component):
                   else "auto.sent_both", self.lang)
         ts = self.slack.post_once(send_key, conv.channel, f"{label}\n{shown}", thread_ts=conv.thread_ts)
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "auto_reply")
+        self.history.auto(conv, "autoreply", send_key, float(ts or sent_at), "\n".join(texts), via="reply", status="sent",
+                          slack_ts=ts or "")
         self.store.add_event(conv.conv_id, {"at": sent_at, "actor": "bridge", "action": "auto_reply",
                                             "value": ",".join(kinds), "source": "automation", "changes": {}})
         return True

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bridge import clock
+from bridge.archive.recorder import Recorder
 from bridge.engine import work
 from bridge.access import is_channel_member
 from bridge.automation.hours import Schedules
@@ -42,6 +43,7 @@ class Reminders(Component):
         self.state = state
         self.queue = queue  # None (in-process use): nothing is queued
         self.parents = parents
+        self.history = Recorder(services)  # reminders in the archive
 
     def enabled(self, account: str) -> bool:
         return self.automation.of(account).reminders.enabled and bool(self.marks.waiting)
@@ -100,14 +102,17 @@ class Reminders(Component):
             # Always a push (never a reply token): the X-Line-Retry-Key makes a retry a 409, not a second message.
             self.line_of(conv).push(conv.line_id, [text], retry_key_for(send_key, 0))
         except DeliveryFailed as exc:
-            self.slack.post_once(f"{send_key}-failed", conv.channel, t("reminder.failed", self.lang, reason=exc.reason),
-                                 thread_ts=conv.thread_ts)
+            failed_ts = self.slack.post_once(f"{send_key}-failed", conv.channel, t("reminder.failed", self.lang, reason=exc.reason),
+                                             thread_ts=conv.thread_ts)
+            self.history.auto(conv, "reminder", send_key, float(failed_ts or slot), text, via="push", status="failed",
+                              slack_ts=failed_ts or "")
             return
         self.state.set_reminder_state(conv.conv_id, count=count + 1, sent="1")
         note = t("reminder.sent", self.lang, n=count + 1, max=cfg.max)
         shown = "\n".join(f"> {escape(line)}" for line in text.splitlines())  # plain LINE text, with the {name}
         ts = self.slack.post_once(send_key, conv.channel, f"{note}\n{shown}", thread_ts=conv.thread_ts)
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "reminder")
+        self.history.auto(conv, "reminder", send_key, float(ts or clock.now()), text, via="push", status="sent", slack_ts=ts or "")
         self.store.add_event(conv.conv_id, {"at": clock.now(), "actor": "bridge", "action": "reminder",
                                             "value": str(count + 1), "source": "automation", "changes": {}})
 

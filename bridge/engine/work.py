@@ -26,6 +26,7 @@ CANNED_PICK = "canned_pick"      # a 定型文 picked in the shortcut modal: pos
 IMAGE_SET_DUE = "image_set_due"  # an imageSet's wait is over: show what arrived (bridge.relay.line_in)
 DECORATE = "decorate"            # the delivered/failed mark on a staff reply (bridge.relay.decorations)
 FORGET = "forget"                # delete one friend's personal data, on their conversation's stream (bridge.privacy.forget)
+ARCHIVE_MEDIA = "archive_media"  # a staff reply's files copied into the media archive (bridge.archive.jobs)
 
 
 def line_stream(conv_id: str) -> str:
@@ -58,6 +59,11 @@ def slack_edit_stream(channel: str, thread_ts: str) -> str:
 def broadcast_stream(bid: str) -> str:
     """The stream of one segment broadcast (its chunks are sent in order by one worker at a time)."""
     return f"bc-{bid}"
+
+
+def archive_stream(conv_id: str) -> str:
+    """Media copied into the archive for one conversation: off the relay's streams, so it never delays them."""
+    return f"archive-{conv_id}"
 
 
 def export_stream(export_id: str) -> str:

@@ -20,6 +20,7 @@ import time
 import uuid
 from typing import Any
 
+from bridge.archive.recorder import Recorder
 from bridge.friends.segment import Audience, Segment, audience
 from bridge.i18n import t
 from bridge.media.outbound import MediaOut, NotSent
@@ -59,6 +60,7 @@ class Broadcasts(Component):
     def __init__(self, services: Services):
         super().__init__(services)
         self.broadcasts = services.stores.broadcasts
+        self.history = Recorder(services)  # each recipient's history refers to the broadcast
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """{"bid", "segment": Segment JSON, "text", "image"?: {"id", "name"}, "actor", "channel"}."""
@@ -126,6 +128,9 @@ class Broadcasts(Component):
                 log.warning("broadcast %s chunk %d failed: %s", bid, index, exc)
                 outcome, counter = {"status": "failed", "reason": exc.reason}, "failed"
             # RetryLater propagates: the inbox retries the item later and recorded chunks are skipped.
+            # Before the chunk's record: a crash in between re-records the same entries (same ids and times).
+            self.history.broadcast(bid, rec["account"], to, float(rec["created_at"]), rec.get("text") or "",
+                                   outcome["status"], image=rec.get("image_name") or "")
             now_rec = self.broadcasts.record_chunk(bid, index, outcome, len(to), counter)
             self.report(bid, now_rec, self.progress_text(rec, index + 1, chunks))
         self.broadcasts.update(bid, status="done", finished_at=repr(time.time()))

@@ -2,8 +2,9 @@
 
   friends export [--account KEY] [--out FILE]     友だち情報 as CSV (stdout by default)
   friends import FILE                             validate every row; change nothing if any is bad
-  export [--conv N | --since YYYY-MM-DD --until YYYY-MM-DD] --out DIR
-                                                  chat history as CSV + JSON (for scheduled backups)
+  export [--conv N | --since YYYY-MM-DD --until YYYY-MM-DD] [--media] --out DIR
+                                                  chat history from the archive as CSV + JSON lines
+                                                  (+ its media as a zip with --media; for scheduled backups)
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def main(rt, argv: list[str]) -> int:
     export.add_argument("--since")
     export.add_argument("--until")
     export.add_argument("--out", required=True)
+    export.add_argument("--media", action="store_true", help="also the archived media, as a zip")
     args = parser.parse_args(argv)
     accounts = args.account if args.command == "friends" and args.account else rt.accounts.keys()
     if args.command == "friends" and args.action == "export":
@@ -64,9 +66,11 @@ def main(rt, argv: list[str]) -> int:
     os.makedirs(args.out, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     base = os.path.join(args.out, f"line-history-{args.conv or 'all'}-{stamp}")
-    n = export_to_files(rt.store, base + ".csv", base + ".json", conv_id=conv_id,
+    n = export_to_files(rt.store, base + ".csv", base + ".jsonl", conv_id=conv_id,
                         since=parse_day(args.since) if args.since else None,
                         until=parse_day(args.until, end=True) if args.until else None,
-                        archive_url=workspace_url(rt.store))
-    print(f"exported {n} message(s) to {base}.csv and {base}.json")
+                        archive_url=workspace_url(rt.store),
+                        archive=rt.archive if args.media else None, zip_path=base + "-media.zip" if args.media else "")
+    media = f" and {base}-media.zip" if args.media else ""
+    print(f"exported {n} message(s) to {base}.csv, {base}.jsonl{media}")
     return 0

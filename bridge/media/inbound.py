@@ -20,12 +20,14 @@ has) leaves a ⚠️ line in the thread with the reason: never a silent gap.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
 import time
 from typing import Any
 
+from bridge.archive.recorder import Recorder
 from bridge.i18n import MESSAGES, slack_t, t
 from bridge.media.shown import NotReady, Shown, post_shown
 from bridge.model import Conversation, DeliveryFailed, InboundMessage, Profile, RetryLater
@@ -52,6 +54,7 @@ class MediaIn(Component):
     def __init__(self, services: Services, queue: WorkQueue | None):
         super().__init__(services)
         self.queue = queue  # None: sets wait for all their images
+        self.history = Recorder(services)  # the downloaded bytes are spooled for the media archive
 
     def handles(self, msg: InboundMessage) -> bool:
         return msg.kind in MEDIA_KINDS
@@ -124,9 +127,12 @@ class MediaIn(Component):
         try:
             if record.get("state") == "uploaded":  # an earlier attempt uploaded them; its post did not happen
                 file_ids, types = record["files"].split(","), record["types"].split(",")
+                archived = record.get("archived") or "[]"
             else:
-                file_ids, types = self._upload(conv, msg, ids)
-                self.store.set_record("media", key, state="uploaded", files=",".join(file_ids), types=",".join(types))
+                file_ids, types, refs = self._upload(conv, msg, ids)
+                archived = json.dumps(refs, ensure_ascii=False)
+                self.store.set_record("media", key, state="uploaded", files=",".join(file_ids), types=",".join(types),
+                                      archived=archived)
             shown = Shown(conv.channel, conv.thread_ts, sender, file_ids, types, what, caption)
             ts = post_shown(self.slack, f"media-{key}", shown, int(record.get("not_ready") or 0))
         except NotReady:
@@ -140,8 +146,17 @@ class MediaIn(Component):
         except DeliveryFailed as exc:
             return self._give_up(conv, msg, key, sender.display_name, exc.reason, exc.detail), ids
         for mid in reversed(ids):  # every image of a set finds the post (unsend, quotes); the first one last
-            self.store.set_record("media", f"{msg.account}-{mid}", state="done", files=",".join(file_ids), ts=ts)
+            self.store.set_record("media", f"{msg.account}-{mid}", state="done", files=",".join(file_ids), ts=ts,
+                                  archived=archived)
         return ts, ids
+
+    def archived(self, account: str, message_id: str) -> list[dict[str, Any]]:
+        """The media archive references of what a LINE message showed (its set's, for an imageSet)."""
+        try:
+            refs = json.loads(self.store.get_record("media", f"{account}-{message_id}").get("archived") or "[]")
+        except ValueError:
+            return []
+        return [r for r in refs if isinstance(r, dict) and r.get("sha256")]
 
     def files_of(self, account: str, message_id: str) -> tuple[str, list[str]]:
         """(Slack ts, Slack file ids) of the upload showing a LINE message (ts looked up if it was not known yet)."""
@@ -150,12 +165,13 @@ class MediaIn(Component):
         return record.get("ts") or "", files
 
     # -- internals ---------------------------------------------------------------------------
-    def _upload(self, conv: Conversation, msg: InboundMessage, ids: list[str]) -> tuple[list[str], list[str]]:
-        """Download the LINE content of ``ids`` and upload it to Slack unshared: (file ids, content types)."""
+    def _upload(self, conv: Conversation, msg: InboundMessage, ids: list[str]) -> tuple[list[str], list[str], list[dict]]:
+        """Download the LINE content of ``ids`` and upload it to Slack unshared: (file ids, content types,
+        media archive references: the downloaded files are spooled for the archive, off the relay's path)."""
         line = self.line_of(conv)
         m = self.line_message(msg)
         with tempfile.TemporaryDirectory(prefix="lsb-media-") as tmp:
-            files, types = [], []
+            files, types, refs = [], [], []
             for n, mid in enumerate(ids):
                 if msg.kind in ("video", "audio"):
                     status = line.transcoding_status(mid)
@@ -172,7 +188,10 @@ class MediaIn(Component):
                 name = (name or f"{msg.kind}-{mid}.{EXTENSIONS.get(ctype, 'bin')}")[:200]
                 files.append({"path": path, "filename": name, "title": name})
                 types.append((ctype or "").split(";")[0].strip().lower().replace(",", ""))
-            return self.slack.upload_unshared(files), types
+                ref = self.history.spool(path, types[-1] or "application/octet-stream", name)
+                if ref:
+                    refs.append(ref)
+            return self.slack.upload_unshared(files), types, refs
 
     def _give_up(self, conv: Conversation, msg: InboundMessage, key: str, sender_name: str, reason: str, detail: str) -> str:
         if "media.reason." + reason in MESSAGES:

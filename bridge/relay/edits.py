@@ -13,6 +13,8 @@ import time
 from typing import Any
 
 from bridge.access import is_channel_member
+from bridge.archive.entry import slack_id
+from bridge.archive.recorder import Recorder
 from bridge.i18n import t
 from bridge.model import Conversation, DeliveryFailed, StaffEdit
 from bridge.relay.canned_send import CannedSend
@@ -37,6 +39,7 @@ class Edits(Component):
         self.canned = canned
         self.delivery = delivery
         self.marks = marks
+        self.history = Recorder(services)  # corrections in the archive
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A ``slack_edit`` item (:class:`~bridge.model.StaffEdit`)."""
@@ -94,14 +97,21 @@ class Edits(Component):
             return
         digest = hashlib.sha256(text.encode()).hexdigest()[:12]
         texts = split_for_line(t("undo.correction_prefix", self.lang) + slack_to_line(text, self.names(text)))
+        author = record.get("author") or ""
+        fix_ts = f"{ts}:fix:{digest}"   # the correction's own entry, pointing at the reply it corrects
         try:
             if conv.blocked:
                 raise DeliveryFailed("blocked")
-            self.delivery.deliver_to_line(conv, f"{channel}-{ts}-fix-{digest}", list(texts))
+            via = self.delivery.deliver_to_line(conv, f"{channel}-{ts}-fix-{digest}", list(texts))
         except DeliveryFailed as exc:
             self.delivery.report_failure(channel, ts, conv.thread_ts, exc)
+            self.history.staff(conv, channel, fix_ts, author, "\n".join(texts), status="failed", kind="correction",
+                               corrects=slack_id(channel, ts), at=time.time())
             return
-        self.slack.post_once(f"fix-{channel}-{ts}-{digest}", channel, t("undo.correction_sent", self.lang), thread_ts=conv.thread_ts)
+        posted = self.slack.post_once(f"fix-{channel}-{ts}-{digest}", channel, t("undo.correction_sent", self.lang),
+                                      thread_ts=conv.thread_ts)
+        self.history.staff(conv, channel, fix_ts, author, "\n".join(texts), via=via, status="sent", kind="correction",
+                           corrects=slack_id(channel, ts), at=float(posted) if posted else time.time())
 
     def names(self, text: str) -> dict[str, str]:
         """The display names of the people ``text`` mentions (looked up in Slack, cached)."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bridge.friends.transcript import record_edit, record_unsent
+from bridge.archive.recorder import Recorder
 from bridge.i18n import slack_t, t
 from bridge.line.events import source_of
 from bridge.media.inbound import MediaIn
@@ -42,6 +42,7 @@ class LineExtras(Component):
         super().__init__(services)
         self.media = media
         self.portals = portals  # a new chat's first messages are shown in its parent
+        self.history = Recorder(services)  # unsent / edited in the archive
 
     def sticker_blocks(self, msg: InboundMessage, text: str) -> list[dict[str, Any]] | None:
         m = msg.extra.get("line_message") or {}
@@ -98,7 +99,7 @@ class LineExtras(Component):
                 # /pending shows the newest message's start: not this one's any more
                 self.store.update_conversation(conv.conv_id, last_message_preview="🚫 " + t("unsent.copy", self.lang))
             at = record.get("at")
-            record_unsent(self.services, conv.conv_id, message_id, float(at) if at else None)
+            self.history.unsent(conv.conv_id, message_id, float(at) if at else None)
         if self.rerender_post(conv, ts):  # only this message's line changes
             return True
         text = "🚫 " + t("unsent.copy", self.lang)
@@ -138,7 +139,7 @@ class LineExtras(Component):
             self.slack.post_once(f"edit-{account}-{event.get('webhookEventId') or message_id}", conv.channel,
                                  slack_t("edited.notice", self.lang, text=text), thread_ts=conv.thread_ts)
         at = record.get("at")
-        record_edit(self.services, conv.conv_id, message_id, float(at) if at else None, text)
+        self.history.edited(conv.conv_id, message_id, float(at) if at else None, text)
 
     def rerender_post(self, conv: Conversation, ts: str) -> bool:
         """A message of the parent or of a batch post was unsent or edited: the post is rendered

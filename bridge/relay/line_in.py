@@ -9,7 +9,8 @@ from typing import Any
 
 from bridge.engine import work
 from bridge.automation import Automation
-from bridge.friends.transcript import inbound_time, record_inbound
+from bridge.archive.recorder import Recorder
+from bridge.friends.transcript import inbound_time
 from bridge.i18n import t
 from bridge.line.events import inbound_from_line, member_ids
 from bridge.media.inbound import MediaIn
@@ -42,6 +43,7 @@ class LineIn(Component):
         self.automation = automation  # auto-assignment, auto-replies, /stats see each friend message
         self.media = MediaIn(services, queue)  # the queue: an incomplete imageSet is shown after a wait
         self.extras = LineExtras(services, self.media, portals)
+        self.history = Recorder(services)  # the archive of every message
         self.saturation = Saturation(services)  # the channel's notice when Slack's post limit holds chats back
         self.follows = Follows(services)  # follow/unfollow recorded; quiet follows show nothing
         self._created: set[str] = set()  # conversations this drain created (their parent needs no search)
@@ -102,6 +104,8 @@ class LineIn(Component):
                 changes["mark_as_read_token"] = m.mark_as_read_token
             if changes:
                 self.store.update_conversation(conv.conv_id, **changes)
+            if "mark" in changes:  # reopened (or answered) by the friend's message: just after it in the archive
+                self.triage.record(conv.conv_id, f"reopen-{m.account}-{m.message_id}", {"mark": changes["mark"]}, sent + 0.001)
             self.backlog.reindex(conv.conv_id)
             self.store.set_record("slack_post", key, noted="1",
                                   reopen="1" if self.marks.state(before.mark) == "closed" else "",
@@ -190,7 +194,7 @@ class LineIn(Component):
                 self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
                                               sender=msg.sender_id, **extra)
             for m in msgs:
-                record_inbound(self.services, conv, m, sender.display_name, ts)  # chat history for /export
+                self.record(conv, m, sender.display_name, ts)
         self.saturation.shown(conv)
         used = set()  # messages whose reply token an auto-reply took (single use)
         for m, record in zip(msgs, records):
@@ -221,7 +225,12 @@ class LineIn(Component):
         if ts:
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "friend", line_message_id=msg.message_id,
                                           sender=msg.sender_id)
-            record_inbound(self.services, conv, msg, sender.display_name, ts)
+            self.record(conv, msg, sender.display_name, ts)
+
+    def record(self, conv: Conversation, msg: InboundMessage, name: str, ts: str) -> None:
+        """The friend's message in the archive, with the media it showed."""
+        media = self.media.archived(msg.account, msg.message_id) if self.media.handles(msg) else None
+        self.history.friend(conv, msg, name, ts, inbound_time(msg, ts), media=media)
 
     def handle_notice(self, msg: InboundMessage) -> None:
         if self.follows.handle(msg):

@@ -12,13 +12,15 @@ import logging
 import time
 from typing import Any
 
+from bridge.archive.jobs import queue_staff_files, staff_files
+from bridge.archive.entry import slack_id
+from bridge.archive.recorder import Recorder
 from bridge.automation import Automation
 from bridge.friends.ops import show_canned
-from bridge.friends.transcript import record_outbound
 from bridge.i18n import t
 from bridge.media.outbound import MediaOut
 from bridge.model import Conversation, DeliveryFailed, RetryLater, StaffMessage
-from bridge.ports import ParentRefresher
+from bridge.ports import ParentRefresher, WorkQueue
 from bridge.relay.canned_send import CannedSend
 from bridge.relay.decorations import Decorations
 from bridge.relay.delivery import Delivery
@@ -33,8 +35,10 @@ FINAL = ("sent", "failed", "cancelled")
 
 class Replies(Component):
     def __init__(self, services: Services, window: UndoWindow, canned: CannedSend, delivery: Delivery,
-                 marks: Decorations, automation: Automation, parents: ParentRefresher):
+                 marks: Decorations, automation: Automation, parents: ParentRefresher, queue: WorkQueue | None):
         super().__init__(services)
+        self.history = Recorder(services)  # every reply in the archive, sent or not
+        self.queue = queue  # its files are copied into the media archive as work of their own
         self.window = window
         self.canned = canned
         self.delivery = delivery
@@ -64,6 +68,8 @@ class Replies(Component):
             if state == "held":
                 return state
             if state != "sending":
+                if state == "cancelled":
+                    self.record(conv, msg, msg.text, "cancelled")
                 return state  # deleted in time (confirmed in the thread by bridge.relay.edits)
             source = edited or msg.text
             text, canned = (source, []) if msg.picked else self.canned.expanded(conv, msg, source)  # !key, once
@@ -79,6 +85,7 @@ class Replies(Component):
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=msg.user,
                                           delivery="failed", reason=exc.reason)
             self.delivery.report_failure(channel, ts, conv.thread_ts, exc, waited=waited)
+            self.record(conv, msg, msg.text, "failed")
             return "failed"
         # 🆓/🔢 (and ⏳ away) follow at Slack's pace on their own stream; queued before the
         # message is recorded as sent, so a crash in between cannot lose the mark.
@@ -91,11 +98,19 @@ class Replies(Component):
         self.automation.on_delivered(conv, msg.user, via, time.time(), f"{channel}-{ts}")  # free or counted (/stats)
         self.backlog.reindex(conv.conv_id)
         sent_texts = [x for x in texts if isinstance(x, str)]
-        record_outbound(self.services, conv, msg.to_payload(), sent_texts)  # chat history for /export
+        self.record(conv, msg, "\n".join(sent_texts), "sent", via=via, canned=msg.picked or ",".join(canned))
         if canned:  # staff see what the friend received
             show_canned(self.services, conv, f"{channel}-{ts}", sent_texts)
         self.parents.request(conv.conv_id)
         return "sent"
+
+    def record(self, conv: Conversation, msg: StaffMessage, text: str, status: str, via: str = "", canned: str = "") -> None:
+        """The reply in the archive (the text LINE got; 定型文 as "canned"); its files follow as their own work."""
+        files = staff_files(msg.files)
+        self.history.staff(conv, msg.channel, msg.ts, msg.user, text, via=via, status=status,
+                           kind="canned" if canned else "text", canned=canned, files=[f["name"] for f in files])
+        if status == "sent":
+            queue_staff_files(self.queue, conv.conv_id, slack_id(msg.channel, msg.ts), float(msg.ts), files)
 
     def _tell_sent_now(self, channel: str, ts: str, thread_ts: str, via: str) -> None:
         """A reply sent early with 今すぐ送信（無料）: its author learns whether it was free after all."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bridge.archive.recorder import Recorder
 from bridge.engine import work
 from bridge.model import Conversation, StaffMessage
 from bridge.relay.filters import relayed_as
@@ -18,6 +19,7 @@ class SlackIn(Component):
     def __init__(self, services: Services, replies: Replies):
         super().__init__(services)
         self.replies = replies
+        self.history = Recorder(services)  # internal notes in the archive, marked as such
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A ``slack_message`` item (:class:`~bridge.model.StaffMessage`): staff replies in conversation threads go to LINE."""
@@ -37,4 +39,5 @@ class SlackIn(Component):
         if not self.store.get_slack_message(msg.channel, msg.ts):
             self.store.add_note(conv.conv_id, msg.user, msg.text, msg.ts, time.time())
             self.store.link_slack_message(msg.channel, msg.ts, conv.conv_id, "note", author=msg.user)
+            self.history.note(conv, msg.channel, msg.ts, msg.user, msg.text)
         self.slack.react(msg.channel, msg.ts, REACTION_NOTE)

@@ -45,6 +45,46 @@ def transcript_add(store: Store, conv_id: str, at: float, entry: dict[str, Any])
     store.r.zadd(store.keys.transcript(conv_id=conv_id), {_member(entry): at})
 
 
+def transcript_put(store: Store, conv_id: str, entry: dict[str, Any]) -> bool:
+    """Record ``entry`` once by its ``id``: an entry with the same id at the same time is replaced
+    (a retried job, a reply that failed then went out). Returns True when the id was new."""
+    key = store.keys.transcript(conv_id=conv_id)
+    at = entry["t"]
+    old = [m for m in store.r.zrangebyscore(key, repr(at), repr(at)) if json.loads(m).get("id") == entry["id"]]
+    member = _member(entry)
+    if old == [member]:
+        return False
+    pipe = store.r.pipeline()
+    for m in old:
+        pipe.zrem(key, m)
+    pipe.zadd(key, {member: at})
+    pipe.execute()
+    return not old
+
+
+def transcript_add_many(store: Store, entries: list[tuple[str, dict[str, Any]]]) -> None:
+    """Several new entries (conv id, entry) in one round trip (a broadcast's recipients)."""
+    pipe = store.r.pipeline(transaction=False)
+    for conv_id, entry in entries:
+        pipe.zadd(store.keys.transcript(conv_id=conv_id), {_member(entry): entry["t"]})
+    pipe.execute()
+
+
+def transcript_update(store: Store, conv_id: str, at: float, entry_id: str,
+                      change: Callable[[dict[str, Any]], dict[str, Any]]) -> bool:
+    """Change the entry ``entry_id`` filed at ``at`` (e.g. its archived media arrived); False if absent."""
+    key = store.keys.transcript(conv_id=conv_id)
+    for member in store.r.zrangebyscore(key, repr(at), repr(at)):
+        entry = json.loads(member)
+        if entry.get("id") == entry_id:
+            pipe = store.r.pipeline()
+            pipe.zrem(key, member)
+            pipe.zadd(key, {_member(change(entry)): at})
+            pipe.execute()
+            return True
+    return False
+
+
 def transcript_rewrite(store: Store, conv_id: str, line_message_id: str, at: float | None,
                        change: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
     """Replace the friend entries of ``line_message_id`` by ``change(entry)``; returns how many.

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
+from bridge.archive.recorder import Recorder
 from bridge.i18n import Mrkdwn, slack_t, t
 from bridge.model import Conversation, DeliveryFailed, RetryLater
 from bridge.access import is_channel_member
@@ -58,6 +59,7 @@ class Triage(Component):
         super().__init__(services)
         self.parents = parents
         self.observers = tuple(observers)
+        self.history = Recorder(services)  # mark and assignee changes in the archive
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         """A work item: one triage change (see :class:`Op`)."""
@@ -110,15 +112,27 @@ class Triage(Component):
             observer.on_triage_change(conv, op.actor, changes)
         self.store.add_event(conv.conv_id, {"at": time.time(), "actor": op.actor, "action": op.action, "value": op.value,
                                             "source": op.source, "changes": changes})
+        ts = ""
         if conv.thread_ts:
             ts = self.slack.post_once(f"op-{op.op_id}", conv.channel, audit, thread_ts=conv.thread_ts)
             self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
+        self.record(conv.conv_id, op.op_id, changes, float(ts) if ts else time.time(), op.actor)
         self.parents.request(conv.conv_id)
         new_assignee = changes.get("assignee")
         if new_assignee:
             self.mirror_claim_to_line(conv)
         if op.source == "command":
             self.tell(op, slack_t("op.done", self.lang, number=conv.number, name=conv.name, what=Mrkdwn(audit)), conv.channel)
+
+    def record(self, conv_id: str, op_id: str, changes: dict[str, Any], at: float, actor: str = "") -> None:
+        """Mark and assignee changes in the archive (the new value as people read it)."""
+        if "mark" in changes:
+            self.history.event(conv_id, f"{op_id}:mark", "mark", at, self.marks.effective(changes["mark"]).display(self.lang),
+                               actor)
+        if "assignee" in changes:
+            who = changes["assignee"]
+            self.history.event(conv_id, f"{op_id}:assignee", "assignee", at,
+                               (self.history.name_of(who) if who else t("parent.nobody", self.lang)), actor)
 
     def _changes(self, conv: Conversation, op: Op) -> tuple[dict[str, Any], str]:
         actor = f"<@{op.actor}>"

@@ -1,4 +1,5 @@
-"""/export 12 (one conversation, members of its triage channel) or /export <from> <to> (all, admins only)."""
+"""/export 12 (one conversation, members of its triage channel) or /export <from> <to> (all, admins only);
+a last word ``media`` (メディア) adds the archived media as a zip."""
 from __future__ import annotations
 
 import re
@@ -14,6 +15,7 @@ from handlers.slack.ops import is_member
 
 NUMBER = re.compile(r"^#?(\d{1,9})$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MEDIA_WORDS = ("media", "メディア")
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -23,8 +25,11 @@ def register(app: App, rt: Runtime) -> None:
     def handle_export_command(ack: Ack, command: dict[str, Any]) -> None:
         user = command["user_id"]
         words = (command.get("text") or "").split()
+        media = bool(words) and words[-1].lower() in MEDIA_WORDS
+        if media:
+            words = words[:-1]
         export_id = (command.get("trigger_id") or "").replace(".", "") or user
-        payload: dict[str, Any] = {"export_id": export_id, "requester": user}
+        payload: dict[str, Any] = {"export_id": export_id, "requester": user, "media": media}
         if len(words) == 1 and NUMBER.match(words[0]):
             conv = rt.store.get_by_number(NUMBER.match(words[0]).group(1))
             if conv is None:
