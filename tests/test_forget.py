@@ -68,6 +68,14 @@ def archive_media(rt, conv_id: str, content: bytes, at: float) -> str:
     return meta["sha256"]
 
 
+def photo_of(h, line_id: str) -> str:
+    """The archived photo of the friend's image message ("" until it is recorded)."""
+    for raw in h.store.r.zrange(h.store.keys.transcript(conv_id=cid(line_id)), 0, -1):
+        for m in json.loads(raw).get("media") or []:
+            return m["sha256"]
+    return ""
+
+
 def open_forget_modal(h, user, conv_id):
     before = set(h.slack.views)
     h.slack_sender.block_action(user, TRIAGE, h.conv(HANAKO).thread_ts, "friend_forget", conv_id)
@@ -83,7 +91,10 @@ def test_an_admin_forgets_a_friend_from_slack_and_no_trace_is_left(h, rt):
     h.staff_says(thread, "彼女のクーポンは来週", user=STAFF2)   # a staff member's own message in the thread
     submit(h, open_friend_modal(h, thread), member_no="A-7777", tags="VIP", note="秘密のメモ")
     assert wait_until(lambda: h.store.r.hget(h.store.keys.friend(conv_id=cid(HANAKO)), "note") == "秘密のメモ")
-    hanako_only = archive_media(rt, cid(HANAKO), b"hanako's receipt", 1.0)
+    assert h.send_line(h.webhooks.image(HANAKO, data=b"\xff\xd8\xff\xe0hanako's receipt")).status_code == 200
+    assert wait_until(lambda: photo_of(h, HANAKO), timeout=20)                # archived as it passed through
+    sent_photo = photo_of(h, HANAKO)
+    hanako_only = archive_media(rt, cid(HANAKO), b"hanako's other photo", 1.0)
     shared = archive_media(rt, cid(HANAKO), b"the shop's map", 2.0)
     assert archive_media(rt, cid(TARO), b"the shop's map", 3.0) == shared
     old = h.conv(HANAKO)
@@ -104,8 +115,9 @@ def test_an_admin_forgets_a_friend_from_slack_and_no_trace_is_left(h, rt):
     # Redis: nothing names the friend, nothing holds their words
     assert traces(h, [HANAKO, old.conv_id, *SECRET_WORDS]) == []
     # the archive: the file only they referred to is gone, the shared one stays (Taro's history)
-    files = set(MediaArchive(rt.settings.archive_dir).walk())
-    assert hanako_only not in files and shared in files
+    archive = MediaArchive(rt.settings.archive_dir)
+    files = set(archive.walk()) | set(archive.spooled())
+    assert hanako_only not in files and sent_photo not in files and shared in files
     assert archive_refs.refs(rt.store, shared) == {cid(TARO)}
     # Slack: the bridge's posts are deleted (parent included); staff members' own messages are not (the bot cannot)
     left = h.slack.messages(TRIAGE, thread)
@@ -118,7 +130,7 @@ def test_an_admin_forgets_a_friend_from_slack_and_no_trace_is_left(h, rt):
     # the audit: who, when, how — no content
     audit = h.store.r.lrange(h.store.keys.forgotten(), 0, -1)
     record = json.loads(audit[0])
-    assert record["by"] == STAFF and record["via"] == "slack" and record["at"] > 0 and record["files"] == 1
+    assert record["by"] == STAFF and record["via"] == "slack" and record["at"] > 0 and record["files"] == 2
     # Taro is untouched
     assert h.conv(TARO) is not None and h.store.get_by_number(h.conv(TARO).number).conv_id == cid(TARO)
     assert h.store.r.zcard(h.store.keys.transcript(conv_id=cid(TARO))) >= 1
@@ -140,7 +152,8 @@ def test_forgetting_without_the_slack_posts_leaves_slack_as_it_is(h, rt):
         "type": "checkboxes", "selected_options": []}}}).status_code == 200
     assert wait_until(lambda: h.conv(HANAKO) is None and h.store.r.llen(h.store.keys.forgotten()) == 1, timeout=30)
     assert h.slack.message(TRIAGE, thread), "the parent stays in Slack"
-    assert any(f"#{number}" in e["text"] and "そのまま" in e["text"] for e in h.slack.ephemerals(TRIAGE, STAFF))
+    assert wait_until(lambda: any(f"#{number}" in e["text"] and "そのまま" in e["text"]
+                                  for e in h.slack.ephemerals(TRIAGE, STAFF)))   # told once done
     h.settle()
     assert traces(h, [HANAKO, "駐車場はありますか"]) == []
 
