@@ -10,6 +10,7 @@ import pytest
 
 from bridge.accounts import Account
 from bridge.archive.media import MediaArchive
+from bridge.model import Conversation
 from bridge.runtime import Runtime
 from bridge.settings import Settings, SettingsError
 from bridge.store import archive as refs
@@ -51,12 +52,14 @@ def texts(rt, conv_id: str) -> list[str]:
 
 def test_retention_deletes_exactly_what_is_older_and_keeps_media_still_referred_to(rt):
     a, b = "default-Uaaaa", "shop2-Ubbbb"
+    rt.store.ensure_conversation(Conversation(a, "user", 0, line_id="Uaaaa"))
     only_old = entry(rt, a, 40, "40 days ago", media=b"old receipt")
     kept_by_newer = entry(rt, a, 35, "35 days ago", media=b"a photo sent twice")
     kept_by_other = entry(rt, a, 31, "31 days ago", media=b"the shop's map")
     entry(rt, a, 29.9, "29.9 days ago")
     entry(rt, a, 1, "yesterday", media=b"a photo sent twice")
     entry(rt, b, 400, "another account, 400 days ago", media=b"the shop's map")
+    entry(rt, "default-Ugone", 60, "a conversation whose state is gone")
 
     run = rt.domain.retention.run(NOW)
 
@@ -66,13 +69,15 @@ def test_retention_deletes_exactly_what_is_older_and_keeps_media_still_referred_
     assert only_old not in files and {kept_by_newer, kept_by_other} <= files
     assert refs.refs(rt.store, only_old) == set() and refs.refs(rt.store, kept_by_newer) == {a}
     assert refs.refs(rt.store, kept_by_other) == {b}
-    assert run.entries == {"default": 3} and run.media == {"default": 1} and not run.more
+    assert run.entries == {"default": 4} and run.media == {"default": 1} and not run.more
+    assert float(rt.redis.hget(rt.keys.conv(conv_id=a), "history_since")) == NOW - 30 * DAY   # where its history starts now
+    assert not rt.redis.exists(rt.keys.conv(conv_id="default-Ugone"))    # no stray hash written for it
     stats = rt.stores.forget.retention_stats("default")
-    assert (stats["entries"], stats["media"], stats["total_entries"]) == ("3", "1", "3")
+    assert (stats["entries"], stats["media"], stats["total_entries"]) == ("4", "1", "4")
 
     again = rt.domain.retention.run(NOW)                                # nothing more is due: idempotent
     assert again.entries == {"default": 0} and texts(rt, a) == ["29.9 days ago", "yesterday"]
-    assert rt.stores.forget.retention_stats("default")["total_entries"] == "3"
+    assert rt.stores.forget.retention_stats("default")["total_entries"] == "4"
 
 
 def test_a_run_stops_at_its_limit_and_asks_for_another(rt):

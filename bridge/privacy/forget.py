@@ -65,17 +65,25 @@ class Forgetting(Component):
         ident = self.slack.bot_identity()
         ours = {ident.get("bot_id") or "-", ident.get("user_id") or "-"}
         deleted = kept = 0
-        messages = self.slack.thread_messages(conv.channel, conv.thread_ts)
+        try:
+            messages = self.slack.thread_messages(conv.channel, conv.thread_ts)
+        except DeliveryFailed as exc:  # e.g. the bot left the channel: the data in the bridge still goes
+            log.warning("the thread of a forgotten friend could not be read (%s); its Slack posts stay", exc.reason)
+            return {"posts_deleted": 0, "posts_kept": 0}
         replies = [m for m in messages if m.get("ts") != conv.thread_ts]
         parent = [m for m in messages if m.get("ts") == conv.thread_ts]
         for message in replies + parent:
             if not ({message.get("bot_id"), message.get("user")} & ours):
                 kept += 1
                 continue
-            for f in message.get("files") or []:
-                if f.get("id"):
-                    self.slack.delete_file(f["id"])
-            deleted += self.slack.delete_message(conv.channel, message["ts"])
+            try:
+                for f in message.get("files") or []:
+                    if f.get("id"):
+                        self.slack.delete_file(f["id"])
+                deleted += self.slack.delete_message(conv.channel, message["ts"])
+            except DeliveryFailed as exc:  # refused for this one message: counted as left, the rest goes on
+                log.warning("a post of a forgotten friend's thread could not be deleted: %s", exc.reason)
+                kept += 1
         return {"posts_deleted": deleted, "posts_kept": kept}
 
     def _tell(self, payload: dict[str, Any], conv: Conversation | None, posts: dict[str, int]) -> None:

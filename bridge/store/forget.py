@@ -24,6 +24,7 @@ from typing import Any, Iterator
 
 import redis
 
+from bridge.archive.entry import HISTORY_SINCE
 from bridge.keys import Keys
 from bridge.store.backlog import Backlog
 from bridge.store.friends import norm
@@ -70,12 +71,22 @@ def media_of(entries: list[str]) -> set[str]:
     return out
 
 
+# Raise the conversation's history_since to ARGV[2] (never lower it; never create the hash).
+_RAISE_SINCE = """
+if redis.call('HEXISTS', KEYS[1], 'conv_id') == 0 then return 0 end
+local now = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') or 0
+if tonumber(ARGV[2]) > now then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end
+return 0
+"""
+
+
 class ForgetStore:
     def __init__(self, r: redis.Redis, keys: Keys, backlog: Backlog):
         self.r = r
         self.keys = keys
         self.backlog = backlog
         self._drop_refs = r.register_script(_DROP_REFS)
+        self._raise_since = r.register_script(_RAISE_SINCE)
 
     # -- media references ------------------------------------------------------------------
     def drop_media_refs(self, conv_id: str, hashes: set[str]) -> list[str]:
@@ -101,9 +112,16 @@ class ForgetStore:
         if not old:
             return 0, []
         self.r.zrem(key, *old)
+        self._history_since(conv_id, before)
         hashes = media_of(old)
         still = {h for h in hashes if next(self.r.zscan_iter(key, match=f"*{h}*", count=SCAN_COUNT), None)}
         return len(old), self.drop_media_refs(conv_id, hashes - still)
+
+    def _history_since(self, conv_id: str, since: float) -> None:
+        """The conversation's history is complete from ``since`` on (the history page says where it starts);
+        a conversation hash that is gone is not written again."""
+        key = self.keys.conv(conv_id=conv_id)
+        self._raise_since(keys=[key], args=[HISTORY_SINCE, repr(since)])
 
     def record_retention(self, account: str, entries: int, media: int, at: float) -> None:
         key = self.keys.retention_stats(account=account)
