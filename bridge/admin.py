@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         from bridge.privacy.cli import main as forget_main
 
         try:
-            return forget_main(get_runtime(), argv[1:])
+            return forget_main(get_runtime, argv[1:])
         except SettingsError as exc:
             print(exc, file=sys.stderr)
             return 2

@@ -176,16 +176,16 @@ def test_the_admin_command_asks_first_then_forgets(h, rt, capsys):
 
     open_thread(h, HANAKO, "駐車場はありますか？")
     number = h.conv(HANAKO).number
-    assert main(rt, [f"#{number}"], ask=lambda prompt: "no") == 1
+    assert main(lambda: rt, [f"#{number}"], ask=lambda prompt: "no") == 1
     assert h.conv(HANAKO) is not None and "nothing deleted" in capsys.readouterr().out
-    assert main(rt, [HANAKO, "--yes", "--by", "ops"]) == 0   # by LINE id
+    assert main(lambda: rt, [HANAKO, "--yes", "--by", "ops"]) == 0   # by LINE id
     assert "deleted:" in capsys.readouterr().out
     assert h.conv(HANAKO) is None
     record = h.store.r.lrange(h.store.keys.forgotten(), 0, -1)
     assert [json.loads(x)["by"] for x in record] == ["cli:ops"]
     h.settle()
     assert traces(h, [HANAKO, "駐車場はありますか"]) == []
-    assert main(rt, [f"#{number}", "--yes"]) == 1               # gone: nothing to find
+    assert main(lambda: rt, [f"#{number}", "--yes"]) == 1               # gone: nothing to find
 
 
 @pytest.fixture()

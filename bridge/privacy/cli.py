@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 import uuid
-from typing import Callable
+from typing import Any, Callable
 
 from bridge.engine import work
 from bridge.model import Conversation, conv_key
@@ -30,7 +30,8 @@ def find_friend(rt, friend: str) -> Conversation | None:
     return rt.store.get_conversation(friend) if friend.isascii() and friend.replace("-", "").isalnum() else None
 
 
-def main(rt, argv: list[str], ask: Callable[[str], str] = input) -> int:
+def main(runtime: Callable[[], Any], argv: list[str], ask: Callable[[str], str] = input) -> int:
+    """``runtime()`` gives the runtime once the arguments are read (``--help`` needs no configuration)."""
     parser = argparse.ArgumentParser(prog="python -m bridge.admin forget", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("friend", help="conversation number (12 or #12) or LINE user id")
@@ -39,6 +40,7 @@ def main(rt, argv: list[str], ask: Callable[[str], str] = input) -> int:
     parser.add_argument("--wait", type=float, default=120.0, help="seconds to wait for a worker to finish (default 120)")
     parser.add_argument("--by", default="", help="who asked (kept in the audit; default: the operator's login name)")
     args = parser.parse_args(argv)
+    rt = runtime()
     conv = find_friend(rt, args.friend)
     if conv is None:
         print(f"no conversation {args.friend!r}", file=sys.stderr)
