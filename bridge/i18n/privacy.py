@@ -12,8 +12,9 @@ MESSAGES = {
                              "友だち情報, its history (messages and media), replies waiting to be sent, records. *This cannot be undone.* "
                              "Only that it was deleted, by whom and when is kept. If this friend writes again, a new conversation "
                              "with a new number starts."},
-    "forget.slack_posts": {"ja": "このスレッドのブリッジの投稿も Slack から削除する（スタッフ本人の投稿は削除できません）",
-                           "en": "Also delete the bridge's posts of this thread in Slack (staff members' own messages cannot be deleted)"},
+    "forget.slack_posts": {"ja": "ブリッジの Slack 投稿も削除する", "en": "Also delete the bridge's Slack posts"},
+    "forget.slack_posts_hint": {"ja": "このスレッドの親メッセージと中継した投稿。スタッフ本人の投稿は削除できません。",
+                                "en": "The parent and relayed posts. Staff members' own messages stay."},
     "forget.queued": {"ja": "🗑️ #{number} のデータを削除しています。終わったらお知らせします。",
                       "en": "🗑️ Deleting the data of #{number}. You will be told when it is done."},
     "forget.done": {"ja": "🗑️ #{number} の友だちのデータを削除しました。Slack の投稿はそのままです。",

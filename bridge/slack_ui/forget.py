@@ -23,7 +23,8 @@ def forget_button(conv_id: str, lang: str) -> dict:
 
 def forget_modal(conv_id: str, number: int, name: str, lang: str) -> dict[str, Any]:
     """Confirm: what is deleted, that it cannot be undone, and whether the bridge's Slack posts go too."""
-    option = {"text": _plain(t("forget.slack_posts", lang), 150), "value": "yes"}
+    option = {"text": _plain(t("forget.slack_posts", lang), 75), "value": "yes",
+              "description": _plain(t("forget.slack_posts_hint", lang), 75)}
     return {
         "type": "modal", "callback_id": FORGET_MODAL, "private_metadata": conv_id,
         "title": _plain(t("forget.title", lang)), "submit": _plain(t("forget.submit", lang)),
