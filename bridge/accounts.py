@@ -18,6 +18,7 @@ bot_user_id = "U0123…"                # optional: the webhook `destination` (e
 forward = ["https://lstep.example/webhook"]  # optional: other tools that get every verified webhook
 reply_token = "bridge"                # "bridge" (default) or "other": another tool answers with reply tokens
 follow = "quiet"                      # "quiet" (default): a follow opens no thread; "thread": it opens one
+retention_days = 365                  # optional: delete archived messages and media older than this (default: keep)
 ```
 """
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Account:
     forward: tuple[str, ...] = ()
     reply_token: str = "bridge"
     follow: str = "quiet"              # "thread": every follow opens a thread and a 要対応 entry
+    retention_days: int = 0            # archived messages/media older than this are deleted daily; 0 = keep
 
     @property
     def quiet_follows(self) -> bool:
@@ -119,8 +121,30 @@ def default_account_from_env(env: Mapping[str, str], problems: list[str]) -> Acc
     follow = (env.get("LINE_FOLLOW") or "quiet").strip()
     if follow not in FOLLOW_MODES:
         problems.append(f"LINE_FOLLOW must be 'quiet' or 'thread' (got {follow!r})")
+    retention = parse_retention_days(env.get("BRIDGE_RETENTION_DAYS"), "BRIDGE_RETENTION_DAYS", problems)
     return Account(DEFAULT_ACCOUNT, (env.get("LINE_ACCOUNT_NAME") or "LINE").strip(), channel,
-                   values["LINE_CHANNEL_SECRET"], values["LINE_CHANNEL_ACCESS_TOKEN"], bot, forward, mode, follow)
+                   values["LINE_CHANNEL_SECRET"], values["LINE_CHANNEL_ACCESS_TOKEN"], bot, forward, mode, follow,
+                   retention)
+
+
+RETENTION_MAX_DAYS = 100 * 366
+
+
+def parse_retention_days(raw: object, where: str, problems: list[str]) -> int:
+    """``retention_days``: a whole number of days from 1 up; unset or empty = keep everything (0)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return 0
+    try:
+        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+            raise ValueError
+        days = int(str(raw).strip()) if isinstance(raw, str) else int(raw)
+        if not 1 <= days <= RETENTION_MAX_DAYS:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append(f"{where}: retention_days must be a whole number of days between 1 and {RETENTION_MAX_DAYS} "
+                        f"(leave it out to keep the history; got {raw!r})")
+        return 0
+    return days
 
 
 def check_url(url: str, where: str, problems: list[str]) -> None:

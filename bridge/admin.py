@@ -6,6 +6,7 @@
   hours                business hours (応答時間) of every account for the next 14 days
   friends export|import  友だち情報 as CSV (see bridge/friends/cli.py)
   export               chat history as CSV + JSON (see bridge/friends/cli.py)
+  forget <friend>      delete one friend's personal data (number, #12 or LINE id; --yes, --slack-posts)
 """
 from __future__ import annotations
 
@@ -71,6 +72,14 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             return crm_main(get_runtime(), argv)
+        except SettingsError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    if argv and argv[0] == "forget":
+        from bridge.privacy.cli import main as forget_main
+
+        try:
+            return forget_main(get_runtime, argv[1:])
         except SettingsError as exc:
             print(exc, file=sys.stderr)
             return 2

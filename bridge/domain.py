@@ -21,6 +21,8 @@ from bridge.friends.ops import Friends
 from bridge.logs import TRACE
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.ports import ForwardPort, RefreshQueue, WorkQueue
+from bridge.privacy.forget import Forgetting
+from bridge.privacy.retention import Retention
 from bridge.relay.canned_pick import CannedPicks
 from bridge.relay.canned_send import CannedSend
 from bridge.relay.deadletter import DeadLetters
@@ -79,6 +81,8 @@ class Domain:
         self.broadcasts = Broadcasts(services)
         self.exports = Exports(services)
         self.archiving = MediaArchiving(services)  # staff files into the media archive, off the relay's path
+        self.forgetting = Forgetting(services, services.archive)  # a friend's data deleted on request
+        self.retention = Retention(services, services.archive)    # retention_days (daily job)
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,
             work.SLACK_MESSAGE: self.slack_in.handle_item,
@@ -96,6 +100,7 @@ class Domain:
             work.BROADCAST: self.broadcasts.handle_item,
             work.EXPORT: self.exports.handle_item,
             work.ARCHIVE_MEDIA: self.archiving.handle_item,
+            work.FORGET: self.forgetting.handle_item,
         }
 
     def process_item(self, item: dict[str, Any]) -> None:

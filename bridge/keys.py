@@ -131,6 +131,11 @@ class Keys:
     broadcast = Kind("broadcast:{bid}")                   # hash: one segment broadcast (status, counts, message)
     broadcast_recipients = Kind("broadcast:{bid}:to")     # list: the broadcast's LINE user ids, frozen when confirmed
     broadcast_chunk = Kind("broadcast:{bid}:chunk:{index}")  # hash: one chunk's result (status, sent, request id)
+    # retention and forgetting a friend (bridge/privacy/)
+    retention_tick = Kind("retention:tick")               # string: a worker enqueued the daily retention run (lock, TTL ≈ a day)
+    retention_lock = Kind("retention:lock")               # string: a retention run is going on
+    retention_stats = Kind("retention:{account}")         # hash: last run (at), deleted entries/media of that run and in total
+    forgotten = Kind("forgotten")                         # list of JSON: friends forgotten (when, by whom, how) — no content
 
 
 #: kind -> template of every key (read by the v1 dump fixture and the docs).

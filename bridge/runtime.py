@@ -201,7 +201,8 @@ class Runtime:
                 .every(MOVE_DUE_S, inbox.move_due)
                 .every(SWEEP_STREAMS_S, inbox.sweep, lock=self.keys.inbox_sweep_lock(), unless=inbox.idle)
                 .every(self.settings.sweep_interval, self.enqueue_automation_sweep, lock=self.keys.sweep_tick())
-                .every(ARCHIVE_FLUSH_S, self.archive_flusher.kick))
+                .every(ARCHIVE_FLUSH_S, self.archive_flusher.kick)
+                .every(RETENTION_EVERY_S, self.enqueue_retention, lock=self.keys.retention_tick()))
 
     @cached_property
     def archive_flusher(self):
@@ -209,6 +210,11 @@ class Runtime:
         from bridge.archive.health import ArchiveFlusher
 
         return ArchiveFlusher(self.archive, self.store, self.slack, self.accounts, self.settings.language)
+
+    def enqueue_retention(self) -> None:
+        """Archived messages and media past their account's retention_days (:func:`bridge.engine.jobs.retention_sweep`)."""
+        if any(a.retention_days for a in self.accounts):
+            self.low_queue.enqueue(jobs.retention_sweep, result_ttl=60, failure_ttl=86400, job_timeout=600)
 
     def enqueue_automation_sweep(self) -> None:
         """SLA breaches, opening/closing, reminders (:func:`bridge.engine.jobs.automation_sweep`)."""
@@ -218,6 +224,7 @@ class Runtime:
 MOVE_DUE_S = 1.0         # s between due-set checks (every worker: claims are atomic)
 ARCHIVE_FLUSH_S = 5.0    # s between moves of spooled media into the archive (every worker: each host has its spool)
 SWEEP_STREAMS_S = 3.0    # s between sweeps of the streams with pending items (one worker per round)
+RETENTION_EVERY_S = 86400.0  # retention runs daily (one worker a day: its lock lives 0.9 × this)
 
 
 _runtime: Runtime | None = None

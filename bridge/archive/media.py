@@ -114,12 +114,14 @@ class MediaArchive:
         except FileNotFoundError:
             return False
 
-    def discard(self, sha256: str) -> None:
-        """Remove a file wherever it is: stored, or still waiting in this host's spool."""
+    def discard(self, sha256: str) -> bool:
+        """Remove a file wherever it is: stored, or still waiting in this host's spool; True if it existed."""
         spooled = os.path.join(self.spool_dir, sha256)
+        existed = False
         if valid_sha(sha256) and os.path.exists(spooled):
             os.unlink(spooled)
-        self.delete(sha256)
+            existed = True
+        return self.delete(sha256) or existed
 
     def walk(self) -> Iterable[str]:
         """Every stored hash (for checks and tests: lists the store)."""

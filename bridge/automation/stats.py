@@ -71,6 +71,7 @@ class Report:
     by_staff: dict[str, tuple[Durations, Durations]] = field(default_factory=dict)
     replies: dict[str, dict[str, list[int]]] = field(default_factory=dict)  # month → person → [free, counted]
     forecasts: list[str] = field(default_factory=list)  # the quota meter's forecast (bridge.slack_ui.quota)
+    retention: list[str] = field(default_factory=list)  # what retention_days deleted (bridge.privacy.retention)
     follows: int = 0
     unblocked: int = 0       # of the follows: friends who came back after blocking the account
     follows_by_day: dict[str, int] = field(default_factory=dict)   # local date (account's time zone) -> follows
@@ -183,6 +184,7 @@ def render_report(rep: Report, lang: str, chart: bool = False) -> tuple[str, lis
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
     blocks.append(replies_block(rep, lang))
     notes = [t("stats.chart_sent" if chart else "stats.chart_none", lang), t("stats.note", lang)]
+    notes += ["\n".join(rep.retention)[:3000]] if rep.retention else []  # one element: a context holds at most 10
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
     return title, blocks
 

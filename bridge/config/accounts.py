@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from bridge.accounts import BOT_USER_RE, CHANNEL_RE, FOLLOW_MODES, KEY_RE, REPLY_TOKEN_MODES, Account, check_url
+from bridge.accounts import (BOT_USER_RE, CHANNEL_RE, FOLLOW_MODES, KEY_RE, REPLY_TOKEN_MODES, Account, check_url,
+                             parse_retention_days)
 from bridge.config.source import ConfigSource
 
-FIELDS = {"key", "name", "channel", "secret_env", "token_env", "bot_user_id", "forward", "reply_token", "follow"}
+FIELDS = {"key", "name", "channel", "secret_env", "token_env", "bot_user_id", "forward", "reply_token", "follow", "retention_days"}
 
 
 def parse_accounts(src: ConfigSource, env: Mapping[str, str], problems: list[str]) -> list[Account]:
@@ -58,9 +59,10 @@ def parse_accounts(src: ConfigSource, env: Mapping[str, str], problems: list[str
         follow = str(entry.get("follow") or "quiet")
         if follow not in FOLLOW_MODES:
             problems.append(f"{where}: follow must be \"quiet\" or \"thread\" (got {follow!r})")
+        retention = parse_retention_days(entry.get("retention_days"), where, problems)
         if len(problems) == before:
             out.append(Account(key, str(entry.get("name") or key), channel, secrets["secret_env"], secrets["token_env"],
-                               bot, tuple(forward), mode, follow))
+                               bot, tuple(forward), mode, follow, retention))
     return out
 
 

@@ -22,6 +22,7 @@ from bridge import clock
 log = logging.getLogger(__name__)
 
 AUTOMATION_SWEEP_LOCK_MS = 300_000  # one automation sweep at a time (it is idempotent anyway)
+RETENTION_LOCK_MS = 600_000  # one retention run at a time (a run stops after a minute; this outlives it)
 
 _runtime: Callable[[], Any] | None = None
 
@@ -81,3 +82,20 @@ def set_duty(user_id: str, on: bool) -> None:
 def stats_chart(user_id: str, accounts: list[str], days: int, now: float) -> bool:
     """The /stats chart: drawn from the same report as the message and uploaded privately to the asker."""
     return _rt().domain.automation.stats_chart.send(user_id, list(accounts), int(days), float(now))
+
+
+# -- retention (bridge.privacy.retention) ------------------------------------------------------
+def retention_sweep() -> dict:
+    """Delete archived messages and media older than each account's ``retention_days``, in bounded
+    batches; a run that stopped at its limit queues the next one. Enqueued daily by the worker's ticker."""
+    rt = _rt()
+    lock = rt.keys.retention_lock()
+    if not rt.redis.set(lock, str(os.getpid()), nx=True, px=RETENTION_LOCK_MS):
+        return {"skipped": True}
+    try:
+        run = rt.domain.retention.run(clock.now())
+    finally:
+        rt.redis.delete(lock)
+    if run.more:
+        rt.low_queue.enqueue(retention_sweep, result_ttl=60, failure_ttl=86400, job_timeout=600)
+    return run.as_dict()

@@ -25,6 +25,7 @@ EXPORT = "export"                # a history export to upload to the person who 
 CANNED_PICK = "canned_pick"      # a 定型文 picked in the shortcut modal: posted in the thread, then relayed like a reply
 IMAGE_SET_DUE = "image_set_due"  # an imageSet's wait is over: show what arrived (bridge.relay.line_in)
 DECORATE = "decorate"            # the delivered/failed mark on a staff reply (bridge.relay.decorations)
+FORGET = "forget"                # delete one friend's personal data, on their conversation's stream (bridge.privacy.forget)
 ARCHIVE_MEDIA = "archive_media"  # a staff reply's files copied into the media archive (bridge.archive.jobs)
 
 

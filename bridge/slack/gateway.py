@@ -214,6 +214,29 @@ class SlackGateway(SlackDirectoryMixin, SlackFilesMixin):
         self._call("chat.update", self.client.chat_update, pace=(UPDATE, channel, f"{channel}-{ts}"), channel=channel,
                    ts=ts, text=text, blocks=blocks or [])
 
+    def thread_messages(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """Every message of a thread, the parent first (conversations.replies, paginated)."""
+        out: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"channel": channel, "ts": thread_ts, "limit": 200}
+        while True:
+            resp = self._call("conversations.replies", self.client.conversations_replies, **kwargs)
+            out += resp.get("messages") or []
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+            if not resp.get("has_more") or not cursor:
+                return out
+            kwargs["cursor"] = cursor
+
+    def delete_message(self, channel: str, ts: str) -> bool:
+        """chat.delete one of the bot's own messages; False when it is gone already."""
+        try:
+            self._call("chat.delete", self.client.chat_delete, pace=(UPDATE, channel, f"{channel}-{ts}-del"),
+                       channel=channel, ts=ts)
+            return True
+        except DeliveryFailed as exc:
+            if exc.reason == "message_not_found":
+                return False
+            raise
+
     def react(self, channel: str, ts: str, name: str) -> None:
         """Add a reaction; adding one that is already there is fine (idempotent)."""
         try:

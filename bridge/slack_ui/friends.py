@@ -41,8 +41,9 @@ def _field_element(fdef: FieldDef, value: str) -> dict:
     return el
 
 
-def friend_modal(conv_id: str, title: str, data: FriendData, fdefs: list[FieldDef], lang: str) -> dict:
-    """Edit 友だち情報: one input per configured field, the tags, the note."""
+def friend_modal(conv_id: str, title: str, data: FriendData, fdefs: list[FieldDef], lang: str,
+                 extra: list[dict] | None = None) -> dict:
+    """Edit 友だち情報: one input per configured field, the tags, the note (+ ``extra`` blocks at the end)."""
     blocks: list[dict] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{mrkdwn.escape(title)}*"}}]
     for fdef in fdefs[:90]:
         blocks.append({"type": "input", "block_id": f"f.{fdef.key}", "optional": True, "label": _plain(fdef.label(lang), 2000),
@@ -56,6 +57,7 @@ def friend_modal(conv_id: str, title: str, data: FriendData, fdefs: list[FieldDe
         note["initial_value"] = data.note
     blocks.append({"type": "input", "block_id": "tags", "optional": True, "label": _plain(t("friend.tags", lang)), "element": tags})
     blocks.append({"type": "input", "block_id": "note", "optional": True, "label": _plain(t("friend.note", lang)), "element": note})
+    blocks.extend(extra or [])
     return {
         "type": "modal", "callback_id": FRIEND_MODAL, "private_metadata": conv_id,
         "title": _plain(t("friend.title", lang), 24), "submit": _plain(t("modal.submit", lang), 24),

@@ -7,6 +7,7 @@ from bridge.store.backlog import Backlog
 from bridge.store.broadcasts import BroadcastStore
 from bridge.store.canned import CannedTexts
 from bridge.store.core import Store
+from bridge.store.forget import ForgetStore
 from bridge.store.friends import FriendStore
 from bridge.store.held import HeldSends
 
@@ -20,3 +21,4 @@ class Stores:
         self.automation = AutomationStore(store.r, store.keys, backlog)
         self.broadcasts = BroadcastStore(store.r, store.keys)
         self.held = HeldSends(store.r, store.keys)
+        self.forget = ForgetStore(store.r, store.keys, backlog)  # retention and forgetting a friend

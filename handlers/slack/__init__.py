@@ -14,7 +14,8 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bridge.runtime import Runtime
-from handlers.slack import actions, broadcast, canned, commands, events, export, friends, history, home, shortcuts
+from handlers.slack import (actions, broadcast, canned, commands, events, export, forget, friends, history, home,
+                           shortcuts)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ def create_bolt_app(rt: Runtime) -> App:
     shortcuts.register(app, rt)
     home.register(app, rt)  # App Home dashboard and the on-duty switch (bridge.automation)
     friends.register(app, rt)
+    forget.register(app, rt)  # admins: delete a friend's data (bridge.privacy.forget)
     canned.register(app, rt)
     broadcast.register(app, rt)
     export.register(app, rt)

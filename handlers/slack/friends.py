@@ -12,6 +12,7 @@ from bridge.friends.search import find, load_rows
 from bridge.i18n import t
 from bridge.runtime import Runtime
 from bridge.slack_ui.friends import ACTION_FRIEND, FRIEND_MODAL, SHORTCUT_FRIEND, friend_modal, friend_results, submitted_values
+from bridge.slack_ui.forget import forget_button
 from bridge.slack_ui.parent import info_modal
 from handlers.slack.ops import conversation_of_message, is_member, permalink_for, visible_accounts
 
@@ -27,7 +28,9 @@ def register(app: App, rt: Runtime) -> None:
             view = info_modal(t("friend.title", lang), t("op.refused", lang, channel=conv.channel))
         else:
             data = rt.stores.friends.get(conv.conv_id)
-            view = friend_modal(conv.conv_id, f"#{conv.number} {conv.name}", data, rt.crm.fields_of(conv.account), lang)
+            extra = [forget_button(conv.conv_id, lang)] if rt.crm.is_admin(user) else []  # admins only
+            view = friend_modal(conv.conv_id, f"#{conv.number} {conv.name}", data, rt.crm.fields_of(conv.account), lang,
+                                extra)
         client.views_open(trigger_id=trigger_id, view=view)  # within the trigger's 3 seconds
 
     @app.action(ACTION_FRIEND)

@@ -47,9 +47,25 @@ def register(app: App, rt: Runtime) -> None:
         report = stats.report(visible, days, now)
         report.forecasts = forecast_lines([(rt.accounts.require(a).name if len(visible) > 1 else "", m)
                                            for a in sorted(visible) if (m := read_meter(rt.store, a))], lang)
+        report.retention = retention_lines(rt, sorted(visible), lang)
         chart = has_chart(report)
         text, blocks = render_report(report, lang, chart=chart)
         ack(text=text, blocks=blocks, response_type="ephemeral")
         if chart:
             rt.low_queue.enqueue(jobs.stats_chart, command["user_id"], sorted(visible), days, now,
                                  result_ttl=60, failure_ttl=86400)
+
+
+def retention_lines(rt: Runtime, accounts: list[str], lang: str) -> list[str]:
+    """/stats: what retention deleted, per account that has ``retention_days`` (bridge.privacy.retention)."""
+    lines = []
+    for key in accounts:
+        account = rt.accounts.require(key)
+        if not account.retention_days:
+            continue
+        rs = rt.stores.forget.retention_stats(key)
+        line = t("retention.stats", lang, days=account.retention_days, entries=int(rs.get("entries") or 0),
+                 media=int(rs.get("media") or 0), total_entries=int(rs.get("total_entries") or 0),
+                 total_media=int(rs.get("total_media") or 0))
+        lines.append(f"{account.name}: {line}" if len(accounts) > 1 else line)
+    return lines
