@@ -157,10 +157,10 @@ class Runtime:
 
     @cached_property
     def slack_limiter(self):
-        from bridge.slack.ratelimit import SlackRateLimiter, limits_from_env
+        from bridge.slack.ratelimit import SlackRateLimiter
 
-        limits = limits_from_env()
-        return SlackRateLimiter(self.redis, self.keys, limits) if limits is not None else None
+        limits = self.settings.slack_rate_limits
+        return SlackRateLimiter(self.redis, self.keys, dict(limits)) if limits is not None else None
 
     @cached_property
     def lines(self):

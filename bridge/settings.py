@@ -62,6 +62,9 @@ class Settings:
     # forgotten by the dedupe yet young enough to be processed again.
     event_max_age: int = 3 * 24 * 3600
     metrics_token: str = field(default="", repr=False)  # BRIDGE_METRICS_TOKEN: bearer token of GET /metrics
+    # SLACK_RATE_POST / _UPDATE / _REACTIONS (``rate,burst``) over the defaults; None: SLACK_RATE_LIMITS=off
+    # (no pacing). Pairs of (tier, bridge.slack.ratelimit.Limit).
+    slack_rate_limits: tuple | None = field(default_factory=lambda: _default_slack_limits())
     history_link_ttl: int = 24 * 3600  # BRIDGE_HISTORY_LINK_TTL: seconds a /history page link stays valid
     # BRIDGE_THREAD_MAX_AGE_DAYS: a thread older than this is gone from Slack's view (the free plan shows
     # 90 days): a friend writing again opens a new thread for the same conversation. 0: never.
@@ -180,6 +183,7 @@ class Settings:
 
         chart_font = _chart_font(env, problems)
         hardening = _hardening_settings(env, problems)
+        slack_rate_limits = _slack_rate_limits(env, problems)
         history = _history_settings(env, problems)
         archive = _archive_settings(env, problems, check_url)
 
@@ -199,6 +203,7 @@ class Settings:
             chart_font=chart_font,
             **media,
             **hardening,
+            slack_rate_limits=slack_rate_limits,
             **history,
             **archive,
         )
@@ -316,3 +321,21 @@ def _chart_font(env: Mapping[str, str], problems: list[str]) -> str:
     except OSError as exc:
         problems.append(f"BRIDGE_CHART_FONT {path!r} is not a font Pillow can load ({exc})")
     return path
+
+
+def _default_slack_limits() -> tuple:
+    from bridge.slack.ratelimit import DEFAULT_LIMITS
+
+    return tuple(sorted(DEFAULT_LIMITS.items()))
+
+
+def _slack_rate_limits(env: Mapping[str, str], problems: list[str]) -> tuple | None:
+    """SLACK_RATE_LIMITS / SLACK_RATE_POST / _UPDATE / _REACTIONS (see docs/rate-limits.md)."""
+    from bridge.slack.ratelimit import limits_from_env
+
+    try:
+        limits = limits_from_env(env)
+    except ValueError as exc:
+        problems.append(str(exc))
+        return _default_slack_limits()
+    return None if limits is None else tuple(sorted(limits.items()))

@@ -25,10 +25,7 @@ log = logging.getLogger("bridge.worker")
 class BridgeWorker(Worker):
     def __init__(self, *args, **kwargs):
         try:
-            settings = Settings.from_env()  # and BRIDGE_CONFIG: a broken file stops start-up, naming file:line
-            from bridge.slack.ratelimit import limits_from_env
-
-            limits_from_env()  # a malformed SLACK_RATE_* too
+            settings = Settings.from_env()  # and BRIDGE_CONFIG and SLACK_RATE_*: a broken file stops start-up, naming file:line
         except (SettingsError, ValueError) as exc:
             print(f"worker not started: {exc}", file=sys.stderr)
             raise SystemExit(2) from None

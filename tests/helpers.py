@@ -261,7 +261,8 @@ class InProcess:
         from bridge.runtime import Runtime
 
         self.work = work
-        self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip"))
+        # No pacing: in process there is no drain to come back for a Slack turn (RetryLater would be lost).
+        self.rt = Runtime(replace(settings, namespace=settings.namespace + "ip", slack_rate_limits=None))
         self.rt.store.delete_namespace()
         self.domain = in_process_domain(self.rt)  # parents refreshed, 🆓/🔢/❌ added, replies sent inline
         self.store = self.rt.store

@@ -90,10 +90,10 @@ def test_new_conversations_when_configured(h, bridge_env, tmp_path: Path):
 def test_round_robin_among_a_slack_user_group(h, bridge_env, tmp_path: Path, monkeypatch):
     """``duty_group``: the on-duty list is the group's members (usergroups.users.list through the SDK),
     read again when the brief cache expires; when Slack fails, the last known members are used."""
-    monkeypatch.setenv("SLACK_RATE_LIMITS", "off")   # this in-process runtime posts without pacing (no retry loop here)
     config = tmp_path / "bridge.toml"
     config.write_text('[assignment]\non = ["new"]\nduty_group = "S0DUTY01"\n', encoding="utf-8")
-    rt = Runtime(Settings.from_env({**bridge_env, "BRIDGE_CONFIG": str(config)}))
+    # This in-process runtime posts without pacing (no drain here to come back for a turn).
+    rt = Runtime(Settings.from_env({**bridge_env, "BRIDGE_CONFIG": str(config), "SLACK_RATE_LIMITS": "off"}))
     h.slack.add_usergroup("S0DUTY01", "line-duty", [STAFF2, STAFF])
     queue = RecordingQueue()
     assignment = in_process_domain(rt, queue).automation.assignment

@@ -122,11 +122,10 @@ def test_slack_t_escapes_every_parameter_unless_it_is_marked_as_markup():
 
 @pytest.fixture()
 def fast_ip(monkeypatch, settings, line_emu, slack_emu):
-    """``ip`` without the bridge's Slack pacing (the emulator's limits are off after a reset): this judges what is shown,
+    """``ip`` (no pacing in process) with the emulator's limits off after a reset: this judges what is shown,
     and about fifteen posts per example would otherwise take a second each."""
     from bridge import clock
 
-    monkeypatch.setenv("SLACK_RATE_LIMITS", "off")
     installed = (clock._redis, clock._key)
     _seed(line_emu, slack_emu)
     line_emu.add_user(HANAKO, "山田 花子")

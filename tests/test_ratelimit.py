@@ -202,3 +202,12 @@ def test_holders_who_come_back_late_together_do_not_burst_past_the_limit(env):
     assert all(not ok for ok, _ in results[len(granted):])
     clock.now = T0 + 30.0
     assert all(lim.acquire(POST, "C1", f"late{i}")[0] for i in range(len(granted), 8))
+
+
+def test_slack_rate_settings_are_read_with_the_others_and_a_bad_one_stops_start_up(bridge_env):
+    from bridge.settings import Settings, SettingsError
+
+    assert dict(Settings.from_env({**bridge_env, "SLACK_RATE_POST": "2,10"}).slack_rate_limits)[POST] == Limit(2.0, 10.0)
+    assert Settings.from_env({**bridge_env, "SLACK_RATE_LIMITS": "off"}).slack_rate_limits is None
+    with pytest.raises(SettingsError, match="SLACK_RATE_POST"):
+        Settings.from_env({**bridge_env, "SLACK_RATE_POST": "fast"})

@@ -52,9 +52,14 @@ class Replies(Component):
         ``kind``/``payload`` again). Returns its state: "held", "sent", "failed" or "cancelled"."""
         channel, ts = msg.channel, msg.ts
         existing = self.store.get_slack_message(channel, ts)
+        waited = bool(existing.get("held_at"))
+        if existing.get("delivery") == "failed" and not existing.get("reported"):
+            # Failed in an earlier attempt whose ⚠️ line then had to wait for the channel's turn
+            # (RetryLater): report it now, or the failure would stay silent.
+            self._report(conv, msg, DeliveryFailed(existing.get("reason") or "failed", existing.get("detail") or ""), waited)
+            return "failed"
         if existing.get("delivery") in FINAL:
             return existing["delivery"]  # already handled (a retried job), or deleted within the undo window
-        waited = bool(existing.get("held_at"))
         try:
             if conv.blocked:
                 raise DeliveryFailed("blocked")
@@ -83,9 +88,9 @@ class Replies(Component):
             via = self.delivery.deliver_to_line(conv, f"{channel}-{ts}", texts + media)
         except DeliveryFailed as exc:
             self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=msg.user,
-                                          delivery="failed", reason=exc.reason)
-            self.delivery.report_failure(channel, ts, conv.thread_ts, exc, waited=waited)
+                                          delivery="failed", reason=exc.reason, detail=exc.detail[:500])
             self.record(conv, msg, msg.text, "failed")
+            self._report(conv, msg, exc, waited)
             return "failed"
         # 🆓/🔢 (and ⏳ away) follow at Slack's pace on their own stream; queued before the
         # message is recorded as sent, so a crash in between cannot lose the mark.
@@ -103,6 +108,11 @@ class Replies(Component):
             show_canned(self.services, conv, f"{channel}-{ts}", sent_texts)
         self.parents.request(conv.conv_id)
         return "sent"
+
+    def _report(self, conv: Conversation, msg: StaffMessage, exc: DeliveryFailed, waited: bool) -> None:
+        """⚠️ in the thread and ❌ on the reply, once (a retry after a paced post resumes here)."""
+        self.delivery.report_failure(msg.channel, msg.ts, conv.thread_ts, exc, waited=waited)
+        self.store.link_slack_message(msg.channel, msg.ts, conv.conv_id, "staff", reported="1")
 
     def record(self, conv: Conversation, msg: StaffMessage, text: str, status: str, via: str = "", canned: str = "") -> None:
         """The reply in the archive (the text LINE got; 定型文 as "canned"); its files follow as their own work."""

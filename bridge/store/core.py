@@ -262,6 +262,8 @@ class Store:
             return self.keys.line_send(send_key=key)
         if kind == "media":
             return self.keys.media(media_key=key)
+        if kind == "op":
+            return self.keys.op_applied(op_id=key)
         raise ValueError(kind)
 
     # -- dead letters ------------------------------------------------------------------------

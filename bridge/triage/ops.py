@@ -9,6 +9,7 @@ a person takes the chat).
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -102,16 +103,27 @@ class Triage(Component):
             return
         changes, audit = self._changes(conv, op)
         if not changes:
+            applied = self.store.get_record("op", op.op_id)
+            if applied.get("audit") and not applied.get("said"):
+                # Applied by an earlier attempt whose audit post then had to wait for the channel's
+                # turn (RetryLater): say it now, or the change would happen silently.
+                self._say(conv, op, applied["audit"], json.loads(applied.get("changes") or "{}"))
+                return
             if op.source == "command":
                 self.tell(op, slack_t("op.done", self.lang, number=conv.number, name=conv.name, what=Mrkdwn(self._describe_state(conv))),
                           conv.channel)
             return
+        self.store.set_record("op", op.op_id, audit=audit, changes=json.dumps(changes))
         self.store.update_conversation(conv.conv_id, **changes)
         self.backlog.reindex(conv.conv_id)
         for observer in self.observers:
             observer.on_triage_change(conv, op.actor, changes)
         self.store.add_event(conv.conv_id, {"at": time.time(), "actor": op.actor, "action": op.action, "value": op.value,
                                             "source": op.source, "changes": changes})
+        self._say(conv, op, audit, changes)
+
+    def _say(self, conv: Conversation, op: Op, audit: str, changes: dict[str, Any]) -> None:
+        """The applied change in the thread, the archive, the parent and on LINE (a retry resumes here)."""
         ts = ""
         if conv.thread_ts:
             ts = self.slack.post_once(f"op-{op.op_id}", conv.channel, audit, thread_ts=conv.thread_ts)
@@ -123,6 +135,7 @@ class Triage(Component):
             self.mirror_claim_to_line(conv)
         if op.source == "command":
             self.tell(op, slack_t("op.done", self.lang, number=conv.number, name=conv.name, what=Mrkdwn(audit)), conv.channel)
+        self.store.set_record("op", op.op_id, said="1")
 
     def record(self, conv_id: str, op_id: str, changes: dict[str, Any], at: float, actor: str = "") -> None:
         """Mark and assignee changes in the archive (the new value as people read it)."""

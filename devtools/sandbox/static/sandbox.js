@@ -123,7 +123,12 @@ $("clock").addEventListener("change", (ev) => api("/api/clock", { days: Number(e
 // A list follows new messages while its reader is at the bottom (also when a picture loads later
 // and makes it taller); a reader who scrolled up keeps their place and gets a "new messages" marker.
 const atBottom = (el) => el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-function toBottom(el) { el.scrollTop = el.scrollHeight; el._stick = true; el._marker.hidden = true; }
+function toBottom(el) {
+  // A scroll we make ourselves is not the reader's: its scroll event (delivered later, maybe after a
+  // picture made the list taller again) must not count as "scrolled up".
+  if (el.scrollHeight - el.clientHeight - el.scrollTop > 1) el._auto = true;
+  el.scrollTop = el.scrollHeight; el._stick = true; el._marker.hidden = true;
+}
 function keepBottom(el, fn, reset = false) {
   const before = el._html;
   fn();
@@ -141,7 +146,10 @@ for (const id of ["line-msgs", "channel-msgs", "thread-msgs"]) {
   el._marker.dataset.i18n = "newMessages";
   el._marker.addEventListener("click", () => toBottom(el));
   wrap.append(el._marker);
-  el.addEventListener("scroll", () => { el._stick = atBottom(el); if (el._stick) el._marker.hidden = true; });
+  el.addEventListener("scroll", () => {
+    if (el._auto) { el._auto = false; if (el._stick !== false) return; }
+    el._stick = atBottom(el); if (el._stick) el._marker.hidden = true;
+  });
 }
 document.addEventListener("load", (ev) => {  // a picture loaded: the list grew under its reader
   const el = ev.target.tagName === "IMG" && ev.target.closest(".msgs, .line-msgs");
