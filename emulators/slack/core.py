@@ -19,13 +19,14 @@ from flask import Flask
 
 from emulators.slack.control import _ControlMixin
 from emulators.slack.files import _FilesMixin
+from emulators.slack.shared_files import _SharedFilesMixin
 from emulators.slack.http import _HttpMixin
 from emulators.slack.ratelimit import _RateLimitMixin
 from emulators.slack.store import _StoreMixin
 from emulators.slack.util import _TS_RE, DEFAULT_SCOPES, RecordedCall, _Fault, _key_ts, _ts_key, rich_text_blocks
 
 
-class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _StoreMixin, _RateLimitMixin):
+class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _SharedFilesMixin, _StoreMixin, _RateLimitMixin):
     """In-memory Slack workspace + Web API served by :attr:`app` (a Flask app).
 
     Serve it with ``emulators.server.serve_in_thread(emulator.app)`` and point
