@@ -77,10 +77,24 @@ def _split(table: dict, fields: set[str], accounts: list[str], section: str, whe
     return base, per_account
 
 
-def _hours(t: dict, configured: bool, section: str, where, errors: list[str]) -> HoursConfig:
+def _reporter(section: str, where, errors: list[str]):
+    """``err_for(key)(message)``: a problem of ``[section] key``, with its file:line."""
     def err_for(key: str):
         return lambda msg: errors.append(f"{where(section, key)}: [{section}] {key}: {msg}")
+    return err_for
 
+
+def _flag(t: dict, key: str, err_for, on_error: bool) -> bool:
+    """A true/false setting (default true); ``on_error`` when it is something else."""
+    value = t.get(key, True)
+    if not isinstance(value, bool):
+        err_for(key)("must be true or false")
+        return on_error
+    return value
+
+
+def _hours(t: dict, configured: bool, section: str, where, errors: list[str]) -> HoursConfig:
+    err_for = _reporter(section, where, errors)
     tz = t.get("timezone", "Asia/Tokyo")
     try:
         ZoneInfo(str(tz))
@@ -141,13 +155,8 @@ def _date(value: Any) -> date | None:
 
 
 def _sla(t: dict, section: str, where, errors: list[str], marks) -> SlaConfig:
-    def err_for(key: str):
-        return lambda msg: errors.append(f"{where(section, key)}: [{section}] {key}: {msg}")
-
-    enabled = t.get("enabled", True)
-    if not isinstance(enabled, bool):
-        err_for("enabled")("must be true or false")
-        enabled = True
+    err_for = _reporter(section, where, errors)
+    enabled = _flag(t, "enabled", err_for, on_error=True)
     hours = _number(t.get("hours", 24), err_for("hours"), 0.01, 24 * 365) or 24.0
     factor = _number(t.get("escalate_factor", 2), err_for("escalate_factor"), 1.01, 100) or 2.0
     group = t.get("mention_group", "")
@@ -170,13 +179,8 @@ def _sla(t: dict, section: str, where, errors: list[str], marks) -> SlaConfig:
 
 
 def _reminders(t: dict, section: str, where, errors: list[str]) -> ReminderConfig:
-    def err_for(key: str):
-        return lambda msg: errors.append(f"{where(section, key)}: [{section}] {key}: {msg}")
-
-    enabled = t.get("enabled", True)
-    if not isinstance(enabled, bool):
-        err_for("enabled")("must be true or false")
-        enabled = False
+    err_for = _reporter(section, where, errors)
+    enabled = _flag(t, "enabled", err_for, on_error=False)
     day = str(t.get("weekday", "mon")).lower()[:3]
     if day not in DAYS:
         err_for("weekday")(f"must be one of {', '.join(DAYS)}")
@@ -196,13 +200,8 @@ def _reminders(t: dict, section: str, where, errors: list[str]) -> ReminderConfi
 
 
 def _assignment(t: dict, section: str, where, errors: list[str], marks) -> AssignmentConfig:
-    def err_for(key: str):
-        return lambda msg: errors.append(f"{where(section, key)}: [{section}] {key}: {msg}")
-
-    enabled = t.get("enabled", True)
-    if not isinstance(enabled, bool):
-        err_for("enabled")("must be true or false")
-        enabled = False
+    err_for = _reporter(section, where, errors)
+    enabled = _flag(t, "enabled", err_for, on_error=False)
     on = t.get("on", ["new"])
     if not isinstance(on, list) or not all(isinstance(x, str) for x in on):
         err_for("on")('must be a list such as ["new", "complaint"]')
