@@ -69,16 +69,20 @@ MAX_SLEEP = 0.3
 JUMP_MAX_SLEEP = 3.0   # s; the most a notice that goes before the line (jump) sleeps for the next call slot
 TICKET_GRACE = 120     # s; an unredeemed ticket (its holder gave up or crashed) expires this long after its slot
 
-# KEYS[1] bucket hash {tat, shift, blocked, ctat}, KEYS[2] ticket of the owner ("" owner: ARGV[5] = 0).
-# ARGV: now (< 0: Redis' clock), interval, tolerance, max_sleep, has_owner, ticket grace.
-# Returns {granted, wait}: granted = 1 -> call after sleeping `wait`; 0 -> come back in `wait` s
-# (with an owner, its slot is then reserved as a ticket).
-_ACQUIRE = """
+# Every script's first lines: ARGV[1] is "now" (s), or < 0 for Redis' own clock.
+_NOW = """
 local now = tonumber(ARGV[1])
 if now < 0 then
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
+"""
+
+# KEYS[1] bucket hash {tat, shift, blocked, ctat}, KEYS[2] ticket of the owner ("" owner: ARGV[5] = 0).
+# ARGV: now (< 0: Redis' clock), interval, tolerance, max_sleep, has_owner, ticket grace.
+# Returns {granted, wait}: granted = 1 -> call after sleeping `wait`; 0 -> come back in `wait` s
+# (with an owner, its slot is then reserved as a ticket).
+_ACQUIRE = _NOW + """
 local T, tau, max_sleep = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 'tat', 'shift', 'blocked', 'ctat')
 local tat = math.max(tonumber(state[1] or '0'), now)
@@ -125,12 +129,7 @@ return {0, tostring(at - now)}
 # as the block grew (plus one slot for the refused caller, who gets the first turn after it), and
 # the bucket restarts without a burst. KEYS as above; ARGV: now, interval, tolerance, retry_after,
 # has_owner, ticket grace.
-_PENALIZE = """
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
+_PENALIZE = _NOW + """
 local T, tau, ra = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 'tat', 'shift', 'blocked')
 local tat = math.max(tonumber(state[1] or '0'), now)
@@ -158,12 +157,7 @@ return tostring(slot - now)
 # After sleeping a granted wait: did a 429 block the bucket meanwhile? Then take a turn right after
 # the block instead of calling into it. KEYS as above; ARGV: now, interval, ticket grace.
 # Returns the wait (> 0: blocked, a ticket was set) or 0.
-_RECHECK = """
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
+_RECHECK = _NOW + """
 local state = redis.call('HMGET', KEYS[1], 'blocked', 'shift')
 local blocked = tonumber(state[1] or '0')
 if blocked <= now then return '0' end
@@ -177,12 +171,7 @@ return tostring(slot - now)
 # call slot, and every reserved turn (ticket) and the line behind them move back by one interval, so
 # rate and burst still hold and nobody loses their place. KEYS[1] bucket; ARGV: now, interval,
 # tolerance. Returns the wait before the call.
-_JUMP = """
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
+_JUMP = _NOW + """
 local T, tau = tonumber(ARGV[2]), tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'tat', 'shift', 'blocked', 'ctat')
 local tat = math.max(tonumber(state[1] or '0'), now)
