@@ -206,6 +206,47 @@ def own_deployment(base_env: dict[str, str], name: str, *, workers: int = 2, red
             server_redis.stop()
 
 
+class ProcfileWeb:
+    """The Procfile's web process (gunicorn, the production config) on a free port; ``output`` is
+    everything it wrote (the access log included) once it stopped."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.output = ""
+
+
+@contextmanager
+def procfile_web(bridge_env: dict[str, str]) -> Iterator[ProcfileWeb]:
+    import socket
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = next(line.split(":", 1)[1].strip() for line in (ROOT / "Procfile").read_text().splitlines()
+               if line.startswith("web:"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "SLACK_", "BRIDGE_", "PROMETHEUS_"))}
+    env.update(bridge_env, PORT=str(port), WEB_CONCURRENCY="1",
+               PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""))
+    proc = subprocess.Popen(["bash", "-c", "exec " + web], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    running = ProcfileWeb(f"http://127.0.0.1:{port}")
+
+    def up() -> bool:
+        try:
+            return requests.get(running.base + "/healthz", timeout=10).status_code in (200, 503)
+        except requests.RequestException:
+            return False
+
+    try:
+        assert wait_until(up, timeout=60)
+        yield running
+    finally:
+        proc.terminate()
+        running.output, _ = proc.communicate(timeout=30)
+
+
 class RecordingQueue:
     """bridge.ports.WorkQueue that keeps what the domain queues (the test runs it when it chooses)."""
 

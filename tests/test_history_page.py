@@ -19,6 +19,7 @@ from bridge.history import links
 from bridge.model import Conversation
 from bridge.store.messages import transcript_add
 from tests.conftest import STAFF, STAFF2, TRIAGE
+from tests.helpers import procfile_web
 
 OUTSIDER = "UOUTSIDER1"
 T0 = 1767225600.0  # 2026-01-01 00:00 UTC = 09:00 in Tokyo
@@ -243,40 +244,11 @@ def test_the_access_log_never_shows_a_history_link():
 
 def test_gunicorn_access_log_never_shows_a_history_link_or_its_search(bridge_env, settings, rt, conversation):
     """The Procfile's web process itself: the page is served, its link and search words never logged."""
-    import os
-    import socket
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT, wait_until
-
     conv, photo, _ = conversation
     token = links.make_token(settings, conv.conv_id, STAFF)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    web = next(line.split(":", 1)[1].strip() for line in (ROOT / "Procfile").read_text().splitlines()
-               if line.startswith("web:"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "SLACK_", "BRIDGE_", "PROMETHEUS_"))}
-    env.update(bridge_env, PORT=str(port), WEB_CONCURRENCY="1",
-               PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""))
-    proc = subprocess.Popen(["bash", "-c", "exec " + web], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(base + "/healthz", timeout=10).status_code in (200, 503)
-        except requests.RequestException:
-            return False
-
-    try:
-        assert wait_until(up, timeout=60)
-        page = requests.get(f"{base}/history/{token}", params={"q": "予約の変更"}, timeout=10)
+    with procfile_web(bridge_env) as web:
+        page = requests.get(f"{web.base}/history/{token}", params={"q": "予約の変更"}, timeout=10)
         assert page.status_code == 200 and "<mark>予約の変更</mark>" in page.text
-        assert requests.get(f"{base}/history/{token}/media/{photo['sha256']}", timeout=10).status_code == 200
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-    assert out.count("/history/[redacted]") >= 2, out
-    assert token[:20] not in out and quote("予約") not in out and "予約" not in out, out
+        assert requests.get(f"{web.base}/history/{token}/media/{photo['sha256']}", timeout=10).status_code == 200
+    assert web.output.count("/history/[redacted]") >= 2, web.output
+    assert token[:20] not in web.output and quote("予約") not in web.output and "予約" not in web.output, web.output

@@ -8,10 +8,7 @@ access log that never shows a token.
 """
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,8 +24,8 @@ from bridge.slack.file_hosts import FileHosts
 from emulators.line_media import make_png
 from emulators.slack_api import SlackEmulator
 from emulators.server import serve_in_thread
-from tests.conftest import ROOT, STAFF, wait_until
-from tests.helpers import open_thread
+from tests.conftest import STAFF, wait_until
+from tests.helpers import open_thread, procfile_web
 
 
 class Recorder:
@@ -227,31 +224,9 @@ def test_gunicorn_access_log_never_shows_a_media_token(bridge_env, slack_emu):
     stored = slack_emu.add_file(make_png(20, 20), "地図.png", mimetype="image/png", user=STAFF)
     link = media_url(settings, stored["id"], "orig", "地図.png")
     token = link.split("/media/")[1].split("/")[0]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    web = next(line.split(":", 1)[1].strip() for line in (ROOT / "Procfile").read_text().splitlines()
-               if line.startswith("web:"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "SLACK_", "BRIDGE_", "PROMETHEUS_"))}
-    env.update(bridge_env, PORT=str(port), WEB_CONCURRENCY="1",
-               PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""))
-    proc = subprocess.Popen(["bash", "-c", "exec " + web], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return requests.get(base + "/healthz", timeout=10).status_code in (200, 503)
-        except requests.RequestException:
-            return False
-
-    try:
-        assert wait_until(up, timeout=60)
-        assert requests.get(link.replace("http://127.0.0.1", base, 1), timeout=10).status_code == 200
-        assert requests.get(f"{base}/media/{token}?x=1", headers={"Referer": f"{base}/media/{token}"},
+    with procfile_web(bridge_env) as web:
+        assert requests.get(link.replace("http://127.0.0.1", web.base, 1), timeout=10).status_code == 200
+        assert requests.get(f"{web.base}/media/{token}?x=1", headers={"Referer": f"{web.base}/media/{token}"},
                             timeout=10).status_code == 200
-    finally:
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-    assert "/media/[redacted]/" in out, out
-    assert token not in out and token[:20] not in out, out
+    assert "/media/[redacted]/" in web.output, web.output
+    assert token not in web.output and token[:20] not in web.output, web.output
