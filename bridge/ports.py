@@ -73,7 +73,7 @@ class ForwardPort(Protocol):
 
 
 class WorkQueue(Protocol):
-    """Where the domain queues work of its own (the runtime's inbox, :mod:`bridge.inbox`): a work item
+    """Where the domain queues work of its own (the runtime's inbox, :class:`bridge.engine.inbox.Inbox`): a work item
     into its stream now, or after ``delay`` seconds (kept in Redis meanwhile, deduplicated by
     ``(origin, event_id)`` like every accepted item)."""
 

@@ -179,14 +179,8 @@ class Runtime:
 
         services = Services(self.settings, self.accounts, self.store, self.slack, self.lines, self.marks, self.backlog,
                             self.stores, crm=self.crm, archive=self.archive)
-        return Domain(services, self, self, ForwardClient(), automation=self.automation)
-
-    # -- the ports the domain queues work through (bridge.ports.WorkQueue, RefreshQueue) ---------
-    def accept(self, origin: str, event_id: str, stream: str, kind: str, payload: dict) -> bool:
-        return self.inbox.accept(origin, event_id, stream, kind, payload)
-
-    def accept_later(self, delay: float, origin: str, event_id: str, stream: str, kind: str, payload: dict) -> None:
-        self.inbox.accept_later(delay, origin, event_id, stream, kind, payload)
+        # The inbox is the domain's WorkQueue; the runtime its RefreshQueue (bridge.ports).
+        return Domain(services, self, self.inbox, ForwardClient(), automation=self.automation)
 
     def schedule_refresh(self, conv_id: str, delay: float) -> None:
         # On the low-priority queue: after a burst, relaying a new friend's message must not
