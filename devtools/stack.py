@@ -103,8 +103,7 @@ class Stack:
             # The page's clock: the sandbox may move "now" of this namespace (devtools.sandbox.clock).
             self.env["BRIDGE_TEST_CLOCK"] = "1"
         if config:
-            path = ROOT / ".run" / f"{self.namespace}-bridge.toml"
-            (ROOT / ".run").mkdir(exist_ok=True)
+            path = Path(self.run_file("bridge.toml"))
             path.write_text(config, encoding="utf-8")
             self.env["BRIDGE_CONFIG"] = str(path)
         # The tests run several demos at once: each names its own log (DEMO_PROCS_LOG).
@@ -118,6 +117,11 @@ class Stack:
                                        env=self.env, cwd=ROOT, start_new_session=True,
                                        stdout=open(log, "w"), stderr=subprocess.STDOUT)
         return wait(lambda: requests.get(self.base + "/healthz", timeout=1).ok, timeout=30)
+
+    def run_file(self, name: str) -> str:
+        """A file of this stack's own under ``.run/`` (several sandboxes may run at once)."""
+        (ROOT / ".run").mkdir(exist_ok=True)
+        return str(ROOT / ".run" / f"{self.namespace}-{name}")
 
     def _add_second_account(self) -> str:
         """梅田店: a second LINE account sharing the triage channel; its [[accounts]] config section."""

@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 
 def serve(stack, host: str = "127.0.0.1", port: int = 8765, lang: str = "ja") -> int:
     """Serve the page until Ctrl-C / SIGTERM. Prints its URL."""
+    from devtools.sandbox.config import seed_friend_data
     from devtools.sandbox.server import World, create_app
 
     try:
@@ -22,7 +23,8 @@ def serve(stack, host: str = "127.0.0.1", port: int = 8765, lang: str = "ja") ->
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     url = f"http://{shown}:{server.server_port}/"
     world = World(stack, url, lang)
-    world.accounts["default"].add_friend("山田 花子", "🌸", "#f48fb1", follow=False)
+    hanako = world.accounts["default"].add_friend("山田 花子", "🌸", "#f48fb1", follow=False)["chat"]
+    seed_friend_data(stack.env, stack.run_file("friends.csv"), {hanako: "山田 花子"})
     app = create_app(world)
     other = "--lang ja for Japanese" if lang == "en" else "--lang en for English"
     print(f"\nSandbox page: {url}\n  left: LINE as a friend sees it · right: the Slack triage channel"

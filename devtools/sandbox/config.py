@@ -1,10 +1,14 @@
 """The sandbox's configuration (``./scripts/demo --play``): what a shop would set up, so the page
 shows the product's features rather than an empty config — an admin, 友だち情報 fields, two 定型文,
 a keyword auto-reply and business hours with one closed day. Written by ``devtools.stack`` to
-BRIDGE_CONFIG under ``.run/``; never imported by ``bridge/``.
+BRIDGE_CONFIG under ``.run/``; never imported by ``bridge/``. The friend the page starts with gets
+her 友だち情報 (tags, fields, a note) through the product's own CSV import (:func:`seed_friend_data`).
 """
 from __future__ import annotations
 
+import csv
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -78,3 +82,25 @@ sat = ["00:00-24:00"]
 sun = ["00:00-24:00"]
 closed = ["{closed_day()}"]
 """
+
+
+#: 友だち情報 of the friend the sandbox starts with (山田 花子): what a shop moving from another tool
+#: would import, so her thread parent shows 🏷 tags and fields, /friends tag:VIP finds her and the
+#: 友だち情報 modal opens filled in. Keys are SANDBOX_CONFIG's [[fields]].
+SEEDED_FRIEND = {"tags": "VIP, リピーター", "note": "カラーはいつも同じ色（7番）",
+                 "member_no": "A-1024", "visits": "5", "course": "カラー"}
+
+
+def seed_friend_data(env: dict[str, str], path: str, friends: dict[str, str]) -> None:
+    """Give ``friends`` (LINE user id -> name) SEEDED_FRIEND's data the way an operator would:
+    a CSV file and ``python -m bridge.admin friends import`` against the running bridge's Redis.
+    The import posts nothing to Slack (a friend without a thread gets one when they first write),
+    so the page still starts calm. Raises CalledProcessError with the import's own message."""
+    columns = ["account", "line_id", "name", *SEEDED_FRIEND]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for line_id, name in friends.items():
+            writer.writerow({"account": "default", "line_id": line_id, "name": name, **SEEDED_FRIEND})
+    subprocess.run([sys.executable, "-m", "bridge.admin", "friends", "import", path], env=env, check=True,
+                   stdout=subprocess.DEVNULL)

@@ -17,6 +17,9 @@ def test_screenshots_of_both_sides_and_the_english_toggle(sandbox: Sandbox):
     sandbox.friend_says("明日の予約を15時に変更できますか？")
     sandbox.parent(friend).get_by_role("button", name="🙋 担当する").click()
     expect(sandbox.parent(friend)).to_contain_text("担当: @佐藤")
+    # Her 友だち情報, imported when the sandbox started, is on the parent from her first message on.
+    expect(sandbox.parent(friend)).to_contain_text("🏷 VIP, リピーター")
+    expect(sandbox.parent(friend)).to_contain_text("会員番号: A-1024")
     sandbox.open_thread(friend)
     sandbox.staff_says("// 常連さん。前回もこの時間")
     sandbox.staff_says("承知しました！ *15時* でお取りしますね :smile:", shown="承知しました！ 15時 でお取りしますね 😄")
@@ -34,6 +37,9 @@ def test_screenshots_of_both_sides_and_the_english_toggle(sandbox: Sandbox):
     expect(sandbox.thread).not_to_contain_text(friend)
     sandbox.channel.get_by_test_id("ephemeral").last.get_by_role("link", name="スレッドを開く").click()
     expect(sandbox.thread).to_contain_text("承知しました！ 15時 でお取りしますね 😄")
+
+    sandbox.command("/friend tag:VIP")  # the seeded tag finds her
+    expect(sandbox.channel.get_by_test_id("ephemeral").filter(has_text="tag:VIP").last).to_contain_text(friend)
 
     page.get_by_role("button", name="English").click()
     expect(page.get_by_test_id("thread-input")).to_have_attribute("placeholder", re.compile("Reply in thread"))
