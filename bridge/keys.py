@@ -67,6 +67,7 @@ class Keys:
     inbox_attempts = Kind("inbox-attempts:{stream}")      # hash: item id -> failed attempts
     slack_post = Kind("slack-post:{post_key}")            # hash: idempotency record of one Slack post
     line_send = Kind("line-send:{send_key}")              # hash: idempotency record of one LINE send
+    steps = Kind("steps:{item}")                          # hash: step name -> JSON result, a work item's side effects done so far (bridge.store.steps); deleted once all are done
     op_applied = Kind("op-applied:{op_id}")               # hash: a triage op applied to the state: its audit line and changes, until said in the thread
     parent_refresh = Kind("parent-refresh:{conv_id}")      # string: a parent refresh job is queued
     parent_first = Kind("parent-first:{conv_id}")          # string: the friend's first messages as the thread parent shows them (mrkdwn)

@@ -134,3 +134,28 @@ def test_unknown_keys_are_shown_to_the_author_before_anything_is_sent(h, delay):
     assert wait_until(lambda: any("LINE には送信しません" in m["text"] for m in h.thread_messages(thread)))
     h.settle(timeout=40)  # the cancelled item leaves its stream when its 12 s window ends
     assert h.line.delivered_texts(HANAKO) == []
+
+
+def echoes(h, thread):
+    return [m for m in h.thread_messages(thread) if "定型文を展開して送信しました" in m.get("text", "")]
+
+
+def test_the_thread_is_told_what_a_typed_key_sent_even_when_slack_makes_that_line_wait(h, delay):
+    """The friend got the 定型文; the thread says what they got (📤). When Slack refuses that line
+    (429: wait for the channel's turn), the reply was already sent, and its retry used to find it
+    "sent" and stop: the line was lost. Now the retry resumes after the delivery: the line comes,
+    once, and LINE still gets the text once."""
+    thread = open_thread(h)
+    delay(4)
+    h.staff_says(thread, "!hours")
+    assert wait_until(lambda: any(HOURS in e["text"] for e in h.slack.ephemerals(TRIAGE, STAFF)))
+    h.slack.fail_next("chat.postMessage", 429, retry_after=1)  # the next post, the 📤 line, has to wait
+    assert wait_until(lambda: h.line.delivered_texts(HANAKO), timeout=20)
+    assert wait_until(lambda: echoes(h, thread), timeout=20)
+    h.settle()
+    refused = [c for c in h.slack.calls_for("chat.postMessage") if c.status == 429]
+    assert len(refused) == 1 and "定型文を展開して送信しました" in refused[0].args.get("text", "")  # it did wait
+    assert len(echoes(h, thread)) == 1 and HOURS in echoes(h, thread)[0]["text"]
+    assert h.line.delivered_texts(HANAKO) == [HOURS]
+    assert h.conv(HANAKO).waiting_since == 0  # the steps after the echo's place ran too
+    assert not h.store.r.keys(h.store.keys.steps(item="*"))  # nothing left half done

@@ -58,6 +58,10 @@ class Replies(Component):
             # (RetryLater): report it now, or the failure would stay silent.
             self._report(conv, msg, DeliveryFailed(existing.get("reason") or "failed", existing.get("detail") or ""), waited)
             return "failed"
+        if existing.get("delivery") == "sent" and not existing.get("settled"):
+            # Delivered by an earlier attempt that was cut short after it (a paced 定型文 echo, say):
+            # what it did not get to follows now, once each.
+            return self._settle(conv, msg)
         if existing.get("delivery") in FINAL:
             return existing["delivery"]  # already handled (a retried job), or deleted within the undo window
         try:
@@ -92,21 +96,43 @@ class Replies(Component):
             self.record(conv, msg, msg.text, "failed")
             self._report(conv, msg, exc, waited)
             return "failed"
+        # What the steps after the delivery need, kept until they are all done (a retry resumes them).
+        self.store.steps(self._item(msg)).once("sent", lambda: {
+            "via": via, "texts": [x for x in texts if isinstance(x, str)],
+            "canned": msg.picked or ",".join(canned), "echo": bool(canned)})
         # 🆓/🔢 (and ⏳ away) follow at Slack's pace on their own stream; queued before the
         # message is recorded as sent, so a crash in between cannot lose the mark.
         self.marks.delivered(channel, ts, conv.thread_ts, via, waited=waited)
         self.store.link_slack_message(channel, ts, conv.conv_id, "staff", author=msg.user, delivery="sent", via=via)
-        self._tell_sent_now(channel, ts, conv.thread_ts, via)
-        # The reply's own Slack timestamp decides which friend messages it answers.
-        if self.store.staff_replied(conv.conv_id, float(ts)):  # a first response (/stats)
-            self.automation.on_staff_reply(conv, msg.user, float(ts))
-        self.automation.on_delivered(conv, msg.user, via, time.time(), f"{channel}-{ts}")  # free or counted (/stats)
-        self.backlog.reindex(conv.conv_id)
-        sent_texts = [x for x in texts if isinstance(x, str)]
-        self.record(conv, msg, "\n".join(sent_texts), "sent", via=via, canned=msg.picked or ",".join(canned))
-        if canned:  # staff see what the friend received
-            show_canned(self.services, conv, f"{channel}-{ts}", sent_texts)
-        self.parents.request(conv.conv_id)
+        return self._settle(conv, msg)
+
+    @staticmethod
+    def _item(msg: StaffMessage) -> str:
+        return f"reply-{msg.channel}-{msg.ts}"
+
+    def _settle(self, conv: Conversation, msg: StaffMessage) -> str:
+        """After the delivery: the author told, the clocks and records, the 定型文 echo, the parent.
+
+        Each step once (:mod:`bridge.store.steps`): when one has to wait (a post paced by Slack's
+        rate, RetryLater), the retry resumes at that step instead of finding the reply "sent"
+        and skipping the rest — the echo and the parent refresh are not lost."""
+        channel, ts = msg.channel, msg.ts
+        steps = self.store.steps(self._item(msg))
+        sent = steps.recall("sent")
+        if sent is not None:  # (None: sent before this record existed, or already settled)
+            via, texts = sent["via"], sent["texts"]
+            steps.do("told", lambda: self._tell_sent_now(channel, ts, conv.thread_ts, via))
+            # The reply's own Slack timestamp decides which friend messages it answers.
+            if steps.once("first", lambda: self.store.staff_replied(conv.conv_id, float(ts))):
+                steps.do("first_response", lambda: self.automation.on_staff_reply(conv, msg.user, float(ts)))  # /stats
+            steps.do("counted", lambda: self.automation.on_delivered(conv, msg.user, via, time.time(), f"{channel}-{ts}"))
+            self.backlog.reindex(conv.conv_id)
+            steps.do("recorded", lambda: self.record(conv, msg, "\n".join(texts), "sent", via=via, canned=sent["canned"]))
+            if sent["echo"]:  # staff see what the friend received
+                show_canned(self.services, conv, f"{channel}-{ts}", texts)
+            self.parents.request(conv.conv_id)
+        self.store.link_slack_message(channel, ts, conv.conv_id, "staff", settled="1")
+        steps.close()
         return "sent"
 
     def _report(self, conv: Conversation, msg: StaffMessage, exc: DeliveryFailed, waited: bool) -> None:

@@ -13,6 +13,7 @@ import redis
 
 from bridge.keys import Keys
 from bridge.model import Conversation
+from bridge.store.steps import Steps
 
 RECORD_TTL = 30 * 24 * 3600     # idempotency records outlive any retry schedule by far
 PROFILE_TTL = 24 * 3600         # LINE profile names/pictures change rarely; refresh daily
@@ -254,6 +255,10 @@ class Store:
         pipe.hset(rk, mapping={k: str(v) for k, v in fields.items()})
         pipe.expire(rk, RECORD_TTL)
         pipe.execute()
+
+    def steps(self, item: str) -> Steps:
+        """The steps of work item ``item`` done so far, each once across its retries (:mod:`bridge.store.steps`)."""
+        return Steps(self.r, self.keys.steps(item=item), RECORD_TTL)
 
     def _record_key(self, kind: str, key: str) -> str:
         if kind == "slack_post":
