@@ -148,8 +148,9 @@ def main() -> int:
             line.add_user(f, f"友だち {f[-3:]}")
             resp = send_webhook(app_srv.url + "/line/webhook", SECRET, hook.body([hook.text(f, f"はじめまして {f[-3:]}")]))
             assert resp.status_code == 200
+        # A new conversation is one post: its parent shows the first message (bridge.relay.portal).
         assert wait_for(lambda: all((c := store.get_conversation(conv_key("default", f))) and c.thread_ts
-                                    and slack.messages(TRIAGE, c.thread_ts) for f in friends), 120), "threads not created"
+                                    and slack.message(TRIAGE, c.thread_ts) for f in friends), 120), "threads not created"
         threads = {f: store.get_conversation(conv_key("default", f)).thread_ts for f in friends}
         if args.redis_restart_after is not None:  # items back off when the crashes come (as the run)
             slack.fail_next("chat.postMessage", 500, after_effect=True)
