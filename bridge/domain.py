@@ -81,7 +81,7 @@ class Domain:
         self.broadcasts = Broadcasts(services)
         self.exports = Exports(services)
         self.archiving = MediaArchiving(services)  # staff files into the media archive, off the relay's path
-        self.forgetting = Forgetting(services, services.archive)  # a friend's data deleted on request
+        self.forgetting = Forgetting(services, services.archive, self.parents)  # a friend's data deleted on request
         self.retention = Retention(services, services.archive)    # retention_days (daily job)
         self.handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             work.LINE_EVENT: self.line_in.handle_item,

@@ -128,11 +128,12 @@ class SlackEventSender(InteractionsMixin):
             self._last_ts = now if now > self._last_ts else self._last_ts + 1
             return f"{self._last_ts // 1_000_000}.{self._last_ts % 1_000_000:06d}"
 
-    def _new_trigger_id(self) -> str:
+    def _new_trigger_id(self, view_id: str | None = None) -> str:
+        """``view_id``: the modal the interaction happened in (views.push stacks on it)."""
         # Real trigger ids look like "13345224609.738474920.8088930838d88f008e0".
         trigger_id = f"{int(time.time() * 1000)}.{secrets.randbelow(10**9)}.{secrets.token_hex(16)}"
         if self.emulator is not None:
-            self.emulator.register_trigger_id(trigger_id)
+            self.emulator.register_trigger_id(trigger_id, view_id=view_id)
         return trigger_id
 
     def _new_response_url(self, **context: Any) -> str:

@@ -128,6 +128,39 @@ class InteractionsMixin:
         }
         return self._post_payload(payload, timestamp=timestamp, signature=signature)
 
+    def view_block_action(self, user_id: str, view: dict[str, Any], action_id: str, value: str | None = None, *,
+                          block_id: str | None = None, timestamp: int | None = None,
+                          signature: str | None = None) -> requests.Response:
+        """A user clicks a button inside an open modal: a ``block_actions`` payload whose container is the
+        view (``{"type": "view", "view_id"}``) and which carries the view itself, with no channel, message
+        or response_url (Slack sends none for a modal). Its trigger_id may push a view on top of that modal.
+        """
+        found_block_id, element = self._find_element(view, action_id)
+        action: dict[str, Any] = {"action_id": action_id, "block_id": block_id or found_block_id or "b0",
+                                  "action_ts": self._new_ts(), "type": (element or {}).get("type", "button"),
+                                  "text": (element or {}).get("text", {"type": "plain_text", "text": action_id,
+                                                                       "emoji": True})}
+        val = value if value is not None else (element or {}).get("value")
+        if val is not None:
+            action["value"] = val
+        full_view = {k: v for k, v in view.items() if not k.startswith("_")}
+        full_view.setdefault("state", {"values": {}})
+        trigger_id = self._new_trigger_id(view_id=view.get("id"))
+        payload = {
+            "type": "block_actions",
+            "user": self._user_obj(user_id),
+            "api_app_id": self.api_app_id,
+            "token": self.verification_token,
+            "container": {"type": "view", "view_id": view.get("id")},
+            "trigger_id": trigger_id,
+            "team": self._team_obj(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": full_view,
+            "actions": [action],
+        }
+        return self._post_payload(payload, timestamp=timestamp, signature=signature)
+
     def message_shortcut(self, callback_id: str, user_id: str, channel_id: str, message_ts: str,
                          trigger_id: str | None = None) -> requests.Response:
         """A user runs a message shortcut on a message: a ``message_action`` payload."""

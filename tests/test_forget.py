@@ -100,6 +100,8 @@ def test_an_admin_forgets_a_friend_from_slack_and_no_trace_is_left(h, rt):
     old = h.conv(HANAKO)
     h.settle()
     assert traces(h, [HANAKO]), "the scan finds the friend before"
+    in_thread = [f for m in h.slack.messages(TRIAGE, thread) for f in h.slack.shown_files(m)]
+    assert in_thread and all(h.slack.file_content(f) for f in in_thread)
 
     # the button is in the 友だち情報 modal of an admin; it asks first
     view = open_friend_modal(h, thread)
@@ -125,6 +127,7 @@ def test_an_admin_forgets_a_friend_from_slack_and_no_trace_is_left(h, rt):
     assert h.slack.message(TRIAGE, thread).get("subtype") == "tombstone"   # as Slack shows a deleted parent with replies
     in_slack = json.dumps(h.slack.messages(TRIAGE) + left, ensure_ascii=False)
     assert "駐車場はありますか" not in in_slack and "山田" not in in_slack and "A-7777" not in in_slack
+    assert all(h.slack.file_content(f) is None for f in in_thread)        # the receipt's upload too, not just its post
     told = [e["text"] for e in h.slack.ephemerals(TRIAGE, STAFF) if "削除しました" in e["text"]]
     assert told and "2 件は削除できない" in told[0] and f"#{old.number}" in told[0]
     # the audit: who, when, how — no content
@@ -158,6 +161,30 @@ def test_forgetting_without_the_slack_posts_leaves_slack_as_it_is(h, rt):
     assert traces(h, [HANAKO, "駐車場はありますか"]) == []
 
 
+def test_the_confirmation_is_pushed_on_the_friend_modal_and_submitting_it_forgets_the_friend(h, rt):
+    thread = open_thread(h, HANAKO, "駐車場はありますか？")
+    number = h.conv(HANAKO).number
+    info = open_friend_modal(h, thread)
+    before = set(h.slack.views)
+    assert h.slack_sender.view_block_action(STAFF, info, "friend_forget").status_code == 200   # the button in the modal
+    assert wait_until(lambda: set(h.slack.views) - before)
+    confirm = h.slack.views[(set(h.slack.views) - before).pop()]
+    pushed = h.slack.calls_for("views.push")
+    assert len(pushed) == 1 and not any(c.args.get("view", {}).get("callback_id") == "friend_forget_modal"
+                                        for c in h.slack.calls_for("views.open"))
+    # on top of the 友だち情報 modal (Back returns to it), not a modal of its own
+    assert confirm["root_view_id"] == info["id"] and confirm["previous_view_id"] == info["id"]
+    assert confirm["callback_id"] == "friend_forget_modal" and "元に戻せません" in json.dumps(confirm, ensure_ascii=False)
+    resp = h.slack_sender.view_submission(STAFF, confirm, {"slack_posts": {"slack_posts": {
+        "type": "checkboxes", "selected_options": []}}})
+    assert resp.status_code == 200 and "削除しています" in shown(resp)
+    assert wait_until(lambda: h.conv(HANAKO) is None and h.store.r.llen(h.store.keys.forgotten()) == 1, timeout=30)
+    assert wait_until(lambda: any(f"#{number}" in e["text"] and "削除しました" in e["text"]
+                                  for e in h.slack.ephemerals(TRIAGE, STAFF)))
+    h.settle()
+    assert traces(h, [HANAKO, "駐車場はありますか"]) == []
+
+
 def test_a_non_admin_is_refused_in_slack(h, rt):
     thread = open_thread(h, HANAKO, "駐車場はありますか？")
     view = open_friend_modal(h, thread, user=STAFF2)          # a member, not an admin: no button
@@ -186,6 +213,110 @@ def test_the_admin_command_asks_first_then_forgets(h, rt, capsys):
     h.settle()
     assert traces(h, [HANAKO, "駐車場はありますか"]) == []
     assert main(lambda: rt, [f"#{number}", "--yes"]) == 1               # gone: nothing to find
+
+
+GROUP = "C" + "f" * 32
+
+
+def group_says(h, user_id: str, text: str = "", image: bytes = b"") -> None:
+    event = (h.webhooks.image(GROUP, data=image, source_type="group", user_id=user_id) if image
+             else h.webhooks.text(GROUP, text, source_type="group", user_id=user_id))
+    assert h.send_line(event).status_code == 200
+
+
+def group_entries(h) -> list[dict]:
+    return [json.loads(raw) for raw in h.store.r.zrange(h.store.keys.transcript(conv_id=cid(GROUP)), 0, -1)]
+
+
+def test_a_forgotten_friend_leaves_no_trace_in_a_group_chat_and_the_other_members_stay(h, rt, bridge_server, settings,
+                                                                                       capsys):
+    import csv
+    import io
+
+    import requests
+
+    from bridge.friends import export
+    from bridge.privacy.cli import main
+    from tests.test_history_page import page_url, visible_text
+
+    h.line.add_group(GROUP, "駐車場の会", members={HANAKO: "山田 花子", TARO: "Taro Tanaka"})
+    open_thread(h, HANAKO, "駐車場はありますか？")                      # the friend's own chat with the account
+    group_says(h, TARO, "みなさん、こんにちは")
+    h.thread_of(GROUP)
+    group_says(h, HANAKO, "花子の秘密の予定は木曜です")
+    group_says(h, HANAKO, image=b"\xff\xd8\xff\xe0hanako's photo in the group")
+    group_says(h, TARO, image=b"\xff\xd8\xff\xe0taro's photo in the group")
+    group_says(h, TARO, "タロウの返事です")
+
+    def photos() -> dict[str, str]:
+        return {e["author"]: m["sha256"] for e in group_entries(h) for m in e.get("media") or []}
+
+    assert wait_until(lambda: len(group_entries(h)) == 5 and len(photos()) == 2, timeout=30)
+    hanakos_photo, taros_photo = photos()[HANAKO], photos()[TARO]
+    archive = MediaArchive(rt.settings.archive_dir)
+    assert wait_until(lambda: {hanakos_photo, taros_photo} <= set(archive.walk()) | set(archive.spooled()))
+    h.settle()
+    assert any("花子の秘密の予定" in text for _, text in everything(h.store.r, h.store.keys.prefix))
+
+    assert main(lambda: rt, [HANAKO, "--yes", "--by", "ops"]) == 0
+    h.settle()
+
+    # the group's archive: the other member's messages and photo stay, nothing of the friend
+    group = h.conv(GROUP)
+    kept = group_entries(h)
+    assert [(e["author"], e["kind"]) for e in kept] == [(TARO, "text"), (TARO, "image"), (TARO, "text")]
+    assert [kept[0]["text"], kept[2]["text"]] == ["みなさん、こんにちは", "タロウの返事です"]
+    out = io.StringIO()
+    export.write(export.entries(h.store, iter([group.conv_id])), out, io.StringIO())
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert [r["author_name"] for r in rows] == ["Taro Tanaka"] * 3
+    assert not any(HANAKO in v or "山田" in v or "花子" in v for r in rows for v in r.values())
+    page = requests.get(page_url(bridge_server, settings, group), timeout=10)
+    assert page.status_code == 200 and "タロウの返事です" in visible_text(page.text)
+    assert f"/media/{taros_photo}" in page.text and f"/media/{hanakos_photo}" not in page.text
+    assert not any(s in page.text for s in (HANAKO, "山田", "花子の秘密"))
+    # the media archive: the friend's photo is deleted, the other member's is not
+    files = set(archive.walk()) | set(archive.spooled())
+    assert hanakos_photo not in files and taros_photo in files
+    assert archive_refs.refs(rt.store, taros_photo) == {cid(GROUP)} and not archive_refs.refs(rt.store, hanakos_photo)
+    # Redis: nothing names the friend or holds their words or name, anywhere
+    assert traces(h, [HANAKO, "花子の秘密の予定", "山田", "駐車場はありますか"]) == []
+    # the audit counts what went in groups
+    record = json.loads(h.store.r.lrange(h.store.keys.forgotten(), 0, -1)[0])
+    assert record["group_entries"] == 2 and record["groups"] == 1 and record["files"] == 1
+    assert "2 message(s) of theirs in 1 group chat(s)" in capsys.readouterr().out
+
+
+def test_with_the_slack_posts_the_friends_group_posts_go_and_the_groups_parent_no_longer_shows_them(h, rt):
+    h.line.add_group(GROUP, "駐車場の会", members={HANAKO: "山田 花子", TARO: "Taro Tanaka"})
+    open_thread(h, HANAKO, "駐車場はありますか？")
+    group_says(h, HANAKO, "花子の秘密の予定は木曜です")                # the friend opens the group's thread
+    group_thread = h.thread_of(GROUP)
+    group_says(h, TARO, "みなさん、こんにちは")
+    group_says(h, HANAKO, image=b"\xff\xd8\xff\xe0hanako's photo in the group")
+    group_says(h, TARO, "タロウの返事です")
+    assert wait_until(lambda: len(group_entries(h)) == 4 and all(e.get("slack_ts") for e in group_entries(h)), timeout=30)
+    h.settle()
+    parent = json.dumps(h.slack.message(TRIAGE, group_thread), ensure_ascii=False)
+    assert "花子の秘密の予定" in parent and "山田 花子" in parent
+    [file_id] = [f for m in h.slack.messages(TRIAGE, group_thread) for f in h.slack.shown_files(m)]
+
+    confirm = open_forget_modal(h, STAFF, cid(HANAKO))
+    assert h.slack_sender.view_submission(STAFF, confirm, {"slack_posts": {"slack_posts": {
+        "type": "checkboxes", "selected_options": [{"value": "yes"}]}}}).status_code == 200
+    assert wait_until(lambda: h.store.r.llen(h.store.keys.forgotten()) == 1, timeout=30)
+    h.settle()
+
+    in_group = h.slack.messages(TRIAGE, group_thread)
+    shown = json.dumps(in_group, ensure_ascii=False)
+    assert "みなさん、こんにちは" in shown and "タロウの返事です" in shown     # the other member's posts stay
+    assert not any(h.slack.shown_files(m) for m in in_group) and h.slack.file_content(file_id) is None
+    assert wait_until(lambda: "花子の秘密" not in json.dumps(h.slack.message(TRIAGE, group_thread), ensure_ascii=False))
+    parent = json.dumps(h.slack.message(TRIAGE, group_thread), ensure_ascii=False)
+    assert "山田" not in parent and "駐車場の会" in parent                       # still the group's parent
+    told = [e["text"] for e in h.slack.ephemerals(TRIAGE, STAFF) if "削除しました" in e["text"]]
+    assert told and "グループトーク 1 件でのこの友だちのメッセージ 2 件" in told[0]
+    assert traces(h, [HANAKO, "花子の秘密の予定", "山田"]) == []
 
 
 @pytest.fixture()
@@ -241,4 +372,33 @@ def test_queued_work_dead_letters_forward_copies_and_stats_of_the_friend_go_the_
     assert r.llen(keys.inbox(stream=work.line_stream(hanako))) == 1          # the work after it is untouched
     assert result.anonymised == 1
     again = forgets.forget(hanako, HANAKO, keep_stream=work.line_stream(hanako))   # idempotent
-    assert again.summary() == {"keys": 0, "members": 0, "anonymised": 0, "media": 0}
+    assert again.summary() == {"keys": 0, "members": 0, "anonymised": 0, "media": 0, "group_entries": 0, "groups": 0}
+
+
+def test_forgetting_in_a_group_is_complete_when_retried_after_a_crash_and_keeps_a_photo_another_member_sent(own):
+    from bridge.archive import entry as E
+    from bridge.engine import work
+
+    forgets, group = own.stores.forget, cid(GROUP)
+
+    def say(line_id: str, n: int, text: str = "", photo: dict | None = None) -> None:
+        entry = E.make(E.line_id(f"g{n}"), float(n), "in", "image" if photo else "text", author=line_id,
+                       name=line_id[:3], text=text, line_message_id=f"g{n}", media=[photo] if photo else None)
+        transcript_add(own.store, group, float(n), entry)
+        if photo:
+            archive_refs.add_refs(own.store, group, [photo["sha256"]])
+
+    same = own.archive.put(b"the same flyer", "image/jpeg")       # both members sent it
+    own_photo = own.archive.put(b"hanako's own photo", "image/jpeg")
+    say(HANAKO, 1, "秘密の話"), say(HANAKO, 2, photo=same), say(HANAKO, 3, photo=own_photo), say(TARO, 4, photo=same)
+
+    first = forgets.release_media(cid(HANAKO), HANAKO)            # the worker dies before deleting anything…
+    assert first == [own_photo["sha256"]]
+    assert forgets.release_media(cid(HANAKO), HANAKO) == first    # …the retried item finds the same file to delete
+    result = forgets.forget(cid(HANAKO), HANAKO, keep_stream=work.line_stream(cid(HANAKO)))
+    assert (result.group_entries, result.groups, result.media) == (3, 1, first)
+    left = [json.loads(m) for m in own.redis.zrange(own.keys.transcript(conv_id=group), 0, -1)]
+    assert [e["author"] for e in left] == [TARO]
+    assert archive_refs.refs(own.store, same["sha256"]) == {group}          # Taro's entry still shows it
+    again = forgets.forget(cid(HANAKO), HANAKO, keep_stream=work.line_stream(cid(HANAKO)))
+    assert (again.group_entries, again.groups, again.media) == (0, 0, [])      # done: nothing left to find

@@ -6,10 +6,12 @@ MESSAGES = {
     "forget.submit": {"ja": "削除する", "en": "Delete"},
     "forget.cancel": {"ja": "やめる", "en": "Cancel"},
     "forget.confirm": {"ja": "*{name}* (#{number}) の個人データをブリッジからすべて削除します: 会話の状態、友だち情報、履歴（メッセージとメディア）、"
-                             "送信待ちの返信、記録。*元に戻せません。* 削除したことと、誰がいつ削除したかだけが記録に残ります。"
+                             "送信待ちの返信、記録、グループトークでのこの友だちのメッセージ（ほかのメンバーのメッセージは残ります）。"
+                             "*元に戻せません。* 削除したことと、誰がいつ削除したかだけが記録に残ります。"
                              "この友だちがまた LINE で話しかけると、新しい番号の会話として始まります。",
                        "en": "All personal data of *{name}* (#{number}) is deleted from the bridge: the conversation's state, "
-                             "友だち情報, its history (messages and media), replies waiting to be sent, records. *This cannot be undone.* "
+                             "友だち情報, its history (messages and media), replies waiting to be sent, records, and what this friend wrote "
+                             "in group chats (the other members' messages stay). *This cannot be undone.* "
                              "Only that it was deleted, by whom and when is kept. If this friend writes again, a new conversation "
                              "with a new number starts."},
     "forget.slack_posts": {"ja": "ブリッジの Slack 投稿も削除する", "en": "Also delete the bridge's Slack posts"},
@@ -23,6 +25,8 @@ MESSAGES = {
                                 "（スタッフ本人の投稿 {kept} 件は削除できないため残っています）。",
                           "en": "🗑️ The data of friend #{number} was deleted, with {deleted} of the bridge's Slack posts "
                                 "({kept} message(s) by staff members cannot be deleted by the bridge and remain)."},
+    "forget.done_groups": {"ja": "グループトーク {groups} 件でのこの友だちのメッセージ {entries} 件（メディアを含む）も削除しました。",
+                           "en": " Their {entries} message(s) in {groups} group chat(s), media included, were deleted too."},
     "forget.gone": {"ja": "この会話はもうありません（削除済みかもしれません）。", "en": "This conversation no longer exists (it may have been deleted)."},
     "retention.stats": {"ja": "🧹 保持期間（{days}日）を過ぎて削除: 前回 {entries} 件・メディア {media} 件（累計 {total_entries} 件・メディア {total_media} 件）",
                         "en": "🧹 Deleted after the retention period ({days} days): last run {entries} message(s), {media} media file(s) "

@@ -60,7 +60,8 @@ def main(runtime: Callable[[], Any], argv: list[str], ask: Callable[[str], str] 
         done = next((e for e in reversed(rt.stores.forget.forgotten()) if e.get("op") == op_id), None)
         if done:
             print(f"deleted: {done.get('keys', 0)} key(s), {done.get('members', 0)} index/queue entries, "
-                  f"{done.get('files', 0)} media file(s); {done.get('anonymised', 0)} /stats record(s) kept without the friend"
+                  f"{done.get('files', 0)} media file(s), {done.get('group_entries', 0)} message(s) of theirs in "
+                  f"{done.get('groups', 0)} group chat(s); {done.get('anonymised', 0)} /stats record(s) kept without the friend"
                   + (f"; Slack: {done.get('posts_deleted', 0)} post(s) deleted, {done.get('posts_kept', 0)} by staff left"
                      if args.slack_posts else ""))
             return 0

@@ -8,7 +8,9 @@ Keys (:mod:`bridge.keys`)::
     forgotten                      list of JSON: who forgot a friend, when, how — never whom
 
 Forgetting deletes the conversation's own keys by name, takes it out of the shared indexes
-through their owners' rules (backlog, 友だち情報 sets, name index, number map), then sweeps the
+through their owners' rules (backlog, 友だち情報 sets, name index, number map), removes the friend's
+own entries from the archives of group chats and rooms (the other members' entries stay; see
+:meth:`ForgetStore.release_media` for the order that keeps a retried item complete), then sweeps the
 whole namespace once for anything else that still names the friend (their LINE id is part of
 the conversation id, so one needle finds both): records of their messages, queued work,
 dead letters, the forward queues' copies, /stats records (kept, anonymised, so the counts stay).
@@ -27,6 +29,7 @@ import redis
 from bridge.archive.entry import HISTORY_SINCE
 from bridge.keys import Keys
 from bridge.store.backlog import Backlog
+from bridge.store.forget_groups import GroupArchives
 from bridge.store.friends import norm
 
 SCAN_COUNT = 1000
@@ -50,10 +53,13 @@ class ForgetResult:
     keys: int = 0                    # keys deleted whole
     members: int = 0                 # entries removed from shared keys (indexes, queues, dead letters)
     anonymised: int = 0              # /stats records kept without the conversation
+    group_entries: int = 0           # the friend's own messages removed from group chats' archives
+    groups: int = 0                  # group chats (and rooms) they were removed from
     media: list[str] = field(default_factory=list)  # archived media files nobody refers to any more (to delete)
 
     def summary(self) -> dict[str, int]:
-        return {"keys": self.keys, "members": self.members, "anonymised": self.anonymised, "media": len(self.media)}
+        return {"keys": self.keys, "members": self.members, "anonymised": self.anonymised, "media": len(self.media),
+                "group_entries": self.group_entries, "groups": self.groups}
 
 
 def media_of(entries: list[str]) -> set[str]:
@@ -81,10 +87,11 @@ return 0
 
 
 class ForgetStore:
-    def __init__(self, r: redis.Redis, keys: Keys, backlog: Backlog):
+    def __init__(self, r: redis.Redis, keys: Keys, backlog: Backlog, groups: GroupArchives):
         self.r = r
         self.keys = keys
         self.backlog = backlog
+        self.groups = groups
         self._drop_refs = r.register_script(_DROP_REFS)
         self._raise_since = r.register_script(_RAISE_SINCE)
 
@@ -147,14 +154,28 @@ class ForgetStore:
         return any(entry.get("op") == op_id for entry in self.forgotten()[-200:])
 
     # -- forgetting a friend ---------------------------------------------------------------------
+    def release_media(self, conv_id: str, line_id: str) -> list[str]:
+        """The first step of forgetting: the friend's conversation and their own entries in group chats
+        stop referring to their media files; returns the files nobody refers to now, for the caller to
+        delete BEFORE :meth:`forget` deletes the entries. Nothing is deleted here, so an item retried
+        after a crash finds the same entries and the same files again (a reference set already gone
+        counts as nobody's), and no file is left that nothing refers to."""
+        transcript = self.r.zrange(self.keys.transcript(conv_id=conv_id), 0, -1)
+        gone = set(self.drop_media_refs(conv_id, media_of(transcript)))
+        for group_id, theirs in self.groups.entries_of(line_id):
+            hashes = media_of(list(theirs))   # a file another member sent too stays referred to by the group
+            gone |= set(self.drop_media_refs(group_id, hashes - self.groups.shared_by_others(group_id, theirs, hashes)))
+        return sorted(gone)
+
     def forget(self, conv_id: str, line_id: str, keep_stream: str) -> ForgetResult:
         """Delete everything Redis keeps of the conversation except the work queue it runs on
-        (``keep_stream``: later items there are the friend's new messages). Idempotent."""
+        (``keep_stream``: later items there are the friend's new messages), and the friend's own
+        messages in group chats. Idempotent; call :meth:`release_media` (and delete its files) first."""
         out = ForgetResult()
         conv = self.r.hgetall(self.keys.conv(conv_id=conv_id))
         account = conv.get("account") or conv_id.partition("-")[0]
-        transcript = self.r.zrange(self.keys.transcript(conv_id=conv_id), 0, -1)
-        out.media = self.drop_media_refs(conv_id, media_of(transcript))
+        out.media = self.release_media(conv_id, line_id)
+        self._forget_in_groups(line_id, out)
         self.backlog.remove(conv_id)
         self._forget_friend(account, conv_id, conv.get("name", ""))
         if conv.get("number"):
@@ -165,6 +186,13 @@ class ForgetStore:
             names += [f"{conv['channel']}:{conv['thread_ts']}", f"{conv['channel']}-{conv['thread_ts']}"]
         self._sweep(names, keep_stream, out)
         return out
+
+    def _forget_in_groups(self, line_id: str, out: ForgetResult) -> None:
+        """The friend's own entries leave the group archives (bridge.store.forget_groups); the rest stays."""
+        for group_id, theirs in list(self.groups.entries_of(line_id)):
+            removed = self.groups.remove(group_id, theirs)
+            out.group_entries += removed
+            out.groups += 1 if removed else 0
 
     def _forget_friend(self, account: str, conv_id: str, name: str) -> None:
         """友だち情報 and the sets that index it, with the owner's normalisation (bridge.store.friends)."""

@@ -8,6 +8,7 @@ from bridge.store.broadcasts import BroadcastStore
 from bridge.store.canned import CannedTexts
 from bridge.store.core import Store
 from bridge.store.forget import ForgetStore
+from bridge.store.forget_groups import GroupArchives
 from bridge.store.friends import FriendStore
 from bridge.store.held import HeldSends
 
@@ -21,4 +22,5 @@ class Stores:
         self.automation = AutomationStore(store.r, store.keys, backlog)
         self.broadcasts = BroadcastStore(store.r, store.keys)
         self.held = HeldSends(store.r, store.keys)
-        self.forget = ForgetStore(store.r, store.keys, backlog)  # retention and forgetting a friend
+        self.forget = ForgetStore(store.r, store.keys, backlog,  # retention and forgetting a friend
+                                  GroupArchives(store.r, store.keys))

@@ -102,6 +102,9 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _SharedFilesMixin, _
             self.responses: list[dict[str, Any]] = []
             self._response_ctx: dict[str, dict[str, Any]] = {}
             self._triggers: dict[str, float] = {}
+            #: trigger_id -> the modal whose interaction issued it (views.push stacks on that modal)
+            self._trigger_views: dict[str, str] = {}
+            self._exchanged_triggers: set[str] = set()
             self._last_ts = 0
             self._ids = itertools.count(1)
             self.add_user(self.bot_user_id, self.bot_name, real_name=self.bot_name, is_bot=True)
@@ -346,10 +349,13 @@ class SlackEmulator(_HttpMixin, _ControlMixin, _FilesMixin, _SharedFilesMixin, _
         with self._lock:
             return _key_ts(self._next_ts())
 
-    def register_trigger_id(self, trigger_id: str) -> None:
-        """Remember when a ``trigger_id`` was issued (they expire after 3 s, see views.open)."""
+    def register_trigger_id(self, trigger_id: str, view_id: str | None = None) -> None:
+        """Remember when a ``trigger_id`` was issued (they expire after 3 s, see views.open) and, for an
+        interaction inside a modal, which one (``view_id``: views.push puts a view on top of it)."""
         with self._lock:
             self._triggers[trigger_id] = time.monotonic()
+            if view_id:
+                self._trigger_views[trigger_id] = view_id
 
     def register_response_url(self, response_id: str, **context: Any) -> None:
         """Attach context (``channel``, ``user``, ``message_ts``) to a response_url id so that

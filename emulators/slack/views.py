@@ -1,4 +1,9 @@
-"""views.open / views.push / views.update / views.publish."""
+"""views.open / views.push / views.update / views.publish.
+
+A modal is a stack: views.open starts one, views.push puts a view on top of the modal an interaction
+came from (its trigger_id), at most 3 views deep; each view names its stack's ``root_view_id`` and the
+``previous_view_id`` under it, as Slack answers.
+"""
 from __future__ import annotations
 
 import secrets
@@ -66,14 +71,46 @@ def _store_view(emu: SlackEmulator, view: dict[str, Any], *, view_id: str | None
 def _views_open(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
     _check_trigger(emu, args)
     view = _view_body(emu, args)
+    _exchange(emu, args)
     return {"view": _store_view(emu, view)}
+
+
+#: "After a modal is opened, the app is limited to pushing 2 additional views." (views.push)
+PUSH_LIMIT = 3
+
+
+def _exchange(emu: SlackEmulator, args: dict[str, Any]) -> str:
+    """The trigger_id of a views.open / views.push call, used up by it (a trigger opens one view)."""
+    trigger_id = _opt_str(args, "trigger_id") or _opt_str(args, "interactivity_pointer") or ""
+    with emu._lock:
+        if trigger_id in emu._exchanged_triggers:
+            raise _ApiError("exchanged_trigger_id")
+        emu._exchanged_triggers.add(trigger_id)
+    return trigger_id
+
+
+def _depth(emu: SlackEmulator, view: dict[str, Any]) -> int:
+    n = 1
+    while view.get("previous_view_id") and view["previous_view_id"] in emu.views and n <= PUSH_LIMIT:
+        view = emu.views[view["previous_view_id"]]
+        n += 1
+    return n
 
 
 @_method("views.push")
 def _views_push(emu: SlackEmulator, args: dict[str, Any], ctx: _Ctx) -> dict[str, Any]:
+    """Only with a trigger from an interaction inside an open modal ("a valid trigger_id generated from
+    an interaction within the existing modal"): a message button's trigger has no stack to push on."""
     _check_trigger(emu, args)
     view = _view_body(emu, args)
-    return {"view": _store_view(emu, view)}
+    trigger_id = _exchange(emu, args)
+    below = emu.views.get(emu._trigger_views.get(trigger_id, ""))
+    if below is None or below.get("type") != "modal":
+        raise _ApiError("not_found")
+    if _depth(emu, below) >= PUSH_LIMIT:
+        raise _ApiError("push_limit_reached")
+    return {"view": _store_view(emu, view, root_id=below["root_view_id"], previous_id=below["id"],
+                                user=below.get("_user"))}
 
 
 @_method("views.update")

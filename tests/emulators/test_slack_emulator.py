@@ -489,3 +489,37 @@ def test_sender_block_action_and_view(bridge: _Bridge, emu: SlackEmulator) -> No
     assert sender.view_submission(HUMAN, view, {"note": {"text": "closing"}}).status_code == 200
     got = bridge.wait("view")
     assert got["state"]["values"]["note"]["text"] == {"type": "plain_text_input", "value": "closing"}
+
+
+def test_views_push_stacks_on_the_modal_the_interaction_came_from(client: WebClient, emu: SlackEmulator) -> None:
+    def modal(title: str) -> dict:
+        return {"type": "modal", "title": {"type": "plain_text", "text": title}, "blocks": []}
+
+    emu.register_trigger_id("1.1.message")                      # a message button: no modal to push on
+    with pytest.raises(SlackApiError) as exc:
+        client.views_push(trigger_id="1.1.message", view=modal("On what?"))
+    assert exc.value.response["error"] == "not_found"
+    root = client.views_open(trigger_id="1.2.open", view=modal("Root"))["view"]
+    with pytest.raises(SlackApiError) as exc:                   # a trigger opens one view
+        client.views_open(trigger_id="1.2.open", view=modal("Again"))
+    assert exc.value.response["error"] == "exchanged_trigger_id"
+    emu.register_trigger_id("1.3.in-root", view_id=root["id"])  # a button inside the root modal
+    with pytest.raises(SlackApiError) as exc:
+        client.views_push(trigger_id="1.3.in-root", view={"type": "modal", "blocks": []})   # no title
+    assert exc.value.response["error"] == "invalid_arguments"
+    second = client.views_push(trigger_id="1.3.in-root", view=modal("Second"))
+    assert second["ok"] and second["view"]["root_view_id"] == root["id"]
+    assert second["view"]["previous_view_id"] == root["id"] and second["view"]["id"] != root["id"]
+    with pytest.raises(SlackApiError) as exc:
+        client.views_push(trigger_id="1.3.in-root", view=modal("Twice"))
+    assert exc.value.response["error"] == "exchanged_trigger_id"
+    emu.register_trigger_id("1.4.in-second", view_id=second["view"]["id"])
+    third = client.views_push(trigger_id="1.4.in-second", view=modal("Third"))["view"]
+    assert third["root_view_id"] == root["id"] and third["previous_view_id"] == second["view"]["id"]
+    emu.register_trigger_id("1.5.in-third", view_id=third["id"])
+    with pytest.raises(SlackApiError) as exc:                   # "limited to pushing 2 additional views"
+        client.views_push(trigger_id="1.5.in-third", view=modal("Fourth"))
+    assert exc.value.response["error"] == "push_limit_reached"
+    with pytest.raises(SlackApiError) as exc:
+        client.views_push(view=modal("No trigger"))
+    assert exc.value.response["error"] == "invalid_arguments"
