@@ -13,7 +13,7 @@ import json
 from bridge.store.friends import FriendStore
 from tests.conftest import STAFF, TRIAGE, cid, wait_until
 from tests.test_admin import admin
-from tests.test_export import file_text, uploads_for
+from tests.test_export import export_with, file_text
 from tests.test_friends import edit_friend
 
 FORMULA = '=HYPERLINK("https://evil.example","x")'
@@ -29,8 +29,8 @@ def test_export_writes_formula_names_and_messages_as_text(h):
     h.staff_says(thread, "@here 確認します")
     assert wait_until(lambda: h.line.delivered_texts(EVIL))
     h.slack_sender.command("/export", str(h.conv(EVIL).number), user_id=STAFF, channel_id=TRIAGE)
-    assert wait_until(lambda: uploads_for(h, STAFF), timeout=20)
-    message = uploads_for(h, STAFF)[0]
+    assert wait_until(lambda: export_with(h, STAFF, "@here 確認します"), timeout=20)
+    message = export_with(h, STAFF, "@here 確認します")
     rows = list(csv.DictReader(io.StringIO(file_text(h, message, ".csv"))))
     assert [r["text"] for r in rows] == ["'" + FORMULA, "'-1+2", "'@here 確認します"]
     assert {r["name"] for r in rows} == {"'" + FORMULA}

@@ -16,6 +16,15 @@ def uploads_for(h, user):
     return [m for m in h.slack.messages(dm) if m.get("files")]
 
 
+def export_with(h, user, text):
+    """The export in ``user``'s DM whose CSV holds ``text``, or None. A late upload of an earlier
+    test (an export or a chart still in flight when its test ended) may share the DM."""
+    for message in uploads_for(h, user):
+        if any(f["name"].endswith(".csv") for f in message["files"]) and text in file_text(h, message, ".csv"):
+            return message
+    return None
+
+
 def file_text(h, message, ext):
     f = next(f for f in message["files"] if f["name"].endswith(ext))
     return h.slack.files[f["id"]]["content"].decode("utf-8-sig")

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge.i18n.automation import MESSAGES
 from bridge.engine import work
 from bridge.model import RetryLater
 from bridge.text.mrkdwn import clip, escape
@@ -77,10 +78,17 @@ def raw_markup(text: str) -> list[str]:
     return found + LIVE_BROADCAST.findall(text)
 
 
+# The bridge's own SLA alerts end with a deliberate mention (<!here> when nobody owns the chat); their
+# other parameters are durations. A slow run (a loaded machine) reaches the SLA target mid-test.
+OWN_MENTIONS = tuple(MESSAGES[key][lang].split("{")[0] for key in ("sla.alert", "sla.escalation") for lang in ("ja", "en"))
+
+
 def leaks(calls) -> list[str]:
     found = []
     for call in calls:
         for where, text in mrkdwn_strings(call.args):
+            if text.startswith(OWN_MENTIONS) and text.endswith("<!here>"):
+                text = text[: -len("<!here>")]
             bad = raw_markup(text)
             if bad:
                 found.append(f"{call.method} {where}: {bad} in {text[:200]!r}")
