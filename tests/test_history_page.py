@@ -97,7 +97,8 @@ def test_the_page_shows_the_conversation_in_order_with_names_days_media_notes_an
     assert "2026年1月1日（木）" in text and "2026年1月2日（金）" in text  # day separators, in the account's time zone
     assert text.index("2026年1月2日") > text.index("承知しました")
     assert "09:01" in text                                             # Tokyo time
-    assert "9 件（2026-01-01 09:01 〜 2026-01-02 09:04、Asia/Tokyo）" in text
+    assert "2026-01-01 〜 2026-01-02 の 9 件 / 全 9 件（Asia/Tokyo）" in text   # the range shown: all of it
+    assert 'data-testid="history-older"' not in html and 'data-testid="history-newer"' not in html
     assert "社内メモ" in text and "返信待ちリマインダー" in text and "送信失敗" in text and "プッシュ" in text
     assert "佐藤: マークを「対応中」に変更" in text                     # an event, compact (Slack's emoji code dropped)
     assert "消したい内容" not in html                                   # unsent: only that it was unsent
