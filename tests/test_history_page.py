@@ -185,7 +185,10 @@ def test_history_settings_are_validated(bridge_env):
 
     assert Settings.from_env(bridge_env).thread_max_age_days == 85
     assert Settings.from_env({**bridge_env, "BRIDGE_THREAD_MAX_AGE_DAYS": "0"}).thread_max_age_days == 0
+    assert Settings.from_env(bridge_env).history_page_size == 200
+    assert Settings.from_env({**bridge_env, "BRIDGE_HISTORY_PAGE_SIZE": "50"}).history_page_size == 50
     for name, bad in (("BRIDGE_THREAD_MAX_AGE_DAYS", "-1"), ("BRIDGE_THREAD_MAX_AGE_DAYS", "ninety"),
+                      ("BRIDGE_HISTORY_PAGE_SIZE", "0"), ("BRIDGE_HISTORY_PAGE_SIZE", "100000"),
                       ("BRIDGE_HISTORY_LINK_TTL", "10"), ("BRIDGE_HISTORY_LINK_TTL", str(31 * 86400))):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({**bridge_env, name: bad})

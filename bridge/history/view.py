@@ -186,9 +186,10 @@ def matching(members: Iterable[str], query: str, lang: str) -> list[int]:
     if not query:
         return []
     out = []
-    for n, entry in enumerate(parse_entries([m]) for m in members):
-        if entry and any(hit for _, hit in _segments(_text(entry[0], _media(entry[0], "", lang), lang), query)):
-            out.append(n)
+    for n, member in enumerate(members):
+        for entry in parse_entries([member]):  # none when unreadable: the position still counts
+            if any(hit for _, hit in _segments(_text(entry, _media(entry, "", lang), lang), query)):
+                out.append(n)
     return out
 
 
