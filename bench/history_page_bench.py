@@ -2,12 +2,15 @@
 notes, mark/assignee events, every 20th a photo in the media archive) over a few months.
 
 Measures, with a real Redis (``REDIS_URL``, else a private ``redis-server``) and the bundled Slack
-emulator (channel membership): the server-side render time (transcript read + view + jinja2) and,
-through the real web app over HTTP (Flask, signature and membership check), the page's response
-time and size (bytes, and gzip'd as a proxy would send it); also one image request through the
-page's media route. Cleans up its namespace and archive directory afterwards.
+emulator (channel membership): the server-side build time (transcript read + view + jinja2) of the
+newest page as served (``BRIDGE_HISTORY_PAGE_SIZE`` entries, read by cursor) beside the whole
+conversation in one page (as before paging), and, through the real web app over HTTP (Flask,
+signature and membership check), the page's response time and size (bytes, and gzip'd as a proxy
+would send it); also a search and one image request through the page's media route. Cleans up its
+namespace and archive directory afterwards.
 
     .venv/bin/python bench/history_page_bench.py [--messages 2000] [--runs 20]
+    .venv/bin/python bench/history_page_bench.py --messages 10000 --runs 10   # a friend of several years
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ from bridge.history.links import history_url  # noqa: E402
 from bridge.history.render import page_html  # noqa: E402
 from bridge.history.view import build, parse_entries  # noqa: E402
 from bridge.model import Conversation  # noqa: E402
-from bridge.store.history import transcript_members  # noqa: E402
+from bridge.store.history import transcript_members, transcript_window  # noqa: E402
 from bridge.store.messages import transcript_add  # noqa: E402
 
 TEXTS = ["注文した商品がまだ届きません。確認していただけますか？", "予約の変更をお願いします", "営業時間を教えてください",
@@ -118,19 +121,28 @@ def main() -> int:
               f"written in {time.perf_counter() - t0:.1f} s")
 
         tz = ZoneInfo("Asia/Tokyo")
-        phases: dict[str, list[float]] = {"read (Redis)": [], "view": [], "render (jinja2)": [], "total": []}
-        for _ in range(args.runs):
-            t0 = time.perf_counter()
-            entries = parse_entries(transcript_members(rt.store, conv.conv_id))
-            t1 = time.perf_counter()
-            view = build(entries, tz=tz, lang="ja", media_base="/history/x/media")
-            t2 = time.perf_counter()
-            html = page_html(view, title="#1", summary="", query="", self_url="/history/x", lang="ja")
-            t3 = time.perf_counter()
-            for name, value in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t3 - t0)):
-                value_ms = value * 1000
-                phases[name].append(value_ms)
-        assert html.count('data-testid="history-message"') + html.count('data-testid="history-event"') == args.messages
+        per_page = settings.history_page_size
+        shown = {}
+        builds: dict[str, dict[str, list[float]]] = {}
+        for way in ("whole conversation (before paging)", f"newest page of {per_page} (paged)"):
+            phases = builds[way] = {"read (Redis)": [], "view": [], "render (jinja2)": [], "total": []}
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                if way.startswith("whole"):
+                    entries, position = parse_entries(transcript_members(rt.store, conv.conv_id)), 0
+                else:
+                    window = transcript_window(rt.store, conv.conv_id, per_page)
+                    entries, position = parse_entries(window.members), window.position
+                t1 = time.perf_counter()
+                view = build(entries, tz=tz, lang="ja", media_base="/history/x/media", position=position)
+                t2 = time.perf_counter()
+                html = page_html(view, title="#1", summary="", query="", self_url="/history/x", lang="ja")
+                t3 = time.perf_counter()
+                for name, value in zip(phases, (t1 - t0, t2 - t1, t3 - t2, t3 - t0)):
+                    phases[name].append(value * 1000)
+            shown[way] = html.count('data-testid="history-message"') + html.count('data-testid="history-event"')
+        assert list(shown.values()) == [args.messages, min(per_page, args.messages)], shown
+        entries = parse_entries(transcript_members(rt.store, conv.conv_id))
 
         link = history_url(settings, conv.conv_id, STAFF[0]).replace("http://127.0.0.1", web.url)
         http, size, gz = [], 0, 0
@@ -139,9 +151,13 @@ def main() -> int:
             resp = requests.get(link, timeout=30)
             http.append((time.perf_counter() - t0) * 1000)
             assert resp.status_code == 200, resp.status_code
-            size, gz = len(resp.content), len(gzip.compress(resp.content))
-        searched = requests.get(history_url(settings, conv.conv_id, STAFF[0], "予約").replace("http://127.0.0.1", web.url),
-                                timeout=30)
+            size, gz, images = len(resp.content), len(gzip.compress(resp.content)), resp.text.count("<img ")
+        search = []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            searched = requests.get(history_url(settings, conv.conv_id, STAFF[0], "予約").replace("http://127.0.0.1", web.url),
+                                    timeout=30)
+            search.append((time.perf_counter() - t0) * 1000)
         hits = searched.text.count("<mark>")
         sha = next(e for e in entries if e.get("media"))["media"][0]["sha256"]
         img = []
@@ -152,12 +168,15 @@ def main() -> int:
             assert resp.status_code == 200 and resp.headers["Content-Type"] == "image/jpeg"
 
         print(f"\nhistory page of {args.messages} messages, {args.runs} runs   {'p50 ms':>8} {'max ms':>8}")
-        for name, values in phases.items():
-            print(f"  server-side {name:22} {statistics.median(values):>8.1f} {max(values):>8.1f}")
+        for way, phases in builds.items():
+            print(f"  {way}: {shown[way]} entries shown")
+            for name, values in phases.items():
+                print(f"    server-side {name:20} {statistics.median(values):>8.1f} {max(values):>8.1f}")
         print(f"  over HTTP (token, membership, page) {statistics.median(http):>8.1f} {max(http):>8.1f}")
+        print(f"  a search over HTTP (whole conversation) {statistics.median(search):>4.1f} {max(search):>8.1f}")
         print(f"  one photo via /history/…/media      {statistics.median(img):>8.1f} {max(img):>8.1f}")
-        print(f"page size: {size / 1024:.0f} KB HTML ({gz / 1024:.0f} KB gzip'd), {size / args.messages:.0f} bytes/message; "
-              f"photos load lazily ({photos} <img loading=lazy>); search \"予約\": {hits} matches marked")
+        print(f"page size: {size / 1024:.0f} KB HTML ({gz / 1024:.0f} KB gzip'd), {size / min(per_page, args.messages):.0f} bytes/entry; "
+              f"photos load lazily ({images} <img loading=lazy> on the page); search \"予約\": {hits} matches marked on its page")
     finally:
         web.stop()
         slack_srv.stop()

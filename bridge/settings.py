@@ -66,6 +66,7 @@ class Settings:
     # (no pacing). Pairs of (tier, bridge.slack.ratelimit.Limit).
     slack_rate_limits: tuple | None = field(default_factory=lambda: _default_slack_limits())
     history_link_ttl: int = 24 * 3600  # BRIDGE_HISTORY_LINK_TTL: seconds a /history page link stays valid
+    history_page_size: int = 200       # BRIDGE_HISTORY_PAGE_SIZE: entries per /history page (newest page first)
     # BRIDGE_THREAD_MAX_AGE_DAYS: a thread older than this is gone from Slack's view (the free plan shows
     # 90 days): a friend writing again opens a new thread for the same conversation. 0: never.
     thread_max_age_days: int = 85
@@ -252,10 +253,12 @@ HISTORY_LINK_TTL_RANGE = (300, 30 * 86400)
 
 
 def _history_settings(env: Mapping[str, str], problems: list[str]) -> dict:
-    """BRIDGE_HISTORY_LINK_TTL (seconds a history page link is valid) and BRIDGE_THREAD_MAX_AGE_DAYS
+    """BRIDGE_HISTORY_LINK_TTL (seconds a history page link is valid), BRIDGE_HISTORY_PAGE_SIZE (entries
+    per page: a page costs its own size, never the conversation's) and BRIDGE_THREAD_MAX_AGE_DAYS
     (days after which a friend's new message opens a new thread; 0 = never)."""
     out: dict = {}
     for name, key, default, low, high in (("BRIDGE_HISTORY_LINK_TTL", "history_link_ttl", 24 * 3600, *HISTORY_LINK_TTL_RANGE),
+                                         ("BRIDGE_HISTORY_PAGE_SIZE", "history_page_size", 200, 10, 2000),
                                          ("BRIDGE_THREAD_MAX_AGE_DAYS", "thread_max_age_days", 85, 0, 3650)):
         raw = (env.get(name) or str(default)).strip()
         try:

@@ -4,7 +4,12 @@ The token (:mod:`bridge.history.links`) names the conversation and the Slack use
 made for. Every request checks the signature, its age (``BRIDGE_HISTORY_LINK_TTL``) and that the
 user is still a member of the conversation's triage channel (member lists cached 5 minutes,
 :mod:`bridge.access`). A refusal is a plain page saying why (404 unknown, 410 expired, 403 not a
-member), never an error page. Media come from the media archive, and only files the
+member, 400 / 404 a damaged or vanished page cursor), never an error page.
+
+A long conversation is paged, newest page first (``BRIDGE_HISTORY_PAGE_SIZE`` entries, links by
+cursor: :mod:`bridge.history.paging`): a page reads only its own entries from Redis, never the
+whole conversation. A search (``?q=``) does read the whole conversation for its matches, and opens
+at the page of the newest one. Media come from the media archive, and only files the
 conversation's own entries refer to. The token never reaches a log line of the bridge; gunicorn's
 access log redacts ``/history/…`` (:mod:`bridge.gunicorn_conf`).
 """
@@ -20,12 +25,13 @@ from flask import Blueprint, Response, request
 from bridge.access import is_channel_member
 from bridge.history.links import HistoryLinkInvalid, read_token
 from bridge.history.render import HEADERS, notice_html, page_html
-from bridge.history.view import build, is_sha256, parse_entries
+from bridge.history import paging
+from bridge.history.view import build, is_sha256, matching, parse_entries
 from bridge.i18n import t
 from bridge.model import Conversation
 from bridge.archive.media import MediaArchive
 from bridge.runtime import Runtime
-from bridge.store.history import history_since, media_reference, transcript_members
+from bridge.store.history import history_since, media_reference, transcript_members, transcript_window
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +73,41 @@ def create_history_blueprint(rt: Runtime, archive: MediaArchive) -> Blueprint:
         if refused is not None:
             return refused
         lang = rt.settings.language
+        self_url = f"/history/{token}"
+        try:
+            before, after = paging.read(request.args)
+        except paging.CursorInvalid:
+            return html(notice_html("page", lang, link=self_url), 400)
         tz_name = rt.settings.config.automation.of(conv.account).hours.timezone
-        query = (request.args.get("q") or "")[:100]
-        entries = parse_entries(transcript_members(rt.store, conv.conv_id))
-        view = build(entries, tz=ZoneInfo(tz_name), lang=lang, query=query, media_base=f"/history/{token}/media")
+        query = (request.args.get("q") or "").strip()[:100]
+        size = rt.settings.history_page_size
+        offset, hits_total = 0, None
+        if query:  # a search reads the whole conversation (its matches); the page shown is still one page
+            members = transcript_members(rt.store, conv.conv_id)
+            matches = matching(members, query, lang)
+            hits_total = len(matches)
+            if matches and before is None and after is None:  # opened at the page of the newest match
+                offset = (len(members) - 1 - matches[-1]) // size * size
+        window = transcript_window(rt.store, conv.conv_id, size, before=before, after=after, offset=offset)
+        if not window.members and (before is not None or after is not None):
+            return html(notice_html("page", lang, link=paging.page_url(self_url, query=query)), 404)
+        view = build(parse_entries(window.members), tz=ZoneInfo(tz_name), lang=lang, query=query,
+                     media_base=f"{self_url}/media", position=window.position)
         name = conv.name or t("unknown_name", lang)
-        summary = t("history.summary", lang, count=view.count, first=view.first, last=view.last, tz=tz_name) \
-            if view.count else t("history.summary.empty", lang)
+        summary = t("history.summary", lang)
         since = history_since(rt.store, conv.conv_id)
         if since:
             try:
                 summary = t("history.since", lang, since=_day(float(since), tz_name)) + " " + summary
             except ValueError:
                 pass
+        range_line = t("history.range", lang, first=view.first[:10], last=view.last[:10], count=f"{view.count:,}",
+                       total=f"{window.total:,}", tz=tz_name) if view.count else ""
+        older = paging.page_url(self_url, before=window.older, query=query) if window.older else ""
+        newer = paging.page_url(self_url, after=window.newer, query=query) if window.newer else ""
         body = page_html(view, title=t("history.title", lang, number=conv.number, name=name), summary=summary,
-                         query=query, self_url=f"/history/{token}", lang=lang)
+                         query=query, self_url=self_url, lang=lang, range_line=range_line, older=older, newer=newer,
+                         hits_total=hits_total)
         return html(body)
 
     @bp.get("/history/<token>/media/<sha256>")

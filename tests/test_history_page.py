@@ -97,7 +97,8 @@ def test_the_page_shows_the_conversation_in_order_with_names_days_media_notes_an
     assert "2026年1月1日（木）" in text and "2026年1月2日（金）" in text  # day separators, in the account's time zone
     assert text.index("2026年1月2日") > text.index("承知しました")
     assert "09:01" in text                                             # Tokyo time
-    assert "9 件（2026-01-01 09:01 〜 2026-01-02 09:04、Asia/Tokyo）" in text
+    assert "2026-01-01 〜 2026-01-02 の 9 件 / 全 9 件（Asia/Tokyo）" in text   # the range shown: all of it
+    assert 'data-testid="history-older"' not in html and 'data-testid="history-newer"' not in html
     assert "社内メモ" in text and "返信待ちリマインダー" in text and "送信失敗" in text and "プッシュ" in text
     assert "佐藤: マークを「対応中」に変更" in text                     # an event, compact (Slack's emoji code dropped)
     assert "消したい内容" not in html                                   # unsent: only that it was unsent
@@ -184,7 +185,10 @@ def test_history_settings_are_validated(bridge_env):
 
     assert Settings.from_env(bridge_env).thread_max_age_days == 85
     assert Settings.from_env({**bridge_env, "BRIDGE_THREAD_MAX_AGE_DAYS": "0"}).thread_max_age_days == 0
+    assert Settings.from_env(bridge_env).history_page_size == 200
+    assert Settings.from_env({**bridge_env, "BRIDGE_HISTORY_PAGE_SIZE": "50"}).history_page_size == 50
     for name, bad in (("BRIDGE_THREAD_MAX_AGE_DAYS", "-1"), ("BRIDGE_THREAD_MAX_AGE_DAYS", "ninety"),
+                      ("BRIDGE_HISTORY_PAGE_SIZE", "0"), ("BRIDGE_HISTORY_PAGE_SIZE", "100000"),
                       ("BRIDGE_HISTORY_LINK_TTL", "10"), ("BRIDGE_HISTORY_LINK_TTL", str(31 * 86400))):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({**bridge_env, name: bad})

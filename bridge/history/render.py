@@ -5,6 +5,8 @@ Content-Security-Policy (:data:`CSP`), images and files come only from this serv
 route under the same token). Search is a GET form; the matches are numbered anchors
 (``#hit-1``…) with a link to the next one, so ``/history 12 予約`` opens the page at its first match.
 Printable: the print stylesheet drops the search bar and keeps day separators with their messages.
+A long conversation is paged (:mod:`bridge.history.paging`): the page says which range it shows
+and links to the older and newer pages at its top and bottom (plain links, no script).
 """
 from __future__ import annotations
 
@@ -48,7 +50,11 @@ mark{background:#fde68a;padding:0 1px}
 a.next{font-size:11px;margin-left:8px}
 .bubble:target,.event:target{outline:2px solid #f59e0b}
 .empty{color:var(--mute);margin:30px 0}
-@media print{form.search,a.next,.hits{display:none}header{border:0}main{max-width:none}
+p.range{margin-top:4px;color:var(--ink)}
+nav.pages{display:flex;justify-content:space-between;gap:12px;margin:14px 0;font-size:14px}
+nav.pages a{padding:6px 12px;border:1px solid #d1d5db;border-radius:6px;text-decoration:none}
+nav.pages a.newer{margin-left:auto}
+@media print{form.search,a.next,.hits,nav.pages{display:none}header{border:0}main{max-width:none}
 .msg,.event{break-inside:avoid}.media img{max-height:300px}a{color:inherit;text-decoration:none}}
 """
 
@@ -60,18 +66,20 @@ CSP = ("default-src 'none'; img-src 'self'; media-src 'self'; "
 HEADERS = {"Content-Security-Policy": CSP, "Referrer-Policy": "no-referrer", "Cache-Control": "no-store, private",
            "X-Content-Type-Options": "nosniff", "X-Robots-Tag": "noindex, nofollow", "X-Frame-Options": "DENY"}
 
-PAGE = """<!doctype html>
+PAGE = """{% macro pages() %}{% if older or newer %}<nav class="pages" aria-label="pages">{% if older %}<a class="older" href="{{ older }}" rel="prev" data-testid="history-older">{{ tr('history.page.older') }}</a>{% endif %}{% if newer %}<a class="newer" href="{{ newer }}" rel="next" data-testid="history-newer">{{ tr('history.page.newer') }}</a>{% endif %}</nav>{% endif %}{% endmacro %}<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
 <title>{{ title }}</title><style>{{ css|safe }}</style></head>
 <body><header><h1 data-testid="history-title">{{ title }}</h1>
 <p>{{ summary }}</p>
+{% if range %}<p class="range" data-testid="history-range">{{ range }}</p>{% endif %}
 <form class="search" method="get" action="{{ self_url }}#hit-1" role="search">
 <input type="search" name="q" value="{{ query }}" placeholder="{{ tr('history.search.placeholder') }}" aria-label="{{ tr('history.search.placeholder') }}">
 <button type="submit">{{ tr('history.search.button') }}</button>
-{% if query %}<span class="hits" data-testid="history-hits">{{ tr('history.search.hits', count=view.hits, query=query) }}</span>{% endif %}
+{% if query %}<span class="hits" data-testid="history-hits">{% if hits_total == view.hits %}{{ tr('history.search.hits', count=view.hits, query=query) }}{% else %}{{ tr('history.search.hits.page', count=view.hits, total=hits_total, query=query) }}{% endif %}</span>{% endif %}
 </form></header>
 <main>
+{{ pages() }}
 {% if not view.days %}<p class="empty">{{ tr('history.empty') }}</p>{% endif %}
 {% for day in view.days %}<section class="day"><h2 class="day"><span>{{ day.title }}</span></h2>
 {% for m in day.items %}{% if m.dir == 'event' %}<div class="event" id="{% if m.hit %}hit-{{ m.hit }}{% else %}{{ m.anchor }}{% endif %}" data-testid="history-event">{{ m.time }} · {{ m.who }}: {% for s, hit in m.segments %}{% if hit %}<mark>{{ s }}</mark>{% else %}{{ s }}{% endif %}{% endfor %}</div>
@@ -87,13 +95,16 @@ PAGE = """<!doctype html>
 </div></article>
 {% endif %}{% endfor %}</section>
 {% endfor %}
+{{ pages() }}
 </main></body></html>
 """
+
 
 NOTICE = """<!doctype html>
 <html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>{{ title }}</title><style>{{ css|safe }}</style></head>
-<body><header><h1 data-testid="history-refused">{{ title }}</h1><p>{{ text }}</p></header></body></html>
+<body><header><h1 data-testid="history-refused">{{ title }}</h1><p>{{ text }}</p>
+{% if link %}<p><a href="{{ link }}" data-testid="history-newest">{{ link_text }}</a></p>{% endif %}</header></body></html>
 """
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=False)
@@ -101,12 +112,16 @@ _page = _env.from_string(PAGE)
 _notice = _env.from_string(NOTICE)
 
 
-def page_html(view: HistoryView, *, title: str, summary: str, query: str, self_url: str, lang: str) -> str:
+def page_html(view: HistoryView, *, title: str, summary: str, query: str, self_url: str, lang: str,
+              range_line: str = "", older: str = "", newer: str = "", hits_total: int | None = None) -> str:
+    """The page; ``older`` / ``newer``: the URLs of the neighbouring pages ("" where there is none);
+    ``hits_total``: the search's matches in the whole conversation (default: those on this page)."""
     return _page.render(view=view, title=title, summary=summary, query=query, self_url=self_url, lang=lang,
-                        css=CSS, tr=lambda key, **kw: t(key, lang, **kw))
+                        css=CSS, tr=lambda key, **kw: t(key, lang, **kw), range=range_line, older=older, newer=newer,
+                        hits_total=view.hits if hits_total is None else hits_total)
 
 
-def notice_html(key: str, lang: str) -> str:
-    """A refusal (expired, not a member, unknown link) as a plain page."""
+def notice_html(key: str, lang: str, link: str = "") -> str:
+    """A refusal (expired, not a member, unknown link, no such page) as a plain page; ``link``: where to go instead."""
     return _notice.render(title=t(f"history.refused.{key}.title", lang), text=t(f"history.refused.{key}.text", lang),
-                          lang=lang, css=CSS)
+                          lang=lang, css=CSS, link=link, link_text=t("history.page.newest", lang) if link else "")

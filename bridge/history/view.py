@@ -170,10 +170,36 @@ def _media(entry: dict[str, Any], media_base: str, lang: str) -> list[Media]:
     return out
 
 
+def _text(entry: dict[str, Any], media: list[Media], lang: str) -> str:
+    """What the page shows as the entry's text (and what a search looks in)."""
+    direction = str(entry.get("dir") or "in")
+    if direction == "event":
+        return _event_text(entry, lang)
+    if entry.get("unsent") or (direction == "in" and media and entry.get("kind") in MEDIA_KINDS):
+        return ""  # a friend's photo or file is shown itself, not LINE's placeholder ("🖼️ 画像が送信されました")
+    return str(entry.get("text") or "")
+
+
+def matching(members: Iterable[str], query: str, lang: str) -> list[int]:
+    """The positions (oldest first) of the transcript members a search for ``query`` marks on the page."""
+    query = query.strip()
+    if not query:
+        return []
+    out = []
+    for n, member in enumerate(members):
+        for entry in parse_entries([member]):  # none when unreadable: the position still counts
+            if any(hit for _, hit in _segments(_text(entry, _media(entry, "", lang), lang), query)):
+                out.append(n)
+    return out
+
+
 def build(entries: list[dict[str, Any]], *, tz: ZoneInfo, lang: str, query: str = "",
-          media_base: str = "") -> HistoryView:
+          media_base: str = "", position: int = 0) -> HistoryView:
     """The page's days and items (entries oldest first). ``media_base``: the URL path under which
-    ``/<sha256>`` serves an archived file of this conversation."""
+    ``/<sha256>`` serves an archived file of this conversation; ``position``: how many entries of
+    the conversation come before the page (its anchors number the whole conversation, ``#m-1`` the
+    oldest). A page of a longer conversation starts with the day of its first entry, so every
+    page has its own day headers."""
     query = query.strip()
     days: list[Day] = []
     hits = 0
@@ -190,19 +216,13 @@ def build(entries: list[dict[str, Any]], *, tz: ZoneInfo, lang: str, query: str 
             days.append(Day(_day_title(current, lang), []))
         direction = str(entry.get("dir") or "in")
         media = _media(entry, media_base, lang)
-        if direction == "event":
-            text = _event_text(entry, lang)
-        elif entry.get("unsent") or (direction == "in" and media and entry.get("kind") in MEDIA_KINDS):
-            text = ""  # a friend's photo or file is shown itself, not LINE's placeholder ("🖼️ 画像が送信されました")
-        else:
-            text = str(entry.get("text") or "")
-        segments = _segments(text, query)
+        segments = _segments(_text(entry, media, lang), query)
         matched = bool(query) and any(hit for _, hit in segments)
         if matched:
             hits += 1
         links = [str(u) for u in entry.get("files") or [] if isinstance(u, str) and u.startswith(("https://", "http://"))]
         days[-1].items.append(Item(
-            anchor=f"m-{n + 1}", time=at.strftime("%H:%M"), dir=direction if direction in ("in", "out", "note", "auto", "event") else "in",
+            anchor=f"m-{position + n + 1}", time=at.strftime("%H:%M"), dir=direction if direction in ("in", "out", "note", "auto", "event") else "in",
             who=_who(entry, lang), label=_label(entry, lang), segments=segments,
             media=media, links=[] if entry.get("unsent") else links,
             flags=_flags(entry, lang), failed=entry.get("status") == "failed", hit=hits if matched else 0))

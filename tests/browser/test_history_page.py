@@ -1,6 +1,7 @@
 """Issue #18 in a real browser: the history page of a conversation (opened from a personal link)
-shows the messages with a photo from the media archive actually loaded; a link made for someone
-outside the triage channel and an expired link are refused with a page saying why.
+shows the messages with a photo from the media archive actually loaded; a long conversation is
+paged (newest page first, older and newer by plain links); a link made for someone outside the
+triage channel and an expired link are refused with a page saying why.
 
 The web app is the bridge's own (tests/conftest.py ``bridge_server``: Redis, the media archive,
 the Slack emulator for channel membership), driven by Debian's chromium (``browser`` fixture)."""
@@ -15,7 +16,7 @@ from playwright.sync_api import expect
 from bridge.archive import entry as E
 from bridge.history import links
 from bridge.model import Conversation
-from bridge.store.messages import transcript_add
+from bridge.store.messages import transcript_add, transcript_add_many
 from tests.browser.conftest import loaded, png
 from tests.conftest import STAFF, TRIAGE
 
@@ -82,3 +83,29 @@ def test_an_expired_link_is_refused(page, history, settings):
     expect(page.get_by_test_id("history-refused")).to_have_text("リンクの有効期限が切れています")
     expect(page.locator("body")).to_contain_text("/history")
     expect(page.locator("body")).not_to_contain_text("傷の写真")
+
+
+def test_a_long_conversation_pages_back_and_forth_by_its_links(page, bridge_server, settings):
+    rt = bridge_server.server.app.config["BRIDGE_RUNTIME"]
+    line_id = "U" + uuid.uuid4().hex
+    conv, _ = rt.store.ensure_conversation(Conversation(conv_id=f"default:{line_id}", source_type="user", number=0,
+                                                        line_id=line_id, name="長い 花子", channel=TRIAGE))
+    start = time.time() - 450 * 3600
+    transcript_add_many(rt.store, [(conv.conv_id, E.make(f"line:{i}", start + i * 3600, "in", "text", author=line_id,
+                                                         name="長い 花子", text=f"メッセージ {i:03d}"))
+                                   for i in range(1, 451)])
+    page.goto(f"{bridge_server.url}/history/{links.make_token(settings, conv.conv_id, STAFF)}")
+    messages = page.get_by_test_id("history-message")
+    expect(messages).to_have_count(200)
+    expect(messages.last).to_contain_text("メッセージ 450")
+    expect(page.get_by_test_id("history-range")).to_contain_text("の 200 件 / 全 450 件")
+    expect(page.get_by_test_id("history-newer")).to_have_count(0)
+    page.get_by_test_id("history-older").first.click()
+    expect(messages.first).to_contain_text("メッセージ 051")
+    expect(messages).to_have_count(200)
+    page.get_by_test_id("history-older").first.click()
+    expect(messages).to_have_count(50)
+    expect(messages.first).to_contain_text("メッセージ 001")
+    expect(page.get_by_test_id("history-older")).to_have_count(0)
+    page.get_by_test_id("history-newer").last.click()
+    expect(messages.last).to_contain_text("メッセージ 250")
