@@ -150,6 +150,14 @@ class Runtime:
         return MediaArchive.from_settings(self.settings)
 
     @cached_property
+    def media_cache(self):
+        """This host's on-disk media cache (bridge.media.cache): ``/media`` variants and staff files'
+        originals, shared by the web and worker processes of one host."""
+        from bridge.media.cache import VariantCache, default_directory
+
+        return VariantCache(default_directory(self.settings.namespace))
+
+    @cached_property
     def slack(self):
         from bridge.slack.gateway import SlackGateway
 
@@ -178,7 +186,7 @@ class Runtime:
         from bridge.services import Services
 
         services = Services(self.settings, self.accounts, self.store, self.slack, self.lines, self.marks, self.backlog,
-                            self.stores, crm=self.crm, archive=self.archive)
+                            self.stores, crm=self.crm, archive=self.archive, media_cache=self.media_cache)
         # The inbox is the domain's WorkQueue; the runtime its RefreshQueue (bridge.ports).
         return Domain(services, self, self.inbox, ForwardClient(), automation=self.automation)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from bridge.accounts import Account, AccountSet
 from bridge.archive.media import MediaArchive
 from bridge.friends.config import CrmConfig
+from bridge.media.cache import VariantCache
 from bridge.model import Conversation
 from bridge.ports import LineDirectory, LinePort, SlackPort
 from bridge.settings import Settings
@@ -27,6 +28,7 @@ class Services:
     stores: Stores     # friends, 定型文, automation, broadcasts, held sends (bridge.store)
     crm: CrmConfig = field(default_factory=CrmConfig)  # 友だち情報 fields, 定型文, admins (none: no config file)
     archive: MediaArchive | None = None  # the media archive (bridge.archive.media); None: media are not archived
+    media_cache: VariantCache | None = None  # staff files' originals, downloaded once for LINE and the archive
 
 
 class Component:

@@ -12,7 +12,7 @@ import hashlib
 
 from flask import Blueprint, Response, request
 
-from bridge.media.cache import VariantCache, default_directory
+from bridge.media.cache import VariantCache
 from bridge.media.serve import serve_media
 from bridge.runtime import Runtime
 from bridge.store.media import count_media_hit
@@ -23,7 +23,7 @@ RATE_WINDOW = 60
 
 def create_media_blueprint(rt: Runtime, cache: VariantCache | None = None) -> Blueprint:
     bp = Blueprint("media", __name__)
-    variants = cache or VariantCache(default_directory(rt.settings.namespace))
+    variants = cache or rt.media_cache  # shared with this host's workers (staff files' originals)
 
     @bp.get("/media/<token>")
     @bp.get("/media/<token>/<path:name>")

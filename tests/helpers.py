@@ -280,7 +280,7 @@ def in_process_domain(rt, queue=None):
     from bridge.services import Services
 
     services = Services(rt.settings, rt.accounts, rt.store, rt.slack, rt.lines, rt.marks, rt.backlog,
-                        rt.stores, crm=rt.crm, archive=rt.archive)
+                        rt.stores, crm=rt.crm, archive=rt.archive, media_cache=rt.media_cache)
     refreshes = InlineRefreshes()
     refreshes.domain = Domain(services, refreshes, queue, ForwardClient(), automation=rt.automation)
     return refreshes.domain

@@ -24,12 +24,17 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import IO, BinaryIO, Iterable
+from typing import IO, BinaryIO, Iterable, Union
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 HEX = frozenset("0123456789abcdef")
+
+
+#: What :meth:`MediaArchive.put` and :meth:`MediaArchive.spool` take: bytes, a readable binary file,
+#: a local file path, or the chunks of a download as they arrive.
+Source = Union[bytes, BinaryIO, str, Iterable[bytes]]
 
 
 def valid_sha(sha256: str) -> bool:
@@ -77,8 +82,8 @@ class MediaArchive:
         return f"{self.root}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
     # -- the store itself ----------------------------------------------------------------------
-    def put(self, source: bytes | BinaryIO | str, type: str = "application/octet-stream", name: str = "") -> dict:
-        """Store bytes (a ``bytes``, a readable binary file, or a local file path) now; returns the
+    def put(self, source: Source, type: str = "application/octet-stream", name: str = "") -> dict:
+        """Store bytes (a ``bytes``, a readable binary file, a local file path, or chunks) now; returns the
         media reference ``{"sha256", "type", "size"}`` (+ ``"name"``). Stored once per content."""
         meta, tmp = self._spool(source, type, name)
         try:
@@ -144,7 +149,7 @@ class MediaArchive:
             return f"{type(exc).__name__}: {str(exc)[:200]}"
 
     # -- off the relay's path: spool now, flush later -------------------------------------------
-    def spool(self, source: bytes | BinaryIO | str, type: str = "application/octet-stream", name: str = "") -> dict:
+    def spool(self, source: Source, type: str = "application/octet-stream", name: str = "") -> dict:
         """Copy the bytes to the local spool (hashing them on the way) and return their reference;
         :meth:`flush` stores them. Local disk only: never waits for the object store."""
         meta, tmp = self._spool(source, type, name)
@@ -177,7 +182,7 @@ class MediaArchive:
         return FlushResult(moved, len(self.spooled()), error)
 
     # -- internals --------------------------------------------------------------------------------
-    def _spool(self, source: bytes | BinaryIO | str, type: str, name: str) -> tuple[dict, str]:
+    def _spool(self, source: Source, type: str, name: str) -> tuple[dict, str]:
         digest = hashlib.sha256()
         size = 0
         fd, tmp = tempfile.mkstemp(dir=self.spool_dir, prefix=".part-")
@@ -246,14 +251,16 @@ def _mtime(path: str) -> float:
         return time.time()
 
 
-def _chunks(source: bytes | BinaryIO | str):
+def _chunks(source: Source):
     if isinstance(source, (bytes, bytearray, memoryview)):
         yield bytes(source)
     elif isinstance(source, str):
         with open(source, "rb") as f:
             yield from iter(lambda: f.read(CHUNK), b"")
-    else:
+    elif hasattr(source, "read"):
         yield from iter(lambda: source.read(CHUNK), b"")
+    else:
+        yield from source   # chunks as they arrive (a download)
 
 
 def copy_stream(src: IO[bytes], dst: IO[bytes]) -> None:

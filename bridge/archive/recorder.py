@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from bridge import metrics
 from bridge.archive import entry as E
+from bridge.archive.media import Source
 from bridge.model import Conversation, InboundMessage, conv_key
 from bridge.services import Services
 from bridge.store.archive import add_refs, drop_ref
@@ -39,7 +40,7 @@ class Recorder:
             log.exception("could not record %s in the archive of %s", item.get("id"), conv_id)
             metrics.count("archive_record_failures")
 
-    def spool(self, source: bytes | IO[bytes] | str, type: str, name: str = "") -> dict[str, Any] | None:
+    def spool(self, source: Source, type: str, name: str = "") -> dict[str, Any] | None:
         """Hand bytes to the media archive (local spool, no network); their reference, or None."""
         if self.archive is None:
             return None

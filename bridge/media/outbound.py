@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from typing import Any
+from typing import Any, Generator
 
 from bridge.i18n import t
+from bridge.media.cache import file_chunks
 from bridge.media.probe import mp4_duration_ms
 from bridge.media.sign import media_url
 from bridge.model import DeliveryFailed
@@ -109,17 +110,17 @@ class MediaOut(Component):
         """
         info = self.slack.file_info(file_id)
         check_image_meta(info)
-        resp = self.slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
         head, size = b"", 0
+        chunks = self._original(info)
         try:
-            for chunk in resp.iter_content(64 * 1024):
+            for chunk in chunks:
                 if len(head) < 8:
                     head += chunk[:8]
                 size += len(chunk)
                 if size > IMAGE_MAX:
                     raise NotSent("media.out.too_large", size=f"> {IMAGE_MAX // MB} MB", limit="10 MB")
         finally:
-            resp.close()
+            chunks.close()
         if not (head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG\r\n\x1a\n")):
             raise NotSent("media.out.not_image_data")
         return {"type": "image", "originalContentUrl": self._url(info, "orig"), "previewImageUrl": self._url(info, "preview")}
@@ -128,14 +129,32 @@ class MediaOut(Component):
         """An M4A's duration, read from its ``moov/mvhd`` box (the file streamed to a temporary file)."""
         if mime not in MP4_AUDIO_TYPES:
             return 0
-        resp = self.slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
+        chunks = self._original(info)
         with tempfile.TemporaryFile() as fh:
             try:
-                for chunk in resp.iter_content(64 * 1024):
+                for chunk in chunks:
                     fh.write(chunk)
             finally:
-                resp.close()
+                chunks.close()
             return mp4_duration_ms(fh) or 0
+
+    def _original(self, info: dict[str, Any]) -> Generator[bytes, None, None]:
+        """The file's bytes as Slack serves them: kept in the media cache already (LINE's ``/media``
+        fetch and the archive then read them there), or downloaded now and kept as they pass."""
+        cache = self.services.media_cache
+        kept = cache.open_original(str(info.get("id") or "")) if cache is not None else None
+        if kept is not None:
+            return file_chunks(kept, 64 * 1024)
+        resp = self.slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
+        body = _chunks(resp)
+        return cache.keep_original(str(info.get("id") or ""), body) if cache is not None else body
+
+
+def _chunks(resp: Any) -> Generator[bytes, None, None]:
+    try:
+        yield from resp.iter_content(64 * 1024)
+    finally:
+        resp.close()
 
 
 def check_image_meta(info: dict[str, Any]) -> None:

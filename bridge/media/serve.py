@@ -4,19 +4,22 @@ Streams from Slack's private file URL with the bot token (only ever from Slack's
 hosts: :mod:`bridge.slack.file_hosts`; a remote file is never fetched). Images the bridge
 makes itself (≤ 1 MB previews, JPEG conversions, video stills) are made once per file and
 variant and kept in a bounded on-disk cache (:mod:`bridge.media.cache`); originals are
-streamed, never stored. Answers carry a strong ``ETag`` (``If-None-Match`` → 304 without
+streamed, and kept in that cache as they pass: the media archive's copy of a staff file
+(:mod:`bridge.archive.jobs`) reads them there, and an original the archive downloaded first is
+served from there, so Slack serves each staff file once. Answers carry a strong ``ETag`` (``If-None-Match`` → 304 without
 asking Slack) and ``Cache-Control: private`` up to the link's expiry.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from bridge.media.probe import JPEG_MAX_SIDE, PREVIEW_MAX_BYTES, PREVIEW_SIDE, still_image, to_jpeg
-from bridge.media.cache import VariantCache
+from bridge.media.cache import VariantCache, file_chunks
 from bridge.media.sign import LinkInvalid, read_link
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.settings import Settings
@@ -45,10 +48,11 @@ def _stream(resp: Any) -> Iterable[bytes]:
         resp.close()
 
 
-def _spool(resp: Any) -> Any:
+def _spool(resp: Any, chunks: Iterable[bytes] | None = None) -> Any:
+    """``resp``'s body (or ``chunks`` of it) in a temporary file, rewound."""
     spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)
     try:
-        for chunk in resp.iter_content(CHUNK):
+        for chunk in chunks if chunks is not None else resp.iter_content(CHUNK):
             spool.write(chunk)
     finally:
         resp.close()
@@ -102,17 +106,22 @@ def _fetch(slack: Any, file_id: str, variant: str, cache: VariantCache | None) -
             log.info("media %s (%s): a remote file, not fetched", file_id, variant)
             return _plain(404, "not found")
         if variant in MADE:
-            data, content_type = _made(slack, info, variant)
+            data, content_type = _made(slack, info, variant, cache)
             if cache is not None:
                 cache.put(file_id, variant, data, content_type)
             return _image(data, content_type)
-        resp = slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
         headers = {"Content-Type": info.get("mimetype") or "application/octet-stream"}
-        if resp.headers.get("Content-Length"):
-            headers["Content-Length"] = resp.headers["Content-Length"]
         if variant == "dl":
             headers["Content-Disposition"] = "attachment"
-        return Served(200, _stream(resp), headers)
+        kept = cache.open_original(file_id) if cache is not None else None
+        if kept is not None:   # downloaded already (by the archive, or an earlier fetch)
+            headers["Content-Length"] = str(os.fstat(kept.fileno()).st_size)
+            return Served(200, file_chunks(kept, CHUNK), headers)
+        resp = slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
+        if resp.headers.get("Content-Length"):
+            headers["Content-Length"] = resp.headers["Content-Length"]
+        body = _stream(resp)
+        return Served(200, cache.keep_original(file_id, body) if cache is not None else body, headers)
     except DeliveryFailed as exc:
         log.info("media %s (%s) unavailable: %s", file_id, variant, exc)
         return _plain(404, "not found")
@@ -124,12 +133,17 @@ def _fetch(slack: Any, file_id: str, variant: str, cache: VariantCache | None) -
         return _plain(415, "unsupported image")
 
 
-def _made(slack: Any, info: dict[str, Any], variant: str) -> tuple[bytes, str]:
+def _made(slack: Any, info: dict[str, Any], variant: str, cache: VariantCache | None = None) -> tuple[bytes, str]:
     """(bytes, content type) of a variant the bridge makes itself: preview, video still, JPEG conversion."""
     if variant == "still" and not info.get("thumb_video"):
         return still_image(), "image/jpeg"
-    if variant == "jpeg":
-        with _spool(slack.open_private(info.get("url_private_download") or info.get("url_private") or "")) as spool:
+    if variant == "jpeg":   # made from the original: the one kept, or downloaded (and kept) now
+        kept = cache.open_original(info["id"]) if cache is not None else None
+        if kept is not None:
+            with kept:
+                return to_jpeg(kept, JPEG_MAX_SIDE, IMAGE_MAX_BYTES), "image/jpeg"
+        resp = slack.open_private(info.get("url_private_download") or info.get("url_private") or "")
+        with _spool(resp, cache.keep_original(info["id"], _stream(resp)) if cache is not None else None) as spool:
             return to_jpeg(spool, JPEG_MAX_SIDE, IMAGE_MAX_BYTES), "image/jpeg"
     url = info.get("thumb_video") if variant == "still" else next(
         (info[k] for k in PREVIEW_THUMBS if info.get(k)), info.get("url_private_download") or "")

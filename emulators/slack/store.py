@@ -3,10 +3,15 @@ from __future__ import annotations
 
 import bisect
 import copy
+import itertools
 import time
 from typing import Any
 
 from emulators.slack.util import _ApiError, _key_ts, _ts_key
+
+#: File ids are never reused, across :meth:`reset` and emulator instances, as on Slack: the bridge keeps
+#: a file's bytes by its id (bridge.media.cache), and a reused id would serve another test's file.
+_file_ids = itertools.count(1)
 
 
 class _StoreMixin:
@@ -14,7 +19,7 @@ class _StoreMixin:
 
     # ---------------------------------------------------------------- internals: storage
     def _new_id(self, prefix: str) -> str:
-        return f"{prefix}{next(self._ids):08X}"
+        return f"{prefix}{next(_file_ids if prefix == 'F' else self._ids):08X}"
 
     def _next_ts(self) -> int:
         # Realistic "seconds.micro" ts, strictly increasing even within one microsecond.
