@@ -44,8 +44,19 @@ class Forgetting(Component):
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         op_id, conv_id = str(payload["op_id"]), str(payload["conv_id"])
-        if self.forgets.was_forgotten(op_id):
-            return
+        # Two steps (bridge.store.steps): when the confirmation has to wait for Slack (RetryLater),
+        # the retry finds the friend forgotten and resumes at the confirmation, with the counts.
+        steps = self.store.steps(f"forget-{op_id}")
+        told = steps.recall("forgot")
+        if told is None:
+            if self.forgets.was_forgotten(op_id):
+                return
+            told = steps.once("forgot", lambda: self._forget(op_id, conv_id, payload))
+        steps.do("told", lambda: self._tell(payload, told["number"], told["posts"]))
+        steps.close()
+
+    def _forget(self, op_id: str, conv_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Everything deleted and the audit recorded; what the confirmation says (the number, the posts)."""
         conv = self.store.get_conversation(conv_id)
         line_id = conv.line_id if conv else conv_id.partition("-")[2]
         posts = {"posts_deleted": 0, "posts_kept": 0}
@@ -57,7 +68,7 @@ class Forgetting(Component):
         self.forgets.record_forgotten(op_id, str(payload.get("by") or ""), str(payload.get("via") or ""),
                                       clock.now(), summary)
         log.info("forgot a friend (op %s): %s", op_id, summary)
-        self._tell(payload, conv, posts)
+        return {"number": conv.number if conv else "?", "posts": posts}
 
     def delete_posts(self, conv: Conversation) -> dict[str, int]:
         """chat.delete every message the bot posted in the conversation's thread (parent last), with
@@ -86,12 +97,11 @@ class Forgetting(Component):
                 kept += 1
         return {"posts_deleted": deleted, "posts_kept": kept}
 
-    def _tell(self, payload: dict[str, Any], conv: Conversation | None, posts: dict[str, int]) -> None:
+    def _tell(self, payload: dict[str, Any], number: Any, posts: dict[str, int]) -> None:
         by, channel = str(payload.get("by") or ""), str(payload.get("channel") or "")
         if payload.get("via") != "slack" or not by or not channel:
             return
         key = "forget.done_posts" if payload.get("slack_posts") else "forget.done"
-        number = conv.number if conv else "?"
         text = slack_t(key, self.lang, number=number, deleted=posts["posts_deleted"], kept=posts["posts_kept"])
         try:
             self.slack.post_ephemeral(channel, by, text)
