@@ -18,7 +18,7 @@ from bridge.i18n import t
 from bridge.model import DeliveryFailed, RetryLater
 from bridge.services import Component
 from bridge.slack_ui.quota import JST
-from bridge.store.meter import claim_read, count_push, pushes_since_read, read_meter, save_meter, warn_once
+from bridge.store.meter import claim_read, count_push, pushes_since_read, read_meter, save_meter, unwarn, warn_once
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,10 @@ LEVELS = (100, 80)
 class QuotaMeter(Component):
     def after_pushes(self, account: str, pushes: int = 1) -> None:
         """``pushes`` pushes were accepted by LINE: read LINE's figures if the minute's read is due, else count them."""
-        if pushes <= 0:
-            return
-        if not (claim_read(self.store, account) and self.refresh(account)):
+        if pushes > 0 and not (claim_read(self.store, account) and self.refresh(account)):
             for _ in range(pushes):
                 count_push(self.store, account)
+        # Also without a push: the retry of a reply whose warning had to wait for the channel's turn.
         self.warn(account)
 
     def refresh(self, account: str) -> bool:
@@ -58,6 +57,12 @@ class QuotaMeter(Component):
             if used * 100 >= level * limit:
                 if warn_once(self.store, account, month, level):
                     channel = self.accounts.require(account).channel
-                    self.slack.post_once(f"quota-{account}-{month}-{level}", channel,
-                                         t(f"quota.warn{level}", self.lang, used=f"{used:,}", limit=f"{limit:,}"))
+                    try:
+                        self.slack.post_once(f"quota-{account}-{month}-{level}", channel,
+                                             t(f"quota.warn{level}", self.lang, used=f"{used:,}", limit=f"{limit:,}"))
+                    except RetryLater:
+                        # Its turn in the channel has not come: the claim goes back and the reply's
+                        # retry (which pushes nothing again) warns then — same post key: once.
+                        unwarn(self.store, account, month, level)
+                        raise
                 break

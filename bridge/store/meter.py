@@ -59,3 +59,8 @@ def read_meter(store: Store, account: str) -> dict | None:
 def warn_once(store: Store, account: str, month: str, level: int) -> bool:
     """True the first time ``level`` is reached in ``month``."""
     return bool(store.r.set(store.keys.quota_warned(account=account, month=month, level=level), "1", nx=True, ex=CACHE_TTL))
+
+
+def unwarn(store: Store, account: str, month: str, level: int) -> None:
+    """The warning of ``level`` could not be posted: the next push claims it again."""
+    store.r.delete(store.keys.quota_warned(account=account, month=month, level=level))
