@@ -16,7 +16,7 @@ import logging
 
 from bridge.automation.hours import Schedules, format_when
 from bridge.i18n import t
-from bridge.model import Conversation, DeliveryFailed, InboundMessage
+from bridge.model import Conversation, DeliveryFailed, InboundMessage, RetryLater
 from bridge.archive.recorder import Recorder
 from bridge.services import Component, Services
 from bridge.text.mrkdwn import escape
@@ -81,6 +81,11 @@ class AutoReply(Component):
             self.store.set_record("line_send", send_key, reply_state="pending")
             try:
                 self.line_of(conv).reply(msg.reply_token, texts)
+            except RetryLater as exc:
+                # LINE did not answer (yet): no auto-reply this time, as ever — the friend's message
+                # is not held up by it. (Only the line in the thread waits for Slack, below.)
+                log.warning("auto-reply to %s not sent: %s", conv.conv_id, exc)
+                return False
             except DeliveryFailed as exc:
                 if not (uncertain and exc.reason == "invalid_reply_token"):
                     log.warning("auto-reply to %s not sent: %s", conv.conv_id, exc)
