@@ -103,7 +103,7 @@ class Keys:
     media = Kind("media:{media_key}")                     # hash: one media relay (attempts, Slack file ids, ts)
     media_hits = Kind("media-hits:{link}:{client}")       # int: /media requests of one link from one client this window (TTL)
     image_set = Kind("image-set:{account}:{set_id}")      # hash: index -> LINE message id of an imageSet being collected (+ first_at, partial)
-    quota_warned = Kind("quota-warned:{account}:{month}:{level}")  # string: the 80 %/100 % quota warning was posted
+    quota_warned = Kind("quota-warned:{account}:{month}:{level}")  # string: the 80 %/100 % quota warning was claimed ("1": posted; "unsaid": its post waits for Slack)
     quota = Kind("quota:{account}")                       # string: JSON {limit, used, at} of the month's message quota
     quota_pushes = Kind("quota-pushes:{account}")         # int: pushes made since the cached quota was read from LINE
     quota_read = Kind("quota-read:{account}")             # string: LINE's quota was read this minute (lease, TTL 60 s)

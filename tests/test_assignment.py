@@ -39,6 +39,30 @@ def test_round_robin_with_a_mention_in_the_thread(h):
     assert assigned(h, JIRO) == STAFF
 
 
+def test_the_thread_is_told_of_an_automatic_assignment_even_when_slack_makes_that_line_wait(h, settings):
+    """The assignee is set, then the thread says who got the conversation. When Slack refuses that
+    line (429: wait for the channel's turn), the conversation was assigned already, and the retry
+    used to find it assigned and stop: nobody was told. Now the retry resumes at the line: it
+    comes once, and the assignment is in the conversation's history."""
+    rt = Runtime(settings)
+    h.friend_says(HANAKO, "ログインできません")
+    thread = h.thread_of(HANAKO)
+    h.settle()
+    conv_id = h.conv(HANAKO).conv_id
+    h.slack.fail_next("chat.postMessage", 429, retry_after=1)  # the next post, the assignment's line, has to wait
+    # Marked アカウントトラブル without a line of its own (so the refused post is the assignment's).
+    rt.store.update_conversation(conv_id, mark="account_trouble")
+    rt.backlog.reindex(conv_id)
+    said = lambda: [t for t in texts(h, thread) if f"自動割り当て（順番制）: <@{STAFF}>" in t]  # noqa: E731
+    assert wait_until(said, timeout=30)
+    h.settle()
+    refused = [c for c in h.slack.calls_for("chat.postMessage") if c.status == 429]
+    assert len(refused) == 1 and "自動割り当て" in refused[0].args.get("text", "")  # it did wait
+    assert len(said()) == 1 and h.conv(HANAKO).assignee == STAFF
+    assert any(e.get("action") == "assign" for e in rt.store.events(conv_id))  # the history has it too
+    assert not h.store.r.keys(h.store.keys.steps(item="*"))  # nothing left half done
+
+
 def test_skips_away_off_duty_and_full(h, settings):
     rt = Runtime(settings)
     h.slack.presence = {STAFF: "away"}

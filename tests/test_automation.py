@@ -135,6 +135,30 @@ def test_keyword_auto_reply_and_never_when_someone_handles_it(h):
     assert h.line.wait_for(lambda emu: "10時からです" in replies_to(h, HANAKO))
 
 
+def test_the_thread_shows_an_auto_reply_even_when_slack_makes_that_line_wait(h):
+    """The keyword auto-reply goes to LINE first, then the thread shows what was sent. When Slack
+    refuses that line (429: wait for the channel's turn), the line used to be dropped for good (and
+    the reply token it had used was kept for staff). Now the friend's item is retried: the line
+    comes once, and the friend still gets one auto-reply."""
+    friend_says_at(h, HANAKO, "こんにちは", clock.now())
+    thread = h.thread_of(HANAKO)
+    h.settle()
+    # The auto-reply is held at LINE a moment: the thread's next post is then surely its line.
+    h.line.fail_next("replyMessage", 0, delay=2)
+    friend_says_at(h, HANAKO, "営業時間を教えて", clock.now())
+    assert h.line.wait_for(lambda emu: emu.requests_for("replyMessage"))
+    h.slack.fail_next("chat.postMessage", 429, retry_after=1)
+    said = lambda: [t for t in texts(h, thread) if "キーワード応答メッセージを送信しました" in t]  # noqa: E731
+    assert wait_until(said, timeout=20)
+    h.settle()
+    refused = [c for c in h.slack.calls_for("chat.postMessage") if c.status == 429]
+    assert len(refused) == 1 and "キーワード応答メッセージ" in refused[0].args.get("text", "")  # it did wait
+    assert len(said()) == 1
+    assert replies_to(h, HANAKO) == ["山田 花子様、営業時間は平日10時〜18時です。"]
+    used = h.line.requests_for("replyMessage")[0].json["replyToken"]
+    assert h.conv(HANAKO).reply_token != used  # taken by the auto-reply: not offered to staff's reply
+
+
 def test_open_hours_plain_message_gets_no_auto_reply(h):
     friend_says_at(h, HANAKO, "こんにちは", clock.now())
     thread = h.thread_of(HANAKO)

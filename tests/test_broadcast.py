@@ -115,6 +115,26 @@ def test_broadcast_refused_when_the_monthly_quota_would_not_fit(h):
     assert h.line.requests_for("multicast") == []
 
 
+def test_a_refused_broadcast_is_reported_even_when_slack_makes_that_report_wait(h):
+    """The worker finds the quota too small, marks the broadcast refused, then reports it. When
+    Slack refuses that post (429: wait for the channel's turn), the retry used to find the
+    broadcast over and stop: the person who sent it never learned it was stopped. Now the retry
+    says it then, once."""
+    seed_friends(h, n=30)
+    confirm = compose_and_confirm(h, "tag:campaign", "お知らせ")
+    h.line.set_monthly_quota(25)
+    h.settle()
+    h.slack.fail_next("chat.postMessage", 429, retry_after=1)  # the next post, the report, has to wait
+    h.slack_sender.view_submission(STAFF, confirm["view"], {})
+    assert wait_until(lambda: "中止" in report(h), timeout=20)
+    h.settle()
+    refused = [c for c in h.slack.calls_for("chat.postMessage") if c.status == 429]
+    assert len(refused) == 1 and "中止" in refused[0].args.get("text", "")  # it did wait
+    assert sum("中止" in m.get("text", "") for m in h.slack.messages(TRIAGE)) == 1
+    assert h.line.requests_for("multicast") == []
+    assert not h.store.r.keys(h.store.keys.steps(item="*"))  # nothing left half done
+
+
 def test_only_admins_may_broadcast_and_conditions_are_checked(h):
     resp = h.slack_sender.command("/broadcast", "", user_id=STAFF2, channel_id=TRIAGE).json()
     assert "管理者" in resp["text"]

@@ -402,3 +402,23 @@ def test_forgetting_in_a_group_is_complete_when_retried_after_a_crash_and_keeps_
     assert archive_refs.refs(own.store, same["sha256"]) == {group}          # Taro's entry still shows it
     again = forgets.forget(cid(HANAKO), HANAKO, keep_stream=work.line_stream(cid(HANAKO)))
     assert (again.group_entries, again.groups, again.media) == (0, 0, [])      # done: nothing left to find
+
+
+def test_the_admin_is_told_the_friend_was_forgotten_even_when_slack_makes_that_answer_wait(h, rt):
+    """Everything is deleted, then the admin is told (an ephemeral). When Slack refuses that answer
+    (429), the retry used to find the friend forgotten and stop: the admin was never told. Now the
+    retry resumes at the answer, with the number and counts kept from the deletion."""
+    open_thread(h, HANAKO, "駐車場はありますか？")
+    number = h.conv(HANAKO).number
+    confirm = open_forget_modal(h, STAFF, cid(HANAKO))
+    h.slack.fail_next("chat.postEphemeral", 429, retry_after=1)  # the answer has to wait
+    assert h.slack_sender.view_submission(STAFF, confirm, {"slack_posts": {"slack_posts": {
+        "type": "checkboxes", "selected_options": []}}}).status_code == 200
+    told = lambda: [e for e in h.slack.ephemerals(TRIAGE, STAFF) if f"#{number}" in e["text"] and "そのまま" in e["text"]]  # noqa: E731
+    assert wait_until(told, timeout=30)
+    h.settle()
+    assert [c.status for c in h.slack.calls_for("chat.postEphemeral")].count(429) == 1  # it did wait
+    assert len(told()) == 1 and h.conv(HANAKO) is None
+    assert h.store.r.llen(h.store.keys.forgotten()) == 1          # forgotten once
+    assert traces(h, [HANAKO, "駐車場はありますか"]) == []
+    assert not h.store.r.keys(h.store.keys.steps(item="*"))  # nothing left half done

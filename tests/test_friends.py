@@ -66,6 +66,27 @@ def test_fields_tags_and_note_edited_in_the_modal_are_shown_on_the_parent_and_au
     assert wait_until(lambda: any("−新規" in m.get("text", "") and f"<@{STAFF2}>" in m["text"] for m in h.thread_messages(thread)))
 
 
+def test_a_friend_data_edit_is_audited_in_the_thread_even_when_slack_makes_that_line_wait(h):
+    """The 友だち情報 is saved, then the thread says who changed what. When Slack refuses that line
+    (429: wait for the channel's turn), the data was saved already, and the retry used to find
+    nothing left to change and stop: no audit line, no parent refresh. Now the retry resumes at
+    the line with the recorded changes: it comes once, and the parent shows the new data."""
+    thread = open_thread(h)
+    h.settle()
+    view = open_friend_modal(h, thread)
+    h.slack.fail_next("chat.postMessage", 429, retry_after=1)  # the next post, the audit line, has to wait
+    submit(h, view, member_no="A-1001", tags="VIP")
+    audit = lambda: [m["text"] for m in h.thread_messages(thread) if "友だち情報を更新" in m.get("text", "")]  # noqa: E731
+    assert wait_until(audit, timeout=20)
+    assert wait_until(lambda: "A-1001" in parent_text(h, thread))
+    h.settle()
+    refused = [c for c in h.slack.calls_for("chat.postMessage") if c.status == 429]
+    assert len(refused) == 1 and "友だち情報を更新" in refused[0].args.get("text", "")  # it did wait
+    assert len(audit()) == 1 and "会員番号: （なし） → A-1001" in audit()[0] and "+VIP" in audit()[0]
+    assert len([e for e in h.store.events(cid(HANAKO)) if e["action"] == "friend"]) == 1
+    assert not h.store.r.keys(h.store.keys.steps(item="*"))  # nothing left half done
+
+
 def test_invalid_values_are_refused_in_the_modal_and_nothing_is_saved(h):
     thread = open_thread(h)
     view = open_friend_modal(h, thread)

@@ -81,3 +81,24 @@ def test_reminders_switched_off_from_the_parent(h, settings):
                                                            ensure_ascii=False))
     sweep_at(h, settings, SLOTS[0])
     assert pushes(h) == [] and reminder_notes(h, thread) == []
+
+
+def test_switching_reminders_off_is_said_even_when_slack_makes_that_line_wait(h, settings):
+    """The switch is stored, then the thread says who switched. When Slack refuses that line (429:
+    wait for the channel's turn), the retry used to find reminders off already and stop: nobody
+    learned who stopped them. Now the retry resumes at the line: it comes once, and the parent
+    offers 🔔 リマインド再開."""
+    thread = waiting_for_friend(h)
+    h.settle()
+    conv_id = h.conv(HANAKO).conv_id
+    h.slack.fail_next("chat.postMessage", 429, retry_after=1)  # the next post, the switch's line, has to wait
+    h.slack_sender.block_action(STAFF, TRIAGE, thread, "conv_reminders", f"off:{conv_id}")
+    said = lambda: [t for t in texts(h, thread) if "リマインドを停止しました" in t]  # noqa: E731
+    assert wait_until(said, timeout=20)
+    assert wait_until(lambda: "🔔 リマインド再開" in json.dumps(h.slack.message(TRIAGE, thread).get("blocks"),
+                                                           ensure_ascii=False))
+    h.settle()
+    refused = [c for c in h.slack.calls_for("chat.postMessage") if c.status == 429]
+    assert len(refused) == 1 and "リマインドを停止しました" in refused[0].args.get("text", "")  # it did wait
+    assert len(said()) == 1
+    assert not h.store.r.keys(h.store.keys.steps(item="*"))  # nothing left half done

@@ -119,3 +119,24 @@ def test_a_waiting_reply_that_line_refuses_shows_x_and_loses_its_hourglass(h, de
     assert wait_until(lambda: "x" in reactions(h, msg["ts"]), timeout=20)
     assert wait_until(lambda: "hourglass_flowing_sand" not in reactions(h, msg["ts"]))
     assert any("⚠️" in m["text"] for m in h.thread_messages(thread))
+
+
+def test_a_deletion_in_the_window_is_confirmed_even_when_slack_makes_that_line_wait(h, delay):
+    """Deleting a held reply cancels it, then says so in the thread. When Slack refuses that line
+    (429: wait for the channel's turn), the reply is cancelled already, and the retry used to find
+    it "cancelled" and stop: the author never learned that nothing goes to LINE. Now the retry
+    resumes at the line: it comes once, and LINE gets nothing."""
+    delay(4)
+    thread = open_thread(h)
+    msg = h.staff_says(thread, "間違えて送信")
+    assert wait_until(lambda: "hourglass_flowing_sand" in reactions(h, msg["ts"]))
+    h.slack.fail_next("chat.postMessage", 429, retry_after=1)  # the next post, the confirmation, has to wait
+    delete(h, thread, msg)
+    confirmed = lambda: [m for m in h.thread_messages(thread) if "LINE には送信しません" in m["text"]]  # noqa: E731
+    assert wait_until(confirmed, timeout=20)
+    h.settle()
+    refused = [c for c in h.slack.calls_for("chat.postMessage") if c.status == 429]
+    assert len(refused) == 1 and "LINE には送信しません" in refused[0].args.get("text", "")  # it did wait
+    assert len(confirmed()) == 1
+    assert h.line.delivered_texts(HANAKO) == []
+    assert not h.store.r.keys(h.store.keys.steps(item="*"))  # nothing left half done

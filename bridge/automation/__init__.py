@@ -19,7 +19,7 @@ from bridge.automation.reminders import Reminders
 from bridge.automation.sla import Sla
 from bridge.automation.views import Timekeeper
 from bridge.config.automation_model import AutomationConfig
-from bridge.model import Conversation, InboundMessage
+from bridge.model import Conversation, InboundMessage, RetryLater
 from bridge.ports import ParentRefresher, WorkQueue
 from bridge.services import Component, Services
 from bridge.slack_ui.automation import reminder_switch
@@ -56,6 +56,11 @@ class Automation(Component):
             log.exception("auto-assignment of %s failed", conv.conv_id)
         try:
             return self.autoreply.on_friend_message(conv, msg, sent_at)
+        except RetryLater:
+            # Its line in the thread has to wait for the channel's turn: the item is retried and the
+            # auto-reply, already sent (its record says so), is shown then. Swallowed, the line was
+            # lost and the used reply token was offered to staff.
+            raise
         except Exception:  # noqa: BLE001 - an auto-reply must never block relaying the message
             log.exception("auto-reply for %s failed", conv.conv_id)
             return False

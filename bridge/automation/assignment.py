@@ -59,27 +59,45 @@ class Assignment(Component):
 
     # -- the assignment (on the conversation's stream) ---------------------------------------------
     def handle_item(self, payload: dict[str, Any]) -> None:
-        conv = self.store.get_conversation(str(payload.get("conv_id") or ""))
-        if conv is None or conv.assignee or not conv.thread_ts or self.marks.state(conv.mark) == "closed":
-            return
+        """Assign the conversation, then say so in its thread, the archive and the parent.
+
+        Each step once (:mod:`bridge.store.steps`): the assignee is set before the line is posted;
+        when that post has to wait for the channel's turn (RetryLater), the retry finds the
+        conversation assigned — it resumes at the line instead of stopping there, silently."""
+        conv_id = str(payload.get("conv_id") or "")
         reason = str(payload.get("reason") or "new")
-        if reason != "new" and self.marks.effective(conv.mark).key != reason:
-            return  # the mark changed again meanwhile
-        person = self.pick(conv.account)
-        if not person:
-            self.slack.post_once(f"assign-{conv.conv_id}-{reason}-none", conv.channel, t("assign.nobody", self.lang),
-                                 thread_ts=conv.thread_ts)
+        steps = self.store.steps(f"assign-{conv_id}-{reason}")
+        person = steps.recall("assigned")
+        conv = self.store.get_conversation(conv_id)
+        if conv is None:
             return
+        if person is None:
+            if conv.assignee or not conv.thread_ts or self.marks.state(conv.mark) == "closed":
+                return
+            if reason != "new" and self.marks.effective(conv.mark).key != reason:
+                return  # the mark changed again meanwhile
+            person = self.pick(conv.account)
+            if not person:
+                self.slack.post_once(f"assign-{conv.conv_id}-{reason}-none", conv.channel, t("assign.nobody", self.lang),
+                                     thread_ts=conv.thread_ts)
+                return
+            steps.once("assigned", lambda: self._assign(conv, person))
+        post_key = f"assign-{conv.conv_id}-{reason}"
+        ts = steps.once("said", lambda: self.slack.post_once(post_key, conv.channel, t("assign.done", self.lang, assignee=f"<@{person}>"),
+                                                            thread_ts=conv.thread_ts))
+        self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
+        steps.do("recorded", lambda: self.history.event(conv.conv_id, f"{post_key}:assignee", "assignee",
+                                                        float(ts) if ts else clock.now(), self.history.name_of(person)))
+        steps.do("event", lambda: self.store.add_event(conv.conv_id, {
+            "at": clock.now(), "actor": "bridge", "action": "assign", "value": person, "source": "auto_assign",
+            "changes": {"assignee": person}}))
+        self.parents.request(conv.conv_id)
+        steps.close()
+
+    def _assign(self, conv: Conversation, person: str) -> str:
         self.store.update_conversation(conv.conv_id, assignee=person)
         self.backlog.reindex(conv.conv_id)
-        ts = self.slack.post_once(f"assign-{conv.conv_id}-{reason}", conv.channel,
-                                  t("assign.done", self.lang, assignee=f"<@{person}>"), thread_ts=conv.thread_ts)
-        self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
-        self.history.event(conv.conv_id, f"assign-{conv.conv_id}-{reason}:assignee", "assignee",
-                           float(ts) if ts else clock.now(), self.history.name_of(person))
-        self.store.add_event(conv.conv_id, {"at": clock.now(), "actor": "bridge", "action": "assign", "value": person,
-                                            "source": "auto_assign", "changes": {"assignee": person}})
-        self.parents.request(conv.conv_id)
+        return person
 
     def pick(self, account: str) -> str:
         """The next on-duty person in rotation who is on duty, not away and under the limit ("" = nobody)."""

@@ -16,7 +16,7 @@ import logging
 
 from bridge.automation.hours import Schedules, format_when
 from bridge.i18n import t
-from bridge.model import Conversation, DeliveryFailed, InboundMessage
+from bridge.model import Conversation, DeliveryFailed, InboundMessage, RetryLater
 from bridge.archive.recorder import Recorder
 from bridge.services import Component, Services
 from bridge.text.mrkdwn import escape
@@ -71,19 +71,26 @@ class AutoReply(Component):
             return False
         send_key = f"auto-{msg.account}-{msg.webhook_event_id or msg.message_id}"
         record = self.store.get_record("line_send", send_key)
+        if record.get("reply_state") == "failed":
+            # Refused by LINE in an earlier attempt whose line in the thread then had to wait for
+            # the channel's turn (RetryLater): say it now, without trying the used token again.
+            self._tell_failed(conv, send_key, texts, record.get("reason") or "failed", sent_at)
+            return True
         if record.get("reply_state") != "done":
             uncertain = record.get("reply_state") == "pending"
             self.store.set_record("line_send", send_key, reply_state="pending")
             try:
                 self.line_of(conv).reply(msg.reply_token, texts)
+            except RetryLater as exc:
+                # LINE did not answer (yet): no auto-reply this time, as ever — the friend's message
+                # is not held up by it. (Only the line in the thread waits for Slack, below.)
+                log.warning("auto-reply to %s not sent: %s", conv.conv_id, exc)
+                return False
             except DeliveryFailed as exc:
                 if not (uncertain and exc.reason == "invalid_reply_token"):
                     log.warning("auto-reply to %s not sent: %s", conv.conv_id, exc)
-                    self.store.set_record("line_send", send_key, reply_state="failed")
-                    failed_ts = self.slack.post_once(f"{send_key}-failed", conv.channel,
-                                                     t("auto.failed", self.lang, reason=exc.reason), thread_ts=conv.thread_ts)
-                    self.history.auto(conv, "autoreply", send_key, float(failed_ts or sent_at), "\n".join(texts),
-                                      via="reply", status="failed", slack_ts=failed_ts or "")
+                    self.store.set_record("line_send", send_key, reply_state="failed", reason=exc.reason)
+                    self._tell_failed(conv, send_key, texts, exc.reason, sent_at)
                     return True  # the token was tried; staff's reply is pushed
             self.store.set_record("line_send", send_key, reply_state="done")
         # The copy in Slack quotes what LINE got: plain text that may carry the friend's {name}.
@@ -97,3 +104,9 @@ class AutoReply(Component):
         self.store.add_event(conv.conv_id, {"at": sent_at, "actor": "bridge", "action": "auto_reply",
                                             "value": ",".join(kinds), "source": "automation", "changes": {}})
         return True
+
+    def _tell_failed(self, conv: Conversation, send_key: str, texts: list[str], reason: str, sent_at: float) -> None:
+        failed_ts = self.slack.post_once(f"{send_key}-failed", conv.channel, t("auto.failed", self.lang, reason=reason),
+                                         thread_ts=conv.thread_ts)
+        self.history.auto(conv, "autoreply", send_key, float(failed_ts or sent_at), "\n".join(texts),
+                          via="reply", status="failed", slack_ts=failed_ts or "")

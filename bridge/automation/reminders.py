@@ -124,16 +124,22 @@ class Reminders(Component):
         if conv is None or not is_channel_member(self.store, self.slack, actor, conv.channel):
             return
         off = payload.get("value") == "off"
-        if (self.state.reminder_state(conv.conv_id).get("off") == "1") == off:
-            return
-        self.state.set_reminder_state(conv.conv_id, off="1" if off else "0")
+        # Each step once (bridge.store.steps): a switch whose line has to wait for the channel's
+        # turn (RetryLater) is said on the retry, which would otherwise find it switched already.
+        steps = self.store.steps(f"remswitch-{payload.get('op_id')}")
+        if steps.recall("switched") is None:
+            if (self.state.reminder_state(conv.conv_id).get("off") == "1") == off:
+                return
+            steps.once("switched", lambda: self.state.set_reminder_state(conv.conv_id, off="1" if off else "0") or True)
         ts = self.slack.post_once(f"remswitch-{payload.get('op_id')}", conv.channel,
                                   t("reminder.switched_off" if off else "reminder.switched_on", self.lang, actor=f"<@{actor}>"),
                                   thread_ts=conv.thread_ts)
         self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
-        self.store.add_event(conv.conv_id, {"at": clock.now(), "actor": actor, "action": "reminders",
-                                            "value": "off" if off else "on", "source": "button", "changes": {}})
+        steps.do("event", lambda: self.store.add_event(conv.conv_id, {
+            "at": clock.now(), "actor": actor, "action": "reminders", "value": "off" if off else "on", "source": "button",
+            "changes": {}}))
         self.parents.request(conv.conv_id)
+        steps.close()
 
     def is_off(self, conv_id: str) -> bool:
         return self.state.reminder_state(conv_id).get("off") == "1"

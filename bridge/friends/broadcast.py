@@ -67,6 +67,10 @@ class Broadcasts(Component):
         bid = payload["bid"]
         rec = self.broadcasts.get(bid)
         if rec.get("status") in ("done", "refused"):
+            # Over; its final report may have had to wait for the channel's turn (RetryLater): said now.
+            final = self.store.steps(f"broadcast-{bid}").recall("final")
+            if final is not None:
+                self.report_final(bid, rec, final)
             return
         if not rec:
             rec = self.freeze(bid, payload)
@@ -88,9 +92,8 @@ class Broadcasts(Component):
             rec["image_name"] = str(payload["image"].get("name") or "")
         if limit is not None and used + quota_cost(len(aud.user_ids)) > limit:
             rec.update(status="refused", limit=str(limit), used=str(used))
-            self.broadcasts.update(bid, **rec)
-            self.report(bid, rec, t("broadcast.refused_quota", self.lang, total=n(len(aud.user_ids)), limit=n(limit),
-                                    used=n(used), left=n(max(0, limit - used))), final=True)
+            self.report_final(bid, rec, t("broadcast.refused_quota", self.lang, total=n(len(aud.user_ids)), limit=n(limit),
+                                          used=n(used), left=n(max(0, limit - used))), status=rec)
             return rec
         if payload.get("image"):
             try:   # before the first chunk; RetryLater (Slack unreachable) propagates: the item is retried
@@ -107,9 +110,8 @@ class Broadcasts(Component):
                 reason = (t(exc.key, self.lang, **exc.params) if isinstance(exc, NotSent)
                           else t("media.out.unavailable", self.lang, detail=exc.reason))
                 rec.update(status="refused", reason=reason)
-                self.broadcasts.update(bid, **rec)
-                self.report(bid, rec, t("broadcast.refused_image", self.lang, name=rec["image_name"], reason=reason),
-                            final=True)
+                self.report_final(bid, rec, t("broadcast.refused_image", self.lang, name=rec["image_name"], reason=reason),
+                                  status=rec)
                 return rec
         self.broadcasts.freeze(bid, rec, aud.user_ids)
         return rec
@@ -152,16 +154,29 @@ class Broadcasts(Component):
                                    outcome["status"], media=[json.loads(rec["image_media"])] if rec.get("image_media") else None)
             now_rec = self.broadcasts.record_chunk(bid, index, outcome, len(to), counter)
             self.report(bid, now_rec, self.progress_text(rec, index + 1, chunks))
-        self.broadcasts.update(bid, status="done", finished_at=repr(time.time()))
         final = self.broadcasts.get(bid)
-        self.report(bid, final, t("broadcast.done", self.lang, sent=n(final["sent"]), failed=n(final["failed"]),
-                                  blocked=n(final["blocked"]), actor=f"<@{final['actor']}>"), final=True)
+        self.report_final(bid, final, t("broadcast.done", self.lang, sent=n(final["sent"]), failed=n(final["failed"]),
+                                        blocked=n(final["blocked"]), actor=f"<@{final['actor']}>"),
+                          status={"status": "done", "finished_at": repr(time.time())})
 
     def progress_text(self, rec: dict[str, str], done: int, chunks: int) -> str:
         return t("broadcast.progress", self.lang, done=done, chunks=chunks, total=n(rec["total"]),
                  actor=f"<@{rec['actor']}>")
 
     # -- 3. report -----------------------------------------------------------------------
+    def report_final(self, bid: str, rec: dict[str, str], text: str, status: dict[str, str] | None = None) -> None:
+        """The broadcast's last report (done or refused), once, with its ``status`` stored.
+
+        The text is kept as a step (:mod:`bridge.store.steps`) before the status says the broadcast
+        is over: when the report has to wait for the channel's turn (RetryLater), the retry finds it
+        over and says it then, instead of leaving the report at its last progress line."""
+        steps = self.store.steps(f"broadcast-{bid}")
+        steps.once("final", lambda: text)
+        if status:
+            self.broadcasts.update(bid, **status)
+        steps.do("reported", lambda: self.report(bid, rec, text, final=True))
+        steps.close()
+
     def report(self, bid: str, rec: dict[str, str], text: str, final: bool = False) -> None:
         """One message per broadcast in the reporting channel, updated as chunks go out."""
         channel = rec.get("channel") or self.accounts.require(rec["account"]).channel

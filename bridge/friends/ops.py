@@ -89,18 +89,33 @@ class Friends(Component):
         self.save(conv, data, actor, payload.get("source", "modal"), payload.get("op_id", ""))
 
     def save(self, conv: Conversation, data: FriendData, actor: str, source: str, op_id: str) -> dict:
-        """Store the 友だち情報 and record the change (audit trail, a line in the thread, the parent)."""
+        """Store the 友だち情報 and record the change (audit trail, a line in the thread, the parent).
+
+        Each step once per edit (:mod:`bridge.store.steps`, by ``op_id``): the data is saved before
+        the audit line is posted; when that post has to wait for the channel's turn (RetryLater),
+        the retry finds nothing left to change — it resumes at the line with the recorded changes
+        instead of returning with the edit unsaid."""
+        steps = self.store.steps(f"friend-{op_id or 'unnamed'}")
+        changes = steps.once("saved", lambda: self._save(conv, data, actor, source)) if op_id else \
+            self._save(conv, data, actor, source)
+        if changes:
+            what = describe_changes(self.crm, conv.account, changes, self.lang)
+            if conv.thread_ts and op_id:
+                ts = steps.once("said", lambda: self.slack.post_once(
+                    f"friend-{op_id}", conv.channel, slack_t("friend.audit", self.lang, actor=Mrkdwn(f"<@{actor}>"), what=what),
+                    thread_ts=conv.thread_ts))
+                self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
+            self.parents.request(conv.conv_id)
+        if op_id:
+            steps.close()
+        return changes
+
+    def _save(self, conv: Conversation, data: FriendData, actor: str, source: str) -> dict:
+        """The 友だち情報 saved, with its entry in the audit trail; what changed ({} when nothing did)."""
         changes = self.friends.save(conv.account, conv.conv_id, data, actor)
-        if not changes:
-            return {}
-        self.store.add_event(conv.conv_id, {"at": time.time(), "actor": actor, "action": "friend", "source": source,
-                                            "changes": changes})
-        what = describe_changes(self.crm, conv.account, changes, self.lang)
-        if conv.thread_ts and op_id:
-            ts = self.slack.post_once(f"friend-{op_id}", conv.channel,
-                                      slack_t("friend.audit", self.lang, actor=Mrkdwn(f"<@{actor}>"), what=what), thread_ts=conv.thread_ts)
-            self.store.link_slack_message(conv.channel, ts, conv.conv_id, "audit")
-        self.parents.request(conv.conv_id)
+        if changes:
+            self.store.add_event(conv.conv_id, {"at": time.time(), "actor": actor, "action": "friend", "source": source,
+                                                "changes": changes})
         return changes
 
     def _tell(self, actor: str, payload: dict[str, Any], text: str, conv: Conversation) -> None:

@@ -31,7 +31,6 @@ from bridge.model import Conversation, DeliveryFailed
 from bridge.ports import ParentRefresher
 from bridge.privacy.media import discard
 from bridge.services import Component, Services
-from bridge.store.forget import ForgetResult
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,19 @@ class Forgetting(Component):
 
     def handle_item(self, payload: dict[str, Any]) -> None:
         op_id, conv_id = str(payload["op_id"]), str(payload["conv_id"])
-        if self.forgets.was_forgotten(op_id):
-            return
+        # Two steps (bridge.store.steps): when the confirmation has to wait for Slack (RetryLater),
+        # the retry finds the friend forgotten and resumes at the confirmation, with the counts.
+        steps = self.store.steps(f"forget-{op_id}")
+        told = steps.recall("forgot")
+        if told is None:
+            if self.forgets.was_forgotten(op_id):
+                return
+            told = steps.once("forgot", lambda: self._forget(op_id, conv_id, payload))
+        steps.do("told", lambda: self._tell(payload, told))
+        steps.close()
+
+    def _forget(self, op_id: str, conv_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Everything deleted and the audit recorded; what the confirmation says (the number, the posts)."""
         conv = self.store.get_conversation(conv_id)
         line_id = conv.line_id if conv else conv_id.partition("-")[2]
         posts = {"posts_deleted": 0, "posts_kept": 0}
@@ -71,7 +81,8 @@ class Forgetting(Component):
         self.forgets.record_forgotten(op_id, str(payload.get("by") or ""), str(payload.get("via") or ""),
                                       clock.now(), summary)
         log.info("forgot a friend (op %s): %s", op_id, summary)
-        self._tell(payload, conv, posts, result)
+        return {"number": conv.number if conv else "?", "posts": posts,
+                "group_entries": result.group_entries, "groups": result.groups}
 
     def delete_posts(self, conv: Conversation) -> dict[str, int]:
         """chat.delete every message the bot posted in the conversation's thread (parent last), with
@@ -105,16 +116,16 @@ class Forgetting(Component):
                 kept += 1
         return deleted, kept
 
-    def _tell(self, payload: dict[str, Any], conv: Conversation | None, posts: dict[str, int],
-              result: ForgetResult) -> None:
+    def _tell(self, payload: dict[str, Any], told: dict[str, Any]) -> None:
+        """The outcome to the admin who asked in Slack (what :meth:`_forget` returned)."""
+        number, posts = told["number"], told["posts"]
         by, channel = str(payload.get("by") or ""), str(payload.get("channel") or "")
         if payload.get("via") != "slack" or not by or not channel:
             return
         key = "forget.done_posts" if payload.get("slack_posts") else "forget.done"
-        number = conv.number if conv else "?"
         text = slack_t(key, self.lang, number=number, deleted=posts["posts_deleted"], kept=posts["posts_kept"])
-        if result.group_entries:
-            text += slack_t("forget.done_groups", self.lang, entries=result.group_entries, groups=result.groups)
+        if told.get("group_entries"):
+            text += slack_t("forget.done_groups", self.lang, entries=told["group_entries"], groups=told["groups"])
         try:
             self.slack.post_ephemeral(channel, by, text)
         except DeliveryFailed as exc:

@@ -61,8 +61,14 @@ class CannedPicks(Component):
                            due=pick.due)
         state = self.replies.send_reply(conv, msg, work.CANNED_PICK, {**payload, "channel": conv.channel,
                                                                        "thread_ts": conv.thread_ts})
-        if state in ("sent", "failed", "cancelled") and picks.claim_pick_shown(op_id, state):
+        if state not in ("sent", "failed", "cancelled"):
+            return
+        # Claimed once, shown once (bridge.store.steps): a paced chat.update resumes on the retry
+        # instead of finding the claim taken and leaving the post with its 取り消し button.
+        steps = self.store.steps(f"canned-pick-{op_id}")
+        if steps.once("claimed", lambda: picks.claim_pick_shown(op_id, state)):
             final = self.store.get_slack_message(conv.channel, ts)
             if state == "cancelled" and final.get("held_at"):
                 self.marks.mark(conv.channel, ts, conv.thread_ts, "", waited=True)  # ⏳ away
-            self.canned.show_state(conv.channel, ts, final, state)
+            steps.do("shown", lambda: self.canned.show_state(conv.channel, ts, final, state))
+        steps.close()

@@ -25,7 +25,7 @@ import time
 from bridge.friends.canned import unknown_keys
 from bridge.friends.ops import canned_texts, expand_canned
 from bridge.i18n import t
-from bridge.model import Conversation, DeliveryFailed, RetryLater, StaffMessage
+from bridge.model import Conversation, DeliveryFailed, StaffMessage
 from bridge.services import Component, Services
 from bridge.slack_ui.canned import picked_post, preview_text
 from bridge.store.held import HeldSends
@@ -85,12 +85,15 @@ class CannedSend(Component):
             log.info("no ephemeral for %s: %s", user, exc)
 
     def show_state(self, channel: str, ts: str, record: dict[str, str], status: str) -> None:
-        """A picked 定型文's post once it is sent, failed or cancelled (the 取り消し button goes away)."""
+        """A picked 定型文's post once it is sent, failed or cancelled (the 取り消し button goes away).
+
+        A paced ``chat.update`` raises RetryLater: callers run this as a step (bridge.store.steps)
+        that their retry resumes, so the post does not keep its 取り消し button for good."""
         if not record.get("picked"):
             return
         text, blocks = picked_post(record.get("author", ""), record["picked"], record.get("expanded_text", ""),
                                    self.lang, status)
         try:
             self.slack.update(channel, ts, text, blocks)
-        except (DeliveryFailed, RetryLater) as exc:
+        except DeliveryFailed as exc:
             log.info("picked 定型文 %s not updated: %s", ts, exc)

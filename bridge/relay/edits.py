@@ -69,27 +69,32 @@ class Edits(Component):
         shown = self.canned.edited(conv, channel, ts, text, editor) if edit.op == "edit" and waiting else ""
         if edit.source == "button" and not is_channel_member(self.store, self.slack, editor, channel):
             return  # 取り消し of a picked 定型文: triage channel members only
-        result = self.held.change(channel, ts, "delete" if edit.op == "delete" else "edit", text)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+        # Each step once (bridge.store.steps): the change is applied before its confirmation is
+        # posted; when that post has to wait for the channel's turn (RetryLater), the retry finds the
+        # reply already cancelled — it must resume at the confirmation, not take "too late" for an answer.
+        steps = self.store.steps(f"undo-{edit.op}-{channel}-{ts}-{digest}")
+        result = steps.once("change", lambda: self.held.change(channel, ts, "delete" if edit.op == "delete" else "edit", text))
         if result == "changed":
             key = "undo.cancelled" if edit.op == "delete" else "undo.edited"
             if edit.source == "button":
                 key = "canned.pick.cancelled_by"
-            digest = hashlib.sha256(text.encode()).hexdigest()[:8]
-            self.slack.post_once(f"undo-{edit.op}-{channel}-{ts}-{digest}", channel,
-                                 t(key, self.lang, user=f"<@{editor}>"), thread_ts=thread_ts)
+            steps.do("confirmed", lambda: self.slack.post_once(f"undo-{edit.op}-{channel}-{ts}-{digest}", channel,
+                                                               t(key, self.lang, user=f"<@{editor}>"), thread_ts=thread_ts))
             if edit.op == "delete" and record.get("picked"):  # a picked 定型文 cancelled with its button
                 self.marks.mark(channel, ts, thread_ts, "", waited=True)  # ⏳ away
-                self.canned.show_state(channel, ts, record, "cancelled")
+                steps.do("shown", lambda: self.canned.show_state(channel, ts, record, "cancelled"))
             elif shown:
-                self.canned.tell(conv, editor, shown)
+                steps.do("told", lambda: self.canned.tell(conv, editor, shown))
         elif result in ("sending", "sent") and editor:
             if edit.op == "delete":
                 late = "canned.pick.too_late" if edit.source == "button" else "undo.too_late_delete"
                 self.slack.post_ephemeral(channel, editor, t(late, self.lang), thread_ts=thread_ts)
-                return
-            self.held.set(channel, ts, correction_text=text)
-            offer, blocks = correction_offer(channel, ts, thread_ts, self.lang)
-            self.slack.post_ephemeral(channel, editor, offer, blocks=blocks, thread_ts=thread_ts)
+            else:
+                self.held.set(channel, ts, correction_text=text)
+                offer, blocks = correction_offer(channel, ts, thread_ts, self.lang)
+                self.slack.post_ephemeral(channel, editor, offer, blocks=blocks, thread_ts=thread_ts)
+        steps.close()
 
     def _send_correction(self, conv: Conversation, channel: str, ts: str, record: dict[str, str]) -> None:
         text = record.get("correction_text") or ""

@@ -67,9 +67,11 @@ class Forwarder(Component):
         shown = shown_url(url)
         log.warning("forwarding to %s (%s) failed (%s), %d failure(s) since %.0f s", shown, account, error, failures, now - first)
         if now - first >= self.settings.forward_alert_after and status.get("alerted") != "1":
-            self._tell(account, "forward.failing", f"fwd-fail-{account}-{target}-{int(first)}",
-                       url=shown, minutes=int((now - first) // 60), error=error)
-            self.store.forward_status_set(account, target, alerted="1")
+            # Marked alerted only once said: an alert that had to wait for the channel's turn is
+            # tried again at the next failure (same post key: said once), not dropped for good.
+            if self._tell(account, "forward.failing", f"fwd-fail-{account}-{target}-{int(first)}",
+                          url=shown, minutes=int((now - first) // 60), error=error):
+                self.store.forward_status_set(account, target, alerted="1")
         if now - received_at > FORWARD_MAX_AGE:
             raise DeliveryFailed("forward_gave_up", f"{shown}: {error}")
         # Throttled: a target being down is not this item's fault, so it never counts toward giving up.
@@ -81,11 +83,14 @@ class Forwarder(Component):
             self._tell(account, "forward.recovered", f"fwd-ok-{account}-{target}-{status.get('first_failure_at')}",
                        url=shown_url(url), count=status.get("failures") or "0")
 
-    def _tell(self, account_key: str, key: str, post_key: str, **params: Any) -> None:
+    def _tell(self, account_key: str, key: str, post_key: str, **params: Any) -> bool:
+        """One line in the account's triage channel; False when it could not be posted (now)."""
         account = self.accounts.get(account_key)
         if account is None:
-            return
+            return True  # nobody to tell
         try:
             self.slack.post_once(post_key, account.channel, t(key, self.lang, account=account.name, **params))
+            return True
         except (DeliveryFailed, RetryLater) as exc:
             log.warning("could not tell the triage channel about forwarding: %s", exc)
+            return False

@@ -57,5 +57,20 @@ def read_meter(store: Store, account: str) -> dict | None:
 
 
 def warn_once(store: Store, account: str, month: str, level: int) -> bool:
-    """True the first time ``level`` is reached in ``month``."""
-    return bool(store.r.set(store.keys.quota_warned(account=account, month=month, level=level), "1", nx=True, ex=CACHE_TTL))
+    """True the first time ``level`` is reached in ``month`` — and again while its warning is unsaid."""
+    key = store.keys.quota_warned(account=account, month=month, level=level)
+    return bool(store.r.set(key, "1", nx=True, ex=CACHE_TTL)) or _is_unsaid(store.r.get(key))
+
+
+def warn_unsaid(store: Store, account: str, month: str, level: int) -> bool:
+    """The warning of ``level`` was claimed but could not be posted yet (Slack made it wait)."""
+    return _is_unsaid(store.r.get(store.keys.quota_warned(account=account, month=month, level=level)))
+
+
+def warned(store: Store, account: str, month: str, level: int, said: bool) -> None:
+    """The claimed warning of ``level`` was posted (``said``), or has to wait for its turn."""
+    store.r.set(store.keys.quota_warned(account=account, month=month, level=level), "1" if said else "unsaid", ex=CACHE_TTL)
+
+
+def _is_unsaid(value) -> bool:
+    return value in ("unsaid", b"unsaid")
