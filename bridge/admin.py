@@ -1,6 +1,6 @@
 """Operator commands: ``python -m bridge.admin <command>`` (reads the same environment as the app).
 
-  status               queue length, backlog counts per mark, dead letters, pending streams and wake-ups
+  status               queue length, backlog counts per mark, dead letters, backfills, pending streams and wake-ups
   dead-letters         list the work items that kept failing, with the reason
   replay-dead-letters  put them back on their conversation's stream (idempotent sends make this safe)
   hours                business hours (応答時間) of every account for the next 14 days
@@ -40,6 +40,12 @@ def status(rt) -> None:
             print(f"  forward #{n} → {shown_url(url)}: FAILING for {since:.0f} s ({state.get('failures')} failures, "
                   f"last: {state.get('last_error')}), {rt.inbox.pending(work.forward_stream(account.key, work.target_id(url)))} waiting")
     print(f"dead letters: {rt.store.dead_letter_count()}")
+    shown = []
+    for backfill in rt.backfills:   # one-time data backfills the workers run in the background
+        p = backfill.progress()
+        shown.append(f"{backfill.name} " + ("done" if p["done"] else f"{p['processed']} conversations walked, "
+                                            + ("running" if p["running"] else "waiting for a worker")))
+    print("backfills: " + "; ".join(shown))
     due = rt.inbox.due.pending()
     print(f"streams with pending items: {rt.redis.scard(rt.inbox.active_key)}; scheduled wake-ups: {len(due)}"
           + (f" (next in {max(0.0, due[0][1] - rt.redis.time()[0]):.0f}s)" if due else ""))

@@ -98,6 +98,9 @@ class Keys:
     inbox_sweep_lock = Kind("inbox-sweep-lock")           # string: one worker sweeps per interval
     due = Kind("due")                                     # zset: "<kind>\t<target>" -> due time (ms, Redis clock)
     migration = Kind("migration:{name}")                  # string: a data migration is done ("done") or running (lock)
+    backfill = Kind("backfill:{name}")                    # hash: a background backfill's progress (cursor: SCAN cursor after the last batch, processed, resumes, chain, started_at, finished_at)
+    backfill_lease = Kind("backfill-lease:{name}")        # string: token of the one job chain running that backfill (TTL: a killed chain's lease expires)
+    backfill_tick = Kind("backfill-tick")                 # string: a worker checked the backfills this interval (lock, TTL = interval)
     rate_bucket = Kind("rate:{tier}:{scope}")             # hash: Slack rate limiter bucket (tat, shift, blocked), see bridge.slack.ratelimit
     rate_ticket = Kind("rate-ticket:{tier}:{scope}:{owner}")  # string: a caller's reserved turn in that bucket ("<slot> <shift>")
     media = Kind("media:{media_key}")                     # hash: one media relay (attempts, Slack file ids, ts)

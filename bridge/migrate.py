@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 NAME = "v1-to-v2"
 LOCK_TTL = 120
+LOG_EVERY = 10.0   # s between the log lines of a process waiting for another one's migration
 KEEP_OLD = 7 * 24 * 3600
 DROPPED = ("inbox-lock:", "inbox-wakeup:", "inbox-drain-queued:", "inbox-hold:", "inbox-attempts:",
            "parent-refresh:", "backlog:")
@@ -117,22 +118,37 @@ def _copy(r: redis.Redis, old: str, new: str, change: Callable[[Any], Any] | Non
     pipe.execute()
 
 
-def migrate(r: redis.Redis, namespace: str, queue: Queue | None = None, wait: float = 300.0) -> bool:
-    """Run the v1 → v2 migration once per namespace. Returns True if this call migrated anything."""
+def migrate(r: redis.Redis, namespace: str, queue: Queue | None = None, wait: float = 300.0,
+            report: Callable[[str], None] | None = None) -> bool:
+    """Run the v1 → v2 migration once per namespace. Returns True if this call migrated anything.
+
+    A process that finds another one migrating waits for it — at most ``wait`` s (then RuntimeError),
+    saying so in the log every :data:`LOG_EVERY` s and to ``report`` (the web process's /healthz)."""
     keys = Keys(namespace)
     done_key = keys.migration(name=NAME)
     old_prefix = f"{namespace}:v1:"
-    deadline = time.time() + wait
+    started = time.time()
+    deadline = started + wait
     token = uuid.uuid4().hex
+    said = 0.0
     while True:
         state = r.get(done_key)
         if state == "done":
             return False
         if r.set(done_key, f"running:{token}", nx=True, ex=LOCK_TTL):
             break
+        waited = time.time() - started
         if time.time() > deadline:
-            raise RuntimeError(f"Redis migration {NAME} is still running in another process; try again")
+            raise RuntimeError(f"Redis migration {NAME} is still running in another process after {wait:.0f} s; try again")
+        if report is not None:
+            report(f"waiting for the Redis layout migration {NAME} run by another process ({waited:.0f} s)")
+        if waited >= said:
+            log.warning("waiting for the Redis layout migration %s run by another process (%.0f s of at most %.0f s)",
+                        NAME, waited, wait)
+            said += LOG_EVERY
         time.sleep(0.2)
+    if report is not None:
+        report(f"migrating the Redis layout ({NAME})")
     moved, streams = 0, []
     for old in r.scan_iter(match=old_prefix + "*", count=1000):
         rest = old[len(old_prefix):]

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Callable
 
 import redis
 from rq import Queue
@@ -101,22 +103,54 @@ class Runtime:
 
         return Stores(self.store, self.backlog)
 
-    def prepare(self) -> None:
-        """Start-up work of every process (web and worker), safe to run concurrently:
-        migrate an older Redis layout once, then rebuild the /pending indexes if needed."""
+    def prepare(self, report: Callable[[str], None] | None = None) -> None:
+        """The start-up work every process (web and worker) waits for: what everything else depends on.
+
+        The key layout migration (v1 → v2, once per namespace; a process that finds another one
+        migrating waits for it, logging, up to 300 s), then the /pending indexes if the mark order
+        changed. ``report`` hears what is going on (the web process's /healthz says it).
+
+        Everything whose absence only degrades a feature for a while is not here: the data backfills
+        run in the background in the workers (:attr:`backfills`, kicked by :meth:`ticker`), and a
+        broadcast interrupted by a restart is resumed by the workers' ticker at its start."""
         from bridge.migrate import migrate
 
-        migrate(self.redis, self.settings.namespace, self.queue)
-        import time
+        migrate(self.redis, self.settings.namespace, self.queue, report=report)
+        if report is not None:
+            report("checking the /pending indexes")
+        self.prepare_backlog()
 
-        from bridge.store.archive import migrate_transcripts
+    @cached_property
+    def backfills(self):
+        """The one-time data backfills, run in the background by the workers (bridge.store.backfill):
+        transcripts from before the archive get their ids and ``history_since``; conversations from
+        before /friend get their name indexed."""
+        from bridge.store.archive import MIGRATION, transcript_batch
+        from bridge.store.backfill import Backfill, Backfills
+        from bridge.store.friends import NAMES_BACKFILL
 
-        migrate_transcripts(self.store, time.time())  # transcripts from before the archive, once
+        rate = self.settings.backfill_rate
+        return Backfills([
+            Backfill(self.redis, self.keys, MIGRATION, lambda ids: transcript_batch(self.store, ids, time.time()), rate=rate),
+            Backfill(self.redis, self.keys, NAMES_BACKFILL, self.stores.friends.index_names, rate=rate),
+        ])
+
+    def kick_backfills(self) -> list[str]:
+        """Start a job chain for every backfill not done whose previous chain (if any) is gone; returns their names."""
+        started = []
+        for backfill in self.backfills:
+            token = backfill.claim()
+            if token:
+                self.low_queue.enqueue(jobs.backfill, backfill.name, token, result_ttl=60, failure_ttl=86400,
+                                       job_timeout=600)
+                started.append(backfill.name)
+        return started
+
+    def resume_broadcasts(self) -> int:
+        """Kick every broadcast stream that still has work (a restart mid-broadcast resumes it)."""
         from bridge.friends.broadcast import resume_broadcasts
 
-        resume_broadcasts(self.redis, self.keys, self.inbox)  # a restart mid-broadcast resumes it
-        self.prepare_backlog()
-        self.stores.friends.backfill_names()  # conversations older than /friend
+        return resume_broadcasts(self.redis, self.keys, self.inbox)
 
     def learn_bots(self) -> None:
         """Ask LINE (GET /v2/bot/info) for each account's bot user id, the ``destination`` of its
@@ -200,6 +234,8 @@ class Runtime:
         inbox = self.inbox
         return (Ticker(self.redis)
                 .at_start(inbox.adopt_existing_streams)
+                .at_start(self.resume_broadcasts)
+                .every(BACKFILL_KICK_S, self.kick_backfills, lock=self.keys.backfill_tick(), unless=self.backfills.all_done)
                 .every(MOVE_DUE_S, inbox.move_due)
                 .every(SWEEP_STREAMS_S, inbox.sweep, lock=self.keys.inbox_sweep_lock(), unless=inbox.idle)
                 .every(self.settings.sweep_interval, self.enqueue_automation_sweep, lock=self.keys.sweep_tick())
@@ -227,6 +263,7 @@ MOVE_DUE_S = 1.0         # s between due-set checks (every worker: claims are at
 ARCHIVE_FLUSH_S = 5.0    # s between moves of spooled media into the archive (every worker: each host has its spool)
 SWEEP_STREAMS_S = 3.0    # s between sweeps of the streams with pending items (one worker per round)
 RETENTION_EVERY_S = 86400.0  # retention runs daily (one worker a day: its lock lives 0.9 × this)
+BACKFILL_KICK_S = 10.0   # s between checks that every unfinished backfill has a live job chain (one worker per round)
 
 
 _runtime: Runtime | None = None

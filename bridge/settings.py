@@ -54,6 +54,7 @@ class Settings:
     send_delay: float = 10.0          # BRIDGE_SEND_DELAY_SECONDS: the undo window of staff replies (0: at once)
     image_set_wait: float = 45.0      # BRIDGE_IMAGE_SET_WAIT_SECONDS: how long an incomplete imageSet waits for the rest
     sweep_interval: float = 30.0      # BRIDGE_SWEEP_INTERVAL: s between automation sweeps (SLA, hours, reminders)
+    backfill_rate: float = 0.0        # BRIDGE_BACKFILL_RATE: conversations/s one background backfill walks (0: as fast as Redis answers)
     media_secret: str = field(default="", repr=False)  # BRIDGE_MEDIA_SECRET: signs /media links (default: derived)
     media_link_ttl: int = 14 * 24 * 3600  # BRIDGE_MEDIA_LINK_TTL: seconds a /media link stays valid
     chart_font: str = ""              # BRIDGE_CHART_FONT: font file of the /stats chart (default: a CJK font found)
@@ -211,11 +212,13 @@ class Settings:
 
 
 def _media_settings(env: Mapping[str, str], problems: list[str]) -> dict:
-    """BRIDGE_SEND_DELAY_SECONDS, BRIDGE_IMAGE_SET_WAIT_SECONDS, BRIDGE_MEDIA_SECRET, BRIDGE_MEDIA_LINK_TTL (see docs/media.md)."""
+    """BRIDGE_SEND_DELAY_SECONDS, BRIDGE_IMAGE_SET_WAIT_SECONDS, BRIDGE_MEDIA_SECRET, BRIDGE_MEDIA_LINK_TTL (see docs/media.md),
+    and the numeric pacing knobs BRIDGE_SWEEP_INTERVAL and BRIDGE_BACKFILL_RATE."""
     out: dict = {"media_secret": (env.get("BRIDGE_MEDIA_SECRET") or "").strip()}
     for name, key, default, low, high in (("BRIDGE_SEND_DELAY_SECONDS", "send_delay", "10", 0, 600),
                                          ("BRIDGE_IMAGE_SET_WAIT_SECONDS", "image_set_wait", "45", 1, 600),
                                          ("BRIDGE_SWEEP_INTERVAL", "sweep_interval", "30", 0.2, 3600),
+                                         ("BRIDGE_BACKFILL_RATE", "backfill_rate", "0", 0, 1_000_000),
                                          ("BRIDGE_MEDIA_LINK_TTL", "media_link_ttl", str(14 * 24 * 3600), 60, 90 * 86400)):
         raw = (env.get(name) or default).strip()
         try:
@@ -225,7 +228,7 @@ def _media_settings(env: Mapping[str, str], problems: list[str]) -> dict:
         except ValueError:
             problems.append(f"{name} must be a number between {low} and {high} (got {raw!r})")
             value = float(default)
-        out[key] = value if key in ("send_delay", "image_set_wait", "sweep_interval") else int(value)
+        out[key] = value if key in ("send_delay", "image_set_wait", "sweep_interval", "backfill_rate") else int(value)
     return out
 
 

@@ -3,7 +3,8 @@
 Run with ``gunicorn 'handlers.app:create_app()'`` (see Procfile).
 
 ``/healthz`` is public, so it says only whether Redis answers (the error, which names
-Redis' host and port, goes to the log). ``/metrics`` tells the volume of conversations and
+Redis' host and port, goes to the log) and, while the start-up work runs (:mod:`bridge.boot`),
+what it waits for. ``/metrics`` tells the volume of conversations and
 the accounts served: it needs ``Authorization: Bearer $BRIDGE_METRICS_TOKEN``; without that
 setting it answers only requests made directly on the loopback interface (a scraper on the
 same host), never one relayed by a proxy (which adds ``X-Forwarded-For`` / ``Forwarded``).
@@ -22,6 +23,7 @@ from slack_bolt.adapter.flask.handler import to_flask_response
 from slack_bolt.request import BoltRequest
 
 from bridge import metrics
+from bridge.boot import Boot
 from bridge.runtime import Runtime, configure_logging
 from bridge.settings import Settings, SettingsError
 from handlers.history import create_history_blueprint
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 
 LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+BOOT_GRACE_S = 1.0   # s create_app waits for the start-up work before serving (503 + reason after that)
 PROXY_HEADERS = ("X-Forwarded-For", "X-Real-Ip", "Forwarded")
 
 
@@ -60,14 +63,24 @@ def create_app(settings: Settings | None = None) -> Flask:
             print(f"bridge not started: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
     rt = Runtime(settings)  # BRIDGE_CONFIG was validated with the settings
-    try:
-        rt.prepare()
-    except redis.RedisError as exc:  # start anyway: /healthz reports it and the worker rebuilds later
-        logging.getLogger(__name__).warning("backlog indexes not checked, Redis unavailable: %s", exc)
+    # The start-up work (the key layout migration: maybe waiting for another process) runs beside
+    # serving: /healthz says what it waits for, other requests get 503 until it is done (bridge.boot).
+    boot = Boot(rt.prepare).start()
+    boot.ready.wait(BOOT_GRACE_S)  # the usual case (nothing to migrate) is ready before the first request
     app = Flask(__name__)
     # LINE webhooks and Slack payloads are a few KB; refuse anything absurd before reading it.
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     app.config["BRIDGE_RUNTIME"] = rt
+    app.config["BRIDGE_BOOT"] = boot
+
+    @app.before_request
+    def not_before_start_up():
+        if boot.ready.is_set() or request.path == "/healthz":
+            return None
+        # Nothing is accepted before the layout is known: LINE and Slack deliver it again later.
+        resp = jsonify(error="starting, try again", starting=boot.reason)
+        resp.status_code, resp.headers["Retry-After"] = 503, "5"
+        return resp
     app.register_blueprint(create_blueprint(rt))
     bolt_app = create_bolt_app(rt)
     app.register_blueprint(create_media_blueprint(rt))
@@ -123,6 +136,8 @@ def create_app(settings: Settings | None = None) -> Flask:
             # Public endpoint: the error names Redis' host and port, so it goes to the log only.
             log.warning("healthz: Redis unavailable (%s: %s)", type(exc).__name__, exc)
             return jsonify(ok=False, redis="unavailable"), 503
+        if not boot.ready.is_set():
+            return jsonify(ok=False, redis="ok", starting=boot.reason), 503
         return jsonify(ok=True, redis="ok")
 
     return app

@@ -340,3 +340,47 @@ class InProcess:
 
     def conv(self, line_id: str):
         return self.store.get_conversation(cid(line_id))
+
+
+def seed_old_conversations(r: redis.Redis, keys: Keys, count: int, *, channel: str = TRIAGE, chunk: int = 1000,
+                           marks=None) -> list[dict]:
+    """``count`` resolved 1:1 conversations as a namespace from before the archive and /friend holds
+    them (what the start-up backfills are for): a conversation hash with a thread, two transcript
+    entries without ids (a friend's message, a staff reply), an internal note only in the old
+    ``notes:`` list, no ``history_since``, no name index, neither backfill marked done. The layout
+    migration (v1 → v2) and the /pending indexes are up to date, as in a deployment that ran an
+    older version. Pipelined (100,000 take seconds). Returns ``{"line_id", "conv_id", "name", "number"}`` each."""
+    from bridge.migrate import NAME
+    from bridge.model import Conversation, conv_key
+
+    base = time.time() - 90 * 86400
+    out = []
+    for start in range(0, count, chunk):
+        pipe = r.pipeline(transaction=False)
+        for i in range(start, min(count, start + chunk)):
+            line_id = "U" + uuid.uuid5(uuid.NAMESPACE_OID, f"old-friend-{i}").hex
+            conv_id, number, name, at = conv_key("default", line_id), i + 1, f"旧友 {i + 1:05d}", base + i
+            thread_ts = f"{at:.6f}"
+            conv = Conversation(conv_id=conv_id, source_type="user", number=number, line_id=line_id, name=name,
+                                channel=channel, thread_ts=thread_ts, mark="resolved", created_at=at,
+                                last_message_at=at + 60)
+            pipe.hset(keys.conv(conv_id=conv_id), mapping=conv.to_hash())
+            pipe.hset(keys.conv_by_number(), str(number), conv_id)
+            pipe.set(keys.conv_by_thread(channel=channel, ts=thread_ts), conv_id)
+            for entry in ({"t": at, "dir": "in", "author": line_id, "name": name, "kind": "text",
+                           "text": f"昔の質問 {number}", "line_message_id": f"7{number:09d}", "slack_ts": f"{at + 1:.6f}"},
+                          {"t": at + 60, "dir": "out", "author": STAFF, "name": "佐藤", "kind": "text",
+                           "text": f"昔の答え {number}", "line_message_id": "", "slack_ts": f"{at + 60:.6f}"}):
+                pipe.zadd(keys.transcript(conv_id=conv_id), {json.dumps(entry, ensure_ascii=False, sort_keys=True): entry["t"]})
+            pipe.rpush(keys.notes(conv_id=conv_id), json.dumps({"author": STAFF, "text": f"// 昔のメモ {number}",
+                                                                "ts": f"{at + 30:.6f}", "at": at + 30}, ensure_ascii=False))
+            out.append({"line_id": line_id, "conv_id": conv_id, "name": name, "number": number})
+        pipe.execute()
+    r.set(keys.conv_counter(), count)
+    r.set(keys.migration(name=NAME), "done")
+    r.delete(keys.migration(name="archive-v1"), keys.migration(name="friend-names"))
+    if marks is not None:   # the /pending indexes built for this mark order (a deployment that ran before)
+        from bridge.store.backlog import Backlog
+
+        Backlog(r, keys, marks, ["default"]).rebuild()
+    return out

@@ -28,7 +28,8 @@ def test_dead_letters_are_listed_and_replayed(h, bridge_env):
 
     listed = admin(bridge_env, "dead-letters")
     assert listed.returncode == 0 and "slack:EvDEAD" in listed.stdout and "HTTP 503" in listed.stdout
-    assert "dead letters: 1" in admin(bridge_env, "status").stdout
+    status = admin(bridge_env, "status").stdout
+    assert "dead letters: 1" in status and "backfills: archive-v1 " in status and "friend-names " in status
 
     replayed = admin(bridge_env, "replay-dead-letters")
     assert replayed.returncode == 0 and "replayed 1" in replayed.stdout

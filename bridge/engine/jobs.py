@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 AUTOMATION_SWEEP_LOCK_MS = 300_000  # one automation sweep at a time (it is idempotent anyway)
 RETENTION_LOCK_MS = 600_000  # one retention run at a time (a run stops after a minute; this outlives it)
+BACKFILL_SLICE_S = 1.0  # s one backfill job walks before queueing the next: relay jobs go first in between
 
 _runtime: Callable[[], Any] | None = None
 
@@ -98,4 +99,18 @@ def retention_sweep() -> dict:
         rt.redis.delete(lock)
     if run.more:
         rt.low_queue.enqueue(retention_sweep, result_ttl=60, failure_ttl=86400, job_timeout=600)
+    return run.as_dict()
+
+
+# -- one-time data backfills (bridge.store.backfill) ------------------------------------------
+def backfill(name: str, token: str) -> dict:
+    """One slice of a backfill's job chain (``token``: its lease). Queues the next slice on the low
+    queue while more remains, so a worker takes relay work between slices. Started by the ticker."""
+    rt = _rt()
+    job = rt.backfills.get(name)
+    run = job.run_slice(token, BACKFILL_SLICE_S)
+    if run.more:
+        rt.low_queue.enqueue(backfill, name, token, result_ttl=60, failure_ttl=86400, job_timeout=600)
+    elif run.ran and job.done():
+        log.info("backfill %s finished (%s)", name, job.progress())
     return run.as_dict()

@@ -24,6 +24,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "friend.search.none": {"ja": "「{query}」に一致する会話はありません。", "en": "No conversation matches “{query}”."},
     "friend.search.header": {"ja": "「{query}」: {count}件", "en": "“{query}”: {count} found"},
     "friend.search.more": {"ja": "{total}件中{shown}件を表示。条件を絞り込んでください。", "en": "Showing {shown} of {total}. Narrow the search."},
+    "friend.search.indexing": {"ja": "⏳ 以前からの会話の名前を検索できるよう準備中です。名前で見つからない会話は、番号（`/friend 12`）で探せます。",
+                               "en": "⏳ Names of older conversations are still being made searchable: a conversation not found by name can be found by its number (`/friend 12`)."},
     "friend.not_a_conversation": {"ja": "このメッセージは LINE の会話のスレッドではありません。", "en": "This message is not in a LINE conversation thread."},
     # -- 定型文 --
     "canned.usage": {"ja": "使い方: `/canned list` · `/canned add キー 本文`（管理者）· `/canned remove キー`（管理者）。返信で `!キー` と書くと本文に置き換えて送信します。",

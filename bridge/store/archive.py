@@ -62,70 +62,100 @@ def pending_total(values: dict[str, str]) -> int:
     return sum(int(v or 0) for k, v in values.items() if k.startswith("pending."))
 
 
-# -- the one migration: transcripts from before the archive -------------------------------------
+# -- the one backfill: transcripts from before the archive ---------------------------------------
 MIGRATION = "archive-v1"
-LOCK_TTL = 300
 
 
 def migrate_transcripts(store: Store, now: float, wait: float = 300.0) -> int:
-    """Once per namespace (a lock; the others wait): every old transcript entry gets its ``id``
-    (and staff replies ``status: sent``), internal notes kept beside the transcript join it, and
-    every conversation that existed before the archive gets ``history_since`` (where its archived
-    history starts: its first recorded message, else now). Idempotent; returns conversations done."""
-    import time as _time
-    import uuid
+    """Run the archive's backfill (:func:`transcript_batch` over every conversation) to the end in this
+    process, once per namespace; returns the conversations walked (0: done before). The workers run the
+    same backfill in the background (:mod:`bridge.store.backfill`); this is for tests and operators."""
+    from bridge.store.backfill import Backfill
 
+    return Backfill(store.r, store.keys, MIGRATION, lambda ids: transcript_batch(store, ids, now)).run_all(wait)
+
+
+def transcript_batch(store: Store, conv_ids: list[str], now: float) -> int:
+    """One batch of the archive's backfill: every old transcript entry gets its ``id`` (and staff replies
+    ``status: sent``), internal notes kept beside the transcript join it, and the conversation gets
+    ``history_since`` (where its archived history starts: its first recorded message, else ``now``).
+    Idempotent; returns how many conversations it changed."""
+    return sum(1 for conv_id in conv_ids if _migrate_one(store, conv_id, now))
+
+
+def _migrate_one(store: Store, conv_id: str, now: float) -> bool:
+    """One conversation, atomically (WATCH): a message recorded, an entry deleted by retention or the whole
+    conversation forgotten while it was read makes it start over — nothing deleted comes back."""
+    import redis
+
+    from bridge.archive.entry import HISTORY_SINCE
+
+    key, tkey = store.keys.conv(conv_id=conv_id), store.keys.transcript(conv_id=conv_id)
+    nkey = store.keys.notes(conv_id=conv_id)
+    with store.r.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key, tkey, nkey)
+                channel, since = pipe.hmget(key, "channel", HISTORY_SINCE)
+                if not pipe.exists(key):
+                    pipe.unwatch()
+                    return False              # forgotten meanwhile: nothing comes back
+                members = pipe.zrange(tkey, 0, -1, withscores=True)
+                removed, added, first = _converted(members, pipe.lrange(nkey, 0, -1), channel or "")
+                if since and not removed and not added:
+                    pipe.unwatch()
+                    return False              # done before
+                pipe.multi()
+                if removed:
+                    pipe.zrem(tkey, *removed)
+                if added:
+                    pipe.zadd(tkey, added)
+                pipe.hsetnx(key, HISTORY_SINCE, repr(first if first is not None else now))
+                pipe.execute()
+                return True
+            except redis.WatchError:
+                continue
+
+
+def _converted(members: list[tuple[str, float]], notes: list[str], channel: str
+               ) -> tuple[list[str], dict[str, float], float | None]:
+    """(members to remove, members to add with their scores, the first time) for one conversation."""
     from bridge.archive import entry as E
 
-    done_key = store.keys.migration(name=MIGRATION)
-    token = uuid.uuid4().hex
-    deadline = _time.time() + wait
-    while True:
-        state = store.r.get(done_key)
-        if state == "done":
-            return 0
-        if store.r.set(done_key, f"running:{token}", nx=True, ex=LOCK_TTL):
-            break
-        if _time.time() > deadline:
-            raise RuntimeError(f"Redis migration {MIGRATION} is still running in another process; try again")
-        _time.sleep(0.2)
-    prefix = store.keys.conv(conv_id="")
-    done = 0
-    for key in store.r.scan_iter(match=prefix + "*", count=1000):
-        conv_id = key[len(prefix):]
-        channel, thread_ts = store.r.hmget(key, "channel", "thread_ts")
-        tkey = store.keys.transcript(conv_id=conv_id)
-        pipe = store.r.pipeline()
-        first = None
-        for member, score in store.r.zscan_iter(tkey, count=1000):
-            entry = json.loads(member)
-            first = score if first is None else min(first, score)
-            if entry.get("id"):
-                continue
-            new = E.normalize(entry)
-            if new.get("dir") == "out":
-                new = {**new, "status": new.get("status") or "sent"}
-                if new.get("slack_ts") and channel:
-                    new["id"] = E.slack_id(channel, new["slack_ts"])
-            pipe.zrem(tkey, member)
-            pipe.zadd(tkey, {_member(new): score})
-        for raw in store.r.lrange(store.keys.notes(conv_id=conv_id), 0, -1):
-            note = json.loads(raw)
-            ts = str(note.get("ts") or "")
-            at = float(ts or note.get("at") or 0)
-            if not at:
-                continue
-            first = at if first is None else min(first, at)
-            pipe.zadd(tkey, {_member(E.make(E.slack_id(channel or "", ts), at, "note", "note",
-                                            author=note.get("author") or "", text=note.get("text") or "",
-                                            slack_ts=ts)): at})
-        pipe.hsetnx(key, E.HISTORY_SINCE, repr(first if first is not None else now))
-        pipe.execute()
-        done += 1
-        if done % 1000 == 0:
-            store.r.expire(done_key, LOCK_TTL)   # still alive
-    store.r.set(done_key, "done")
-    return done
+    removed, added, ids, first = [], {}, set(), None
+    for member, score in members:
+        entry = json.loads(member)
+        first = score if first is None else min(first, score)
+        if entry.get("id"):
+            ids.add(entry["id"])
+            continue
+        new = E.normalize(entry)
+        if new.get("dir") == "out":
+            new = {**new, "status": new.get("status") or "sent"}
+            if new.get("slack_ts") and channel:
+                new["id"] = E.slack_id(channel, new["slack_ts"])
+        removed.append(member)
+        added[_member(new)] = score
+        ids.add(new["id"])
+    for raw in notes:
+        note = note_entry(channel, json.loads(raw))
+        if note is None or note["id"] in ids:
+            continue
+        first = note["t"] if first is None else min(first, note["t"])
+        added[_member(note)] = note["t"]
+    return removed, added, first
+
+
+def note_entry(channel: str, note: dict) -> dict | None:
+    """The history entry of an internal note kept in the old ``notes:`` list (None without a time)."""
+    from bridge.archive import entry as E
+
+    ts = str(note.get("ts") or "")
+    at = float(ts or note.get("at") or 0)
+    if not at:
+        return None
+    return E.make(E.slack_id(channel or "", ts), at, "note", "note", author=note.get("author") or "",
+                  text=note.get("text") or "", slack_ts=ts)
 
 
 def _member(entry: dict) -> str:

@@ -66,11 +66,28 @@ return out
 """
 
 
+# The name index backfill's write: ARGV = (conv key, name, names zset, member)…; ZADD only where the
+# conversation hash still carries that name. Returns how many were indexed.
+_INDEX_IF_NAMED = """
+local n = 0
+for i = 1, #ARGV, 4 do
+  if redis.call('HGET', ARGV[i], 'name') == ARGV[i + 1] then
+    redis.call('ZADD', ARGV[i + 2], 0, ARGV[i + 3])
+    n = n + 1
+  end
+end
+return n
+"""
+
+NAMES_BACKFILL = "friend-names"   # the backfill's name (its "done" marker: migration:friend-names)
+
+
 class FriendStore:
     def __init__(self, r: redis.Redis, keys: Keys):
         self.r = r
         self.keys = keys
         self._audience = r.register_script(_AUDIENCE)
+        self._index_if_named = r.register_script(_INDEX_IF_NAMED)
 
     # -- reading ------------------------------------------------------------------------
     def get(self, conv_id: str) -> FriendData:
@@ -141,41 +158,28 @@ class FriendStore:
             pipe.zadd(zkey, {f"{norm(name)}\0{conv_id}": 0})
         pipe.execute()
 
-    def backfill_names(self, scan_count: int = 2000) -> int:
-        """Index the names of conversations created before /friend existed (once per namespace).
+    def backfill_names(self, wait: float = 300.0) -> int:
+        """Index the names of conversations created before /friend existed, to the end, in this process
+        (once per namespace; 0 when done before). The workers run the same backfill in the background
+        (:mod:`bridge.store.backfill`, batches of :meth:`index_names`); this is for tests and operators."""
+        from bridge.store.backfill import Backfill
 
-        Run at start-up by every process (:meth:`bridge.runtime.Runtime.prepare`): one takes the
-        ``migration:friend-names`` lock and indexes; the others go on (a name indexed twice is the
-        same ZADD). Returns how many names this call indexed."""
-        done = self.keys.migration(name="friend-names")
-        if self.r.get(done) == "done" or not self.r.set(done, "running", nx=True, ex=300):
-            return 0
+        return Backfill(self.r, self.keys, NAMES_BACKFILL, self.index_names).run_all(wait)
+
+    def index_names(self, conv_ids: list[str]) -> int:
+        """One batch of the name index backfill: each conversation's current name, indexed only if the
+        hash still has that name when written (one script: a rename or a forgotten friend in between
+        is not undone). Returns how many names were indexed."""
         conv_prefix = self.keys.conv(conv_id="")
-        count, ids = 0, []
-
-        def flush() -> int:
-            read = self.r.pipeline(transaction=False)
-            for conv_id in ids:
-                read.hmget(conv_prefix + conv_id, "name", "account")
-            write = self.r.pipeline(transaction=False)
-            n = 0
-            for conv_id, (name, account) in zip(ids, read.execute()):
-                if name:
-                    write.zadd(self.keys.friend_names(account=account or conv_id.partition("-")[0]),
-                               {f"{norm(name)}\0{conv_id}": 0})
-                    n += 1
-            write.execute()
-            ids.clear()
-            return n
-
-        for key in self.r.scan_iter(match=conv_prefix + "*", count=scan_count):
-            ids.append(key[len(conv_prefix):])
-            if len(ids) >= scan_count:
-                count += flush()
-                self.r.expire(done, 300)  # still alive
-        count += flush()
-        self.r.set(done, "done")
-        return count
+        read = self.r.pipeline(transaction=False)
+        for conv_id in conv_ids:
+            read.hmget(conv_prefix + conv_id, "name", "account")
+        args: list[str] = []
+        for conv_id, (name, account) in zip(conv_ids, read.execute()):
+            if name:
+                args += [conv_prefix + conv_id, name, self.keys.friend_names(account=account or conv_id.partition("-")[0]),
+                         f"{norm(name)}\0{conv_id}"]
+        return int(self._index_if_named(args=args)) if args else 0
 
     # -- searching -------------------------------------------------------------------------
     def by_name_prefix(self, account: str, prefix: str, limit: int = 50) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from bridge.store.archive import MIGRATION, note_entry
 from bridge.store.core import Store
 
 Cursor = tuple[float, int]   # (score, skip): where an older / newer page starts
@@ -32,6 +33,10 @@ def transcript_window(store: Store, conv_id: str, size: int, *, before: Cursor |
     """``size`` entries: ending just before the cursor ``before``, starting at the cursor ``after``,
     or else ending ``offset`` entries before the newest (0: the newest page). Two round trips."""
     key = store.keys.transcript(conv_id=conv_id)
+    if store.r.get(store.keys.migration(name=MIGRATION)) != "done":
+        merged = _with_unmigrated_notes(store, conv_id, store.r.zrange(key, 0, -1))
+        if merged is not None:  # until the background backfill reaches it: read whole, paged the same way
+            return _window_of(merged, size, before, after, offset)
     if before is not None:
         rows = store.r.zrevrangebyscore(key, repr(before[0]), "-inf", start=before[1], num=size, withscores=True)[::-1]
     elif after is not None:
@@ -57,9 +62,56 @@ def transcript_window(store: Store, conv_id: str, size: int, *, before: Cursor |
     return Window([member for member, _ in rows], rank, int(total), older, newer)
 
 
+def _window_of(rows: list[tuple[str, float]], size: int, before: Cursor | None, after: Cursor | None,
+               offset: int) -> Window:
+    """:func:`transcript_window` over ``rows`` (member, score) in memory, with the same cursors."""
+    if before is not None:
+        page = [r for r in rows if r[1] <= before[0]][::-1][before[1]:before[1] + size][::-1]
+    elif after is not None:
+        page = [r for r in rows if r[1] >= after[0]][after[1]:after[1] + size]
+    else:
+        page = rows[::-1][offset:offset + size][::-1]
+    if not page:
+        return Window([], 0, len(rows), None, None)
+    first, last, rank = page[0][1], page[-1][1], rows.index(page[0])
+    end = rank + len(page) - 1
+    upto_first = sum(1 for _, score in rows if score <= first)
+    below_last = sum(1 for _, score in rows if score < last)
+    older = (first, upto_first - rank) if rank > 0 else None
+    newer = (last, end + 1 - below_last) if end < len(rows) - 1 else None
+    return Window([member for member, _ in page], rank, len(rows), older, newer)
+
+
 def transcript_members(store: Store, conv_id: str) -> list[str]:
-    """Every transcript entry (JSON) of ``conv_id``, oldest first (a search reads them all)."""
-    return store.r.zrange(store.keys.transcript(conv_id=conv_id), 0, -1)
+    """Every transcript entry (JSON) of ``conv_id``, oldest first (a search reads them all).
+
+    While the archive's backfill (:func:`bridge.store.archive.transcript_batch`) has not reached this
+    conversation yet, its internal notes still live only in the old ``notes:`` list: they are merged
+    in here (read only, by id), so its history reads the same before and after the backfill."""
+    members = store.r.zrange(store.keys.transcript(conv_id=conv_id), 0, -1)
+    merged = _with_unmigrated_notes(store, conv_id, members)
+    return members if merged is None else [m for m, _ in merged]
+
+
+def _with_unmigrated_notes(store: Store, conv_id: str, members: list[str]) -> list[tuple[str, float]] | None:
+    """(member, time) of ``members`` and the conversation's old notes not migrated yet, oldest
+    first; None when there are none (the backfill is done, or has passed this conversation)."""
+    from bridge.archive.entry import HISTORY_SINCE
+
+    if store.r.get(store.keys.migration(name=MIGRATION)) == "done":
+        return None
+    channel, since = store.r.hmget(store.keys.conv(conv_id=conv_id), "channel", HISTORY_SINCE)
+    if since:
+        return None
+    entries = [(e["t"], json.dumps(e, ensure_ascii=False, sort_keys=True)) for e in
+               (note_entry(channel or "", json.loads(raw)) for raw in store.r.lrange(store.keys.notes(conv_id=conv_id), 0, -1))
+               if e is not None]
+    if not entries:
+        return None
+    ids = {json.loads(m).get("id") for m in members}
+    merged = [(float(json.loads(m).get("t") or 0.0), m) for m in members]
+    merged += [(float(at), m) for at, m in entries if json.loads(m)["id"] not in ids]
+    return [(m, at) for at, m in sorted(merged, key=lambda p: (p[0], p[1]))]   # as a sorted set orders them
 
 
 def history_since(store: Store, conv_id: str) -> str:

@@ -14,6 +14,7 @@ from bridge.runtime import Runtime
 from bridge.slack_ui.friends import ACTION_FRIEND, FRIEND_MODAL, SHORTCUT_FRIEND, friend_modal, friend_results, submitted_values
 from bridge.slack_ui.forget import forget_button
 from bridge.slack_ui.parent import info_modal
+from bridge.store.friends import NAMES_BACKFILL
 from handlers.slack.ops import conversation_of_message, is_member, permalink_for, visible_accounts
 
 
@@ -79,4 +80,6 @@ def register(app: App, rt: Runtime) -> None:
         rows = load_rows(rt.stores, ids)
         text, blocks = friend_results(rows, rt.crm.fields_of, permalink_for(rt, command.get("team_domain", "")),
                                       lang, query, total)
+        if not rt.backfills.get(NAMES_BACKFILL).done():  # names of older conversations not all indexed yet
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": t("friend.search.indexing", lang)}]})
         ack(text=text, blocks=blocks, response_type="ephemeral")
