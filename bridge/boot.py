@@ -5,8 +5,8 @@ process answers nothing — not LINE's webhooks (LINE wants an answer within 2 s
 the webhook failing) and not the health check. The start-up work that must come before any
 request is handled (:meth:`bridge.runtime.Runtime.prepare`: the key layout migration, which may
 mean waiting for another process running it) runs here in a thread. Until it is done the app
-answers ``/healthz`` with 503 and what it is waiting for, and every other request with 503
-(LINE and Slack deliver again), never silence. A failure (Redis unavailable, the wait for
+answers ``/healthz`` with 503 and what it is waiting for; every other request waits for it up to
+1.5 s (a normal start is never seen) and then gets 503 (LINE and Slack deliver again), never silence. A failure (Redis unavailable, the wait for
 another process's migration ran out) is logged and retried; the reason stays visible.
 """
 from __future__ import annotations

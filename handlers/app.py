@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 
 LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
-BOOT_GRACE_S = 1.0   # s create_app waits for the start-up work before serving (503 + reason after that)
+BOOT_GRACE_S = 1.0   # s create_app waits for the start-up work before serving
+READY_WAIT_S = 1.5   # s a request that arrives during the start-up work waits for it (LINE wants an answer in 2 s) before a 503
 PROXY_HEADERS = ("X-Forwarded-For", "X-Real-Ip", "Forwarded")
 
 
@@ -75,8 +76,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.before_request
     def not_before_start_up():
-        if boot.ready.is_set() or request.path == "/healthz":
-            return None
+        if request.path == "/healthz" or boot.ready.wait(READY_WAIT_S):
+            return None  # a normal start (ready within a second or two) is never seen as a 503
         # Nothing is accepted before the layout is known: LINE and Slack deliver it again later.
         resp = jsonify(error="starting, try again", starting=boot.reason)
         resp.status_code, resp.headers["Retry-After"] = 503, "5"

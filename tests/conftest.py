@@ -178,6 +178,8 @@ def bridge_server(settings, line_emu, slack_emu):
 
     _seed(line_emu, slack_emu)
     app = create_app(settings)
+    # As a load balancer waits for /healthz: the start-up work (bridge.boot) may outlast the grace on a loaded machine.
+    assert app.config["BRIDGE_BOOT"].ready.wait(120), app.config["BRIDGE_BOOT"].reason
     server = serve_in_thread(app)
     yield server
     server.stop()

@@ -161,3 +161,38 @@ def test_a_web_process_waiting_for_another_process_migration_says_why_and_refuse
         server.stop()
         for key in r.scan_iter(match=Keys(settings.namespace).pattern()):
             r.delete(key)
+
+
+def test_a_webhook_that_arrives_during_a_normal_start_waits_for_it_instead_of_a_503(bridge_env, line_emu, monkeypatch):
+    """The start-up work usually takes well under a second, but on a loaded host it can outlast
+    create_app's grace: a webhook arriving then waits for it (within LINE's 2 s) and is accepted."""
+    env = {**bridge_env, "BRIDGE_NAMESPACE": "lsbslow" + uuid.uuid4().hex[:8]}
+    settings = Settings.from_env(env)
+    prepare, release = Runtime.prepare, threading.Event()
+
+    def held_prepare(self, *args, **kwargs):
+        release.wait(30)   # the start-up work is slow today
+        return prepare(self, *args, **kwargs)
+
+    monkeypatch.setattr(Runtime, "prepare", held_prepare)
+    from handlers.app import create_app
+
+    app = create_app(settings)
+    assert not app.config["BRIDGE_BOOT"].ready.is_set()   # still starting when it begins to serve
+    server = serve_in_thread(app)
+    try:
+        factory = WebhookFactory(line_emu)
+        body = factory.body([factory.text("U" + uuid.uuid4().hex, "こんにちは")])
+        answers: list = []
+        sender = threading.Thread(target=lambda: answers.append(
+            send_webhook(server.url + "/line/webhook", LINE_SECRET, body, timeout=5).status_code))
+        sender.start()
+        threading.Timer(0.3, release.set).start()   # the start-up work ends while the webhook waits
+        sender.join(10)
+        assert answers == [200]
+    finally:
+        release.set()
+        server.stop()
+        r = redis.Redis.from_url(settings.redis_url)
+        for key in r.scan_iter(match=Keys(settings.namespace).pattern()):
+            r.delete(key)
