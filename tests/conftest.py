@@ -172,14 +172,20 @@ def _seed(line_emu, slack_emu) -> None:
     slack_emu.add_user("UOUTSIDER1", "guest", real_name="Guest User", display_name="guest")
 
 
-@pytest.fixture(scope="session")
-def bridge_server(settings, line_emu, slack_emu):
+def ready_app(settings):
+    """The web app once its start-up work is done, as a load balancer waits for /healthz 200 before
+    sending traffic (bridge.boot: on a loaded machine it may outlast create_app's grace)."""
     from handlers.app import create_app
 
-    _seed(line_emu, slack_emu)
     app = create_app(settings)
-    # As a load balancer waits for /healthz: the start-up work (bridge.boot) may outlast the grace on a loaded machine.
     assert app.config["BRIDGE_BOOT"].ready.wait(120), app.config["BRIDGE_BOOT"].reason
+    return app
+
+
+@pytest.fixture(scope="session")
+def bridge_server(settings, line_emu, slack_emu):
+    _seed(line_emu, slack_emu)
+    app = ready_app(settings)
     server = serve_in_thread(app)
     yield server
     server.stop()

@@ -29,7 +29,7 @@ from bridge.store import Store
 from devtools.devredis import PrivateRedis
 from emulators.server import RunningServer, serve_in_thread
 from emulators.line_webhooks import WebhookFactory
-from tests.conftest import (HANAKO, ROOT, STAFF, TRIAGE, cid, private_redis, relayed_texts, run_log, shown_texts,
+from tests.conftest import (HANAKO, ROOT, STAFF, TRIAGE, cid, private_redis, ready_app, relayed_texts, run_log, shown_texts,
                            wait_until)
 
 __all__ = ["InProcess", "open_thread", "WorkerPool", "Deployment", "own_deployment", "private_redis", "run_log", "descendants"]
@@ -186,7 +186,6 @@ def own_deployment(base_env: dict[str, str], name: str, *, workers: int = 2, red
 
     ``redis_server``: None = the session's Redis; "private" = a throw-away redis-server of its own;
     "aof" = one with the append-only file on (``appendfsync always``), for tests that crash it."""
-    from handlers.app import create_app
 
     server_redis = private_redis(persistent=redis_server == "aof") if redis_server else None
     env = {k: v for k, v in base_env.items() if k not in drop}
@@ -194,7 +193,7 @@ def own_deployment(base_env: dict[str, str], name: str, *, workers: int = 2, red
     if server_redis is not None:
         env["REDIS_URL"] = server_redis.url
     pool = WorkerPool(env, log_name=name)
-    server = serve_in_thread(create_app(Settings.from_env(env)))
+    server = serve_in_thread(ready_app(Settings.from_env(env)))
     try:
         if workers:
             pool.start(workers)

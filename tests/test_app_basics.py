@@ -61,7 +61,7 @@ def test_healthz_is_503_when_redis_is_unreachable(bridge_env, slack_emu):
     from handlers.app import create_app
 
     settings = Settings.from_env({**bridge_env, "REDIS_URL": "redis://127.0.0.1:1/0"})
-    server = serve_in_thread(create_app(settings))
+    server = serve_in_thread(create_app(settings))   # never ready: start-up waits for Redis
     try:
         assert requests.get(server.url + "/healthz").status_code == 503
     finally:

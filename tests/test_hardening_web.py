@@ -29,19 +29,21 @@ from bridge import metrics
 from bridge.runtime import Runtime
 from bridge.settings import Settings, SettingsError
 from emulators.server import serve_in_thread
-from tests.conftest import HANAKO, ROOT, wait_until
+from tests.conftest import HANAKO, ROOT, ready_app, wait_until
 
 
 @pytest.fixture()
 def serve(settings):
     """Serve a web app built from ``settings`` changed by ``changes`` (its own namespace)."""
-    from handlers.app import create_app
 
     servers = []
 
-    def start(**changes):
+    def start(ready: bool = True, **changes):
+        """``ready=False``: serve at once, as the process does while its start-up work still waits."""
+        from handlers.app import create_app
+
         app_settings = dataclasses.replace(settings, namespace="lsbweb" + uuid.uuid4().hex[:6], **changes)
-        servers.append(serve_in_thread(create_app(app_settings)))
+        servers.append(serve_in_thread((ready_app if ready else create_app)(app_settings)))
         return servers[-1].url
     yield start
     for server in servers:
@@ -51,7 +53,7 @@ def serve(settings):
 # -- /healthz ------------------------------------------------------------------------------------
 def test_healthz_does_not_tell_where_redis_is_or_what_failed(serve, caplog):
     caplog.set_level(logging.WARNING)
-    url = serve(redis_url="redis://127.0.0.1:1/0")
+    url = serve(ready=False, redis_url="redis://127.0.0.1:1/0")   # never ready: start-up waits for Redis
     resp = requests.get(url + "/healthz", timeout=10)
     assert resp.status_code == 503
     assert resp.json() == {"ok": False, "redis": "unavailable"}

@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 from functools import partial
 
-from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, wait_until, cid
+from tests.conftest import HANAKO, STAFF, STAFF2, TARO, TRIAGE, cid, ready_app, wait_until
 from tests.helpers import open_thread
 
 open_thread = partial(open_thread, text="はじめまして", then="こんにちは")  # a thread holding one friend message
@@ -211,7 +211,6 @@ def test_renamed_marks_from_config_keep_conversations(h, bridge_env, tmp_path):
     from bridge.settings import Settings
     from emulators.server import serve_in_thread
     from emulators.slack_events import SlackEventSender
-    from handlers.app import create_app
     from tests.conftest import ROOT, SLACK_SECRET
 
     thread = open_thread(h)
@@ -221,7 +220,7 @@ def test_renamed_marks_from_config_keep_conversations(h, bridge_env, tmp_path):
     text = (ROOT / "bridge.example.toml").read_text(encoding="utf-8")
     assert 'ja = "クレーム"' in text
     config.write_text(text.replace('ja = "クレーム"', 'ja = "ご不満"'), encoding="utf-8")
-    server = serve_in_thread(create_app(Settings.from_env({**bridge_env, "BRIDGE_CONFIG": str(config)})))
+    server = serve_in_thread(ready_app(Settings.from_env({**bridge_env, "BRIDGE_CONFIG": str(config)})))
     try:
         sender = SlackEventSender(server.url + "/slack/events", h.slack, signing_secret=SLACK_SECRET)
         body = json.dumps(sender.command("/pending", "ご不満", user_id=STAFF, channel_id=TRIAGE).json(), ensure_ascii=False)
@@ -270,11 +269,10 @@ def test_pending_speaks_english_when_configured(h, settings):
     from bridge.settings import Settings
     from emulators.server import serve_in_thread
     from emulators.slack_events import SlackEventSender
-    from handlers.app import create_app
     from tests.conftest import SLACK_SECRET
 
     open_thread(h)
-    server = serve_in_thread(create_app(replace(settings, language="en")))
+    server = serve_in_thread(ready_app(replace(settings, language="en")))
     try:
         sender = SlackEventSender(server.url + "/slack/events", h.slack, signing_secret=SLACK_SECRET)
         body = json.dumps(sender.command("/pending", "", user_id=STAFF, channel_id=TRIAGE).json(), ensure_ascii=False)
