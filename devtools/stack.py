@@ -116,7 +116,11 @@ class Stack:
         self._procs = subprocess.Popen([str(honcho), "start", "-f", str(ROOT / "Procfile")],
                                        env=self.env, cwd=ROOT, start_new_session=True,
                                        stdout=open(log, "w"), stderr=subprocess.STDOUT)
-        return wait(lambda: requests.get(self.base + "/healthz", timeout=1).ok, timeout=30)
+        # A loaded machine may take a while to boot gunicorn and the worker (imports, start-up work);
+        # a Procfile that exited stops the wait at once.
+        up = wait(lambda: self._procs.poll() is not None or requests.get(self.base + "/healthz", timeout=5).ok,
+                  timeout=120)
+        return up and self._procs.poll() is None
 
     def run_file(self, name: str) -> str:
         """A file of this stack's own under ``.run/`` (several sandboxes may run at once)."""
