@@ -322,7 +322,7 @@ class Harness:
         """The conversation of a LINE chat (user, group or room id) of ``account``."""
         return self.store.get_conversation(cid(line_id, account))
 
-    def thread_of(self, line_id: str, timeout: float = 10.0, account: str = "default") -> str:
+    def thread_of(self, line_id: str, timeout: float = 30.0, account: str = "default") -> str:
         assert wait_until(lambda: (c := self.conv(line_id, account)) is not None and c.thread_ts, timeout), \
             f"no Slack thread for {line_id}"
         return self.conv(line_id, account).thread_ts
