@@ -10,6 +10,7 @@ while new messages arrive.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bridge.store.archive import MIGRATION, note_entry
@@ -33,10 +34,9 @@ def transcript_window(store: Store, conv_id: str, size: int, *, before: Cursor |
     """``size`` entries: ending just before the cursor ``before``, starting at the cursor ``after``,
     or else ending ``offset`` entries before the newest (0: the newest page). Two round trips."""
     key = store.keys.transcript(conv_id=conv_id)
-    if store.r.get(store.keys.migration(name=MIGRATION)) != "done":
-        merged = _with_unmigrated_notes(store, conv_id, store.r.zrange(key, 0, -1))
-        if merged is not None:  # until the background backfill reaches it: read whole, paged the same way
-            return _window_of(merged, size, before, after, offset)
+    merged = _with_unmigrated_notes(store, conv_id, lambda: store.r.zrange(key, 0, -1))
+    if merged is not None:  # until the background backfill reaches it: read whole, paged the same way
+        return _window_of(merged, size, before, after, offset)
     if before is not None:
         rows = store.r.zrevrangebyscore(key, repr(before[0]), "-inf", start=before[1], num=size, withscores=True)[::-1]
     elif after is not None:
@@ -89,13 +89,14 @@ def transcript_members(store: Store, conv_id: str) -> list[str]:
     conversation yet, its internal notes still live only in the old ``notes:`` list: they are merged
     in here (read only, by id), so its history reads the same before and after the backfill."""
     members = store.r.zrange(store.keys.transcript(conv_id=conv_id), 0, -1)
-    merged = _with_unmigrated_notes(store, conv_id, members)
+    merged = _with_unmigrated_notes(store, conv_id, lambda: members)
     return members if merged is None else [m for m, _ in merged]
 
 
-def _with_unmigrated_notes(store: Store, conv_id: str, members: list[str]) -> list[tuple[str, float]] | None:
-    """(member, time) of ``members`` and the conversation's old notes not migrated yet, oldest
-    first; None when there are none (the backfill is done, or has passed this conversation)."""
+def _with_unmigrated_notes(store: Store, conv_id: str, read: Callable[[], list[str]]) -> list[tuple[str, float]] | None:
+    """(member, time) of the transcript (``read()``, called only when needed) and the conversation's
+    old notes not migrated yet, oldest first; None when there are none (the backfill is done, or has
+    passed this conversation)."""
     from bridge.archive.entry import HISTORY_SINCE
 
     if store.r.get(store.keys.migration(name=MIGRATION)) == "done":
@@ -108,6 +109,7 @@ def _with_unmigrated_notes(store: Store, conv_id: str, members: list[str]) -> li
                if e is not None]
     if not entries:
         return None
+    members = read()
     ids = {json.loads(m).get("id") for m in members}
     merged = [(float(json.loads(m).get("t") or 0.0), m) for m in members]
     merged += [(float(at), m) for at, m in entries if json.loads(m)["id"] not in ids]
