@@ -98,7 +98,8 @@ def test_bad_or_missing_signature_is_refused_and_nothing_is_queued(h):
     assert requests.post(h.url + "/line/webhook", data=body, headers={"Content-Type": "application/json"}).status_code == 400
     h.settle()
     # (the periodic automation sweep keeps its own bookkeeping keys, "…:automation:…")
-    assert not [k for k in h.store.r.scan_iter(match=h.store.keys.prefix + "*") if ":automation:" not in k]
+    # (The Slack rate limiter's buckets are not work: an earlier test's late parent refresh may fill one.)
+    assert not [k for k in h.store.r.scan_iter(match=h.store.keys.prefix + "*") if ":automation:" not in k and ":rate:" not in k]
     queue = Queue(h.settings.queue_name, connection=redis.Redis.from_url(h.settings.redis_url), serializer=JSONSerializer)
     assert queue.count == 0
     assert h.slack.calls_for("chat.postMessage") == []
